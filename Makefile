@@ -1,0 +1,57 @@
+# popnb — one command per job. `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export MPLBACKEND := Agg
+PAPERMILL := papermill -k python3 --log-output --no-progress-bar
+PARAMS ?= params/paper.yaml
+LIB_NBS := $(sort $(wildcard nbs/0*.ipynb))
+PAPER_NBS := $(sort $(wildcard nbs/paper/*.ipynb))
+
+## help: list the targets (default)
+help:
+	@grep -E '^## ' Makefile | sed 's/^## /  make /'
+
+## env: create .venv (if missing) and install popnb with its pinned dependencies
+env: $(VENV)/.installed
+$(VENV)/.installed: settings.ini setup.py
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade "pip>=24" "setuptools>=64" wheel
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e ".[dev]"
+	@touch $@
+
+## lib: export popnb/ from the notebooks (nbdev_export) and clean the notebooks
+lib: env
+	nbdev_export
+	nbdev_clean
+
+## test: check notebooks are clean and in sync with popnb/, then run nbdev_test and pytest
+test: env
+	@before=$$(git diff -- nbs | sha256sum); nbdev_clean; \
+	  if [ "$$before" != "$$(git diff -- nbs | sha256sum)" ]; then \
+	    echo "!!! nbdev_clean changed notebooks: commit cleaned notebooks (run 'make lib')"; git diff --stat -- nbs; exit 1; fi
+	@before=$$(git diff -- popnb | sha256sum); nbdev_export; \
+	  if [ "$$before" != "$$(git diff -- popnb | sha256sum)" ] || [ -n "$$(git status --porcelain -- popnb | grep '^??')" ]; then \
+	    echo "!!! notebooks and popnb/ are not in sync: run 'make lib' and commit"; git status --short -- popnb; exit 1; fi
+	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
+	CUDA_VISIBLE_DEVICES="" python -m pytest -q tests
+
+## reproduce: run every notebook in order with papermill into _runs/, writing figures/
+reproduce: env
+	@mkdir -p _runs/paper
+	@for nb in $(LIB_NBS); do \
+	  echo "== $$nb"; $(PAPERMILL) --cwd nbs $$nb _runs/$$(basename $$nb) || exit 1; done
+	@for nb in $(PAPER_NBS); do \
+	  echo "== $$nb"; python -m popnb.report run-paper-notebook $$nb --params $(PARAMS) || exit 1; done
+
+## docs: build the documentation site into _docs/ (needs quarto)
+docs: env
+	nbdev_docs
+
+## clean: remove executed notebooks and caches (never data/raw)
+clean:
+	rm -rf _runs _docs _proc .pytest_cache
+
+.PHONY: help env lib test reproduce docs clean
