@@ -22,10 +22,15 @@ $(VENV)/.installed: settings.ini setup.py
 	$(VENV)/bin/pip install -q -e ".[dev]"
 	@touch $@
 
-## lib: export popnb/ from the notebooks (nbdev_export) and clean the notebooks
+## lib: export popnb/ from the notebooks (nbdev_export), clean the notebooks, regenerate README.md
 lib: env
 	nbdev_export
 	nbdev_clean
+	$(MAKE) --no-print-directory readme
+
+## readme: regenerate README.md from nbs/index.ipynb (executed, so its examples are live)
+readme: env
+	@jupyter nbconvert --log-level=ERROR --to markdown --execute nbs/index.ipynb --output-dir . --output README
 
 ## test: check notebooks are clean and in sync with popnb/, then run nbdev_test and pytest
 test: env
@@ -35,6 +40,9 @@ test: env
 	@before=$$(git diff -- popnb | sha256sum); nbdev_export; \
 	  if [ "$$before" != "$$(git diff -- popnb | sha256sum)" ] || [ -n "$$(git status --porcelain -- popnb | grep '^??')" ]; then \
 	    echo "!!! notebooks and popnb/ are not in sync: run 'make lib' and commit"; git status --short -- popnb; exit 1; fi
+	@before=$$(git diff -- README.md | sha256sum); $(MAKE) --no-print-directory readme; \
+	  if [ "$$before" != "$$(git diff -- README.md | sha256sum)" ]; then \
+	    echo "!!! README.md is not what nbs/index.ipynb generates: run 'make lib' and commit"; exit 1; fi
 	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
 	CUDA_VISIBLE_DEVICES="" python -m pytest -q tests
 
@@ -54,4 +62,4 @@ docs: env
 clean:
 	rm -rf _runs _docs _proc .pytest_cache
 
-.PHONY: help env lib test reproduce docs clean
+.PHONY: help env lib readme test reproduce docs clean
