@@ -17,8 +17,9 @@ from .core import atomic_write, default_device, ParameterError, DataError
 from .models import PaperCNN, FusionCNN, META_COLS, BASELINES, make_baseline
 
 # %% auto #0
-__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'MODELS', 'PRED_COLS', 'TrainConfig', 'Batches', 'NetModel', 'SklearnModel',
-           'ModelSpec', 'make_model', 'run_paper', 'run_grouped']
+__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'MODELS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'Batches', 'NetModel',
+           'SklearnModel', 'ModelSpec', 'make_model', 'run_paper', 'run_grouped', 'save_predictor', 'Predictor',
+           'load_predictor']
 
 # %% ../nbs/05_train.ipynb #8aa0f5a1
 @dataclass(frozen=True)
@@ -361,3 +362,135 @@ def run_grouped(df:pd.DataFrame, # the dataset (CONTRACT schema)
     "Artist-grouped k-fold CV over seeds: one out-of-fold prediction per row, model and seed."
     splits = lambda d: [(s, grouped_folds(d, k=k, seed=s)) for s in seeds]
     return _run('grouped', df, splits, models, spec, configs, overrides, checkpoint_dir, progress)
+
+# %% ../nbs/05_train.ipynb #1eea4970
+from .features import MelParams
+
+PREDICTOR_FORMAT = 'popnb-predictor/1'
+_BUNDLE_KEYS = ('format','model','state_dict','config','mel','spec_shape','audio_source','uses_audio','uses_meta',
+                'meta_cols','medians','data','popnb_version')
+
+def _plain(v):
+    "A JSON-like copy of `v` with numpy scalars as Python numbers (what weights_only loading accepts)."
+    if isinstance(v, dict): return {str(k): _plain(x) for k,x in v.items()}
+    if isinstance(v, (list, tuple)): return [_plain(x) for x in v]
+    if isinstance(v, np.generic): return v.item()
+    return v
+
+def save_predictor(model:NetModel, # a fitted network from `make_model`
+                   path:str|Path, # the bundle file to write (e.g. data/interim/models/fusion_cnn.pt)
+                   params:MelParams, # spectrogram parameters of the training spectrograms
+                   audio_source:str, # the resolved audio source trained on: previews | local | synthetic | none
+                   data_hash:str, # sha256 of the training data file
+                   n_tracks:int|None=None, # number of training tracks
+                   medians:dict|None=None, # training median of each metadata column (for filling gaps at prediction)
+                   rows_hash:str|None=None, # a hash of the training rows' track keys (for subsets)
+                   extra:dict|None=None # anything else to record (plain values)
+                  ) -> Path:
+    "Write everything prediction needs — network, scaler, parameters, provenance — to one bundle file."
+    import popnb
+    from datetime import datetime, timezone
+    if not isinstance(model, NetModel) or not hasattr(model, 'net_'):
+        raise ParameterError("expected a fitted network (NetModel after .fit); baselines are not saved as predictors", where='model')
+    if model.name not in MODELS or MODELS[model.name].kind != 'net':
+        raise ParameterError(f"unknown network; choose one of {[k for k,s in MODELS.items() if s.kind == 'net']}", where=f"model.name={model.name!r}")
+    if not isinstance(params, MelParams): raise ParameterError(f"expected a MelParams, got {type(params).__name__}", where='params')
+    if audio_source not in ('previews','local','synthetic','none'):
+        raise ParameterError(f"must be a resolved audio source (previews, local, synthetic, none), got {audio_source!r}", where='audio_source')
+    uses_audio = MODELS[model.name].uses_audio and audio_source != 'none'
+    shape = tuple(params.shape) if uses_audio else tuple(model.zero_shape)
+    model._check_shape(model.net_, shape)
+    hist = model.history_.to_dict('records') if hasattr(model, 'history_') else []
+    b = dict(format=PREDICTOR_FORMAT, model=model.name, state_dict=_cpu_state(model.net_.state_dict()), config=asdict(model.config),
+             mel=asdict(params), mel_key=params.key, spec_shape=list(shape), audio_source=audio_source, uses_audio=uses_audio,
+             uses_meta=getattr(model.net_, 'mode', 'fusion') != 'audio', meta_cols=list(META_COLS),
+             medians={c: float((medians or {}).get(c, float('nan'))) for c in META_COLS},
+             data=dict(sha256=str(data_hash), n_tracks=None if n_tracks is None else int(n_tracks), rows_hash=rows_hash),
+             popnb_version=popnb.__version__, created=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+             best_epoch=int(getattr(model, 'best_epoch_', -1)), history=_plain(hist), extra=_plain(extra or {}))
+    path = Path(path)
+    with atomic_write(path) as f: torch.save(b, f)
+    return path
+
+# %% ../nbs/05_train.ipynb #fb475c75
+@dataclass
+class Predictor:
+    "A trained network and everything needed to predict with it, as loaded from a bundle."
+    name:str # model name (a key of `MODELS`)
+    net:nn.Module # the network, in eval mode on `device`
+    params:MelParams # spectrogram parameters new audio must be turned into
+    spec_shape:tuple # (n_mels, frames) the network is fed
+    audio_source:str # the audio the network was trained on
+    uses_audio:bool # False: the network was trained on silence (audio_source 'none' or a metadata-only model), and gets silence
+    uses_meta:bool # False: the metadata values are ignored (audio-only model)
+    meta_cols:list # the metadata inputs, in order
+    medians:dict # training median of each metadata column
+    config:TrainConfig # how it was trained
+    data:dict # training data: sha256, n_tracks, rows_hash
+    info:dict # popnb_version, created, best_epoch, history, extra
+    path:Path|None # the bundle file
+    device:str # where the network runs
+
+    @torch.no_grad()
+    def predict(self, meta:np.ndarray, # N × 13 raw metadata values (META_COLS order)
+                spec:np.ndarray|None=None, # N × n_mels × frames spectrograms (ignored when not uses_audio)
+                batch_size:int=64) -> np.ndarray:
+        "Raw predicted popularity of each row (not clipped)."
+        M = np.asarray(meta, dtype=np.float32)
+        if M.ndim != 2 or M.shape[1] != len(self.meta_cols): raise DataError(f"expected N × {len(self.meta_cols)} metadata, got {M.shape}", where='meta')
+        if self.uses_audio:
+            if spec is None: raise DataError("this network uses audio: spectrograms are needed", where='spec')
+            if tuple(np.shape(spec)[1:]) != tuple(self.spec_shape) or len(spec) != len(M):
+                raise ParameterError(f"expected {len(M)} × {self.spec_shape[0]}×{self.spec_shape[1]} spectrograms, got {np.shape(spec)}", where='spec')
+        out = []
+        for i in range(0, len(M), batch_size):
+            m = torch.from_numpy(M[i:i+batch_size]).to(self.device)
+            s = (torch.from_numpy(np.asarray(spec[i:i+batch_size], dtype=np.float32)).unsqueeze(1).to(self.device) if self.uses_audio
+                 else torch.zeros(len(m), 1, *self.spec_shape, device=self.device))
+            out.append(self.net(s, m).float().cpu())
+        return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+
+def _mel_diff(a:MelParams, b:MelParams) -> str:
+    da,db = asdict(a),asdict(b)
+    return ', '.join(f"{k}={da[k]!r} (bundle: {db[k]!r})" for k in da if da[k] != db[k])
+
+def load_predictor(path:str|Path, # a bundle written by `save_predictor`
+                   params:MelParams|None=None, # spectrogram parameters the caller expects; must equal the bundle's
+                   device:str|None=None # torch device; `popnb.core.default_device()` by default
+                  ) -> Predictor:
+    "Load a predictor bundle, checking that its parts fit together."
+    path = Path(path)
+    if not path.is_file(): raise ParameterError("no predictor bundle here", where=str(path))
+    try: b = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e: raise ParameterError(f"not a readable predictor bundle ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})", where=str(path)) from None
+    if not isinstance(b, dict) or b.get('format') != PREDICTOR_FORMAT:
+        raise ParameterError(f"not a predictor bundle (format {b.get('format') if isinstance(b, dict) else type(b).__name__!r}, expected {PREDICTOR_FORMAT!r}); "
+                             "a training checkpoint is not a predictor: write one with save_predictor / `popnb train`", where=str(path))
+    miss = [k for k in _BUNDLE_KEYS if k not in b]
+    if miss: raise ParameterError(f"bundle lacks {miss}", where=str(path))
+    name = b['model']
+    if name not in MODELS or MODELS[name].kind != 'net': raise ParameterError(f"unknown network {name!r}", where=f"{path}: model")
+    if list(b['meta_cols']) != list(META_COLS):
+        raise ParameterError(f"trained on metadata columns {b['meta_cols']}, this popnb uses {META_COLS}", where=f"{path}: meta_cols")
+    try: mel = MelParams(**b['mel'])
+    except TypeError as e: raise ParameterError(f"spectrogram parameters this popnb does not know ({e})", where=f"{path}: mel") from None
+    if params is not None and params != mel:
+        raise ParameterError(f"spectrogram parameters differ from the bundle's: {_mel_diff(params, mel)}", where='params')
+    try: cfg = TrainConfig(**b['config'])
+    except TypeError as e: raise ParameterError(f"training configuration this popnb does not know ({e})", where=f"{path}: config") from None
+    shape = tuple(int(x) for x in b['spec_shape'])
+    if b['uses_audio'] and shape != tuple(mel.shape):
+        raise ParameterError(f"spectrogram shape {shape[0]}×{shape[1]} does not match its MelParams, which give {mel.shape[0]}×{mel.shape[1]} "
+                             f"(n_mels={mel.n_mels}, {mel.length} samples, hop {mel.hop_length})", where=f"{path}: spec_shape")
+    net = MODELS[name].build()
+    want = getattr(net, 'in_shape', None)
+    if want is not None and tuple(want) != shape:
+        raise ParameterError(f"{type(net).__name__} takes {want[0]}×{want[1]} spectrograms, the bundle's are {shape[0]}×{shape[1]}", where=f"{path}: spec_shape")
+    try: net.load_state_dict(b['state_dict'])
+    except RuntimeError as e: raise ParameterError(f"weights do not fit the {name} network: {str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}", where=f"{path}: state_dict") from None
+    dev = default_device(device)
+    net = net.to(dev).eval()
+    info = {k: b.get(k) for k in ('popnb_version','created','best_epoch','history','extra','mel_key')}
+    return Predictor(name=name, net=net, params=mel, spec_shape=shape, audio_source=b['audio_source'], uses_audio=bool(b['uses_audio']),
+                     uses_meta=bool(b['uses_meta']), meta_cols=list(b['meta_cols']), medians=dict(b['medians']), config=cfg,
+                     data=dict(b['data']), info=info, path=path, device=dev)
