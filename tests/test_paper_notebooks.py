@@ -1,0 +1,48 @@
+"Papermill smoke runs of the paper notebooks: every artefact written into the smoke root, synthetic ones labelled."
+import json
+from pathlib import Path
+import pytest
+
+PAPER = Path(__file__).resolve().parents[1]/'nbs'/'paper'
+SYNTH = 'synthetic stand-in audio'
+
+def _smoke(name, tmp_path, monkeypatch, kernel_name, **params):
+    "Run nbs/paper/<name>.ipynb with smoke=True into tmp_path/root; return that root's manifest artefacts."
+    import papermill as pm
+    root = tmp_path/'root'
+    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(root))
+    nb = PAPER/f'{name}.ipynb'
+    pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, **params), kernel_name=kernel_name,
+                        cwd=str(nb.parent), progress_bar=False)
+    m = json.loads((root/'figures'/'manifest.json').read_text())
+    assert (root/'figures'/'README.md').is_file()
+    return root, m['artefacts']
+
+def _check(root, arts, figures=(), tables=()):
+    for f in figures:
+        for ext in ('png', 'pdf'): assert (root/'figures'/f'{f}.{ext}').stat().st_size > 0, f
+        assert f'figure/{f}' in arts, f
+    for t in tables:
+        for ext in ('csv', 'md', 'tex'): assert (root/'figures'/'tables'/f'{t}.{ext}').stat().st_size > 0, t
+        assert f'table/{t}' in arts, t
+    for k, a in arts.items():   # anything made from stand-in audio says so
+        if a['audio_source'] == 'synthetic': assert SYNTH in a['caption'], k
+        if a['kind'] == 'table' and a['audio_source'] == 'synthetic':
+            assert SYNTH in (root/'figures'/'tables'/f"{a['name']}.md").read_text(), k
+
+def test_paper_03_spectrogram_inputs_smoke(tmp_path, monkeypatch, kernel_name, mirror):
+    monkeypatch.setenv('POPNB_DATA_MIRROR', str(mirror))   # the real previews come from the mirror
+    root, arts = _smoke('03_spectrogram_inputs', tmp_path, monkeypatch, kernel_name)
+    _check(root, arts, figures=('F2a_paper_input_real_preview', 'F2b_paper_input_standin', 'F2c_standin_feature_contrasts'),
+           tables=('TS1_paper_window_silence',))
+    assert arts['figure/F2a_paper_input_real_preview']['audio_source'] == 'local'   # a real preview from the mirror
+    assert arts['figure/F2b_paper_input_standin']['audio_source'] == 'synthetic'
+    assert arts['figure/F2c_standin_feature_contrasts']['audio_source'] == 'synthetic'
+
+def test_paper_03_rejects_bad_track(tmp_path, monkeypatch, kernel_name):
+    import papermill as pm
+    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(tmp_path/'root'))
+    nb = PAPER/'03_spectrogram_inputs.ipynb'
+    with pytest.raises(pm.PapermillExecutionError, match='track'):
+        pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, track='no such song at all'),
+                            kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False)
