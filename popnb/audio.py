@@ -21,17 +21,9 @@ from .core import (AudioError, DownloadError, ParameterError, atomic_write, path
 
 # %% auto #0
 __all__ = ['SNDFILE_EXTS', 'FFMPEG_EXTS', 'SYNTH_DEFAULTS', 'SYNTH_LABEL', 'DEEZER_API', 'ITUNES_API', 'RATES', 'PROVENANCE_COLS',
-           'find_mirror', 'load_audio', 'load_many', 'synthesize_clip', 'normalise', 'match_score', 'RateLimiter',
-           'http_get', 'LocalProviders', 'deezer_candidates', 'itunes_candidates', 'audio_key', 'sniff_ext',
-           'gather_previews', 'preview_path', 'provider_available']
-
-# %% ../nbs/02_audio.ipynb #7a376259
-def find_mirror() -> Path|None:
-    "The data mirror: `POPNB_DATA_MIRROR`, else `../shared/data` beside the project, else None."
-    m = data_mirror()
-    if m is not None: return m
-    p = paths().root.parent/'shared'/'data'
-    return p.resolve() if p.is_dir() else None
+           'load_audio', 'load_many', 'synthesize_clip', 'normalise', 'match_score', 'RateLimiter', 'http_get',
+           'LocalProviders', 'deezer_candidates', 'itunes_candidates', 'audio_key', 'sniff_ext', 'gather_previews',
+           'preview_path', 'provider_available']
 
 # %% ../nbs/02_audio.ipynb #f8100215
 SNDFILE_EXTS = ('.mp3','.ogg','.oga','.opus','.flac','.wav','.aif','.aiff')
