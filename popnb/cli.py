@@ -217,9 +217,11 @@ def cmd_previews(a) -> int:
 def cmd_extract(a) -> int:
     "popnb extract: the spectrogram store of the paper's tracks."
     from popnb.features import build_store
+    params = _mel(a.preset or 'logmel', a.n_mels, a.seconds)
+    if a.n_jobs < 1: raise ParameterError(f"expected >= 1, got {a.n_jobs}", where='--n-jobs')
     df,_ = _load_data(a.version)
     df = _subset(df, a.limit, a.seed)
-    st = build_store(df, a.audio_source, _mel(a.preset, a.n_mels, a.seconds), n_jobs=a.n_jobs, store_dir=a.store_dir,
+    st = build_store(df, a.audio_source, params, n_jobs=a.n_jobs, store_dir=a.store_dir,
                      preview_dir=a.preview_dir, audio_map=a.audio_map, audio_dir=a.audio_dir)
     print(st); print(f"store: {st.folder}")
     if len(st.skipped):
@@ -351,7 +353,7 @@ def _data_args(p, rows='--limit'):
 
 def _audio_args(p, default='auto'):
     p.add_argument('--audio-source', default=default, choices=('previews', 'local', 'synthetic', 'none', 'auto'), help='audio to compute spectrograms from')
-    p.add_argument('--preset', default=None, choices=('paper', 'logmel'), help="spectrogram preset: the paper's 40x8 or a 30 s log-mel (default: paper for paper_cnn, else logmel)")
+    p.add_argument('--preset', default=None, choices=('paper', 'logmel'), help="spectrogram preset: the paper's 40x8 or a 30 s 128-band log-mel (default: paper for train --model paper_cnn, else logmel)")
     p.add_argument('--n-mels', type=int, default=None, help='mel bands (overrides the preset)')
     p.add_argument('--seconds', type=float, default=None, help='clip length in seconds (overrides the preset)')
     p.add_argument('--n-jobs', type=int, default=1, help='worker processes for extraction')

@@ -1,0 +1,173 @@
+"popnb.cli: every command's help, argument errors (exit 2), a tiny trained bundle, prediction on real and broken files (exit 1), formats, mismatched bundles, the console script."
+import json, io, os, subprocess, sys
+from pathlib import Path
+import numpy as np, pandas as pd, pytest, torch
+from popnb.core import set_threads, ParameterError
+from popnb.cli import main, predict_files, metadata_table, PREDICT_COLS
+from popnb.data import META_COLS
+from popnb.train import load_predictor
+
+set_threads(1)
+COMMANDS = ['data', 'previews', 'extract', 'train', 'reproduce', 'predict']
+ARTIST = ['--artist-popularity', '80', '--artist-followers', '2500000']
+
+def run(capsys, *args):
+    rc = main([str(a) for a in args]); o = capsys.readouterr()
+    return rc, o.out, o.err
+
+@pytest.mark.parametrize('cmd', [None, *COMMANDS])
+def test_help(capsys, cmd):
+    rc, out, _ = run(capsys, *([cmd] if cmd else []), '--help')
+    assert rc == 0 and 'example:' in out and 'usage: popnb' in out
+
+@pytest.mark.parametrize('args', [[], ['nope'], ['train', '--model', 'resnet'], ['train', '--epochs', 'x'], ['predict'],
+                                  ['extract', '--audio-source', 'radio'], ['predict', 'a.mp3', '--format', 'xml'],
+                                  ['train', '--mod', 'paper_cnn'],   # no abbreviations
+                                  ['previews', '--token', 'abc']])    # no credentials as options
+def test_bad_arguments(capsys, args):
+    assert run(capsys, *args)[0] == 2
+
+def test_parameter_errors_exit_2(capsys):
+    rc, _, err = run(capsys, 'reproduce', '-p', 'smoek', 'true')
+    assert rc == 2 and "did you mean 'smoke'" in err
+    assert run(capsys, 'reproduce', '--only', '99_nothing')[0] == 2
+    assert run(capsys, 'data', '--files', 'spotify.csv')[0] == 2
+    rc, _, err = run(capsys, 'extract', '--n-mels', '0')
+    assert rc == 2 and '--n-mels' in err
+
+def test_predict_without_checkpoint(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv('POPNB_ROOT', str(tmp_path))
+    rc, _, err = run(capsys, 'predict', tmp_path/'a.mp3', *ARTIST)
+    assert rc == 2 and 'popnb train' in err and 'no trained model' in err
+    rc, _, err = run(capsys, 'predict', tmp_path/'a.mp3', '--model', tmp_path/'missing.pt')
+    assert rc == 2 and 'popnb train' in err
+
+@pytest.fixture(scope='module')
+def mirror_env(tmp_path_factory):
+    m = Path(os.environ.get('POPNB_DATA_MIRROR') or Path(__file__).resolve().parents[1].parent/'shared'/'data')
+    if not m.is_dir(): pytest.skip('no data mirror: set POPNB_DATA_MIRROR')
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('POPNB_DATA_MIRROR', str(m.resolve()))
+        yield m.resolve()
+
+@pytest.fixture(scope='module')
+def bundle(mirror_env, tmp_path_factory):
+    "paper_cnn trained one epoch on 48 tracks of the paper's 40x8 synthetic spectrograms."
+    d = tmp_path_factory.mktemp('bundle')
+    rc = main(['train', '--model', 'paper_cnn', '--audio-source', 'synthetic', '--rows', '48', '--epochs', '1',
+               '--store-dir', str(d/'spec'), '--out', str(d/'paper_cnn.pt')])
+    assert rc == 0
+    return d/'paper_cnn.pt'
+
+@pytest.fixture(scope='module')
+def files(mirror_env, tmp_path_factory):
+    import soundfile as sf
+    from popnb.audio import load_audio
+    d = tmp_path_factory.mktemp('audio')
+    ogg = sorted((mirror_env/'audio-cc').glob('*.ogg'))[0]
+    y = load_audio(ogg, sr=48000, duration=3)
+    sf.write(d/'stereo_48k.flac', np.stack([y, 0.5*y], 1), 48000)
+    sf.write(d/'mono_8k.wav', load_audio(ogg, sr=8000, duration=2), 8000)
+    (d/'empty.wav').write_bytes(b'')
+    (d/'corrupt.mp3').write_bytes(os.urandom(4000))
+    good = [*sorted((mirror_env/'previews').glob('*.mp3'))[:2], ogg, d/'stereo_48k.flac', d/'mono_8k.wav']
+    return good, [d/'empty.wav', d/'corrupt.mp3']
+
+def test_bundle_contents(bundle):
+    p = load_predictor(bundle, device='cpu')
+    assert (p.name, p.spec_shape, p.audio_source, p.uses_audio, p.data['n_tracks']) == ('paper_cnn', (40, 8), 'synthetic', True, 48)
+    assert p.data['sha256'] == 'd847e1ca0439f282d88b426d0111eaf8015913c0aac48843431c57fb5f1b22e8'
+    assert set(p.medians) == set(META_COLS) and all(np.isfinite(list(p.medians.values())))
+    assert p.params.n_samples == 1967 and p.config.epochs == 1
+
+def test_predict_good_and_bad_files(capsys, bundle, files):
+    good, bad = files
+    rc, out, err = run(capsys, 'predict', *good, *bad, '--model', bundle, *ARTIST, '--fill-missing', '--format', 'json', '-q')
+    assert rc == 1
+    r = pd.DataFrame(json.loads(out))
+    assert list(r.columns) == PREDICT_COLS and len(r) == len(good) + len(bad)
+    ok = r.iloc[:len(good)]
+    assert (ok.status == 'ok').all() and ok.popularity.between(0, 100).all() and (ok.error == '').all()
+    assert (ok.model == 'paper_cnn').all() and (ok.audio_source == 'synthetic').all() and (ok.checkpoint == str(bundle)).all()
+    assert ok.filled.str.contains('tempo').all() and not ok.filled.str.contains('artist').any()
+    errs = r.iloc[len(good):]
+    assert (errs.status == 'error').all() and errs.popularity.isna().all()
+    assert 'empty' in errs.error.iloc[0] and 'not a readable audio file' in errs.error.iloc[1]
+    assert 'empty.wav' in err and 'corrupt.mp3' in err and '2 of 7' in err
+    assert 'medians' in err and 'synthetic stand-in' in err
+
+def test_csv_and_features_table(capsys, bundle, files, tmp_path):
+    good, _ = files
+    from popnb.data import load_paper_dataset
+    f = load_paper_dataset()[META_COLS].head(3)
+    f.assign(file=[Path(g).name for g in good[:3]]).to_csv(tmp_path/'by_name.csv', index=False)
+    rc, out, _ = run(capsys, 'predict', *good[:3], '--model', bundle, '--features', tmp_path/'by_name.csv', '--format', 'csv', '-q')
+    assert rc == 0
+    t = pd.read_csv(io.StringIO(out))
+    assert list(t.columns) == PREDICT_COLS and (t.status == 'ok').all() and t.filled.isna().all()
+    # by order, and the same numbers as by name
+    f.to_csv(tmp_path/'by_order.csv', index=False)
+    rc, out2, _ = run(capsys, 'predict', *good[:3], '--model', bundle, '--features', tmp_path/'by_order.csv', '--format', 'csv', '-q')
+    assert rc == 0 and pd.read_csv(io.StringIO(out2)).popularity.tolist() == t.popularity.tolist()
+    # a file with no row, and a row with an impossible value, fail alone
+    g = f.assign(file=[Path(x).name for x in good[:3]]); g.loc[1, 'energy'] = 3.0
+    g.iloc[:2].to_csv(tmp_path/'partial.csv', index=False)
+    rc, out, _ = run(capsys, 'predict', *good[:3], '--model', bundle, '--features', tmp_path/'partial.csv', '--format', 'json', '-q')
+    r = json.loads(out)
+    assert rc == 1 and [x['status'] for x in r] == ['ok', 'error', 'error']
+    assert 'energy=3 is outside' in r[1]['error'] and 'no row for this file' in r[2]['error']
+    # misspelled column, wrong row count: argument errors
+    f.rename(columns={'tempo': 'tempp'}).to_csv(tmp_path/'typo.csv', index=False)
+    rc, _, err = run(capsys, 'predict', *good[:3], '--model', bundle, '--features', tmp_path/'typo.csv')
+    assert rc == 2 and "did you mean 'tempo'" in err
+    assert run(capsys, 'predict', *good[:2], '--model', bundle, '--features', tmp_path/'by_order.csv')[0] == 2
+
+def test_missing_metadata_is_not_guessed(capsys, bundle, files):
+    rc, _, err = run(capsys, 'predict', files[0][0], '--model', bundle, *ARTIST)
+    assert rc == 2 and '--fill-missing' in err and 'tempo' in err
+    rc, _, err = run(capsys, 'predict', files[0][0], '--model', bundle, '--artist-popularity', '150', '--fill-missing')
+    assert rc == 2 and 'artist_popularity=150' in err
+
+def test_metadata_table():
+    med = {c: 1.0 for c in META_COLS}
+    t = metadata_table(['a.mp3', 'b.mp3'], med, pd.DataFrame({'file': ['b.mp3'], 'tempo': [120.0]}), {'artist_popularity': 70}, fill_missing=True)
+    assert t.at[1, 'tempo'] == 120.0 and t.at[0, 'tempo'] == 1.0 and (t.artist_popularity == 70).all()
+    assert 'no row' in t.at[0, 'error'] and t.at[1, 'error'] == '' and 'tempo' not in t.at[1, 'filled'].split()
+
+def test_mismatched_bundle(capsys, bundle, files, tmp_path):
+    b = torch.load(bundle, weights_only=True)
+    torch.save({**b, 'mel': {**b['mel'], 'n_mels': 64}}, tmp_path/'shape.pt')
+    rc, _, err = run(capsys, 'predict', files[0][0], '--model', tmp_path/'shape.pt', *ARTIST, '--fill-missing')
+    assert rc == 2 and 'spec_shape' in err and 'n_mels=64' in err
+    torch.save({**b, 'model': 'fusion_cnn'}, tmp_path/'weights.pt')
+    rc, _, err = run(capsys, 'predict', files[0][0], '--model', tmp_path/'weights.pt', *ARTIST, '--fill-missing')
+    assert rc == 2 and 'weights do not fit the fusion_cnn network' in err
+    (tmp_path/'junk.pt').write_bytes(b'junk')
+    rc, _, err = run(capsys, 'predict', files[0][0], '--model', tmp_path/'junk.pt', *ARTIST, '--fill-missing')
+    assert rc == 2 and 'not a readable predictor bundle' in err
+    from dataclasses import replace
+    p = load_predictor(bundle)
+    with pytest.raises(ParameterError, match='n_mels=64'): predict_files(files[0][:1], bundle, fill_missing=True, params=replace(p.params, n_mels=64), progress=False)
+
+def test_meta_only_bundle(capsys, mirror_env, files, tmp_path):
+    "A metadata-only network needs no store, is fed silence, and still reports broken files."
+    rc = main(['train', '--model', 'fusion_meta', '--rows', '60', '--epochs', '1', '--out', str(tmp_path/'m.pt')])
+    assert rc == 0 and load_predictor(tmp_path/'m.pt').uses_audio is False
+    capsys.readouterr()
+    rc, out, err = run(capsys, 'predict', files[0][0], files[1][0], '--model', tmp_path/'m.pt', *ARTIST, '--fill-missing', '--format', 'json', '-q')
+    r = json.loads(out)
+    assert rc == 1 and r[0]['status'] == 'ok' and r[0]['audio_used'] is False and r[0]['audio_source'] == 'none' and 'does not use the audio' in err
+
+def test_console_script(bundle, files):
+    env = dict(os.environ, POPNB_THREADS='1')
+    r = subprocess.run([sys.executable, '-m', 'popnb.cli', 'predict', str(files[0][0]), str(files[1][0]), '--model', str(bundle),
+                        *ARTIST, '--fill-missing', '--format', 'csv', '-q'], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1, r.stderr
+    t = pd.read_csv(io.StringIO(r.stdout))
+    assert t.status.tolist() == ['ok', 'error']
+    r = subprocess.run([sys.executable, '-m', 'popnb.cli', 'train', '--help'], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and 'example:' in r.stdout
+    exe = Path(sys.executable).parent/'popnb'
+    if exe.is_file():
+        r = subprocess.run([str(exe), 'predict', '--help'], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and 'usage: popnb predict' in r.stdout
