@@ -171,3 +171,17 @@ def test_console_script(bundle, files):
     if exe.is_file():
         r = subprocess.run([str(exe), 'predict', '--help'], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0 and 'usage: popnb predict' in r.stdout
+
+def test_previews_and_extract(capsys, mirror_env, tmp_path):
+    "previews against popnb's look-alike provider server: two tracks found, one reported as no match; extract of a subset."
+    from popnb.audio import LocalProviders
+    from popnb.data import load_paper_dataset
+    sub = load_paper_dataset().sample(3, random_state=0).sort_index()
+    cat = [dict(id=i+1, title=r.name, artist=r.artist, duration_ms=r.duration_ms, file=mirror_env/'previews'/f)
+           for i,(r,f) in enumerate(zip(sub.iloc[:2].itertuples(), ['rock.mp3', 'soul.mp3']))]
+    with LocalProviders(cat) as srv:
+        rc, out, _ = run(capsys, 'previews', '--limit', 3, '--out', tmp_path/'audio', '--deezer-url', srv.deezer_url, '--itunes-url', srv.itunes_url)
+    assert rc == 0 and 'no_match' in out
+    assert len(list((tmp_path/'audio').glob('*.mp3'))) == 2
+    rc, out, _ = run(capsys, 'extract', '--audio-source', 'synthetic', '--preset', 'paper', '--limit', 16, '--store-dir', tmp_path/'spec')
+    assert rc == 0 and '16 × (40, 8)' in out
