@@ -6,6 +6,11 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MPLBACKEND := Agg
 PAPERMILL := papermill -k python3 --log-output --no-progress-bar
 PARAMS ?= params/paper.yaml
+# the predictor bundle's settings (CPU-sized; on a GPU: make bundle N_MELS=128 SECONDS=30)
+AUDIO ?= auto
+N_MELS ?= 64
+SECONDS ?= 5
+EPOCHS ?= 20
 LIB_NBS := $(sort $(wildcard nbs/0*.ipynb))
 PAPER_NBS := $(sort $(wildcard nbs/paper/*.ipynb))
 
@@ -46,13 +51,17 @@ test: env
 	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
 	CUDA_VISIBLE_DEVICES="" python -m pytest -q tests
 
-## reproduce: run every notebook in order with papermill into _runs/, writing figures/
+## reproduce: run every notebook in order with papermill into _runs/, write figures/, train the predictor bundle
 reproduce: env
-	@mkdir -p _runs/paper
+	@mkdir -p _runs
 	@for nb in $(LIB_NBS); do \
 	  echo "== $$nb"; $(PAPERMILL) --cwd nbs $$nb _runs/$$(basename $$nb) || exit 1; done
-	@for nb in $(PAPER_NBS); do \
-	  echo "== $$nb"; python -m popnb.report run-paper-notebook $$nb --params $(PARAMS) || exit 1; done
+	popnb reproduce --params $(PARAMS)
+	$(MAKE) --no-print-directory bundle
+
+## bundle: train the corrected network on all tracks and write data/interim/models/fusion_cnn.pt (for `popnb predict`)
+bundle: env
+	popnb train --model fusion_cnn --audio-source $(AUDIO) --n-mels $(N_MELS) --seconds $(SECONDS) --epochs $(EPOCHS)
 
 ## docs: build the documentation site into _docs/ (needs quarto)
 docs: env
@@ -62,4 +71,4 @@ docs: env
 clean:
 	rm -rf _runs _docs _proc .pytest_cache
 
-.PHONY: help env lib readme test reproduce docs clean
+.PHONY: help env lib readme test reproduce bundle docs clean
