@@ -63,7 +63,10 @@ def _decode(p:Path, offset:float, duration:float|None):
         if p.suffix.lower() in FFMPEG_EXTS:
             y,sr_in = _decode_audioread(p, offset, duration)
             return y, sr_in, None
-        raise AudioError(f"not a readable audio file ({str(e).split(': ')[-1].strip() or type(e).__name__})", where=str(p)) from e
+        why = str(e).split(': ')[-1].strip()
+        if not why or 'not a regular file' in why or 'format' in why.lower():
+            why = f"not audio, or a format libsndfile cannot read (supported: {', '.join(sorted(SNDFILE_EXTS))})"
+        raise AudioError(f"not a readable audio file: {why}", where=str(p)) from e
 
 # %% ../nbs/02_audio.ipynb #7cae8544
 def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV (M4A with ffmpeg)
