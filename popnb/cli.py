@@ -339,7 +339,10 @@ def cmd_predict(a) -> int:
     return 0
 
 # %% ../nbs/08_cli.ipynb #23349e03
-class _Fmt(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter): pass
+class _Fmt(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    def _get_help_string(self, action):   # a help that names its own default is not given a second one
+        if '(default' in (action.help or '') or action.default is None or action.default is False or action.default == []: return action.help
+        return super()._get_help_string(action)
 
 def _sub(sp, name, func, help, example):
     p = sp.add_parser(name, help=help, description=help, formatter_class=_Fmt, allow_abbrev=False,
