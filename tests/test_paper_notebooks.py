@@ -10,7 +10,7 @@ def _smoke(name, tmp_path, monkeypatch, kernel_name, **params):
     "Run nbs/paper/<name>.ipynb with smoke=True into tmp_path/root; return that root's manifest artefacts."
     import papermill as pm
     root = tmp_path/'root'
-    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(root))
+    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(root)); monkeypatch.setenv('POPNB_THREADS', '1')   # one thread on a shared machine
     nb = PAPER/f'{name}.ipynb'
     pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, **params), kernel_name=kernel_name,
                         cwd=str(nb.parent), progress_bar=False)
@@ -45,4 +45,22 @@ def test_paper_03_rejects_bad_track(tmp_path, monkeypatch, kernel_name):
     nb = PAPER/'03_spectrogram_inputs.ipynb'
     with pytest.raises(pm.PapermillExecutionError, match='track'):
         pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, track='no such song at all'),
+                            kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False)
+
+def test_paper_07_interpretation_smoke(tmp_path, monkeypatch, kernel_name):
+    root, arts = _smoke('07_interpretation', tmp_path, monkeypatch, kernel_name)
+    _check(root, arts, figures=('F10_permutation_importance', 'F11_spectrogram_saliency', 'F11b_saliency_profiles'),
+           tables=('T7_permutation_importance',))
+    assert arts['figure/F11_spectrogram_saliency']['audio_source'] == 'synthetic'
+    assert arts['table/T7_permutation_importance']['audio_source'] is None    # metadata only: no audio behind it
+    import pandas as pd
+    t7 = pd.read_csv(root/'figures'/'tables'/'T7_permutation_importance.csv')
+    assert len(t7) == 12 and 'artist' in set(t7.feature)                      # 13 inputs, the two artist columns as one
+
+def test_paper_07_rejects_bad_target(tmp_path, monkeypatch, kernel_name):
+    import papermill as pm
+    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(tmp_path/'root'))
+    nb = PAPER/'07_interpretation.ipynb'
+    with pytest.raises(pm.PapermillExecutionError, match='target'):
+        pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, target='loudness'),
                             kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False)
