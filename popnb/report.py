@@ -332,7 +332,8 @@ def plot_threshold_sweep(sweep:pd.DataFrame, # popnb.evaluate.threshold_sweep ou
         ax.fill_between(share['threshold'], 0, share['positive_share'], color='0.85', zorder=0, label='share popular')
         if mark is not None: ax.axvline(mark, color='0.3', ls=':', lw=0.8)
         ax.set(title=METRIC_LABELS.get(m, m), xlabel='threshold (popular = popularity ≥ t)', ylim=(0, 1.02))
-    axs[0][0].set_ylabel('score'); axs[0][-1].legend(loc='lower left', frameon=False)
+    axs[0][0].set_ylabel('score')
+    fig.legend(*axs[0][-1].get_legend_handles_labels(), loc='outside right center', frameon=False)   # off the curves
     return fig
 
 def plot_training_curves(curves:pd.DataFrame, # one row per epoch: epoch, train_loss, val_loss (and val_mae)
