@@ -40,8 +40,9 @@ class PeakAnon:
 def clip_sets(n:int, tmp:Path) -> dict:
     "n stand-in MP3 clips and n real previews (cycled)."
     import soundfile as sf, pandas as pd
-    from popnb.audio import synthesize_clip, find_mirror
-    mirror = find_mirror()
+    from popnb.audio import synthesize_clip
+    from popnb.core import data_mirror
+    mirror = data_mirror()
     if mirror is None: sys.exit('no data mirror: set POPNB_DATA_MIRROR')
     previews = sorted((mirror/'previews').glob('*.mp3'))
     rng = np.random.default_rng(0)
