@@ -11,7 +11,7 @@ ARTEFACTS = {
     '02_paper_reproduction': ['tables/T3_paper_reproduction', 'tables/T3b_paper_reproduction_intervals', 'F5_training_curves',
                               'F6_predicted_vs_actual_paper'],
     '04_grouped_audit': ['tables/T4_grouped_protocol', 'tables/T4_grouped_summary', 'tables/T4_protocol_leakage',
-                         'F7_threshold_sweep', 'F8_predicted_vs_actual_protocols'],
+                         'tables/T4_threshold_sweep', 'F7_threshold_sweep', 'F8_predicted_vs_actual_protocols'],
     '05_ablations': ['tables/T5_ablations', 'F12_ablations'],
     '06_breakdowns': ['tables/T6_breakdowns', 'F9_breakdowns'],
 }
