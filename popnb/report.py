@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_report.ipynb #380a4682
 from __future__ import annotations
-import argparse, csv, difflib, fcntl, io, json, math, os, re, sys, time
+import argparse, csv, difflib, fcntl, io, json, math, os, re, sys, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -434,6 +434,11 @@ def run_notebook(nb, # the notebook to run
     out = out_dir/nb.name; out.parent.mkdir(parents=True, exist_ok=True)
     name = _rel(nb, root)
     env = {'POPNB_NOTEBOOK': name, **({'POPNB_ROOT': str(P.root)} if root else {})}
+    # a smoke run of a paper notebook writes into a scratch root (POPNB_SMOKE_ROOT), never figures/: record it there too
+    log_root = root
+    if passed.get('smoke') is True and root is None:
+        log_root = Path(os.environ.get('POPNB_SMOKE_ROOT') or tempfile.mkdtemp(prefix='popnb-smoke-'))
+        env['POPNB_SMOKE_ROOT'] = str(log_root)
     old = {k: os.environ.get(k) for k in env}; os.environ.update(env)
     rec = dict(notebook=name, output=_rel(out, root), params=passed, params_file=_rel(Path(params_file), root) if params_file else None,
                params_file_sha256=sha256_file(params_file) if params_file else None, kernel=kernel_name)
@@ -448,8 +453,8 @@ def run_notebook(nb, # the notebook to run
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
         if 'status' not in rec: rec['status'] = 'interrupted'
-        record('runs', name, {**rec, 'environment': _environment({}, passed)}, root)
-        write_index(root)
+        record('runs', name, {**rec, 'environment': _environment({}, passed)}, log_root)
+        write_index(log_root)
     return out
 
 # %% ../nbs/07_report.ipynb #494b89c2
