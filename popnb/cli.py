@@ -308,7 +308,8 @@ def default_checkpoint() -> Path|None:
     return c[-1] if c else None
 
 _HOW = ("train one first: `popnb train --model fusion_cnn` writes data/interim/models/fusion_cnn.pt "
-        "(`popnb train --help` for the options), or pass --model PATH to a bundle written by `popnb train`")
+        "(`popnb train --help` for the options; `make bundle` or `make reproduce` do it with the study's CPU settings), "
+        "or pass --model PATH to a bundle written by `popnb train`")
 
 def cmd_predict(a) -> int:
     "popnb predict: predicted popularity of audio files."
