@@ -19,12 +19,7 @@ __all__ = ['LOG_COLS', 'BASELINES', 'PaperCNN', 'count_params', 'layer_summary',
            'MajorityRegressor', 'ArtistMeanRegressor', 'make_baseline']
 
 # %% ../nbs/04_models.ipynb #642fd445
-try: from popnb.data import META_COLS, AUDIO_FEATURES, ARTIST_COLS
-except ImportError:
-    META_COLS = ['duration_ms','acousticness','danceability','energy','instrumentalness','liveness','loudness',
-                 'speechiness','tempo','time_signature','valence','artist_popularity','artist_followers']
-    ARTIST_COLS = ['artist_popularity','artist_followers']
-    AUDIO_FEATURES = [c for c in META_COLS if c not in ARTIST_COLS]
+from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS
 LOG_COLS = ('artist_followers',)  # heavy-tailed counts, log1p before standardising
 
 # %% ../nbs/04_models.ipynb #bab5c396

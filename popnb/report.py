@@ -145,6 +145,12 @@ def _caption(caption:str, audio_source) -> str:
     if audio_source == 'synthetic' and SYNTHETIC_NOTE not in caption: caption = f'{caption} ({SYNTHETIC_NOTE})'
     return caption
 
+def _resolve(name, root, audio_source, caption):
+    "Check `name`; fill root and audio source from the notebook's context; label the caption."
+    _check_name(name)
+    audio_source = check_audio_source(audio_source if audio_source is not None else _CTX.get('audio_source'))
+    return root or _CTX.get('root'), audio_source, _caption(caption, audio_source)
+
 def _rel(p:Path, root) -> str:
     try: return Path(p).resolve().relative_to(paths(root).root).as_posix()
     except ValueError: return str(p)
@@ -168,10 +174,7 @@ def save_figure(fig, # a matplotlib figure
                 close:bool=True # close the figure after saving
                ) -> dict:
     "Write figures/<name>.{png,pdf} atomically and record it in the manifest; returns the record."
-    _check_name(name)
-    root = root or _CTX.get('root')
-    audio_source = check_audio_source(audio_source if audio_source is not None else _CTX.get('audio_source'))
-    caption = _caption(caption, audio_source)
+    root, audio_source, caption = _resolve(name, root, audio_source, caption)
     if audio_source == 'synthetic': mark_synthetic(fig)
     out = paths(root).figures; files = []
     meta = {'png': {'Software': None}, 'pdf': {'CreationDate': None, 'ModDate': None}}
@@ -245,10 +248,7 @@ def save_table(df:pd.DataFrame, # the table
                notebook:str|None=None, params:dict|None=None, inputs:dict|None=None, root=None # provenance (context by default)
               ) -> dict:
     "Write figures/tables/<name>.{csv,md,tex} deterministically and atomically; record it; returns the record."
-    _check_name(name)
-    root = root or _CTX.get('root')
-    audio_source = check_audio_source(audio_source if audio_source is not None else _CTX.get('audio_source'))
-    caption = _caption(caption, audio_source)
+    root, audio_source, caption = _resolve(name, root, audio_source, caption)
     f = format_table(df, digits)
     if not len(f.columns): raise DataError("the table has no columns", where=name)
     buf = io.StringIO(); w = csv.writer(buf, lineterminator='\n'); w.writerow(f.columns); w.writerows(f.itertuples(index=False))

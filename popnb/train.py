@@ -278,14 +278,7 @@ def make_model(name:str, # a key of MODELS
     return NetModel(s.build, cfg, name, s.zero_shape)
 
 # %% ../nbs/05_train.ipynb #fae218c7
-try: from popnb.data import paper_split, grouped_folds
-except ImportError:  # until popnb.data exports them
-    def paper_split(df, seed=0, test_size=0.2):
-        idx = np.random.default_rng(seed).permutation(len(df)); n = int(round(len(df)*test_size))
-        return np.sort(idx[n:]), np.sort(idx[:n])
-    def grouped_folds(df, k=5, seed=0, group='artist'):
-        from sklearn.model_selection import GroupKFold
-        return [(np.sort(a), np.sort(b)) for a,b in GroupKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(df)), groups=df[group])]
+from .data import paper_split, grouped_folds
 
 PRED_COLS = ['protocol','model','seed','fold','split','track_key','artist','y_true','y_pred']
 _NEED = ['track_key','artist','popularity', *META_COLS]

@@ -1,13 +1,12 @@
 "popnb.models: the authors' network exactly, the corrected network, the baselines."
 import numpy as np, pandas as pd, pytest, torch
-from threadpoolctl import threadpool_limits
 from sklearn.base import clone
 from popnb.core import DataError, ParameterError
 from popnb.models import (PaperCNN, FusionCNN, count_params, layer_summary, Columns, ConstantRegressor, MajorityRegressor,
                           ArtistMeanRegressor, make_baseline, BASELINES, META_COLS, AUDIO_FEATURES, ARTIST_COLS)
 
-torch.set_num_threads(1)
-threadpool_limits(1)   # small fits on a shared CPU: OpenMP workers only spin
+from popnb.core import set_threads
+set_threads(1)   # small fits on a shared CPU: OpenMP workers only spin
 
 def test_paper_cnn_parameters_exact():
     net = PaperCNN(metadata_dim=13)

@@ -39,14 +39,6 @@ def test_paper_03_spectrogram_inputs_smoke(tmp_path, monkeypatch, kernel_name, m
     assert arts['figure/F2b_paper_input_standin']['audio_source'] == 'synthetic'
     assert arts['figure/F2c_standin_feature_contrasts']['audio_source'] == 'synthetic'
 
-def test_paper_03_rejects_bad_track(tmp_path, monkeypatch, kernel_name):
-    import papermill as pm
-    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(tmp_path/'root'))
-    nb = PAPER/'03_spectrogram_inputs.ipynb'
-    with pytest.raises(pm.PapermillExecutionError, match='track'):
-        pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, track='no such song at all'),
-                            kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False)
-
 def test_paper_07_interpretation_smoke(tmp_path, monkeypatch, kernel_name):
     root, arts = _smoke('07_interpretation', tmp_path, monkeypatch, kernel_name)
     _check(root, arts, figures=('F10_permutation_importance', 'F11_spectrogram_saliency', 'F11b_saliency_profiles'),
@@ -57,10 +49,12 @@ def test_paper_07_interpretation_smoke(tmp_path, monkeypatch, kernel_name):
     t7 = pd.read_csv(root/'figures'/'tables'/'T7_permutation_importance.csv')
     assert len(t7) == 12 and 'artist' in set(t7.feature)                      # 13 inputs, the two artist columns as one
 
-def test_paper_07_rejects_bad_target(tmp_path, monkeypatch, kernel_name):
+@pytest.mark.parametrize('nb,bad', [('03_spectrogram_inputs', dict(track='no such song at all')),
+                                    ('07_interpretation', dict(target='loudness'))])
+def test_paper_notebook_rejects_bad_value(nb, bad, tmp_path, monkeypatch, kernel_name):
     import papermill as pm
     monkeypatch.setenv('POPNB_SMOKE_ROOT', str(tmp_path/'root'))
-    nb = PAPER/'07_interpretation.ipynb'
-    with pytest.raises(pm.PapermillExecutionError, match='target'):
-        pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, target='loudness'),
+    nb = PAPER/f'{nb}.ipynb'
+    with pytest.raises(pm.PapermillExecutionError, match=next(iter(bad))):
+        pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, **bad),
                             kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False)

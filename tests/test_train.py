@@ -1,14 +1,13 @@
 "popnb.train: one fit/predict interface, determinism, early stopping, checkpoints and resume, protocol runners."
 import dataclasses
 import numpy as np, pandas as pd, pytest, torch
-from threadpoolctl import threadpool_limits
 from popnb.core import DataError, ParameterError
 from popnb.models import META_COLS
 from popnb.train import (TrainConfig, PAPER_CONFIG, CORRECTED_CONFIG, NetModel, SklearnModel, Batches, MODELS, make_model,
                          run_paper, run_grouped, PRED_COLS)
 
-torch.set_num_threads(1)
-threadpool_limits(1)   # small fits on a shared CPU: OpenMP workers only spin
+from popnb.core import set_threads
+set_threads(1)   # small fits on a shared CPU: OpenMP workers only spin
 
 @pytest.fixture
 def df():
