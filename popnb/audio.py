@@ -69,6 +69,15 @@ def _decode(p:Path, offset:float, duration:float|None):
         raise AudioError(f"not a readable audio file: {why}", where=str(p)) from e
 
 # %% ../nbs/02_audio.ipynb #7cae8544
+def _downmix(y:np.ndarray # (frames × channels) float32
+            ) -> np.ndarray: # (frames × 1) float32, the channel mean
+    "The mean of the channels of `y`, as one column."
+    m = y[:, 0].copy()
+    for c in range(1, y.shape[1]): m += y[:, c]
+    m *= np.float32(1/y.shape[1])
+    return m[:, None]
+
+# %% ../nbs/02_audio.ipynb #6b6df4b7
 def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV (M4A with ffmpeg)
                sr:int=22050, # target sample rate (soxr resampling)
                mono:bool=True, # average the channels
@@ -88,7 +97,7 @@ def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV (M4A with ffm
     got = y.shape[0]/sr_in
     if got < min(min_seconds, duration if duration is not None else min_seconds) - 1e-9:
         raise AudioError(f"too short: {got:.3f} s of audio after offset {offset} s, at least {min_seconds} s needed", where=str(p))
-    y = y.mean(axis=1, keepdims=True) if mono and y.shape[1] > 1 else y
+    y = _downmix(y) if mono and y.shape[1] > 1 else y
     if sr_in != sr: y = soxr.resample(y, sr_in, sr, quality='HQ')
     y = np.ascontiguousarray(y.T, dtype=np.float32)
     if duration is not None:

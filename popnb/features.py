@@ -19,8 +19,8 @@ from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_
                          preview_path, provider_available, synthesize_clip)
 
 # %% auto #0
-__all__ = ['PAPER_MEL', 'LOGMEL', 'AUDIO_SOURCES', 'MelParams', 'mel_basis', 'melspec', 'resolve_audio_source', 'compute_chunk',
-           'SpecStore', 'build_store']
+__all__ = ['PAPER_MEL', 'LOGMEL', 'AUDIO_SOURCES', 'MelParams', 'mel_basis', 'mel_bands', 'melspec', 'resolve_audio_source',
+           'compute_chunk', 'SpecStore', 'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ LOGMEL = MelParams()
 # %% ../nbs/03_features.ipynb #02de2aa8
 @lru_cache(maxsize=16)
 def mel_basis(p:MelParams) -> tuple:
-    "The mel filterbank of `p` (float32) and the number of FFT bins it touches."
+    "The mel filterbank of `p` (float32, mels × bins) and the number of FFT bins it touches."
     import librosa
     fb = librosa.filters.mel(sr=p.sr, n_fft=p.n_fft, n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax, htk=p.htk, norm=p.norm).astype(np.float32)
     nz = np.nonzero(fb.any(axis=0))[0]
@@ -79,27 +79,49 @@ def mel_basis(p:MelParams) -> tuple:
     return np.ascontiguousarray(fb[:, :kmax]), kmax
 
 @lru_cache(maxsize=16)
+def mel_bands(p:MelParams, # spectrogram parameters
+              group:int=8 # adjacent mels per band
+             ) -> tuple: # (first mel, end mel, first bin, end bin, bins × mels weights) per band
+    "The filterbank of `p` cut into bands of `group` mels, each restricted to the FFT bins it touches."
+    fb,_ = mel_basis(p)
+    out = []
+    for a in range(0, len(fb), group):
+        nz = np.nonzero(fb[a:a+group].any(axis=0))[0]
+        if len(nz): out.append((a, min(a+group, len(fb)), int(nz[0]), int(nz[-1])+1, np.ascontiguousarray(fb[a:a+group, nz[0]:nz[-1]+1].T)))
+    return tuple(out)
+
+# %% ../nbs/03_features.ipynb #430b6366
+@lru_cache(maxsize=16)
 def _window(n_fft:int): 
     import scipy.signal
     return scipy.signal.get_window('hann', n_fft, fftbins=True).astype(np.float32)
 
-def melspec(y:np.ndarray, # mono audio at `p.sr`
-            p:MelParams=LOGMEL # spectrogram parameters
-           ) -> np.ndarray: # float32 (n_mels, n_frames)
-    "Mel spectrogram of a clip, cropped/zero-padded to `p.length`."
-    import scipy.fft
+def _frames(y:np.ndarray, p:MelParams) -> np.ndarray:
+    "The clip cropped/zero-padded to `p.length`, centred if asked, as a (frames × n_fft) strided view."
     n = p.length
     y = np.asarray(y, dtype=np.float32)[:n]
     if len(y) < n: y = np.pad(y, (0, n - len(y)))
     if p.center:
         h = p.n_fft//2
         y = np.pad(y, (h, h), mode=p.pad_mode if (p.pad_mode != 'reflect' or n > h) else 'constant')
-    frames = np.lib.stride_tricks.sliding_window_view(y, p.n_fft)[::p.hop_length]
-    fb,kmax = mel_basis(p)
-    X = scipy.fft.rfft(frames*_window(p.n_fft), axis=1)[:, :kmax]
-    S = (X.real**2 + X.imag**2) if p.power == 2 else np.abs(X)**p.power
-    M = (S.astype(np.float32, copy=False) @ fb.T).T     # frames × bins @ bins × mels: the fast BLAS layout
-    return np.ascontiguousarray(10*np.log10(np.maximum(M, p.amin)) if p.log else M, dtype=np.float32)
+    return np.lib.stride_tricks.sliding_window_view(y, p.n_fft)[::p.hop_length]
+
+def melspec(y:np.ndarray, # mono audio at `p.sr`
+            p:MelParams=LOGMEL, # spectrogram parameters
+            block:int=128 # frames per block (cache-sized)
+           ) -> np.ndarray: # float32 (n_mels, n_frames)
+    "Mel spectrogram of a clip, cropped/zero-padded to `p.length`."
+    import scipy.fft
+    frames, w = _frames(y, p), _window(p.n_fft)
+    _,kmax = mel_basis(p)
+    M = np.zeros((len(frames), p.n_mels), np.float32)
+    for s in range(0, len(frames), block):
+        X = scipy.fft.rfft(frames[s:s+block]*w, axis=1)[:, :kmax]
+        if p.power == 2: S = X.real**2; S += X.imag**2
+        else: S = (np.abs(X)**p.power).astype(np.float32)
+        for a,b,lo,hi,W in mel_bands(p): M[s:s+block, a:b] = S[:, lo:hi] @ W
+    if p.log: np.maximum(M, p.amin, out=M); np.log10(M, out=M); M *= 10
+    return np.ascontiguousarray(M.T)
 
 # %% ../nbs/03_features.ipynb #8788b137
 AUDIO_SOURCES = ('previews', 'local', 'synthetic', 'none', 'auto')
@@ -233,13 +255,18 @@ def _save_state(part, name, done, ok, reason):
     write_json(dict(name=name, n=len(done), done=done.tolist(), ok=ok, reason=reason), part/'state.json')
 
 # %% ../nbs/03_features.ipynb #9044ba09
+def _one_thread():
+    "Worker initializer: one BLAS/OpenMP thread per process, so `n_jobs` processes use `n_jobs` cores."
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+
 def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (synthetic) — e.g. `load_paper_dataset()`
                 audio_source:str='synthetic', # previews | local | synthetic | none | auto
                 params:MelParams=LOGMEL, # spectrogram parameters
                 n_jobs:int=1, # worker processes (ignored when `client` is given)
                 client=None, # a dask.distributed Client to compute on
                 store_dir:str|Path|None=None, # where stores live; data/interim/spec by default
-                chunk_size:int=32, # rows per work item (and per checkpoint)
+                chunk_size:int=32, # rows per work item and checkpoint, at most (fewer when that leaves workers idle)
                 seed:int=0, # stand-in audio seed
                 audio_map=None, # local: dict, DataFrame or CSV of track_key -> path
                 audio_dir:str|Path|None=None, # local: folder relative paths are taken from
@@ -270,7 +297,9 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     n = len(df)
     X,done,ok,reason = _partial_state(part, name, n, params)
     todo = [j for j in jobs if not done[j[0]]]
-    chunks = [todo[i:i+chunk_size] for i in range(0, len(todo), chunk_size)]
+    workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
+    size = max(1, min(chunk_size, math.ceil(len(todo)/(4*workers))))   # ≥ 4 chunks per worker: no idle tail
+    chunks = [todo[i:i+size] for i in range(0, len(todo), size)]
     if stop_after is not None: chunks = chunks[:stop_after]
     bar = tqdm(total=n, initial=int(done.sum()), disable=not progress, desc=f"spectrograms ({source})")
     def take(res):
@@ -287,7 +316,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
             futs = [client.submit(work, c, pd_, seed, allow_silent, pure=False) for c in chunks]
             for fut in d_as_completed(futs): take(fut.result())
         elif n_jobs > 1 and len(chunks) > 1:
-            with ProcessPoolExecutor(n_jobs) as ex:
+            with ProcessPoolExecutor(n_jobs, initializer=_one_thread) as ex:
                 for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent) for c in chunks]): take(fut.result())
         else:
             for c in chunks: take(compute_chunk(c, params, seed, allow_silent))

@@ -1,5 +1,5 @@
 "popnb.features: presets, melspec against librosa, the spectrogram store (sources, bad audio, resume after SIGKILL, processes, dask)."
-import os, signal, subprocess, sys, time, textwrap
+import os, signal, subprocess, sys, time, textwrap, warnings
 from dataclasses import replace
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, librosa
@@ -43,6 +43,18 @@ def test_melspec_matches_librosa():
         assert melspec(y, p).shape == ref.shape == p.shape
         assert np.allclose(melspec(y, p), ref, rtol=1e-3, atol=1e-3*np.abs(ref).max())
     assert melspec(y[:100], P).shape == P.shape            # short input is zero-padded to the clip length
+
+@pytest.mark.parametrize('block', [1, 7, 128, 10_000])
+def test_melspec_blocks_and_bands_change_nothing(block):
+    "Any block size gives librosa's answer; so does a filterbank with empty filters (more mels than FFT bins can fill)."
+    y = synthesize_clip({'tempo': 97.0}, seconds=3.0)
+    for p in (replace(LOGMEL, seconds=3.0), replace(LOGMEL, seconds=3.0, n_fft=256, hop_length=128, n_mels=96, log=False)):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')      # librosa warns about the empty filters
+            ref = librosa.feature.melspectrogram(y=y[:p.length], sr=p.sr, n_fft=p.n_fft, hop_length=p.hop_length, n_mels=p.n_mels)
+            got = melspec(y, p, block=block)
+        if p.log: ref = 10*np.log10(np.maximum(ref, p.amin))
+        assert np.allclose(got, ref, rtol=1e-3, atol=1e-3*np.abs(ref).max()), (p, block)
 
 def test_store_synthetic_roundtrip(tmp_path):
     df = tracks(7)
