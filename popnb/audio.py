@@ -23,7 +23,7 @@ from .core import (AudioError, DownloadError, ParameterError, atomic_write, path
 __all__ = ['SNDFILE_EXTS', 'FFMPEG_EXTS', 'SYNTH_DEFAULTS', 'SYNTH_LABEL', 'DEEZER_API', 'ITUNES_API', 'RATES', 'PROVENANCE_COLS',
            'load_audio', 'load_many', 'synthesize_clip', 'normalise', 'match_score', 'RateLimiter', 'http_get',
            'LocalProviders', 'deezer_candidates', 'itunes_candidates', 'audio_key', 'sniff_ext', 'gather_previews',
-           'preview_path', 'provider_available']
+           'preview_path', 'match_stats', 'provider_available']
 
 # %% ../nbs/02_audio.ipynb #f8100215
 SNDFILE_EXTS = ('.mp3','.ogg','.oga','.opus','.flac','.wav','.aif','.aiff')
@@ -530,6 +530,17 @@ def preview_path(prov:pd.DataFrame, # a provenance table from `gather_previews`
     cache = Path(cache_dir) if cache_dir else paths().raw/'audio'
     ok = prov[prov.status.isin(['ok','cached'])]
     return {str(k): cache/f for k,f in zip(ok.track_key, ok.file)}
+
+# %% ../nbs/02_audio.ipynb #657c568d
+def match_stats(prov:pd.DataFrame # a provenance table from `gather_previews`
+               ) -> pd.DataFrame: # per status: tracks, share, tracks per provider, median match score
+    "How many tracks got a preview, from which provider, and how many were left without audio."
+    got = prov.status.isin(['ok','cached'])
+    p = prov.assign(status=np.where(got, 'preview', prov.status), provider=prov.provider.fillna('').replace('', 'none'))
+    t = pd.crosstab(p.status, p.provider)
+    t.insert(0, 'tracks', t.sum(axis=1)); t.insert(1, 'share', (t.tracks/len(p)).round(4))
+    t['median_score'] = p.groupby('status').match_score.median().round(3)
+    return t.sort_values('tracks', ascending=False).rename_axis(None, axis=1)
 
 # %% ../nbs/02_audio.ipynb #705acc2d
 def provider_available(base_url:str=DEEZER_API, # the provider's API base URL

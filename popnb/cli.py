@@ -203,11 +203,12 @@ def cmd_data(a) -> int:
 
 def cmd_previews(a) -> int:
     "popnb previews: gather 30 s previews for the paper's tracks."
-    from popnb.audio import gather_previews
+    from popnb.audio import gather_previews, match_stats
+    from popnb.data import attach_capture_ids
     df,_ = _load_data(a.version)
-    df = _subset(df, a.limit, a.seed)
+    df = attach_capture_ids(_subset(df, a.limit, a.seed))   # ISRCs from the capture: Deezer looks those up exactly
     prov = gather_previews(df, a.out, providers=tuple(a.providers), deezer_url=a.deezer_url, itunes_url=a.itunes_url, threshold=a.threshold)
-    print(_table(prov.status.value_counts().rename_axis('status').reset_index(name='tracks')))
+    print(_table(match_stats(prov).reset_index(names='status')))
     failed = prov[prov.status.isin(['error', 'bad_audio'])]
     if len(failed):
         _say(f"{len(failed)} of {len(prov)} track(s) failed:"); _say(_table(failed[['track_key','status','reason']]))

@@ -58,3 +58,13 @@ def test_paper_notebook_rejects_bad_value(nb, bad, tmp_path, monkeypatch, kernel
     with pytest.raises(pm.PapermillExecutionError, match=next(iter(bad))):
         pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, **bad),
                             kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False)
+
+@pytest.mark.parametrize('nb,bad', [('02_audio', dict(threshold=1.5)), ('03_features', dict(audio_source='bogus')),
+                                    ('03_features', dict(n_jobs=0)), ('03_features', dict(n_job=2))])
+def test_library_notebook_rejects_bad_parameter(nb, bad, tmp_path, kernel_name):
+    "The audio chapter's papermill parameters are checked before any work: a bad value or an unknown name stops at the top."
+    import papermill as pm
+    nb = PAPER.parent/f'{nb}.ipynb'
+    with pytest.raises(pm.PapermillExecutionError, match=next(iter(bad))) as e:
+        pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=bad, kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False)
+    assert 'ParameterError' in str(e.value)
