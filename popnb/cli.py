@@ -176,17 +176,15 @@ def _subset(df, n:int|None, seed:int=0):
     return df.sample(min(n, len(df)), random_state=seed).sort_index().reset_index(drop=True) if n < len(df) else df
 
 def _mel(preset:str, n_mels:int|None=None, seconds:float|None=None):
-    "MelParams of a preset with --n-mels/--seconds applied."
+    "MelParams of a preset with --n-mels/--seconds applied; log-mel is the study's (`popnb.protocols.study_mel`), so the CLI and the notebooks share stores."
     from dataclasses import replace
-    from popnb.features import PAPER_MEL, LOGMEL
-    p = {'paper': PAPER_MEL, 'logmel': LOGMEL}[preset]
-    if n_mels is not None:
-        if n_mels < 1: raise ParameterError(f"expected >= 1, got {n_mels}", where='--n-mels')
-        p = replace(p, n_mels=n_mels)
-    if seconds is not None:
-        if not seconds > 0: raise ParameterError(f"expected > 0, got {seconds}", where='--seconds')
-        p = replace(p, seconds=seconds, n_samples=None)
-    return p
+    from popnb.features import PAPER_MEL
+    from popnb.protocols import study_mel
+    if n_mels is not None and n_mels < 1: raise ParameterError(f"expected >= 1, got {n_mels}", where='--n-mels')
+    if seconds is not None and not seconds > 0: raise ParameterError(f"expected > 0, got {seconds}", where='--seconds')
+    if preset == 'logmel': return study_mel(n_mels or 128, seconds or 30.0)
+    p = PAPER_MEL if n_mels is None else replace(PAPER_MEL, n_mels=n_mels)
+    return p if seconds is None else replace(p, seconds=seconds, n_samples=None)
 
 def _table(df:pd.DataFrame) -> str: return df.to_string(index=False) if len(df) else '(nothing)'
 
