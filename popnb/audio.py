@@ -93,7 +93,6 @@ def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV (M4A with ffm
     if p.stat().st_size == 0: raise AudioError("empty file (0 bytes)", where=str(p))
     y,sr_in,_ = _decode(p, offset, duration)
     if y.shape[0] == 0: raise AudioError("no audio frames decoded (empty, truncated or not audio)", where=str(p))
-    if not np.isfinite(y).all(): raise AudioError("corrupt: decoded samples are not finite", where=str(p))
     got = y.shape[0]/sr_in
     if got < min(min_seconds, duration if duration is not None else min_seconds) - 1e-9:
         raise AudioError(f"too short: {got:.3f} s of audio after offset {offset} s, at least {min_seconds} s needed", where=str(p))
@@ -103,7 +102,8 @@ def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV (M4A with ffm
     if duration is not None:
         n = int(round(duration*sr))
         y = y[:, :n] if y.shape[1] >= n else np.pad(y, ((0,0),(0,n-y.shape[1])))
-    peak = float(np.abs(y).max()) if y.size else 0.0
+    peak = float(np.abs(y).max()) if y.size else 0.0     # NaN or inf anywhere makes the peak NaN or inf
+    if not math.isfinite(peak): raise AudioError("corrupt: decoded samples are not finite", where=str(p))
     if not allow_silent and peak <= 10**(silence_db/20):
         lvl = f"{20*math.log10(peak):.1f} dBFS" if peak > 0 else "digital silence"
         raise AudioError(f"silent: peak {lvl}, below {silence_db} dBFS", where=str(p))
