@@ -238,21 +238,39 @@ class SpecStore:
         return self.index[~self.index.ok]
 
 # %% ../nbs/03_features.ipynb #9996bc67
+def _read_journal(part:Path, # a partial store's folder
+                  n:int # rows in the store
+                 ) -> tuple: # (done mask, ok flags, reasons, bytes of whole lines)
+    "The rows a partial store has finished, from its append-only journal; a torn last line (a kill mid-write) is ignored."
+    done, ok, reason, good = np.zeros(n, bool), [False]*n, ['']*n, 0
+    f = part/'journal.jsonl'
+    if f.is_file():
+        for line in f.read_bytes().splitlines(keepends=True):
+            try: e = json.loads(line) if line.endswith(b'\n') else None
+            except ValueError: e = None
+            if e is None: break
+            for r,o,w in zip(e['rows'], e['ok'], e['reason']): done[r],ok[r],reason[r] = True,o,w
+            good += len(line)
+    return done, ok, reason, good
+
 def _partial_state(part:Path, name:str, n:int, p:MelParams):
-    "Open (or create) a partial store: (memmap, done mask, ok list, reasons)."
+    "Open (or create) a partial store: (memmap, done mask, ok list, reasons, journal open for appending)."
     st = part/'state.json'
-    if st.is_file() and (part/'X.npy').is_file():
-        s = read_json(st)
-        if s.get('name') == name and s.get('n') == n:
-            X = np.load(part/'X.npy', mmap_mode='r+')
-            return X, np.array(s['done'], bool), s['ok'], s['reason']
+    if st.is_file() and (part/'X.npy').is_file() and read_json(st) == dict(name=name, n=n):
+        X = np.load(part/'X.npy', mmap_mode='r+')
+        done, ok, reason, good = _read_journal(part, n)
+        with open(part/'journal.jsonl', 'ab') as j: j.truncate(good)    # drop a torn last line before appending
+        return X, done, ok, reason, open(part/'journal.jsonl', 'a', encoding='utf-8')
     if part.exists(): shutil.rmtree(part)
     part.mkdir(parents=True)
     X = np.lib.format.open_memmap(part/'X.npy', mode='w+', dtype=p.dtype, shape=(n, *p.shape))
-    return X, np.zeros(n, bool), [False]*n, ['']*n
+    write_json(dict(name=name, n=n), st)
+    return X, np.zeros(n, bool), [False]*n, ['']*n, open(part/'journal.jsonl', 'a', encoding='utf-8')
 
-def _save_state(part, name, done, ok, reason):
-    write_json(dict(name=name, n=len(done), done=done.tolist(), ok=ok, reason=reason), part/'state.json')
+def _log_chunk(journal, rows, oks, whys):
+    "Append a finished chunk to the journal and make it durable: O(chunk) per checkpoint, so a build stays linear in its rows."
+    journal.write(json.dumps(dict(rows=[int(r) for r in rows], ok=[bool(o) for o in oks], reason=[str(w) for w in whys])) + '\n')
+    journal.flush(); os.fsync(journal.fileno())
 
 # %% ../nbs/03_features.ipynb #9044ba09
 def _one_thread():
@@ -295,7 +313,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     if (final/'meta.json').is_file() and not overwrite: return SpecStore(final)
     if overwrite and final.exists(): shutil.rmtree(final)
     n = len(df)
-    X,done,ok,reason = _partial_state(part, name, n, params)
+    X,done,ok,reason,journal = _partial_state(part, name, n, params)
     todo = [j for j in jobs if not done[j[0]]]
     workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
     size = max(1, min(chunk_size, math.ceil(len(todo)/(4*workers))))   # ≥ 4 chunks per worker: no idle tail
@@ -304,9 +322,9 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     bar = tqdm(total=n, initial=int(done.sum()), disable=not progress, desc=f"spectrograms ({source})")
     def take(res):
         rows,arr,oks,whys = res
-        X[rows] = arr; X.flush()
+        X[rows] = arr; X.flush()                   # the data is on disk before the journal says so
         for r,o,w in zip(rows, oks, whys): done[r],ok[r],reason[r] = True,o,w
-        _save_state(part, name, done, ok, reason); bar.update(len(rows))
+        _log_chunk(journal, rows, oks, whys); bar.update(len(rows))
     try:
         if client is not None or n_jobs > 1:
             import popnb.features as _m     # workers import the library's copy (picklable by reference)
@@ -321,7 +339,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
         else:
             for c in chunks: take(compute_chunk(c, params, seed, allow_silent))
     finally:
-        bar.close(); del X
+        bar.close(); journal.close(); del X
     if not done.all(): return None
     idx = pd.DataFrame(dict(row=range(n), track_key=df.track_key.astype(str), ok=ok, reason=reason))
     with atomic_write(part/'index.csv', 'w') as o: idx.to_csv(o, index=False)
@@ -330,7 +348,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
                       n_rows=n, n_ok=int(sum(ok)), n_skipped=int(n - sum(ok)), shape=[n, *params.shape], dtype=np.dtype(params.dtype).name,
                       seed=seed, allow_silent=allow_silent, store=name, inputs_fingerprint=short_hash(fp))
     write_json(meta, part/'meta.json')
-    (part/'state.json').unlink()
+    (part/'state.json').unlink(); (part/'journal.jsonl').unlink()
     if final.exists(): shutil.rmtree(final)
     os.replace(part, final)
     return SpecStore(final)
