@@ -16,7 +16,7 @@ import pandas as pd
 import soundfile as sf
 import soxr
 
-from .core import (AudioError, DownloadError, ParameterError, atomic_write, paths, sha256_bytes,
+from .core import (AudioError, DownloadError, Journal, ParameterError, atomic_write, paths, sha256_bytes,
                         sha256_file, short_hash, data_mirror)
 
 # %% auto #0
@@ -471,22 +471,21 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
     cache = Path(cache_dir) if cache_dir else paths().raw/'audio'
     cache.mkdir(parents=True, exist_ok=True)
     prov_file = cache/'provenance.csv'
-    prev = {}
-    if prov_file.is_file():
-        old = pd.read_csv(prov_file, dtype={'provider_id': str, 'track_key': str})
-        prev = {r.track_key: r for r in old.itertuples() if r.status in ('ok','cached')}
+    journal = Journal(cache/'provenance.journal.jsonl')    # one line per finished track: an interrupted run resumes
+    recs = pd.read_csv(prov_file, dtype={'provider_id': str, 'track_key': str}).to_dict('records') if prov_file.is_file() else []
+    prev = {str(r['track_key']): r for r in recs + journal.records() if r['status'] in ('ok','cached')}
     rates = {**RATES, **(rates or {})}
     limiters = {p: RateLimiter(*rates[p]) for p in providers}
     urls = {'deezer': deezer_url, 'itunes': itunes_url}
     finders = {'deezer': deezer_candidates, 'itunes': itunes_candidates}
     kw = dict(timeout=timeout, retries=retries, backoff=backoff)
     rows = []
-    with requests.Session() as s:
+    with requests.Session() as s, journal as log:
         for _,row in tqdm(list(df.iterrows()), disable=not progress, desc='previews'):
             tr = _track_dict(row); key = str(tr['track_key'])
             p = prev.get(key)
-            if p is not None and isinstance(p.file, str) and (cache/p.file).is_file() and sha256_file(cache/p.file) == p.sha256:
-                rows.append(dict(p._asdict(), status='cached', reason='')); rows[-1].pop('Index', None); continue
+            if p is not None and isinstance(p['file'], str) and (cache/p['file']).is_file() and sha256_file(cache/p['file']) == p['sha256']:
+                rows.append({**{c: p[c] for c in PROVENANCE_COLS}, 'status': 'cached', 'reason': ''}); continue
             best,errors = None,[]
             for prov in providers:
                 try: cands = finders[prov](s, tr, urls[prov], limiter=limiters[prov], **kw)
@@ -519,8 +518,10 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
                     rows.append(dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='', status='error', reason='; '.join(errors), file=''))
                 else:
                     rows.append(dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='', status='no_match', reason='no candidates', file=''))
+            log.add({c: rows[-1].get(c) for c in PROVENANCE_COLS})
     out = pd.DataFrame(rows, columns=PROVENANCE_COLS)
     with atomic_write(prov_file, 'w') as o: out.to_csv(o, index=False)
+    journal.remove()
     return out
 
 def preview_path(prov:pd.DataFrame, # a provenance table from `gather_previews`

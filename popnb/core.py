@@ -13,9 +13,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PopnbError', 'DataError', 'ChecksumError', 'DownloadError', 'AudioError', 'ParameterError', 'find_root', 'Paths',
-           'paths', 'data_mirror', 'atomic_write', 'sha256_file', 'sha256_bytes', 'short_hash', 'default_device',
-           'seed_everything', 'set_threads', 'package_versions', 'git_commit', 'provenance', 'write_json', 'read_json',
-           'cache_table', 'check_params']
+           'paths', 'data_mirror', 'atomic_write', 'Journal', 'sha256_file', 'sha256_bytes', 'short_hash',
+           'default_device', 'seed_everything', 'set_threads', 'package_versions', 'git_commit', 'provenance',
+           'write_json', 'read_json', 'cache_table', 'check_params']
 
 # %% ../nbs/00_core.ipynb #3b40ad7f
 class PopnbError(ValueError):
@@ -107,6 +107,36 @@ def atomic_write(path:str|Path, # the file to write
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
+
+# %% ../nbs/00_core.ipynb #4eeaa19d
+class Journal:
+    "An append-only JSON-lines checkpoint that survives being killed mid-write."
+    def __init__(self, path:str|Path): self.path,self._f = Path(path),None
+    def _lines(self):
+        good, out = 0, []
+        if self.path.is_file():
+            for line in self.path.read_bytes().splitlines(keepends=True):
+                try: rec = json.loads(line) if line.endswith(b'\n') else None
+                except ValueError: rec = None
+                if rec is None: break
+                out.append(rec); good += len(line)
+        return out, good
+    def records(self) -> list:
+        "The complete records written so far (a torn last line is not one)."
+        return self._lines()[0]
+    def __enter__(self):
+        good = self._lines()[1]
+        if self.path.is_file():
+            with open(self.path, 'r+b') as f: f.truncate(good)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.path, 'a', encoding='utf-8'); return self
+    def add(self, rec:dict):
+        "Append one record and make it durable."
+        self._f.write(json.dumps(rec, default=str) + '\n'); self._f.flush(); os.fsync(self._f.fileno())
+    def __exit__(self, *a): self._f.close(); self._f = None
+    def remove(self):
+        "Delete the journal (its job is finished)."
+        self.path.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #27bde5b1
 def sha256_file(path:str|Path, # file to hash

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import (AudioError, DataError, ParameterError, atomic_write, paths, provenance, read_json,
+from .core import (AudioError, DataError, Journal, ParameterError, atomic_write, paths, provenance, read_json,
                         short_hash, write_json)
 from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_previews, load_audio,
                          preview_path, provider_available, synthesize_clip)
@@ -238,39 +238,23 @@ class SpecStore:
         return self.index[~self.index.ok]
 
 # %% ../nbs/03_features.ipynb #9996bc67
-def _read_journal(part:Path, # a partial store's folder
-                  n:int # rows in the store
-                 ) -> tuple: # (done mask, ok flags, reasons, bytes of whole lines)
-    "The rows a partial store has finished, from its append-only journal; a torn last line (a kill mid-write) is ignored."
-    done, ok, reason, good = np.zeros(n, bool), [False]*n, ['']*n, 0
-    f = part/'journal.jsonl'
-    if f.is_file():
-        for line in f.read_bytes().splitlines(keepends=True):
-            try: e = json.loads(line) if line.endswith(b'\n') else None
-            except ValueError: e = None
-            if e is None: break
-            for r,o,w in zip(e['rows'], e['ok'], e['reason']): done[r],ok[r],reason[r] = True,o,w
-            good += len(line)
-    return done, ok, reason, good
+def _done_rows(journal:Journal, n:int) -> tuple:
+    "(done mask, ok flags, reasons) of a partial store, from its journal of finished chunks."
+    done, ok, reason = np.zeros(n, bool), [False]*n, ['']*n
+    for e in journal.records():
+        for r,o,w in zip(e['rows'], e['ok'], e['reason']): done[r],ok[r],reason[r] = True,o,w
+    return done, ok, reason
 
 def _partial_state(part:Path, name:str, n:int, p:MelParams):
-    "Open (or create) a partial store: (memmap, done mask, ok list, reasons, journal open for appending)."
+    "Open (or create) a partial store: (memmap, journal of finished chunks)."
     st = part/'state.json'
     if st.is_file() and (part/'X.npy').is_file() and read_json(st) == dict(name=name, n=n):
-        X = np.load(part/'X.npy', mmap_mode='r+')
-        done, ok, reason, good = _read_journal(part, n)
-        with open(part/'journal.jsonl', 'ab') as j: j.truncate(good)    # drop a torn last line before appending
-        return X, done, ok, reason, open(part/'journal.jsonl', 'a', encoding='utf-8')
+        return np.load(part/'X.npy', mmap_mode='r+'), Journal(part/'journal.jsonl')
     if part.exists(): shutil.rmtree(part)
     part.mkdir(parents=True)
     X = np.lib.format.open_memmap(part/'X.npy', mode='w+', dtype=p.dtype, shape=(n, *p.shape))
     write_json(dict(name=name, n=n), st)
-    return X, np.zeros(n, bool), [False]*n, ['']*n, open(part/'journal.jsonl', 'a', encoding='utf-8')
-
-def _log_chunk(journal, rows, oks, whys):
-    "Append a finished chunk to the journal and make it durable: O(chunk) per checkpoint, so a build stays linear in its rows."
-    journal.write(json.dumps(dict(rows=[int(r) for r in rows], ok=[bool(o) for o in oks], reason=[str(w) for w in whys])) + '\n')
-    journal.flush(); os.fsync(journal.fileno())
+    return X, Journal(part/'journal.jsonl')
 
 # %% ../nbs/03_features.ipynb #9044ba09
 def _one_thread():
@@ -313,7 +297,8 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     if (final/'meta.json').is_file() and not overwrite: return SpecStore(final)
     if overwrite and final.exists(): shutil.rmtree(final)
     n = len(df)
-    X,done,ok,reason,journal = _partial_state(part, name, n, params)
+    X,journal = _partial_state(part, name, n, params)
+    done,ok,reason = _done_rows(journal, n)
     todo = [j for j in jobs if not done[j[0]]]
     workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
     size = max(1, min(chunk_size, math.ceil(len(todo)/(4*workers))))   # ≥ 4 chunks per worker: no idle tail
@@ -324,22 +309,23 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
         rows,arr,oks,whys = res
         X[rows] = arr; X.flush()                   # the data is on disk before the journal says so
         for r,o,w in zip(rows, oks, whys): done[r],ok[r],reason[r] = True,o,w
-        _log_chunk(journal, rows, oks, whys); bar.update(len(rows))
+        log.add(dict(rows=[int(r) for r in rows], ok=[bool(o) for o in oks], reason=[str(w) for w in whys])); bar.update(len(rows))
     try:
-        if client is not None or n_jobs > 1:
-            import popnb.features as _m     # workers import the library's copy (picklable by reference)
-            work, pd_ = _m.compute_chunk, asdict(params)
-        if client is not None:
-            from distributed import as_completed as d_as_completed
-            futs = [client.submit(work, c, pd_, seed, allow_silent, pure=False) for c in chunks]
-            for fut in d_as_completed(futs): take(fut.result())
-        elif n_jobs > 1 and len(chunks) > 1:
-            with ProcessPoolExecutor(n_jobs, initializer=_one_thread) as ex:
-                for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent) for c in chunks]): take(fut.result())
-        else:
-            for c in chunks: take(compute_chunk(c, params, seed, allow_silent))
+        with journal as log:
+            if client is not None or n_jobs > 1:
+                import popnb.features as _m     # workers import the library's copy (picklable by reference)
+                work, pd_ = _m.compute_chunk, asdict(params)
+            if client is not None:
+                from distributed import as_completed as d_as_completed
+                futs = [client.submit(work, c, pd_, seed, allow_silent, pure=False) for c in chunks]
+                for fut in d_as_completed(futs): take(fut.result())
+            elif n_jobs > 1 and len(chunks) > 1:
+                with ProcessPoolExecutor(n_jobs, initializer=_one_thread) as ex:
+                    for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent) for c in chunks]): take(fut.result())
+            else:
+                for c in chunks: take(compute_chunk(c, params, seed, allow_silent))
     finally:
-        bar.close(); journal.close(); del X
+        bar.close(); del X
     if not done.all(): return None
     idx = pd.DataFrame(dict(row=range(n), track_key=df.track_key.astype(str), ok=ok, reason=reason))
     with atomic_write(part/'index.csv', 'w') as o: idx.to_csv(o, index=False)
@@ -348,7 +334,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
                       n_rows=n, n_ok=int(sum(ok)), n_skipped=int(n - sum(ok)), shape=[n, *params.shape], dtype=np.dtype(params.dtype).name,
                       seed=seed, allow_silent=allow_silent, store=name, inputs_fingerprint=short_hash(fp))
     write_json(meta, part/'meta.json')
-    (part/'state.json').unlink(); (part/'journal.jsonl').unlink()
+    (part/'state.json').unlink(); journal.remove()
     if final.exists(): shutil.rmtree(final)
     os.replace(part, final)
     return SpecStore(final)

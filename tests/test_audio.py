@@ -139,6 +139,27 @@ def test_gather_end_to_end_with_faults(tmp_path, mirror):
     saved = pd.read_csv(tmp_path/'provenance.csv')
     assert list(saved.columns)[:9] == ['track_key', 'provider', 'provider_id', 'url', 'match_score', 'bytes', 'sha256', 'status', 'reason']
 
+def test_gather_resumes_after_sigkill(tmp_path, mirror):
+    "A gatherer killed mid-run keeps the tracks it finished: the rerun asks the providers for none of them."
+    import signal, subprocess, sys, time
+    from popnb.core import Journal
+    cat = catalog(mirror)
+    with LocalProviders(cat, faults={'/files/3': ['timeout']}, slow=60.0) as dz, LocalProviders(cat[4:]) as it:
+        code = (f"import io, pandas as pd; from popnb.audio import gather_previews\n"
+                f"df = pd.read_json(io.StringIO({wanted().to_json()!r}))\n"
+                f"gather_previews(df, {str(tmp_path)!r}, deezer_url={dz.deezer_url!r}, itunes_url={it.itunes_url!r}, timeout=30, progress=False)")
+        proc = subprocess.Popen([sys.executable, '-c', code])
+        journal, deadline = Journal(tmp_path/'provenance.journal.jsonl'), time.time() + 60
+        while time.time() < deadline and len(journal.records()) < 2: time.sleep(0.05)
+        while time.time() < deadline and not any(p == '/files/3' for _, p in dz.log): time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL); proc.wait()
+        assert [r['track_key'] for r in journal.records()] == ['k1', 'k2'] and not (tmp_path/'provenance.csv').exists()
+        n = len(dz.log)
+        prov = gather_previews(wanted(), tmp_path, deezer_url=dz.deezer_url, itunes_url=it.itunes_url, **FAST)
+    assert prov.status.tolist() == ['cached', 'cached', 'ok', 'ok', 'no_match']
+    assert not [p for _, p in dz.log[n:] if p in ('/files/1', '/files/2')]
+    assert not journal.path.exists() and (tmp_path/'provenance.csv').is_file()
+
 def test_second_provider_and_non_audio(tmp_path, mirror):
     cat = catalog(mirror)
     # Deezer knows only other songs (non-matching results); iTunes has the track; a third track's file is an HTML page

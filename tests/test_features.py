@@ -127,13 +127,13 @@ def test_resume_after_sigkill(tmp_path):
         proc = subprocess.Popen([sys.executable, '-c', code])
         deadline, n_done = time.time() + 120, 0
         while time.time() < deadline and n_done < 6:
-            try: n_done = int(F._read_journal(next((tmp_path/'a').glob('*.partial')), 40)[0].sum())
+            try: n_done = int(F._done_rows(F.Journal(next((tmp_path/"a").glob("*.partial"))/"journal.jsonl"), 40)[0].sum())
             except (StopIteration, OSError): pass
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL); proc.wait()
         parts = list((tmp_path/'a').glob('*.partial'))
         assert parts, 'the build finished before it could be interrupted'
-        n_done = int(F._read_journal(parts[0], 40)[0].sum())
+        n_done = int(F._done_rows(F.Journal(parts[0]/"journal.jsonl"), 40)[0].sum())
         assert 0 < n_done < 40
         resumed = build_store(tracks(40), 'synthetic', P, store_dir=tmp_path/'a', chunk_size=2, progress=False)
         straight = build_store(tracks(40), 'synthetic', P, store_dir=tmp_path/'b', chunk_size=7, progress=False)
