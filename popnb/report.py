@@ -14,7 +14,7 @@ from .core import (DataError, ParameterError, PopnbError, atomic_write, find_roo
 
 # %% auto #0
 __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'set_style', 'new_figure',
-           'set_context', 'check_audio_source', 'hash_input', 'manifest_path', 'load_manifest', 'record',
+           'set_context', 'check_audio_source', 'start_run', 'hash_input', 'manifest_path', 'load_manifest', 'record',
            'mark_synthetic', 'save_figure', 'tex_escape', 'format_table', 'to_markdown', 'to_latex', 'save_table',
            'render_index', 'write_index', 'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual',
            'read_params_file', 'declared_params', 'notebook_params', 'run_notebook', 'main']
@@ -69,6 +69,19 @@ def check_audio_source(a:str|None) -> str|None:
 
 def _notebook_name() -> str:
     return _CTX.get('notebook') or os.environ.get('POPNB_NOTEBOOK') or 'interactive'
+
+# %% ../nbs/07_report.ipynb #9475706c
+def start_run(params:dict, # the notebook's checked parameters (what `check_params` returns)
+              inputs:dict, # name -> file (or DataFrame, bytes, sha256) each artefact is made from
+              smoke:bool=False, # a quick run for tests: writes to POPNB_SMOKE_ROOT or a temporary folder
+              audio_source:str|None=None # the resolved audio source, or None when the notebook uses no audio
+             ) -> str|None: # the output root; None is the project itself
+    "Start a paper notebook's run: compute threads, where it writes, and what its artefacts record."
+    from popnb.core import set_threads
+    set_threads()
+    root = (os.environ.get('POPNB_SMOKE_ROOT') or tempfile.mkdtemp(prefix='popnb-smoke-')) if smoke else None
+    set_context(params=params, inputs=inputs, audio_source=audio_source, root=root)
+    return root
 
 # %% ../nbs/07_report.ipynb #3afc548e
 def hash_input(x) -> str:
