@@ -196,12 +196,13 @@ def package_versions(pkgs=_PKGS) -> dict:
     return {p: _version(p) for p in pkgs}
 
 def git_commit(root:str|Path|None=None) -> str|None:
-    "The project's current commit (with `+dirty` when it has local changes), or None outside git."
+    "The project's current commit (with `+dirty` when code or parameters have local changes), or None outside git."
     root = Path(root or find_root())
     try:
         c = subprocess.run(['git','rev-parse','HEAD'], cwd=root, capture_output=True, text=True, timeout=10)
         if c.returncode: return None
-        d = subprocess.run(['git','status','--porcelain','-uno'], cwd=root, capture_output=True, text=True, timeout=10)
+        # the generated artefacts (figures/) are outputs: a run rewriting them does not make its own commit dirty
+        d = subprocess.run(['git','status','--porcelain','-uno','--','.',':(exclude)figures'], cwd=root, capture_output=True, text=True, timeout=10)
         return c.stdout.strip() + ('+dirty' if d.stdout.strip() else '')
     except (OSError, subprocess.SubprocessError): return None
 
