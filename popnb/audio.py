@@ -5,7 +5,6 @@
 # %% ../nbs/02_audio.ipynb #3797d526
 from __future__ import annotations
 import hashlib, io, json, math, os, re, threading, time, unicodedata, warnings
-from collections import deque
 from difflib import SequenceMatcher
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,14 +15,14 @@ import pandas as pd
 import soundfile as sf
 import soxr
 
-from .core import (AudioError, DownloadError, Journal, ParameterError, atomic_write, paths, sha256_bytes,
-                        sha256_file, short_hash, data_mirror)
+from .core import (AudioError, DownloadError, Journal, ParameterError, RateLimiter, atomic_write, http_get, paths,
+                        sha256_bytes, sha256_file, short_hash, data_mirror)
 
 # %% auto #0
 __all__ = ['SNDFILE_EXTS', 'FFMPEG_EXTS', 'SYNTH_DEFAULTS', 'SYNTH_LABEL', 'DEEZER_API', 'ITUNES_API', 'RATES', 'PROVENANCE_COLS',
-           'load_audio', 'load_many', 'synthesize_clip', 'normalise', 'match_score', 'RateLimiter', 'http_get',
-           'LocalProviders', 'deezer_candidates', 'itunes_candidates', 'audio_key', 'sniff_ext', 'gather_previews',
-           'preview_path', 'match_stats', 'provider_available']
+           'load_audio', 'load_many', 'synthesize_clip', 'normalise', 'match_score', 'LocalProviders',
+           'deezer_candidates', 'itunes_candidates', 'audio_key', 'sniff_ext', 'gather_previews', 'preview_path',
+           'match_stats', 'provider_available']
 
 # %% ../nbs/02_audio.ipynb #f8100215
 SNDFILE_EXTS = ('.mp3','.ogg','.oga','.opus','.flac','.wav','.aif','.aiff')
@@ -253,56 +252,6 @@ def match_score(name:str, artist:str, duration_ms:float|None, # what we want
         return 0.5*t + 0.3*a + 0.2*max(0.0, 1 - abs(float(duration_ms) - float(c_duration_ms))/20000)
     return (0.5*t + 0.3*a)/0.8
 
-# %% ../nbs/02_audio.ipynb #7c7894c2
-class RateLimiter:
-    "At most `calls` acquisitions per `period` seconds (sliding window, thread-safe)."
-    def __init__(self, calls:int=50, period:float=5.0):
-        self.calls,self.period,self._t,self._lock = calls,period,deque(),threading.Lock()
-    def wait(self):
-        "Block until a request may be sent."
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                while self._t and now - self._t[0] >= self.period: self._t.popleft()
-                if len(self._t) < self.calls: self._t.append(now); return
-                delay = self.period - (now - self._t[0])
-            time.sleep(max(delay, 0.001))
-
-# %% ../nbs/02_audio.ipynb #9595be21
-def http_get(session, # a requests.Session
-             url:str, params:dict|None=None, # URL and query
-             timeout:float=10.0, # seconds per attempt (connect and read)
-             retries:int=4, # extra attempts after the first
-             backoff:float=0.5, # first wait; doubled after each failure
-             max_wait:float=60.0, # cap on any wait, Retry-After included
-             limiter:RateLimiter|None=None # rate limiter to respect
-            ):
-    "GET with rate limiting and retries on timeouts, truncation, 429 (Retry-After) and 5xx; returns the response with its body read."
-    import requests
-    last = ''
-    for i in range(retries + 1):
-        if limiter is not None: limiter.wait()
-        wait = min(backoff*2**i, max_wait)
-        try:
-            r = session.get(url, params=params, timeout=timeout)
-            body = r.content
-            cl = r.headers.get('Content-Length')
-            if r.status_code == 200 and cl is not None and 'Content-Encoding' not in r.headers and len(body) < int(cl):
-                last = f"truncated body: {len(body)} of {cl} bytes"
-            elif r.status_code == 200: return r
-            elif r.status_code == 429 or r.status_code >= 500:
-                last = f"HTTP {r.status_code}"
-                ra = r.headers.get('Retry-After')
-                if r.status_code == 429 and ra:
-                    try: wait = min(float(ra), max_wait)
-                    except ValueError: pass
-            else: raise DownloadError(f"HTTP {r.status_code} (not retried)", where=r.url)
-        except requests.Timeout: last = f"timed out after {timeout} s"
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
-            last = f"connection failed or body truncated ({type(e).__name__})"
-        if i < retries: time.sleep(wait)
-    raise DownloadError(f"gave up after {retries + 1} attempts; last: {last}", where=url)
-
 # %% ../nbs/02_audio.ipynb #de43dd42
 class LocalProviders:
     "A Deezer/iTunes look-alike HTTP server on 127.0.0.1 serving a catalogue of local files, with scripted faults."
@@ -448,6 +397,42 @@ def _download(session, url, dest_stem:Path, **kw) -> tuple[Path, bytes]:
 def _track_dict(row) -> dict:
     return {k: row.get(k) for k in ('track_key','name','artist','duration_ms','isrc')}
 
+def _row(key:str, status:str, reason:str='', **kw) -> dict:
+    "A provenance row; the fields of a track without a file stay empty."
+    return dict(dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='', file=''),
+                status=status, reason=reason, **kw)
+
+_FINDERS = {'deezer': deezer_candidates, 'itunes': itunes_candidates}
+
+def _gather_one(s, tr:dict, providers, urls, limiters, threshold, cache, kw) -> dict:
+    "The provenance row of one track: the first confident match, downloaded; else why it has no audio."
+    key, best, errors = str(tr['track_key']), None, []
+    for prov in providers:
+        try: cands = _FINDERS[prov](s, tr, urls[prov], limiter=limiters[prov], **kw)
+        except DownloadError as e: errors.append(f"{prov}: {e}"); continue
+        for c in cands:
+            c['match_score'] = match_score(tr['name'], tr['artist'], tr['duration_ms'], c['title'], c['artist'], c['duration_ms'])
+            if c['isrc_hit']: c['match_score'] = max(c['match_score'], 0.95)
+        good = sorted([c for c in cands if c['match_score'] >= threshold], key=lambda c: -c['match_score'])
+        if not good:     # remember the best rejected candidate, to say why there is no match
+            top = max(cands, key=lambda c: c['match_score'], default=None)
+            if top and (best is None or top['match_score'] > best.get('match_score', 0)): best = dict(top, rejected=True)
+            continue
+        c = good[0]
+        rec = dict(provider=prov, provider_id=c['provider_id'], url=c['url'], match_score=round(c['match_score'], 4))
+        try:
+            dest,body = _download(s, c['url'], cache/audio_key(key), limiter=limiters[prov], **kw)
+            return _row(key, 'ok', **rec, bytes=len(body), sha256=sha256_bytes(body), file=dest.name)
+        except (DownloadError, AudioError) as e:
+            errors.append(f"{prov}: {e}")
+            best = _row(key, 'bad_audio' if isinstance(e, AudioError) else 'error', str(e), **rec)
+    if best is not None and not best.get('rejected'): return best
+    if best is not None:
+        why = f"best candidate {best['title']!r} by {best['artist']!r} scores {best['match_score']:.2f} < {threshold}"
+        return _row(key, 'no_match', why + (f"; {'; '.join(errors)}" if errors else ''), provider=best['provider'],
+                    provider_id=best['provider_id'], match_score=round(best['match_score'], 4))
+    return _row(key, 'error', '; '.join(errors)) if errors else _row(key, 'no_match', 'no candidates')
+
 # %% ../nbs/02_audio.ipynb #328b3606
 def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration_ms and isrc when known
                     cache_dir:str|Path|None=None, # where previews and provenance.csv go; data/raw/audio by default
@@ -466,7 +451,7 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
     from tqdm.auto import tqdm
     miss = [c for c in ('track_key','name','artist') if c not in df.columns]
     if miss: raise ParameterError(f"missing columns {miss} (need track_key, name, artist)", where='gather_previews(df)')
-    bad = [p for p in providers if p not in ('deezer','itunes')]
+    bad = [p for p in providers if p not in _FINDERS]
     if bad: raise ParameterError(f"unknown provider(s) {bad}; choose from 'deezer', 'itunes'", where='providers')
     cache = Path(cache_dir) if cache_dir else paths().raw/'audio'
     cache.mkdir(parents=True, exist_ok=True)
@@ -475,49 +460,15 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
     recs = pd.read_csv(prov_file, dtype={'provider_id': str, 'track_key': str}).to_dict('records') if prov_file.is_file() else []
     prev = {str(r['track_key']): r for r in recs + journal.records() if r['status'] in ('ok','cached')}
     rates = {**RATES, **(rates or {})}
-    limiters = {p: RateLimiter(*rates[p]) for p in providers}
-    urls = {'deezer': deezer_url, 'itunes': itunes_url}
-    finders = {'deezer': deezer_candidates, 'itunes': itunes_candidates}
-    kw = dict(timeout=timeout, retries=retries, backoff=backoff)
+    ask = dict(providers=providers, urls={'deezer': deezer_url, 'itunes': itunes_url}, limiters={p: RateLimiter(*rates[p]) for p in providers},
+               threshold=threshold, cache=cache, kw=dict(timeout=timeout, retries=retries, backoff=backoff))
     rows = []
     with requests.Session() as s, journal as log:
         for _,row in tqdm(list(df.iterrows()), disable=not progress, desc='previews'):
-            tr = _track_dict(row); key = str(tr['track_key'])
-            p = prev.get(key)
+            tr = _track_dict(row); p = prev.get(str(tr['track_key']))
             if p is not None and isinstance(p['file'], str) and (cache/p['file']).is_file() and sha256_file(cache/p['file']) == p['sha256']:
                 rows.append({**{c: p[c] for c in PROVENANCE_COLS}, 'status': 'cached', 'reason': ''}); continue
-            best,errors = None,[]
-            for prov in providers:
-                try: cands = finders[prov](s, tr, urls[prov], limiter=limiters[prov], **kw)
-                except DownloadError as e: errors.append(f"{prov}: {e}"); continue
-                for c in cands:
-                    c['match_score'] = match_score(tr['name'], tr['artist'], tr['duration_ms'], c['title'], c['artist'], c['duration_ms'])
-                    if c['isrc_hit']: c['match_score'] = max(c['match_score'], 0.95)
-                good = sorted([c for c in cands if c['match_score'] >= threshold], key=lambda c: -c['match_score'])
-                if not good:
-                    top = max(cands, key=lambda c: c['match_score'], default=None)
-                    if top and (best is None or top['match_score'] > best.get('match_score', 0)): best = dict(top, rejected=True)
-                    continue
-                c = good[0]
-                rec = dict(track_key=key, provider=prov, provider_id=c['provider_id'], url=c['url'], match_score=round(c['match_score'], 4))
-                try:
-                    dest,body = _download(s, c['url'], cache/audio_key(key), limiter=limiters[prov], **kw)
-                    rows.append(dict(rec, bytes=len(body), sha256=sha256_bytes(body), status='ok', reason='', file=dest.name)); best = None
-                except (DownloadError, AudioError) as e:
-                    errors.append(f"{prov}: {e}")
-                    best = dict(rec, bytes=0, sha256='', status='bad_audio' if isinstance(e, AudioError) else 'error', reason=str(e), file='')
-                    continue
-                break
-            else:
-                if best is not None and not best.get('rejected'): rows.append(best)
-                elif best is not None:
-                    rows.append(dict(track_key=key, provider=best['provider'], provider_id=best['provider_id'], url='', match_score=round(best['match_score'], 4),
-                                     bytes=0, sha256='', status='no_match',
-                                     reason=f"best candidate {best['title']!r} by {best['artist']!r} scores {best['match_score']:.2f} < {threshold}" + (f"; {'; '.join(errors)}" if errors else ''), file=''))
-                elif errors:
-                    rows.append(dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='', status='error', reason='; '.join(errors), file=''))
-                else:
-                    rows.append(dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='', status='no_match', reason='no candidates', file=''))
+            rows.append(_gather_one(s, tr, **ask))
             log.add({c: rows[-1].get(c) for c in PROVENANCE_COLS})
     out = pd.DataFrame(rows, columns=PROVENANCE_COLS)
     with atomic_write(prov_file, 'w') as o: out.to_csv(o, index=False)

@@ -4,14 +4,14 @@
 
 # %% ../nbs/08_cli.ipynb #73557ca7
 from __future__ import annotations
-import argparse, difflib, json, os, sys, textwrap
+import argparse, json, os, sys, textwrap
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import PopnbError, ParameterError, DataError, AudioError, paths, sha256_file, short_hash
+from .core import PopnbError, ParameterError, DataError, AudioError, closest, did_you_mean, paths, sha256_file, short_hash
 
 # %% auto #0
-__all__ = ['PREDICT_COLS', 'metadata_table', 'file_spectrogram', 'predict_files', 'cmd_data', 'cmd_previews', 'cmd_extract',
-           'cmd_train', 'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
+__all__ = ['PREDICT_COLS', 'metadata_table', 'predict_files', 'cmd_data', 'cmd_previews', 'cmd_extract', 'cmd_train',
+           'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #e9989a1c
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
@@ -43,7 +43,7 @@ def _features_table(features, files:list) -> tuple[pd.DataFrame, list]:
     if not isinstance(features, pd.DataFrame): raise ParameterError(f"expected a DataFrame or a CSV path, got {type(features).__name__}", where='features')
     unknown = [c for c in features.columns if c not in META_COLS and c != 'file']
     if unknown:
-        hints = [f"{c!r}" + (f" (did you mean {difflib.get_close_matches(c, META_COLS, n=1)[0]!r}?)" if difflib.get_close_matches(c, META_COLS, n=1) else '') for c in unknown]
+        hints = [f"{c!r}" + (f" (did you mean {m!r}?)" if (m := closest(c, META_COLS)) else '') for c in unknown]
         raise ParameterError(f"unknown column(s) {', '.join(hints)}; expected 'file' and any of {META_COLS}", where='features')
     cols = [c for c in META_COLS if c in features.columns]
     out = pd.DataFrame(np.nan, index=range(len(files)), columns=META_COLS)
@@ -107,17 +107,7 @@ def metadata_table(files:list, # the audio files
             else: errs[j] = next((w for c in META_COLS if (w := _check_value(c, t.at[j, c]))), '')
     return t.assign(filled=filled, error=errs)
 
-# %% ../nbs/08_cli.ipynb #b8779ab7
-def file_spectrogram(path:str|Path, # an audio file
-                     p # the bundle's MelParams
-                    ) -> np.ndarray:
-    "The float32 (n_mels, frames) spectrogram of the start of `path` (after `p.offset`), or AudioError."
-    from popnb.audio import load_audio
-    from popnb.features import melspec
-    y = load_audio(path, sr=p.sr, offset=p.offset, duration=p.length/p.sr, allow_silent=p.length/p.sr < 1.0)
-    return melspec(y, p)
-
-# %% ../nbs/08_cli.ipynb #c1d7fa46
+# %% ../nbs/08_cli.ipynb #363676fe
 def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, channels, length
                   predictor, # a `Predictor` or the path of a bundle
                   features=None, # DataFrame or CSV path of metadata (META_COLS, optionally 'file')
@@ -132,6 +122,7 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
                  ) -> pd.DataFrame:
     "One row per file: predicted popularity (0-100), status 'ok'/'error' and the error, and what made the prediction."
     from tqdm.auto import tqdm
+    from popnb.features import file_melspec
     from popnb.train import Predictor, load_predictor
     pr = predictor if isinstance(predictor, Predictor) else load_predictor(predictor, params=params, device=device)
     if params is not None and params != pr.params: load_predictor(pr.path, params=params)   # raises, naming the difference
@@ -149,7 +140,7 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
         idx, specs = [], []
         for j in range(s, min(s + batch_size, len(files))):
             try:
-                sp = file_spectrogram(files[j], pr.params)   # decoded even when the model ignores audio: a broken file is reported
+                sp = file_melspec(files[j], pr.params)   # decoded even when the model ignores audio: a broken file is reported
                 if not rows[j]['error']: idx.append(j); specs.append(sp)
             except AudioError as e:
                 rows[j]['error'] = '; '.join(x for x in (e.what, rows[j]['error']) if x)
@@ -284,8 +275,7 @@ def cmd_reproduce(a) -> int:
     known = set().union(*decl.values())
     for k in ps:
         if k not in known:
-            c = difflib.get_close_matches(k, known, n=1)
-            raise ParameterError(f"declared by none of the notebooks{'; did you mean ' + repr(c[0]) + '?' if c else ''} (declared: {', '.join(sorted(known))})", where=f'-p {k}')
+            raise ParameterError(f"declared by none of the notebooks{did_you_mean(k, known)} (declared: {', '.join(sorted(known))})", where=f'-p {k}')
     pf = a.params if a.params else (paths().root/'params'/'paper.yaml' if (paths().root/'params'/'paper.yaml').is_file() else None)
     rows = []
     for nb in tqdm(nbs, desc='notebooks'):
@@ -355,7 +345,8 @@ def _data_args(p, rows='--limit'):
     p.add_argument('--seed', type=int, default=0, help='seed of the subset (and of training)')
 
 def _audio_args(p, default='auto'):
-    p.add_argument('--audio-source', default=default, choices=('previews', 'local', 'synthetic', 'none', 'auto'), help='audio to compute spectrograms from')
+    from popnb.features import AUDIO_SOURCES
+    p.add_argument('--audio-source', default=default, choices=AUDIO_SOURCES, help='audio to compute spectrograms from')
     p.add_argument('--preset', default=None, choices=('paper', 'logmel'), help="spectrogram preset: the paper's 40x8 or a 30 s 128-band log-mel (default: paper for train --model paper_cnn, else logmel)")
     p.add_argument('--n-mels', type=int, default=None, help='mel bands (overrides the preset)')
     p.add_argument('--seconds', type=float, default=None, help='clip length in seconds (overrides the preset)')

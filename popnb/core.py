@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #c152da9d
 from __future__ import annotations
-import ast, difflib, functools, hashlib, json, os, platform, random, subprocess, sys, tempfile
+import ast, difflib, functools, hashlib, json, os, platform, random, re, subprocess, sys, tempfile, threading, time
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -12,10 +13,11 @@ from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PopnbError', 'DataError', 'ChecksumError', 'DownloadError', 'AudioError', 'ParameterError', 'find_root', 'Paths',
-           'paths', 'data_mirror', 'atomic_write', 'Journal', 'sha256_file', 'sha256_bytes', 'short_hash',
-           'default_device', 'seed_everything', 'set_threads', 'package_versions', 'git_commit', 'provenance',
-           'write_json', 'read_json', 'cache_table', 'check_params']
+__all__ = ['PopnbError', 'DataError', 'ChecksumError', 'DownloadError', 'AudioError', 'ParameterError', 'closest', 'did_you_mean',
+           'find_root', 'Paths', 'paths', 'data_mirror', 'atomic_write', 'Journal', 'sha256_file', 'sha256_bytes',
+           'short_hash', 'RateLimiter', 'http_get', 'default_device', 'seed_everything', 'set_threads',
+           'package_versions', 'git_commit', 'hash_input', 'provenance', 'write_json', 'read_json', 'cache_table',
+           'check_params']
 
 # %% ../nbs/00_core.ipynb #3b40ad7f
 class PopnbError(ValueError):
@@ -35,6 +37,19 @@ class AudioError(PopnbError):
     "An audio file that cannot be used: corrupt, empty, truncated, silent, too short or unsupported."
 class ParameterError(PopnbError):
     "An unknown parameter name or a value of the wrong type or outside its choices."
+
+# %% ../nbs/00_core.ipynb #6a20028f
+def closest(name, # what the user wrote
+            choices # what exists
+           ) -> str|None:
+    "The choice most like `name`, or None when none is close."
+    m = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
+    return m[0] if m else None
+
+def did_you_mean(name, choices) -> str:
+    "`; did you mean 'x'?` when a choice is close to `name`, else ''."
+    c = closest(name, choices)
+    return f"; did you mean {c!r}?" if c else ''
 
 # %% ../nbs/00_core.ipynb #ce8fcd87
 def _is_root(p:Path) -> bool:
@@ -155,6 +170,56 @@ def short_hash(obj, n:int=12) -> str:
     "A short stable hash of a JSON-able object (parameter sets, key lists)."
     return sha256_bytes(json.dumps(obj, sort_keys=True, default=str).encode())[:n]
 
+# %% ../nbs/00_core.ipynb #c3558a6d
+class RateLimiter:
+    "At most `calls` acquisitions per `period` seconds (sliding window, thread-safe)."
+    def __init__(self, calls:int=50, period:float=5.0):
+        self.calls,self.period,self._t,self._lock = calls,period,deque(),threading.Lock()
+    def wait(self):
+        "Block until a request may be sent."
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._t and now - self._t[0] >= self.period: self._t.popleft()
+                if len(self._t) < self.calls: self._t.append(now); return
+                delay = self.period - (now - self._t[0])
+            time.sleep(max(delay, 0.001))
+
+# %% ../nbs/00_core.ipynb #1098a083
+def http_get(session, # a requests.Session
+             url:str, params:dict|None=None, # URL and query
+             timeout:float=10.0, # seconds per attempt (connect and read)
+             retries:int=4, # extra attempts after the first
+             backoff:float=0.5, # first wait; doubled after each failure
+             max_wait:float=60.0, # cap on any wait, Retry-After included
+             limiter:RateLimiter|None=None # rate limiter to respect
+            ):
+    "GET with rate limiting and retries on timeouts, truncation, 429 (Retry-After) and 5xx; returns the response with its body read."
+    import requests
+    last = ''
+    for i in range(retries + 1):
+        if limiter is not None: limiter.wait()
+        wait = min(backoff*2**i, max_wait)
+        try:
+            r = session.get(url, params=params, timeout=timeout)
+            body = r.content
+            cl = r.headers.get('Content-Length')
+            if r.status_code == 200 and cl is not None and 'Content-Encoding' not in r.headers and len(body) < int(cl):
+                last = f"truncated body: {len(body)} of {cl} bytes"
+            elif r.status_code == 200: return r
+            elif r.status_code == 429 or r.status_code >= 500:
+                last = f"HTTP {r.status_code}"
+                ra = r.headers.get('Retry-After')
+                if r.status_code == 429 and ra:
+                    try: wait = min(float(ra), max_wait)
+                    except ValueError: pass
+            else: raise DownloadError(f"HTTP {r.status_code} (not retried)", where=r.url)
+        except requests.Timeout: last = f"timed out after {timeout} s"
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
+            last = f"connection failed or body truncated ({type(e).__name__})"
+        if i < retries: time.sleep(wait)
+    raise DownloadError(f"gave up after {retries + 1} attempts; last: {last}", where=url)
+
 # %% ../nbs/00_core.ipynb #8fde8d8d
 def default_device(prefer:str|None=None # 'cuda', 'cpu' or 'mps'; `POPNB_DEVICE` or auto by default
                   ) -> str:
@@ -207,7 +272,20 @@ def git_commit(root:str|Path|None=None) -> str|None:
     except (OSError, subprocess.SubprocessError): return None
 
 # %% ../nbs/00_core.ipynb #8928bb3c
-def provenance(inputs:dict|None=None, # name -> path of each input file (hashed) or a precomputed sha256
+def hash_input(x) -> str:
+    "sha256 of an input: a file's bytes, a DataFrame's content, bytes, or a given hex digest."
+    if isinstance(x, (bytes, bytearray)): return sha256_bytes(bytes(x))
+    if isinstance(x, str) and re.fullmatch(r'[0-9a-f]{64}', x): return x
+    if type(x).__name__ == 'DataFrame':
+        import pandas as pd
+        h = pd.util.hash_pandas_object(x, index=True).to_numpy().tobytes()
+        return sha256_bytes(h + json.dumps([str(c) for c in x.columns]).encode())
+    p = Path(x)
+    if not p.is_file(): raise DataError("input file not found (pass a path, a DataFrame or a sha256)", where=str(x))
+    return sha256_file(p)
+
+# %% ../nbs/00_core.ipynb #0aa957ce
+def provenance(inputs:dict|None=None, # name -> input (a path, a DataFrame, bytes or a sha256), see `hash_input`
                params:dict|None=None, # the parameters that made the artefact
                **extra) -> dict:
     "A JSON-able record of how an artefact was made."
@@ -215,10 +293,7 @@ def provenance(inputs:dict|None=None, # name -> path of each input file (hashed)
     params = dict(params or {})
     bad = [k for k in params if any(w in k.lower() for w in _SECRET_WORDS)]
     if bad: raise ParameterError("credentials come from environment variables only, never parameters", where=', '.join(bad))
-    ins = {}
-    for k,v in (inputs or {}).items():
-        p = Path(v) if not (isinstance(v,str) and len(v)==64 and all(c in '0123456789abcdef' for c in v)) else None
-        ins[k] = sha256_file(p) if p is not None else v
+    ins = {k: hash_input(v) for k,v in (inputs or {}).items()}
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
     return dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), commit=git_commit(),
                 python=platform.python_version(), platform=platform.platform(), packages=package_versions(),
@@ -291,8 +366,7 @@ def check_params(ns:dict, # the notebook's globals()
     inj_names = list(_assigned(injected)) if injected else []
     for k in inj_names:
         if k not in decl:
-            close = difflib.get_close_matches(k, decl, n=1)
-            raise ParameterError(f"unknown parameter{'; did you mean ' + repr(close[0]) + '?' if close else ''} (declared: {', '.join(decl)})", where=k)
+            raise ParameterError(f"unknown parameter{did_you_mean(k, decl)} (declared: {', '.join(decl)})", where=k)
     out = {}
     for k,ann in decl.items():
         v = ns[k]

@@ -4,12 +4,12 @@
 
 # %% ../nbs/01_data.ipynb #b409b508
 from __future__ import annotations
-import ast, difflib, json, os, re, sqlite3, time, unicodedata
+import ast, json, os, re, sqlite3, time, unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, requests
 from tqdm.auto import tqdm
-from .core import (paths, data_mirror, atomic_write, sha256_file, short_hash, check_params,
+from .core import (paths, data_mirror, atomic_write, closest, did_you_mean, http_get, sha256_bytes, sha256_file, short_hash, check_params,
                         DataError, ChecksumError, DownloadError, ParameterError)
 
 # %% auto #0
@@ -58,40 +58,21 @@ SOURCES = {**{k: Source(*_PAPER, p, h, f'paper/{k}') for k,(p,h) in _paper_files
            **{k: Source(*_CAPTURE, p, h, f'capture/{p}') for k,(p,h) in _capture_files.items()}}
 
 # %% ../nbs/01_data.ipynb #69e935c1
-_RETRY_STATUS = {429, 500, 502, 503, 504}
-
 def download(url:str, # the URL to GET
              dest:str|Path, # where the file goes (written atomically)
              sha256:str|None=None, # expected hash; a mismatch raises ChecksumError and writes nothing
-             retries:int=4, # attempts after the first, on timeouts, 429 and 5xx
+             retries:int=4, # attempts after the first, on timeouts, truncation, 429 and 5xx
              backoff:float=1.0, # seconds before the first retry, doubling each time
              timeout:float=30.0, # seconds per connect/read
              session:requests.Session|None=None) -> Path:
-    "Download `url` to `dest` atomically, retrying transient failures and checking `sha256`."
-    s = session or requests.Session()
-    dest = Path(dest); err = None
-    for attempt in range(retries+1):
-        try:
-            with s.get(url, stream=True, timeout=timeout) as r:
-                if r.status_code in _RETRY_STATUS:
-                    wait = float(r.headers.get('Retry-After', backoff * 2**attempt))
-                    err = f"HTTP {r.status_code}"
-                    if attempt < retries: time.sleep(min(wait, 60)); continue
-                    break
-                if r.status_code != 200: raise DownloadError(f"HTTP {r.status_code} from {url}", where=dest.name)
-                h = __import__('hashlib').sha256(); n = 0
-                expected = int(r.headers.get('Content-Length', -1))
-                with atomic_write(dest) as f:
-                    for b in r.iter_content(1<<16):
-                        f.write(b); h.update(b); n += len(b)
-                    if expected >= 0 and n != expected: raise requests.exceptions.ChunkedEncodingError(f"got {n} of {expected} bytes")
-                    if sha256 and h.hexdigest() != sha256:
-                        raise ChecksumError(f"sha256 {h.hexdigest()} from {url}, expected {sha256}", where=dest.name)
-                return dest
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
-            err = f"{type(e).__name__}: {e}"
-            if attempt < retries: time.sleep(backoff * 2**attempt)
-    raise DownloadError(f"could not download {url} after {retries+1} attempts ({err})", where=dest.name)
+    "Download `url` to `dest` atomically with `popnb.core.http_get`'s retries, checking `sha256`."
+    dest = Path(dest)
+    with (session or requests.Session()) as s:
+        body = http_get(s, url, timeout=timeout, retries=retries, backoff=backoff).content
+    got = sha256_bytes(body)
+    if sha256 and got != sha256: raise ChecksumError(f"sha256 {got} from {url}, expected {sha256}", where=dest.name)
+    with atomic_write(dest) as f: f.write(body)
+    return dest
 
 # %% ../nbs/01_data.ipynb #1e2b9ed9
 def _group(name): return 'paper' if SOURCES[name].repo == _PAPER[0] else 'capture'
@@ -101,8 +82,7 @@ def fetch_file(name:str, # a key of `SOURCES`, e.g. 'spotify_data_updated.csv'
                **kw) -> Path: # passed to `download`
     "Path of `name` under data/raw, verified by sha256; copied from the mirror or downloaded if absent."
     if name not in SOURCES:
-        close = difflib.get_close_matches(name, SOURCES, n=1)
-        raise DataError(f"unknown data file{'; did you mean ' + repr(close[0]) + '?' if close else ''}", where=name)
+        raise DataError(f"unknown data file{did_you_mean(name, SOURCES)}", where=name)
     src = SOURCES[name]
     dest = paths().raw/_group(name)/name
     if dest.exists():
@@ -166,7 +146,7 @@ def validate(df:pd.DataFrame, # a raw table
     required = _RAW_REQUIRED if required is None else required
     miss = [c for c in required if c not in df.columns]
     if miss:
-        hints = [f"{c!r}" + (f" (found {m[0]!r}?)" if (m:=difflib.get_close_matches(c, [x for x in df.columns if x not in required], n=1)) else '') for c in miss]
+        hints = [f"{c!r}" + (f" (found {m!r}?)" if (m := closest(c, [x for x in df.columns if x not in required])) else '') for c in miss]
         raise DataError(f"missing column(s): {', '.join(hints)}", where=where)
     if df.empty: raise DataError("no rows", where=where)
     for c in [c for c in required if c in RANGES or c in AUDIO_FEATURES]:

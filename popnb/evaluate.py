@@ -4,19 +4,19 @@
 
 # %% ../nbs/06_evaluate.ipynb #e168db9f
 from __future__ import annotations
-import difflib, re
+import re
 from pathlib import Path
 from typing import Callable
 import numpy as np
 import pandas as pd
-from .core import DataError, ParameterError
+from .core import DataError, ParameterError, closest, did_you_mean
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'PRED_COLS', 'check_yp', 'resolve_threshold', 'threshold_label',
-           'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics', 'bootstrap_weights',
-           'ci_from_values', 'bootstrap_ci', 'check_columns', 'predictions_table', 'add_constant', 'score_table',
-           'threshold_sweep', 'release_period', 'add_groups', 'permutation_importance', 'occlusion_saliency',
-           'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
+__all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'check_yp', 'resolve_threshold', 'threshold_label', 'binarize',
+           'weighted_ranks', 'regression_metrics', 'classification_metrics', 'bootstrap_weights', 'ci_from_values',
+           'bootstrap_ci', 'check_columns', 'predictions_table', 'add_constant', 'score_table', 'threshold_sweep',
+           'release_period', 'add_groups', 'permutation_importance', 'occlusion_saliency', 'gradient_saliency',
+           'parse_training_log', 'parse_log_predictions']
 
 # %% ../nbs/06_evaluate.ipynb #2e16556e
 def _as_1d(a, name:str) -> np.ndarray:
@@ -131,8 +131,7 @@ def regression_metrics(y, # true popularity (n,)
 def _unknown(metrics, known):
     for m in metrics:
         if m not in known:
-            close = difflib.get_close_matches(m, known, n=1)
-            raise ParameterError(f"unknown metric{'; did you mean ' + repr(close[0]) + '?' if close else ''} (known: {', '.join(known)})", where=m)
+            raise ParameterError(f"unknown metric{did_you_mean(m, known)} (known: {', '.join(known)})", where=m)
 
 # %% ../nbs/06_evaluate.ipynb #9d42b0fd
 CLS_METRICS = ('accuracy', 'precision', 'recall', 'f1', 'balanced_accuracy', 'macro_f1', 'roc_auc')
@@ -235,15 +234,14 @@ def bootstrap_ci(y, # true popularity (n,)
     return pd.DataFrame(rows, columns=['metric', 'value', 'ci_low', 'ci_high'])
 
 # %% ../nbs/06_evaluate.ipynb #4979b882
-PRED_COLS = ('protocol', 'model', 'seed', 'fold', 'split', 'track_key', 'artist', 'y_true', 'y_pred')
+from .train import PRED_COLS   # the prediction table the protocol runners write
 
 def check_columns(df:pd.DataFrame, cols, where:str='predictions') -> pd.DataFrame:
     "`df` if it has every column in `cols`, else a DataError naming the missing ones."
     if not isinstance(df, pd.DataFrame): raise DataError(f"expected a DataFrame, got {type(df).__name__}", where=where)
     miss = [c for c in cols if c not in df.columns]
     if miss:
-        hints = [f"{m!r} (did you mean {difflib.get_close_matches(m, list(map(str, df.columns)), n=1)[0]!r}?)"
-                 if difflib.get_close_matches(m, list(map(str, df.columns)), n=1) else repr(m) for m in miss]
+        hints = [f"{m!r} (did you mean {c!r}?)" if (c := closest(m, df.columns)) else repr(m) for m in miss]
         raise DataError(f"missing column(s) {', '.join(hints)}; expected {', '.join(cols)}", where=where)
     return df
 

@@ -19,8 +19,8 @@ from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_
                          preview_path, provider_available, synthesize_clip)
 
 # %% auto #0
-__all__ = ['PAPER_MEL', 'LOGMEL', 'AUDIO_SOURCES', 'MelParams', 'mel_basis', 'mel_bands', 'melspec', 'resolve_audio_source',
-           'compute_chunk', 'SpecStore', 'build_store']
+__all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'MelParams', 'mel_basis', 'mel_bands', 'melspec',
+           'resolve_audio_source', 'compute_chunk', 'file_melspec', 'SpecStore', 'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ class MelParams:
     def dtype(self):
         "float16 for log-mel; float32 for linear energies (power can exceed float16's 65,504)."
         return np.float16 if self.log else np.float32
+    @property
+    def silent_ok(self) -> bool:
+        "Whether a silent clip is legitimate: under 1 s (the paper's 44.6 ms window often falls in a lead-in)."
+        return self.length/self.sr < 1.0
 
 PAPER_MEL = MelParams(sr=44100, n_fft=512, hop_length=256, n_mels=40, seconds=1967/44100, n_samples=1967,
                       power=2.0, log=False, center=True, htk=True, norm=None, pad_mode='reflect')
@@ -124,7 +128,8 @@ def melspec(y:np.ndarray, # mono audio at `p.sr`
     return np.ascontiguousarray(M.T)
 
 # %% ../nbs/03_features.ipynb #8788b137
-AUDIO_SOURCES = ('previews', 'local', 'synthetic', 'none', 'auto')
+RESOLVED_SOURCES = ('previews', 'local', 'synthetic', 'none')   # what a store, a bundle or an artefact records
+AUDIO_SOURCES = (*RESOLVED_SOURCES, 'auto')                      # what a user may ask for
 
 def resolve_audio_source(audio_source:str, # one of `AUDIO_SOURCES`
                          deezer_url:str=DEEZER_API, # the provider asked when `auto`
@@ -167,6 +172,13 @@ def compute_chunk(jobs:list, # (row, kind, arg, reason) tuples; kind: 'synthetic
             if silence is None: silence = melspec(np.zeros(p.length, np.float32), p)
             out[i] = silence; oks.append(False); reasons.append(str(e))
     return [j[0] for j in jobs], out, oks, reasons
+
+def file_melspec(path:str|Path, # an audio file
+                 p:MelParams, # spectrogram parameters
+                 allow_silent:bool|None=None # accept a silent clip; `p.silent_ok` by default
+                ) -> np.ndarray: # float32 (n_mels, n_frames)
+    "The spectrogram of a file's clip (from `p.offset`, `p.length` samples), or AudioError naming the file."
+    return melspec(_clip('file', path, p, 0, p.silent_ok if allow_silent is None else allow_silent), p)
 
 # %% ../nbs/03_features.ipynb #0f44871f
 def _read_map(audio_map, audio_dir) -> dict:
@@ -288,7 +300,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     if n_jobs < 1: raise ParameterError(f"expected an int >= 1, got {n_jobs}", where='n_jobs')
     requested = audio_source
     source = resolve_audio_source(audio_source, deezer_url)
-    if allow_silent is None: allow_silent = params.length/params.sr < 1.0
+    if allow_silent is None: allow_silent = params.silent_ok
     df = df.reset_index(drop=True)
     jobs,fp = _jobs(df, source, audio_map, audio_dir, previews, preview_dir, (deezer_url, itunes_url))
     name = f"{source}-{short_hash(dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp))}"

@@ -116,16 +116,18 @@ class FusionCNN(nn.Module):
         self.register_buffer('meta_scale', torch.ones(metadata_dim))
         self.register_buffer('out_shift', torch.zeros(()))  # the head predicts y - out_shift (set by fit_meta)
 
+    def _log_meta(self, meta):
+        "log1p of the heavy-tailed columns (`log_cols`)."
+        return torch.where(self.meta_log.to(meta.device), torch.log1p(meta.clamp_min(0)), meta)
+
     def _prep_meta(self, meta):
-        meta = torch.where(self.meta_log, torch.log1p(meta.clamp_min(0)), meta)
-        return (meta - self.meta_shift) / self.meta_scale
+        return (self._log_meta(meta) - self.meta_shift) / self.meta_scale
 
     @torch.no_grad()
     def fit_meta(self, meta:np.ndarray, # N × metadata_dim raw training metadata
                  y:np.ndarray|None=None): # training targets: the output starts at their mean
         "Store log1p + standardisation statistics of the training metadata (and the target mean) as buffers."
-        m = torch.as_tensor(np.asarray(meta, dtype=np.float64))
-        m = torch.where(self.meta_log.cpu(), torch.log1p(m.clamp_min(0)), m)
+        m = self._log_meta(torch.as_tensor(np.asarray(meta, dtype=np.float64)))
         sd = m.std(0, unbiased=False)
         self.meta_shift.copy_(m.mean(0).float()); self.meta_scale.copy_(torch.where(sd > 0, sd, torch.ones_like(sd)).float())
         if y is not None: self.out_shift.fill_(float(np.mean(y)))

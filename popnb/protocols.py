@@ -54,16 +54,17 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     for s in stores.values(): ok &= s.index['ok'].to_numpy(bool)
     keep = ok.to_numpy()
     d = df.reset_index(drop=True)[keep].reset_index(drop=True)
+    over = {'epochs': epochs} if epochs else None
+    def run(m, spec):
+        if protocol == 'grouped': return run_grouped(d, (m,), spec=spec, k=k, seeds=seeds, overrides=over, progress=progress)
+        return run_paper(d, (m,), spec=spec, seeds=seeds, overrides=over, progress=progress)
     out, hist = [], []
     for m in models:
         p = needs[m]
         spec = None if p is None else stores[p.key].X[keep]
         key = dict(protocol=protocol, model=m, seeds=list(seeds), k=k if protocol == 'grouped' else None, epochs=epochs,
                    mel=p.key if p else None, audio_source=audio_source if p else None, data=_data_hash(d))
-        run = (lambda m=m, spec=spec: (run_grouped(d, (m,), spec=spec, k=k, seeds=seeds, overrides={'epochs': epochs} if epochs else None, progress=progress)
-                                       if protocol == 'grouped' else
-                                       run_paper(d, (m,), spec=spec, seeds=seeds, overrides={'epochs': epochs} if epochs else None, progress=progress)))
-        r = cache_table('predictions', key, run, refresh=refresh)
+        r = cache_table('predictions', key, lambda: run(m, spec), refresh=refresh)
         h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
         if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
         out.append(r)

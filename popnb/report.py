@@ -4,17 +4,19 @@
 
 # %% ../nbs/07_report.ipynb #380a4682
 from __future__ import annotations
-import argparse, csv, difflib, fcntl, io, json, math, os, re, sys, tempfile, time
+import argparse, csv, fcntl, io, json, math, os, re, sys, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import (DataError, ParameterError, PopnbError, atomic_write, find_root, paths, provenance,
-                        read_json, sha256_bytes, sha256_file, short_hash, write_json)
+from .core import (DataError, ParameterError, PopnbError, atomic_write, did_you_mean, find_root, hash_input, paths,
+                        provenance, read_json, sha256_file, short_hash, write_json)
+from .audio import SYNTH_LABEL
+from .features import RESOLVED_SOURCES
 
 # %% auto #0
 __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'set_style', 'new_figure',
-           'set_context', 'check_audio_source', 'start_run', 'hash_input', 'manifest_path', 'load_manifest', 'record',
+           'set_context', 'check_audio_source', 'smoke_root', 'start_run', 'manifest_path', 'load_manifest', 'record',
            'mark_synthetic', 'save_figure', 'tex_escape', 'format_table', 'to_markdown', 'to_latex', 'save_table',
            'render_index', 'write_index', 'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual',
            'read_params_file', 'declared_params', 'notebook_params', 'run_notebook', 'main']
@@ -22,10 +24,10 @@ __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SYNTHETIC_NOTE', 'METRIC_LA
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
 PALETTE = 'colorblind'
-SYNTHETIC_NOTE = 'synthetic stand-in audio'
+SYNTHETIC_NOTE = SYNTH_LABEL     # what every artefact made from stand-in audio says
 METRIC_LABELS = {'mae': 'MAE', 'rmse': 'RMSE', 'r2': 'R²', 'spearman': 'Spearman ρ', 'accuracy': 'accuracy', 'precision': 'precision',
                  'recall': 'recall', 'f1': 'F1', 'balanced_accuracy': 'balanced accuracy', 'macro_f1': 'macro-F1', 'roc_auc': 'ROC-AUC'}
-AUDIO_SOURCES = ('previews', 'local', 'synthetic', 'none')
+AUDIO_SOURCES = RESOLVED_SOURCES   # what an artefact's audio can be: `auto` is resolved before saving
 
 def set_style():
     "The seaborn/matplotlib style of every popnb figure (8 pt text, legible at 3.5 in)."
@@ -71,6 +73,10 @@ def _notebook_name() -> str:
     return _CTX.get('notebook') or os.environ.get('POPNB_NOTEBOOK') or 'interactive'
 
 # %% ../nbs/07_report.ipynb #9475706c
+def smoke_root() -> str:
+    "Where a smoke run writes: `POPNB_SMOKE_ROOT`, else a fresh temporary folder."
+    return os.environ.get('POPNB_SMOKE_ROOT') or tempfile.mkdtemp(prefix='popnb-smoke-')
+
 def start_run(params:dict, # the notebook's checked parameters (what `check_params` returns)
               inputs:dict, # name -> file (or DataFrame, bytes, sha256) each artefact is made from
               smoke:bool=False, # a quick run for tests: writes to POPNB_SMOKE_ROOT or a temporary folder
@@ -79,28 +85,11 @@ def start_run(params:dict, # the notebook's checked parameters (what `check_para
     "Start a paper notebook's run: compute threads, where it writes, and what its artefacts record."
     from popnb.core import set_threads
     set_threads()
-    root = (os.environ.get('POPNB_SMOKE_ROOT') or tempfile.mkdtemp(prefix='popnb-smoke-')) if smoke else None
+    root = smoke_root() if smoke else None
     set_context(params=params, inputs=inputs, audio_source=audio_source, root=root)
     return root
 
-# %% ../nbs/07_report.ipynb #3afc548e
-def hash_input(x) -> str:
-    "sha256 of an input: a file's bytes, a DataFrame's content, bytes, or a given hex digest."
-    if isinstance(x, pd.DataFrame):
-        h = pd.util.hash_pandas_object(x, index=True).to_numpy().tobytes()
-        return sha256_bytes(h + json.dumps([str(c) for c in x.columns]).encode())
-    if isinstance(x, (bytes, bytearray)): return sha256_bytes(bytes(x))
-    if isinstance(x, str) and re.fullmatch(r'[0-9a-f]{64}', x): return x
-    p = Path(x)
-    if not p.is_file(): raise DataError("input file not found (pass a path, a DataFrame or a sha256)", where=str(x))
-    return sha256_file(p)
-
 # %% ../nbs/07_report.ipynb #119fa628
-def _publish(*ps):
-    "Give written files the usual permissions (atomic_write's temporary files are created 0600)."
-    um = os.umask(0); os.umask(um)
-    for p in ps: os.chmod(p, 0o666 & ~um)
-
 def manifest_path(root=None) -> Path:
     "Where the manifest lives: figures/manifest.json."
     return paths(root or _CTX.get('root')).figures/'manifest.json'
@@ -131,7 +120,7 @@ def record(kind:str, # 'artefacts' or 'runs'
     "Merge one record into the manifest (locked, atomic)."
     with _locked(root) as p:
         m = load_manifest(root); m[kind][key] = rec
-        write_json(m, p); _publish(p)
+        write_json(m, p)
     return rec
 
 # %% ../nbs/07_report.ipynb #4b78671c
@@ -195,7 +184,6 @@ def save_figure(fig, # a matplotlib figure
         buf = io.BytesIO(); fig.savefig(buf, format=fmt, metadata=meta.get(fmt))
         with atomic_write(out/f'{name}.{fmt}') as f: f.write(buf.getvalue())
         files.append(out/f'{name}.{fmt}')
-    _publish(*files)
     if close:
         import matplotlib.pyplot as plt
         plt.close(fig)
@@ -270,7 +258,6 @@ def save_table(df:pd.DataFrame, # the table
     for ext, text in (('csv', buf.getvalue()), ('md', md), ('tex', tex)):
         with atomic_write(out/f'{name}.{ext}', 'w') as o: o.write(text)
         files.append(out/f'{name}.{ext}')
-    _publish(*files)
     return _save_record('table', name, files, caption, audio_source, notebook, params or _CTX.get('params'),
                         inputs if inputs is not None else _CTX.get('inputs'), root, shape=list(df.shape))
 
@@ -281,6 +268,10 @@ def _env_id(env:dict) -> str:
 def _params_md(p:dict) -> str:
     return ', '.join(f'`{k}={json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)}`' for k,v in sorted(p.items())) or '—'
 
+def _link(f:str) -> str:
+    "A manifest file path as a link from figures/README.md."
+    return Path(f).relative_to('figures').as_posix() if f.startswith('figures/') else f
+
 def render_index(m:dict) -> str:
     "The Markdown of figures/README.md from a manifest."
     arts, runs = m.get('artefacts', {}), m.get('runs', {})
@@ -288,18 +279,18 @@ def render_index(m:dict) -> str:
     L = ['# Figures and tables', '',
          'Generated by `popnb.report` from `figures/manifest.json` — do not edit. Every artefact was written by the',
          'notebook named below with the parameters shown; inputs are identified by sha256 (first 12 hex digits).', '']
-    for kind, title, rel in (('figure', 'Figures', ''), ('table', 'Tables', '')):
+    for kind, title in (('figure', 'Figures'), ('table', 'Tables')):
         items = sorted((k, v) for k,v in arts.items() if v.get('kind') == kind)
         if not items: continue
         L += [f'## {title}', '']
         for key, a in items:
             e = _env_id(a.get('environment', {})); envs[e] = a.get('environment', {})
             files = sorted(a.get('files', {}))
-            links = ', '.join(f'[{Path(f).name}]({Path(f).relative_to("figures").as_posix() if f.startswith("figures/") else f})' for f in files)
+            links = ', '.join(f'[{Path(f).name}]({_link(f)})' for f in files)
             L += [f'### {a["name"]}', '']
             if kind == 'figure':
                 png = [f for f in files if f.endswith('.png')]
-                if png: L += [f'![{a["name"]}]({Path(png[0]).relative_to("figures").as_posix() if png[0].startswith("figures/") else png[0]})', '']
+                if png: L += [f'![{a["name"]}]({_link(png[0])})', '']
             ins = ', '.join(f'{k} `{h[:12]}`' for k,h in sorted(a.get('inputs', {}).items())) or '—'
             L += [a.get('caption', ''), '',
                   f'- files: {links}', f'- notebook: `{a.get("notebook")}`', f'- parameters: {_params_md(a.get("params", {}))}',
@@ -326,7 +317,6 @@ def write_index(root=None # project root (found by default)
         text = render_index(load_manifest(root))
         out = paths(root).figures/'README.md'
         with atomic_write(out, 'w') as f: f.write(text)
-        _publish(out)
     return out
 
 # %% ../nbs/07_report.ipynb #13c97edd
@@ -405,10 +395,6 @@ def declared_params(nb) -> dict:
                 if isinstance(t, ast.Name): out[t.id] = ast.unparse(n.value)
     return out
 
-def _close(name, names) -> str:
-    c = difflib.get_close_matches(name, list(names), n=1)
-    return f"; did you mean {c[0]!r}?" if c else ''
-
 def notebook_params(nb, # the notebook
                     params:dict|None=None, # explicit parameters (-p): each must be declared
                     params_file=None, # YAML file: `common:` + per-notebook sections, or flat
@@ -420,12 +406,12 @@ def notebook_params(nb, # the notebook
     if check_common and common:
         known = set().union(*[declared_params(n) for n in sorted(nb.parent.glob('*.ipynb'))])
         for k in common:
-            if k not in known: raise ParameterError(f"declared by no notebook in {nb.parent}{_close(k, known)}", where=f'{params_file}: common.{k}')
+            if k not in known: raise ParameterError(f"declared by no notebook in {nb.parent}{did_you_mean(k, known)}", where=f'{params_file}: common.{k}')
     out = {k: v for k,v in common.items() if k in decl}
     for src, d in ((f'{params_file}: {nb.stem}', secs.get(nb.stem, {})), ('-p', params or {})):
         for k, v in d.items():
             if k not in decl:
-                raise ParameterError(f"{nb.name} declares no parameter {k!r}{_close(k, decl)} (declared: {', '.join(decl) or 'none'})", where=f'{src} {k}')
+                raise ParameterError(f"{nb.name} declares no parameter {k!r}{did_you_mean(k, decl)} (declared: {', '.join(decl) or 'none'})", where=f'{src} {k}')
             out[k] = v
     return out
 
@@ -450,7 +436,7 @@ def run_notebook(nb, # the notebook to run
     # a smoke run of a paper notebook writes into a scratch root (POPNB_SMOKE_ROOT), never figures/: record it there too
     log_root = root
     if passed.get('smoke') is True and root is None:
-        log_root = Path(os.environ.get('POPNB_SMOKE_ROOT') or tempfile.mkdtemp(prefix='popnb-smoke-'))
+        log_root = Path(smoke_root())
         env['POPNB_SMOKE_ROOT'] = str(log_root)
     old = {k: os.environ.get(k) for k in env}; os.environ.update(env)
     rec = dict(notebook=name, output=_rel(out, root), params=passed, params_file=_rel(Path(params_file), root) if params_file else None,

@@ -357,7 +357,7 @@ def run_grouped(df:pd.DataFrame, # the dataset (CONTRACT schema)
     return _run('grouped', df, splits, models, spec, configs, overrides, checkpoint_dir, progress)
 
 # %% ../nbs/05_train.ipynb #1eea4970
-from .features import MelParams
+from .features import MelParams, RESOLVED_SOURCES
 
 PREDICTOR_FORMAT = 'popnb-predictor/1'
 _BUNDLE_KEYS = ('format','model','state_dict','config','mel','spec_shape','audio_source','uses_audio','uses_meta',
@@ -388,7 +388,7 @@ def save_predictor(model:NetModel, # a fitted network from `make_model`
     if model.name not in MODELS or MODELS[model.name].kind != 'net':
         raise ParameterError(f"unknown network; choose one of {[k for k,s in MODELS.items() if s.kind == 'net']}", where=f"model.name={model.name!r}")
     if not isinstance(params, MelParams): raise ParameterError(f"expected a MelParams, got {type(params).__name__}", where='params')
-    if audio_source not in ('previews','local','synthetic','none'):
+    if audio_source not in RESOLVED_SOURCES:
         raise ParameterError(f"must be a resolved audio source (previews, local, synthetic, none), got {audio_source!r}", where='audio_source')
     uses_audio = MODELS[model.name].uses_audio and audio_source != 'none'
     shape = tuple(params.shape) if uses_audio else tuple(model.zero_shape)

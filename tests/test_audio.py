@@ -2,9 +2,9 @@
 import io, time
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, requests, soundfile as sf
-from popnb.core import AudioError, DownloadError, ParameterError, sha256_file
-from popnb.audio import (load_audio, load_many, synthesize_clip, gather_previews, preview_path, LocalProviders, http_get,
-                         match_score, audio_key, provider_available, RateLimiter)
+from popnb.core import AudioError, DownloadError, ParameterError, RateLimiter, http_get, sha256_file
+from popnb.audio import (load_audio, load_many, synthesize_clip, gather_previews, preview_path, LocalProviders,
+                         match_score, audio_key, provider_available)
 
 # ---------------------------------------------------------------- decoding
 
