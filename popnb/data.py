@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #b409b508
 from __future__ import annotations
-import ast, json, os, re, sqlite3, time, unicodedata
+import ast, json, os, re, sqlite3, unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, requests
