@@ -12,11 +12,14 @@ import pandas as pd
 from .core import DataError, ParameterError, closest, did_you_mean
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'check_yp', 'resolve_threshold', 'threshold_label', 'binarize',
-           'weighted_ranks', 'regression_metrics', 'classification_metrics', 'bootstrap_weights', 'ci_from_values',
-           'bootstrap_ci', 'check_columns', 'predictions_table', 'add_constant', 'score_table', 'threshold_sweep',
-           'release_period', 'add_groups', 'permutation_importance', 'occlusion_saliency', 'gradient_saliency',
-           'parse_training_log', 'parse_log_predictions']
+__all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'TIER_NAMES', 'FIXED_BANDS', 'TIER_METRICS',
+           'MAJORITY_TIER', 'RANDOM_TIER', 'CAL_METRICS', 'check_yp', 'resolve_threshold', 'threshold_label',
+           'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics', 'bootstrap_weights',
+           'ci_from_values', 'bootstrap_ci', 'check_columns', 'predictions_table', 'add_constant', 'score_table',
+           'threshold_sweep', 'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
+           'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores', 'release_period',
+           'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence',
+           'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
 
 # %% ../nbs/06_evaluate.ipynb #2e16556e
 def _as_1d(a, name:str) -> np.ndarray:
@@ -259,9 +262,11 @@ def predictions_table(y, # true popularity
     return pd.DataFrame(dict(protocol=protocol, model=model, seed=int(seed), fold=int(fold), split=split, track_key=key,
                              artist=np.asarray(artist, dtype=object) if artist is not None else 'unknown', y_true=y, y_pred=p))
 
+CONSTANT_MODEL = 'always "popular"'   # the constant classifier's name in every table
+
 def add_constant(preds:pd.DataFrame, # tidy prediction table
                  value:float=100.0, # the constant prediction (100: always "popular" at any threshold)
-                 model:str='always "popular"' # its model name
+                 model:str=CONSTANT_MODEL # its model name
                 ) -> pd.DataFrame:
     "`preds` plus a constant predictor on the rows of its first model in each protocol."
     check_columns(preds, PRED_COLS)
@@ -305,7 +310,8 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                 cluster:bool=False, # resample artists instead of tracks
                 subsets=('all rows', 'held-out'), # which subsets to score (see above)
                 by:str|list|None=None, # extra grouping column(s), e.g. 'genre_family'
-                constant:float|None=None # add a constant predictor with this value (see add_constant)
+                constant:float|None=None, # add a constant predictor with this value (see add_constant)
+                classifiers=(CONSTANT_MODEL,) # models scored with classification metrics only (a constant 100 is no regression)
                ) -> pd.DataFrame:
     "Tidy metric table: protocol, model, subset, [by], threshold, metric, value, ci_low, ci_high, n, n_seeds."
     check_columns(preds, PRED_COLS)
@@ -326,7 +332,7 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
             ths = [(threshold_label(t), resolve_threshold(yv, t)) for t in thresholds]
             for model, dm in d.groupby('model', sort=False):
                 seeds, P, M = _matrix(dm, keys)
-                jobs = [(None, regression_metrics, {})] + [(lab, classification_metrics, {'threshold': t}) for lab,t in ths]
+                jobs = ([] if model in set(classifiers) else [(None, regression_metrics, {})]) + [(lab, classification_metrics, {'threshold': t}) for lab,t in ths]
                 for lab, fn, kw in jobs:
                     pt = [fn(yv, P[i], weights=M[i], **kw) for i in range(len(seeds))]
                     bv = [_boot_values(fn, yv, P[i], W*M[i], **kw) for i in range(len(seeds))] if n_boot else None
@@ -361,6 +367,181 @@ def threshold_sweep(preds:pd.DataFrame, # tidy prediction table
                 share = float(np.mean(yv >= t))
                 rows += [(proto, model, sub, t, m, float(np.mean([q[m] for q in r])), share) for m in metrics]
     return pd.DataFrame(rows, columns=['protocol', 'model', 'subset', 'threshold', 'metric', 'value', 'positive_share'])
+
+# %% ../nbs/06_evaluate.ipynb #14758afa
+TIER_NAMES = ('low', 'medium', 'high')
+FIXED_BANDS = (60., 80.)   # < 60, 60-79, >= 80
+
+def tier_edges(y_train, # popularity of the training rows
+               bands:str|tuple='tertiles' # 'tertiles' (of y_train) or two increasing boundaries
+              ) -> tuple[float, float]:
+    "The boundaries between low, medium and high: the training rows' tertiles, or fixed ones."
+    if isinstance(bands, str):
+        if bands != 'tertiles': raise ParameterError(f"expected 'tertiles' or two boundaries, got {bands!r}", where='bands')
+        lo, hi = np.quantile(_as_1d(y_train, 'y_train'), [1/3, 2/3]); return (float(lo), float(hi))
+    b = tuple(float(x) for x in bands)
+    if len(b) != 2 or not b[0] < b[1]: raise ParameterError(f"expected two increasing boundaries, got {bands!r}", where='bands')
+    return b
+
+def to_tiers(v, # popularity, true or predicted
+             edges:tuple # (low|medium, medium|high) boundaries; a value on a boundary goes up
+            ) -> np.ndarray:
+    "Tier of each value: 0 low, 1 medium, 2 high."
+    return np.digitize(np.asarray(v, float), edges)
+
+# %% ../nbs/06_evaluate.ipynb #7dca7c6d
+TIER_METRICS = ('macro_f1', 'balanced_accuracy', 'kappa')
+
+def _confusion(t, q, W, k):
+    "B × k × k weighted confusion counts (rows: true tier)."
+    return np.stack([np.stack([W @ ((t == i) & (q == j)) for j in range(k)], -1) for i in range(k)], -2)
+
+def tier_metrics(t, # true tiers (n,) as integers 0..k-1
+                 q, # predicted tiers (n,)
+                 weights=None, # None, (n,) row weights, or (B, n) bootstrap counts
+                 k:int=3 # number of tiers
+                ) -> dict:
+    "Macro-F1, balanced accuracy and Cohen's kappa of predicted against true tiers."
+    t, q = (np.asarray(a).astype(int) for a in check_yp(t, q))
+    if t.min() < 0 or q.min() < 0 or max(t.max(), q.max()) >= k: raise DataError(f"tiers must be integers in 0..{k-1}", where='tiers')
+    W, many = _weights(weights, len(t))
+    Cm = _confusion(t, q, W, k); rows, cols = Cm.sum(2), Cm.sum(1); diag = np.diagonal(Cm, axis1=1, axis2=2); n = rows.sum(1)
+    f1 = _div(2*diag, rows + cols); present = (rows + cols) > 0
+    macro = _div(np.where(present, f1, 0).sum(1), present.sum(1))
+    rec = _div(diag, rows); ba = _div(np.where(rows > 0, rec, 0).sum(1), (rows > 0).sum(1))
+    po, pe = _div(diag.sum(1), n), _div((rows*cols).sum(1), n**2)
+    return _out(dict(macro_f1=macro, balanced_accuracy=ba, kappa=_div(po - pe, 1 - pe)), many)
+
+# %% ../nbs/06_evaluate.ipynb #41e9734d
+MAJORITY_TIER, RANDOM_TIER = 'majority tier', 'stratified random'
+
+def tier_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
+               bands:str|tuple='tertiles', # 'tertiles' of each fold's training rows, or two fixed boundaries
+               reference:bool=True, # add the majority-tier and stratified-random classifiers
+               seed:int=0 # seed of the random classifier
+              ) -> pd.DataFrame:
+    "Held-out rows with true and predicted tier, cut at each fold's training boundaries: protocol, model, seed, fold, track_key, artist, y_tier, p_tier, lo, hi."
+    check_columns(preds, PRED_COLS); out = []
+    for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
+        truth = g.drop_duplicates('track_key').set_index('track_key')['y_true']
+        for f, te in g[g.split == 'test'].groupby('fold', sort=True):
+            tr = truth.drop(te.track_key.unique(), errors='ignore')
+            if not len(tr): raise DataError(f"no training rows for fold {f} (seed {s})", where=f"protocol {proto!r}, model {model!r}")
+            lo, hi = tier_edges(tr.to_numpy(float), bands)
+            d = te[['protocol','model','seed','fold','track_key','artist']].assign(y_tier=to_tiers(te.y_true, (lo, hi)),
+                    p_tier=to_tiers(te.y_pred, (lo, hi)), lo=lo, hi=hi)
+            out.append(d)
+            if reference and model == g.model.iloc[0] and model == preds[preds.protocol == proto].model.iloc[0]:
+                share = np.bincount(to_tiers(tr.to_numpy(float), (lo, hi)), minlength=3) / len(tr)
+                rng = np.random.default_rng([seed, int(s), int(f)])
+                out.append(d.assign(model=MAJORITY_TIER, p_tier=int(np.argmax(share))))
+                out.append(d.assign(model=RANDOM_TIER, p_tier=rng.choice(3, size=len(d), p=share)))
+    return pd.concat(out, ignore_index=True)
+
+def tier_scores(tiers:pd.DataFrame, # what tier_table returns
+                n_boot:int=1000, # bootstrap resamples of tracks (0: none)
+                seed:int=0, # bootstrap seed
+                level:float=0.95 # confidence level
+               ) -> pd.DataFrame:
+    "Macro-F1, balanced accuracy and kappa of every model with bootstrap intervals: protocol, model, metric, value, ci_low, ci_high, n, n_seeds."
+    check_columns(tiers, ['protocol','model','seed','track_key','y_tier','p_tier'], where='tiers'); rows = []
+    for proto, g in tiers.groupby('protocol', sort=True):
+        keys = pd.Index(g.track_key.unique()); W = bootstrap_weights(len(keys), n_boot, seed) if n_boot else None
+        for model, dm in g.groupby('model', sort=False):
+            vals, boots = {m: [] for m in TIER_METRICS}, {m: [] for m in TIER_METRICS}
+            for s, ds in dm.groupby('seed'):
+                j = keys.get_indexer(ds.track_key); Mk = np.zeros(len(keys)); Mk[j] = 1
+                T = np.zeros(len(keys), int); Q = np.zeros(len(keys), int); T[j] = ds.y_tier; Q[j] = ds.p_tier
+                for m, v in tier_metrics(T, Q, weights=Mk).items(): vals[m].append(v)
+                if n_boot:
+                    for m, v in _boot_values(tier_metrics, T, Q, W*Mk).items(): boots[m].append(v)
+            for m in TIER_METRICS:
+                lo, hi = ci_from_values(np.mean(boots[m], 0), level) if n_boot else (np.nan, np.nan)
+                rows.append((proto, model, m, float(np.mean(vals[m])), lo, hi, int(dm.track_key.nunique()), int(dm.seed.nunique())))
+    return pd.DataFrame(rows, columns=['protocol','model','metric','value','ci_low','ci_high','n','n_seeds'])
+
+def tier_confusion(tiers:pd.DataFrame, # what tier_table returns
+                   model:str, # the model to show
+                   normalize:bool=True # each true tier's row sums to 1
+                  ) -> pd.DataFrame:
+    "True × predicted tier counts (or row shares) of one model, over its seeds."
+    d = tiers[tiers.model == model]
+    if not len(d): raise ParameterError(f"no tiers for this model; choose one of {list(tiers.model.unique())}", where=f"model={model!r}")
+    c = pd.crosstab(pd.Categorical(d.y_tier, range(3)), pd.Categorical(d.p_tier, range(3)), dropna=False).reindex(index=range(3), columns=range(3), fill_value=0)
+    c.index, c.columns = pd.Index(TIER_NAMES, name='true'), pd.Index(TIER_NAMES, name='predicted')
+    return c.div(c.sum(1).replace(0, np.nan), axis=0) if normalize else c
+
+# %% ../nbs/06_evaluate.ipynb #b8da9f4f
+def link_probabilities(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
+                       threshold:float|str=50 # popular = y_true >= threshold ('median': of all y_true)
+                      ) -> pd.DataFrame:
+    "Held-out rows with `prob`: P(popular) from a logistic link on y_pred fitted on the fold's training rows."
+    from sklearn.linear_model import LogisticRegression
+    check_columns(preds, PRED_COLS)
+    t = resolve_threshold(preds.drop_duplicates('track_key').y_true, threshold); out = []
+    for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
+        test = g[g.split == 'test']; folds = test.fold.unique()
+        for f, te in test.groupby('fold', sort=True):
+            tr = test[test.fold != f] if len(folds) > 1 else g[g.split == 'train']
+            if not len(tr): raise DataError(f"no training rows to fit the link for fold {f} (seed {s})", where=f"protocol {proto!r}, model {model!r}")
+            x, yb = tr.y_pred.to_numpy(float), (tr.y_true.to_numpy(float) >= t).astype(int)
+            sd = x.std()
+            if sd < 1e-9 or yb.min() == yb.max(): prob = np.full(len(te), yb.mean())
+            else:
+                lr = LogisticRegression(C=1e4, max_iter=1000).fit(((x - x.mean())/sd)[:, None], yb)
+                prob = lr.predict_proba(((te.y_pred.to_numpy(float) - x.mean())/sd)[:, None])[:, 1]
+            out.append(te.assign(threshold=t, y_pos=(te.y_true >= t).astype(int), prob=prob))
+    return pd.concat(out, ignore_index=True)
+
+# %% ../nbs/06_evaluate.ipynb #67d71334
+CAL_METRICS = ('brier', 'ece')
+
+def calibration_metrics(y, # 1 for popular, 0 otherwise (n,)
+                        prob, # predicted probability of popular (n,)
+                        weights=None, # None, (n,) row weights, or (B, n) bootstrap counts
+                        n_bins:int=10 # equal-width probability bins of the ECE
+                       ) -> dict:
+    "Brier score and expected calibration error of probabilities `prob` for outcomes `y`."
+    y, p = check_yp(y, prob)
+    if not np.isin(y, (0, 1)).all(): raise DataError("outcomes must be 0 or 1", where='y')
+    if p.min() < 0 or p.max() > 1: raise DataError(f"probabilities must lie in [0, 1], got {p.min():.3g}..{p.max():.3g}", where='prob')
+    W, many = _weights(weights, len(y)); n = W.sum(1)
+    b = np.minimum((p*n_bins).astype(int), n_bins - 1)
+    gap = sum(np.abs(W @ ((y - p)*(b == k))) for k in range(n_bins))
+    return _out(dict(brier=_div(W @ (y - p)**2, n), ece=_div(gap, n)), many)
+
+def reliability_table(y, # 1 for popular, 0 otherwise
+                      prob, # predicted probability of popular
+                      n_bins:int=10 # equal-width probability bins
+                     ) -> pd.DataFrame:
+    "Per probability bin: lo, hi, n, mean predicted probability, observed share of popular tracks."
+    y, p = check_yp(y, prob); b = np.minimum((p*n_bins).astype(int), n_bins - 1)
+    d = pd.DataFrame(dict(bin=b, y=y, p=p)).groupby('bin').agg(n=('y', 'size'), mean_prob=('p', 'mean'), observed=('y', 'mean')).reset_index()
+    return d.assign(lo=d.bin/n_bins, hi=(d.bin + 1)/n_bins)[['bin', 'lo', 'hi', 'n', 'mean_prob', 'observed']]
+
+# %% ../nbs/06_evaluate.ipynb #d598758d
+def calibration_scores(probs:pd.DataFrame, # what link_probabilities returns (one or more thresholds)
+                       n_boot:int=1000, # bootstrap resamples of tracks (0: none)
+                       seed:int=0, # bootstrap seed
+                       level:float=0.95, # confidence level
+                       n_bins:int=10 # ECE bins
+                      ) -> pd.DataFrame:
+    "Brier and ECE of every model and threshold with bootstrap intervals: protocol, threshold, model, metric, value, ci_low, ci_high, n, n_seeds."
+    check_columns(probs, ['protocol','model','seed','track_key','threshold','y_pos','prob'], where='probs'); rows = []
+    for (proto, t), g in probs.groupby(['protocol', 'threshold'], sort=True):
+        keys = pd.Index(g.track_key.unique()); W = bootstrap_weights(len(keys), n_boot, seed) if n_boot else None
+        for model, dm in g.groupby('model', sort=False):
+            vals, boots = {m: [] for m in CAL_METRICS}, {m: [] for m in CAL_METRICS}
+            for s, ds in dm.groupby('seed'):
+                j = keys.get_indexer(ds.track_key); Mk = np.zeros(len(keys)); Mk[j] = 1
+                Y = np.zeros(len(keys)); P = np.zeros(len(keys)); Y[j] = ds.y_pos; P[j] = ds.prob
+                for m, v in calibration_metrics(Y, P, weights=Mk, n_bins=n_bins).items(): vals[m].append(v)
+                if n_boot:
+                    for m, v in _boot_values(calibration_metrics, Y, P, W*Mk, n_bins=n_bins).items(): boots[m].append(v)
+            for m in CAL_METRICS:
+                lo, hi = ci_from_values(np.mean(boots[m], 0), level) if n_boot else (np.nan, np.nan)
+                rows.append((proto, threshold_label(t), model, m, float(np.mean(vals[m])), lo, hi, int(dm.track_key.nunique()), int(dm.seed.nunique())))
+    return pd.DataFrame(rows, columns=['protocol','threshold','model','metric','value','ci_low','ci_high','n','n_seeds'])
 
 # %% ../nbs/06_evaluate.ipynb #6f3cc636
 def release_period(year, # release years
@@ -412,6 +593,41 @@ def permutation_importance(predict:Callable, # f(X: DataFrame) -> predictions (n
             s = score(np.asarray(predict(Xp), float)); drops.append(base - s if gib else s - base)
         rows.append((k, float(np.mean(drops)), float(np.std(drops)), base))
     return pd.DataFrame(rows, columns=['feature', 'importance', 'std', 'baseline']).sort_values('importance', ascending=False, kind='mergesort').reset_index(drop=True)
+
+# %% ../nbs/06_evaluate.ipynb #66506ac1
+def vary_input(predict:Callable, # f(X: DataFrame) -> predictions (n,)
+               X:pd.DataFrame, # the rows (model inputs)
+               column:str, # the input to vary
+               values # the values it takes
+              ) -> np.ndarray:
+    "n × len(values) predictions: each row of X with `column` set to each value, the other inputs held."
+    check_columns(X, [column], where='X')
+    v = _as_1d(values, 'values'); out = np.empty((len(X), len(v)))
+    for j, x in enumerate(v):
+        out[:, j] = np.asarray(predict(X.assign(**{column: x})), float)
+    return out
+
+def feature_grid(x, # observed values of one input
+                 n:int=15, # grid points
+                 q:tuple=(0.05, 0.95) # quantile range covered
+                ) -> np.ndarray:
+    "n evenly spaced values between two quantiles of x (fewer when x takes fewer values)."
+    x = _as_1d(x, 'x'); lo, hi = np.quantile(x, q)
+    u = np.unique(x[(x >= lo) & (x <= hi)])
+    return u if len(u) <= n else np.linspace(lo, hi, n)
+
+def partial_dependence(ice:np.ndarray, # n × G curves from vary_input
+                       n_boot:int=1000, # bootstrap resamples of rows
+                       seed:int=0, # bootstrap seed
+                       level:float=0.95 # confidence level
+                      ) -> pd.DataFrame:
+    "Per grid point: the mean curve (pd) and its bootstrap band; plus `range` (max − min of the mean curve) with its interval."
+    ice = np.asarray(ice, float)
+    if ice.ndim != 2 or not ice.size: raise DataError(f"expected a non-empty n × G matrix, got shape {ice.shape}", where='ice')
+    W = bootstrap_weights(len(ice), n_boot, seed); B = (W @ ice) / W.sum(1, keepdims=True); pdv = ice.mean(0)
+    a = (1 - level)/2; lo, hi = np.quantile(B, [a, 1 - a], axis=0)
+    r = B.max(1) - B.min(1); rlo, rhi = np.quantile(r, [a, 1 - a])
+    return pd.DataFrame(dict(point=np.arange(ice.shape[1]), pd=pdv, lo=lo, hi=hi, range=pdv.max() - pdv.min(), range_lo=rlo, range_hi=rhi))
 
 # %% ../nbs/06_evaluate.ipynb #ba58edc6
 def occlusion_saliency(predict:Callable, # f(specs (B, n_mels, frames), metas (B, d) or None) -> (B,)

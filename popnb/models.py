@@ -12,11 +12,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.linear_model import Ridge
 from sklearn.ensemble import HistGradientBoostingRegressor
+from fastcore.basics import patch
 from .core import ParameterError, DataError
 
 # %% auto #0
-__all__ = ['LOG_COLS', 'BASELINES', 'PaperCNN', 'count_params', 'layer_summary', 'FusionCNN', 'Columns', 'ConstantRegressor',
-           'MajorityRegressor', 'ArtistMeanRegressor', 'make_baseline']
+__all__ = ['LOG_COLS', 'EARLIER_METHODS', 'BASELINES', 'PaperCNN', 'count_params', 'layer_summary', 'FusionCNN', 'Columns',
+           'ConstantRegressor', 'MajorityRegressor', 'ArtistMeanRegressor', 'GroupedSearchSVR', 'HitMusicNetRegressor',
+           'make_baseline']
 
 # %% ../nbs/04_models.ipynb #642fd445
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS
@@ -203,20 +205,138 @@ class ArtistMeanRegressor(BaseEstimator, RegressorMixin):
     def predict(self, X):
         return np.array([self.artist_means_.get(a, self.global_mean_) for a in self._artists(X)], dtype=float)
 
+# %% ../nbs/04_models.ipynb #8ee9a58f
+from sklearn.svm import SVR
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
+
+class GroupedSearchSVR(BaseEstimator, RegressorMixin):
+    "RBF-kernel SVR on standardised inputs; C and gamma chosen by an inner artist-grouped CV."
+    def __init__(self, cols:list|tuple=tuple(META_COLS), # model inputs
+                 Cs:tuple=(3., 10., 30., 100.), # candidate C
+                 gammas:tuple=(0.01, 0.03, 0.1, 0.3), # candidate gamma (inputs standardised)
+                 epsilon:float=1.0, # width of the insensitive tube, in popularity points
+                 inner_k:int=3, # inner folds
+                 group_col:str='artist'): # column no inner fold may share (plain K-fold when absent)
+        self.cols,self.Cs,self.gammas,self.epsilon,self.inner_k,self.group_col = cols,Cs,gammas,epsilon,inner_k,group_col
+    def fit(self, X, y):
+        pipe = make_pipeline(Columns(self.cols), StandardScaler(), SVR(kernel='rbf', epsilon=self.epsilon))
+        grid = {'svr__C': list(self.Cs), 'svr__gamma': list(self.gammas)}
+        has_g = self.group_col in getattr(X, 'columns', []) and X[self.group_col].nunique() >= self.inner_k
+        cv = GroupKFold(self.inner_k) if has_g else KFold(self.inner_k)
+        gs = GridSearchCV(pipe, grid, cv=cv, scoring='neg_mean_absolute_error', n_jobs=1)
+        gs.fit(X, np.asarray(y, dtype=float), **({'groups': X[self.group_col].astype(str).to_numpy()} if has_g else {}))
+        self.best_params_ = {k.split('__')[1]: v for k,v in gs.best_params_.items()}
+        self.estimator_ = gs.best_estimator_; return self
+    def predict(self, X): return self.estimator_.predict(X)
+
+# %% ../nbs/04_models.ipynb #4bb8ea77
+def _dense(a, b, act=True): return [nn.Linear(a, b), nn.ReLU()] if act else [nn.Linear(a, b)]
+
+class HitMusicNetRegressor(BaseEstimator, RegressorMixin):
+    "HitMusicNet-style: an autoencoder compresses the min-max scaled inputs, an MLP on its code predicts popularity."
+    def __init__(self, cols:list|tuple=tuple(META_COLS), # model inputs
+                 log_cols:tuple=LOG_COLS, # inputs to log1p first
+                 compress:float=5., # code size = inputs / compress (HitMusicNet's 'auto' level)
+                 widths:tuple=(5., 2., 2., 3.), # MLP widths as multiples of the code size (its alpha, beta, beta, gamma)
+                 dropout:float=0.25, # dropout after the first MLP layers
+                 ae_epochs:int=50, # autoencoder epochs (stops when its training loss stalls 2 epochs)
+                 epochs:int=200, # MLP epochs (early stopping on an inner artist split)
+                 patience:int=10, # MLP epochs without validation improvement before stopping
+                 batch_size:int=32, lr:float=1e-3, # Adam, as published
+                 val_size:float=0.15, # share of training artists for early stopping
+                 seed:int=0): # seeds initialisation, shuffling and the inner split
+        self.cols,self.log_cols,self.compress,self.widths,self.dropout = cols,log_cols,compress,widths,dropout
+        self.ae_epochs,self.epochs,self.patience,self.batch_size,self.lr,self.val_size,self.seed = ae_epochs,epochs,patience,batch_size,lr,val_size,seed
+
+    @staticmethod
+    def _minmax(A):
+        lo, hi = A.min(0), A.max(0)
+        return lo, np.where(hi > lo, hi - lo, 1.0)
+
+    def _epochs(self, net, X, Y, epochs, Xv=None, Yv=None, patience=2):
+        "Adam on MSE; stop on validation loss (or training loss when no validation rows); keep the best weights."
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr); best, bad, state = np.inf, 0, None
+        g = torch.Generator().manual_seed(self.seed)
+        for ep in range(epochs):
+            net.train(); perm = torch.randperm(len(X), generator=g); tot = 0.
+            for i in range(0, len(X), self.batch_size):
+                b = perm[i:i+self.batch_size]
+                loss = nn.functional.mse_loss(net(X[b]), Y[b]); opt.zero_grad(); loss.backward(); opt.step(); tot += loss.item()*len(b)
+            if Xv is None: score = tot/len(X)
+            else:
+                net.eval()
+                with torch.no_grad(): score = nn.functional.mse_loss(net(Xv), Yv).item()
+            if score < best - 1e-7: best, bad, state = score, 0, {k: v.clone() for k,v in net.state_dict().items()}
+            else: bad += 1
+            if bad >= patience: break
+        if state is not None: net.load_state_dict(state)
+        net.eval(); return net
+
+# %% ../nbs/04_models.ipynb #cf652475
+@patch
+def fit(self:HitMusicNetRegressor, X, y):
+    "Train the autoencoder on the inputs, then the MLP on its code."
+    from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+    self.columns_ = Columns(self.cols, self.log_cols).fit(X); A = self.columns_.transform(X)
+    y = np.asarray(y, dtype=float)
+    if not np.isfinite(A).all() or not np.isfinite(y).all(): raise DataError("missing or infinite input or target values", where='X')
+    self.x_lo_, self.x_sc_ = self._minmax(A); self.y_lo_, self.y_sc_ = self._minmax(y[:, None])
+    Z = torch.tensor((A - self.x_lo_)/self.x_sc_, dtype=torch.float32)
+    T = torch.tensor((y[:, None] - self.y_lo_)/self.y_sc_, dtype=torch.float32)
+    d = Z.shape[1]; h1, h2, c = max(1, d//2), max(1, d//3), max(1, int(d/self.compress))
+    with torch.random.fork_rng():
+        torch.manual_seed(self.seed)
+        self.encoder_ = nn.Sequential(*_dense(d, h1), *_dense(h1, h2), *_dense(h2, c))
+        ae = nn.Sequential(self.encoder_, *_dense(c, h2), *_dense(h2, h1), nn.Linear(h1, d), nn.Sigmoid())
+        self._epochs(ae, Z, Z, self.ae_epochs, patience=2)
+        with torch.no_grad(): code = self.encoder_(Z).numpy()
+        self.c_lo_, self.c_sc_ = self._minmax(code)
+        Cz = torch.tensor((code - self.c_lo_)/self.c_sc_, dtype=torch.float32)
+        w = [max(1, int(round(f*c))) for f in self.widths]
+        self.mlp_ = nn.Sequential(*_dense(c, w[0]), nn.Dropout(self.dropout), *_dense(w[0], w[1]), nn.Dropout(self.dropout),
+                                  *_dense(w[1], w[2]), nn.Dropout(self.dropout), *_dense(w[2], w[3]), nn.Linear(w[3], 1), nn.Sigmoid())
+        for m in self.mlp_:
+            if isinstance(m, nn.Linear): nn.init.kaiming_normal_(m.weight, nonlinearity='relu'); nn.init.zeros_(m.bias)
+        grp = X['artist'].astype(str).to_numpy() if 'artist' in getattr(X, 'columns', []) and X['artist'].nunique() >= 4 else None
+        split = GroupShuffleSplit(1, test_size=self.val_size, random_state=self.seed) if grp is not None else ShuffleSplit(1, test_size=self.val_size, random_state=self.seed)
+        tr, va = next(split.split(np.zeros(len(y)), groups=grp))
+        self._epochs(self.mlp_, Cz[tr], T[tr], self.epochs, Cz[va], T[va], patience=self.patience)
+    self.code_size_ = c; return self
+
+@patch
+def predict(self:HitMusicNetRegressor, X) -> np.ndarray:
+    "Predicted popularity (on the training range of popularity)."
+    Z = torch.tensor((self.columns_.transform(X) - self.x_lo_)/self.x_sc_, dtype=torch.float32)
+    with torch.no_grad():
+        code = (self.encoder_(Z).numpy() - self.c_lo_)/self.c_sc_
+        out = self.mlp_(torch.tensor(code, dtype=torch.float32)).numpy()[:, 0]
+    return out.astype(np.float64)*self.y_sc_[0] + self.y_lo_[0]
+
+# %% ../nbs/04_models.ipynb #aa80fe5a
+EARLIER_METHODS = ('rf', 'svr', 'hitmusicnet')   # Random Forest, SVM, HitMusicNet: what the paper is said to beat
+
+def _earlier(name, seed):
+    if name == 'rf': return make_pipeline(Columns(META_COLS), RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5,
+                                                                                    n_jobs=1, random_state=seed))
+    if name == 'svr': return GroupedSearchSVR()
+    return HitMusicNetRegressor(seed=seed)
+
 # %% ../nbs/04_models.ipynb #7c1019fa
 BASELINES = ('mean','median','majority','artist_mean','ridge','hgb_all','hgb_audio','hgb_artist')
 
 def _hgb(seed): return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
                                                      min_samples_leaf=20, l2_regularization=1.0, random_state=seed)
 
-def make_baseline(name:str, # one of `BASELINES`
+def make_baseline(name:str, # one of `BASELINES` or `EARLIER_METHODS`
                   seed:int=0, # random_state of the stochastic ones
                   threshold:float=50): # class threshold of 'majority'
     "A fresh, unfitted scikit-learn estimator for the named baseline."
+    if name in EARLIER_METHODS: return _earlier(name, seed)
     if name in ('mean','median'): return ConstantRegressor(name)
     if name == 'majority': return MajorityRegressor(threshold)
     if name == 'artist_mean': return ArtistMeanRegressor()
     if name == 'ridge': return make_pipeline(Columns(META_COLS), StandardScaler(), Ridge(alpha=1.0))
     cols = {'hgb_all': META_COLS, 'hgb_audio': AUDIO_FEATURES, 'hgb_artist': ARTIST_COLS}
     if name in cols: return make_pipeline(Columns(cols[name]), _hgb(seed))
-    raise ParameterError(f"unknown baseline; choose one of {list(BASELINES)}", where=f"name={name!r}")
+    raise ParameterError(f"unknown baseline; choose one of {[*BASELINES, *EARLIER_METHODS]}", where=f"name={name!r}")

@@ -10,7 +10,7 @@ from .features import MelParams, PAPER_MEL, build_store
 from .train import MODELS, run_paper, run_grouped
 
 # %% auto #0
-__all__ = ['study_mel', 'model_inputs', 'protocol_predictions']
+__all__ = ['study_mel', 'model_inputs', 'protocol_predictions', 'fold_models']
 
 # %% ../nbs/05a_protocols.ipynb #e55a5c80
 def study_mel(n_mels:int=128, # mel bands
@@ -73,3 +73,20 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     res.attrs['history'] = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame()
     res.attrs['skipped'] = int((~keep).sum())
     return res
+
+# %% ../nbs/05a_protocols.ipynb #be58f882
+def fold_models(df:pd.DataFrame, # the rows the grouped run used (popnb.data schema)
+                model:str, # a key of popnb.train.MODELS that uses no audio
+                k:int=5, # folds
+                seed:int=0, # fold assignment and network seed
+                epochs:int|None=None, # override the network's epochs (None: its default), as in protocol_predictions
+                progress:bool=False # progress bars of the networks
+               ) -> list:
+    "One fitted model per artist-grouped fold: [(fold, model, held-out positions)], trained as run_grouped trains them."
+    from popnb.train import _fit_predict
+    from popnb.data import grouped_folds
+    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
+    if MODELS[model].uses_audio: raise ParameterError("refitting needs a model without audio inputs (hgb_all, fusion_meta, ...)", where=f"model={model!r}")
+    d = df.reset_index(drop=True); over = {'epochs': epochs} if epochs else {}
+    if not progress: over['progress'] = False
+    return [(f, _fit_predict(model, seed, d, None, tr, te, None, over, None), te) for f, (tr, te) in enumerate(grouped_folds(d, k=k, seed=seed))]

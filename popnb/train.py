@@ -14,7 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from sklearn.base import clone
 from .core import atomic_write, default_device, ParameterError, DataError
-from .models import PaperCNN, FusionCNN, META_COLS, BASELINES, make_baseline
+from .models import PaperCNN, FusionCNN, META_COLS, BASELINES, EARLIER_METHODS, make_baseline
 
 # %% auto #0
 __all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'MODELS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'Batches', 'NetModel',
@@ -264,7 +264,10 @@ MODELS = {s.name: s for s in [
     ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values'),
     ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values'),
     ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features'),
-    ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers')]}
+    ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers'),
+    ModelSpec('rf', 'baseline', 'random forest, 13 values'),
+    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV'),
+    ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP')]}
 
 def make_model(name:str, # a key of MODELS
                seed:int=0, # seed of initialisation/shuffling (networks) or random_state (baselines)

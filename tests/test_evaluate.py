@@ -171,3 +171,74 @@ def test_training_log(mirror, tmp_path):
     assert len(s) == 25 * 394 and s.actual.between(0, 100).all()
     bad = tmp_path/'x.log'; bad.write_text('hello\n')
     with pytest.raises(DataError, match="no 'Epoch i/n' lines"): parse_training_log(bad)
+
+
+# --- issue 13: the constant is a classifier; tiers, calibration, partial dependence ---
+def _toy_grouped(n=300, seed=0, models=('good', 'mean')):
+    rng = np.random.default_rng(seed); yt = rng.normal(65, 15, n).clip(0, 100); fold = rng.integers(0, 5, n)
+    preds = {'good': yt + rng.normal(0, 4, n), 'mean': np.full(n, 65.), 'noise': rng.normal(65, 15, n)}
+    return pd.concat([pd.DataFrame(dict(protocol='grouped', model=m, seed=0, fold=fold, split='test', track_key=[f't{i}' for i in range(n)],
+                                        artist=[f'a{i % 30}' for i in range(n)], y_true=yt, y_pred=preds[m])) for m in models], ignore_index=True)
+
+def test_constant_gets_classification_metrics_only():
+    t = score_table(_toy_grouped(), thresholds=(50,), n_boot=0, subsets=('held-out',), constant=100.)
+    c = t[t.model == CONSTANT_MODEL]
+    assert set(c.metric) == set(CLS_METRICS) and (c.threshold == '50').all()
+    assert {'mae', 'r2'} <= set(t[t.model == 'mean'].metric)      # a constant *regressor* keeps its regression metrics
+
+def test_tiers_use_each_folds_training_rows():
+    pr = _toy_grouped()
+    tt = tier_table(pr, 'tertiles')
+    for f, d in tt[tt.model == 'good'].groupby('fold'):
+        train = pr[(pr.model == 'good') & (pr.fold != f)].y_true
+        assert d.lo.iloc[0] == pytest.approx(np.quantile(train, 1/3)) and d.hi.iloc[0] == pytest.approx(np.quantile(train, 2/3))
+    assert set(tt.model) == {'good', 'mean', MAJORITY_TIER, RANDOM_TIER}
+    s = tier_scores(tt, n_boot=200).set_index(['model', 'metric'])
+    assert s.loc[('good', 'kappa'), 'value'] > 0.6 and s.loc[(MAJORITY_TIER, 'kappa'), 'value'] == 0
+    assert abs(s.loc[(RANDOM_TIER, 'kappa'), 'value']) < 0.15
+    lo, hi = s.loc[('good', 'macro_f1'), ['ci_low', 'ci_high']]
+    assert lo <= s.loc[('good', 'macro_f1'), 'value'] <= hi
+    fixed = tier_table(pr, FIXED_BANDS)
+    assert (fixed.lo == 60).all() and (fixed.hi == 80).all()
+    assert tier_confusion(fixed, 'good', normalize=False).to_numpy().sum() == 300
+
+def test_tier_metrics_match_sklearn_with_weights():
+    rng = np.random.default_rng(3); t, q = rng.integers(0, 3, 80), rng.integers(0, 3, 80); w = rng.integers(0, 3, 80).astype(float)
+    m = tier_metrics(t, q, weights=w)
+    rt, rq = np.repeat(t, w.astype(int)), np.repeat(q, w.astype(int))
+    assert m['kappa'] == pytest.approx(skm.cohen_kappa_score(rt, rq))
+    assert m['macro_f1'] == pytest.approx(skm.f1_score(rt, rq, average='macro'))
+    assert m['balanced_accuracy'] == pytest.approx(skm.balanced_accuracy_score(rt, rq))
+    with pytest.raises(DataError, match='0..2'): tier_metrics([0, 1], [0, 5])
+    with pytest.raises(ParameterError, match='two increasing'): tier_edges([1, 2, 3], (70,))
+
+def test_link_is_fitted_on_other_folds_only():
+    pr = _toy_grouped(models=('good',))
+    lp = link_probabilities(pr, 70)
+    from sklearn.linear_model import LogisticRegression
+    te, tr = pr[pr.fold == 2], pr[pr.fold != 2]
+    x = tr.y_pred.to_numpy(); xs = (x - x.mean())/x.std()
+    lr = LogisticRegression(C=1e4, max_iter=1000).fit(xs[:, None], (tr.y_true >= 70).astype(int))
+    want = lr.predict_proba(((te.y_pred.to_numpy() - x.mean())/x.std())[:, None])[:, 1]
+    assert np.allclose(lp[lp.fold == 2].prob.to_numpy(), want)
+    cs = calibration_scores(lp, n_boot=100)
+    assert set(cs.metric) == set(CAL_METRICS) and (cs.threshold == '70').all()
+
+def test_calibration_metrics_against_sklearn():
+    from sklearn.metrics import brier_score_loss
+    rng = np.random.default_rng(0); p = rng.random(500); y = (rng.random(500) < p).astype(float)
+    m = calibration_metrics(y, p)
+    assert m['brier'] == pytest.approx(brier_score_loss(y, p))
+    r = reliability_table(y, p)
+    assert m['ece'] == pytest.approx((r.n * (r.observed - r.mean_prob).abs()).sum() / 500)
+    assert r.n.sum() == 500 and r.bin.between(0, 9).all()
+
+def test_vary_input_holds_the_other_inputs():
+    X = pd.DataFrame(dict(tempo=[90., 120., 150.], energy=[.2, .5, .8]))
+    seen = []
+    f = lambda d: (seen.append(d.energy.tolist()), d.tempo.to_numpy() + 100*d.energy.to_numpy())[1]
+    ice = vary_input(f, X, 'tempo', [100, 140])
+    assert ice.tolist() == [[120, 160], [150, 190], [180, 220]]
+    assert all(s == [.2, .5, .8] for s in seen)
+    with pytest.raises(DataError, match='non-finite'): vary_input(f, X, 'tempo', [100, np.nan])
+    with pytest.raises(DataError, match='n × G'): partial_dependence(np.zeros(3))

@@ -117,3 +117,42 @@ def test_artist_leakage_on_the_authors_data(mirror, monkeypatch):
     assert mae('artist_mean', tr, te) < mae('mean', tr, te) - 0.5         # random split: artist identity leaks
     tr, te = grouped_folds(df, k=5, seed=0)[0]
     assert mae('artist_mean', tr, te) == pytest.approx(mae('mean', tr, te))  # grouped: unseen artists, global mean
+
+
+# --- the earlier methods of Table 8 (issue 13) ---
+from popnb.models import EARLIER_METHODS, GroupedSearchSVR, HitMusicNetRegressor
+
+@pytest.mark.parametrize('name', EARLIER_METHODS)
+def test_every_earlier_method_fits_predicts_and_clones(name):
+    df = _df(); est = make_baseline(name, seed=1)
+    p = clone(est).fit(df.iloc[:45], df.popularity.iloc[:45]).predict(df.iloc[45:])
+    assert p.shape == (15,) and np.isfinite(p).all()
+
+def test_svr_chooses_by_artist_grouped_inner_cv(monkeypatch):
+    "The inner search never validates on an artist it fitted on: GroupKFold over the artist column."
+    import popnb.models as pm
+    seen = []
+    class Spy(pm.GroupKFold):
+        def split(self, X, y=None, groups=None):
+            for tr, va in super().split(X, y, groups):
+                seen.append(set(groups[tr]) & set(groups[va])); yield tr, va
+    monkeypatch.setattr(pm, 'GroupKFold', Spy)
+    df = _df(); s = GroupedSearchSVR(Cs=(1., 10.), gammas=(0.1,)).fit(df, df.popularity)
+    assert seen and all(not x for x in seen)
+    assert s.best_params_['C'] in (1., 10.) and s.best_params_['gamma'] == 0.1
+
+def test_hitmusicnet_design_and_determinism():
+    df = _df(); h = HitMusicNetRegressor(epochs=20, seed=3).fit(df, df.popularity)
+    assert h.code_size_ == 2                                     # 13 inputs / 5, HitMusicNet's 'auto' compression
+    assert [m.out_features for m in h.encoder_ if isinstance(m, torch.nn.Linear)] == [6, 4, 2]
+    p = h.predict(df)
+    assert np.array_equal(p, HitMusicNetRegressor(epochs=20, seed=3).fit(df, df.popularity).predict(df))
+    assert p.min() >= df.popularity.min() - 1e-6 and p.max() <= df.popularity.max() + 1e-6
+    with pytest.raises(DataError, match='missing column'): HitMusicNetRegressor().fit(df.drop(columns='energy'), df.popularity)
+
+def test_earlier_methods_are_registered():
+    from popnb.train import MODELS, make_model
+    assert all(MODELS[n].kind == 'baseline' and not MODELS[n].uses_audio for n in EARLIER_METHODS)
+    with pytest.raises(ParameterError, match='hitmusicnet'): make_baseline('svm')
+    df = _df(); m = make_model('rf', seed=0).fit(df, df.popularity)
+    assert m.predict(df).shape == (60,)
