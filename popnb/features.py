@@ -19,8 +19,10 @@ from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_
                          preview_path, provider_available, synthesize_clip)
 
 # %% auto #0
-__all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'MelParams', 'mel_basis', 'mel_bands', 'melspec',
-           'resolve_audio_source', 'compute_chunk', 'file_melspec', 'SpecStore', 'build_store']
+__all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'DESCRIPTORS', 'DESCRIPTORS_VERSION', 'LEARNED_FEATURES',
+           'MEASURED_FEATURES', 'DESC_SR', 'DESC_NFFT', 'DESC_HOP', 'DESC_MIN_SECONDS', 'KK_MAJOR', 'KK_MINOR',
+           'MelParams', 'mel_basis', 'mel_bands', 'melspec', 'resolve_audio_source', 'key_from_chroma',
+           'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'SpecStore', 'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -141,6 +143,181 @@ def resolve_audio_source(audio_source:str, # one of `AUDIO_SOURCES`
     if audio_source != 'auto': return audio_source
     return 'previews' if provider_available(deezer_url, timeout=timeout) else 'synthetic'
 
+# %% ../nbs/03_features.ipynb #45878afd
+DESCRIPTORS = {   # name: (unit, what it measures, the Spotify audio feature it stands in for)
+    'tempo': ('BPM', 'beats per minute: the autocorrelation peak of the onset envelope (log-normal prior at 120 BPM), refined between lags', 'tempo (a measurement)'),
+    'beat_strength': ('0-1', 'how strongly the onset envelope repeats at the beat period: its normalised autocorrelation at the beat lag', "none exactly; part of what danceability (learned) weighed"),
+    'beat_regularity': ('0-1', '1 − coefficient of variation of the inter-beat intervals found by dynamic-programming beat tracking', "none exactly; part of what danceability (learned) weighed"),
+    'onset_rate': ('1/s', 'note onsets per second (peaks of the onset envelope)', "none exactly; part of what energy (learned) weighed"),
+    'loudness': ('LUFS', 'integrated loudness, ITU-R BS.1770-4 (K-weighted, gated; pyloudnorm) of the mono clip', 'loudness (a measurement: Spotify gave a track average in dB)'),
+    'loudness_range': ('LU', 'loudness range, EBU Tech 3342: spread (10th to 95th percentile) of the 3 s short-term loudness', "none; part of what energy (learned) weighed"),
+    'key': ('0-11', 'pitch class of the tonic, C = 0: the best of 24 Krumhansl-Kessler key profiles against the mean chroma', 'key (a measurement)'),
+    'mode': ('1 / 0', '1 major, 0 minor: the mode of that best profile', 'mode (a measurement)'),
+    'key_strength': ('-1-1', 'correlation of the mean chroma with the best key profile (how tonal and unambiguous the clip is)', 'none (Spotify gave key/mode confidences only in audio-analysis)'),
+    'duration_ms': ('ms', 'length of the file (its header), or of the clip when there is no file', 'duration_ms (a measurement: of the whole track; a 30 s preview only gives 30 s)'),
+    'rms_mean': ('linear', 'mean frame RMS energy', "none exactly; part of what energy (learned) weighed"),
+    'rms_std': ('linear', 'standard deviation of the frame RMS energy (dynamics)', "none exactly; part of what energy (learned) weighed"),
+    'rms_max': ('linear', 'largest frame RMS energy', "none exactly; part of what energy (learned) weighed"),
+    'spectral_centroid': ('Hz', 'centre of mass of the magnitude spectrum (brightness), mean over non-silent frames', "none exactly; energy and acousticness (learned) used timbre"),
+    'spectral_bandwidth': ('Hz', 'spread of the magnitude spectrum around its centroid, mean over non-silent frames', "none exactly; acousticness (learned)"),
+    'spectral_rolloff': ('Hz', 'frequency below which 85 % of the magnitude lies, mean over non-silent frames', "none exactly; acousticness (learned)"),
+    'spectral_flatness': ('0-1', 'geometric over arithmetic mean of the power spectrum (1 noise, 0 pure tones), mean over non-silent frames', "none exactly; speechiness, liveness, instrumentalness (learned)"),
+    'spectral_contrast': ('dB', 'peak-to-valley level difference in 7 octave bands, mean over bands and frames', "none exactly; instrumentalness, speechiness (learned)"),
+    'zero_crossing_rate': ('0-1', 'share of consecutive samples that change sign (noisiness, sibilance)', "none exactly; speechiness (learned)"),
+    'harmonic_ratio': ('0-1', 'share of the mel energy in the harmonic part of a median-filter harmonic/percussive separation', "none exactly; acousticness (learned)"),
+}
+DESCRIPTORS_VERSION = 1   # a store built with descriptors is named by it: bump it when a definition changes
+LEARNED_FEATURES = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence']   # Spotify's learned scores: no descriptor measures them
+MEASURED_FEATURES = ['tempo', 'loudness', 'key', 'mode', 'duration_ms']   # Spotify's measurements a descriptor of the same name replaces (time_signature: not estimated)
+
+# %% ../nbs/03_features.ipynb #d6fd75a4
+DESC_SR, DESC_NFFT, DESC_HOP = 22050, 2048, 512   # descriptors are computed at 22.05 kHz, 93 ms frames, 23 ms hop
+DESC_MIN_SECONDS = 3.0   # shorter clips have no reliable tempo or loudness range
+# Krumhansl-Kessler probe-tone ratings (Krumhansl 1990), tonic first
+KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+@lru_cache(maxsize=4)
+def _desc_filters(sr:int=DESC_SR, n_fft:int=DESC_NFFT) -> tuple:
+    "Window, 128-band mel and 12-bin chroma filterbanks and bin frequencies of the descriptor STFT."
+    import librosa
+    mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=128).astype(np.float32)
+    chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=12).astype(np.float32)
+    return _window(n_fft), mel, chroma, np.fft.rfftfreq(n_fft, 1/sr).astype(np.float32)
+
+def key_from_chroma(chroma:np.ndarray # 12 pitch-class energies, C first
+                   ) -> tuple: # (key 0-11, mode 1 major / 0 minor, correlation with the best profile)
+    "The key whose Krumhansl-Kessler profile correlates best with a chroma vector."
+    c = np.asarray(chroma, float)
+    if c.shape != (12,) or not np.isfinite(c).all() or c.std() == 0: return None, None, float('nan')
+    prof = np.stack([np.roll(p, k) for p in (KK_MAJOR, KK_MINOR) for k in range(12)])   # 24 × 12: C..B major, C..B minor
+    z = lambda a: (a - a.mean(-1, keepdims=True))/a.std(-1, keepdims=True)
+    r = (z(prof)*z(c)).mean(-1)
+    i = int(np.argmax(r))
+    return i % 12, int(i < 12), float(r[i])
+
+# %% ../nbs/03_features.ipynb #b8f3bdf2
+def _autocorr(x:np.ndarray) -> np.ndarray:
+    "Autocorrelation of `x` minus its mean, 1 at lag 0 (NaN when `x` is constant)."
+    import scipy.fft
+    o = x - x.mean()
+    ac = scipy.fft.irfft(np.abs(scipy.fft.rfft(o, 2*len(o)))**2)[:len(o)]
+    return ac/ac[0] if ac[0] > 0 else np.full(len(o), np.nan)
+
+def _tempo(odf:np.ndarray, fps:float, prior_bpm:float=120.0, lo:float=40.0, hi:float=240.0) -> tuple:
+    "(BPM, autocorrelation at the beat lag): the onset envelope's autocorrelation weighted by a log-normal prior, peak refined by a parabola."
+    ac = _autocorr(odf)
+    n = len(ac)
+    if not np.isfinite(ac[0]): return float('nan'), float('nan')
+    lags = np.arange(n, dtype=float)
+    with np.errstate(divide='ignore'): bpm = 60*fps/lags
+    ok = (bpm >= lo) & (bpm <= hi)
+    if ok.sum() < 3: return float('nan'), float('nan')
+    w = np.where(ok, ac*np.exp(-0.5*np.log2(np.where(ok, bpm, 1)/prior_bpm)**2), -np.inf)
+    k = int(np.argmax(w))
+    a,b,c = ac[k-1], ac[k], ac[k+1] if k+1 < n else ac[k]
+    d = 0.5*(a - c)/(a - 2*b + c) if (a - 2*b + c) < 0 else 0.0
+    return float(60*fps/(k + float(np.clip(d, -0.5, 0.5)))), float(b)
+
+# %% ../nbs/03_features.ipynb #24dd6eb6
+def _loudness(y:np.ndarray, sr:int) -> dict:
+    "Integrated loudness (LUFS) and loudness range (LU) by pyloudnorm."
+    import pyloudnorm, warnings
+    m = pyloudnorm.Meter(sr)
+    x = y.astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        L = float(m.integrated_loudness(x))
+        lra = float(m.loudness_range(x))
+    return dict(loudness=L if np.isfinite(L) else float('nan'), loudness_range=lra if np.isfinite(lra) else float('nan'))
+
+def _rhythm(odf:np.ndarray, sr:int, hop:int, seconds:float) -> dict:
+    "Tempo, beat strength and regularity, and onset rate from an onset envelope."
+    import librosa
+    fps = sr/hop
+    bpm, strength = _tempo(odf, fps)
+    out = dict(tempo=bpm, beat_strength=strength, beat_regularity=float('nan'), onset_rate=len(librosa.onset.onset_detect(onset_envelope=odf, sr=sr, hop_length=hop))/seconds)
+    if not np.isfinite(bpm): return out
+    _,beats = librosa.beat.beat_track(onset_envelope=odf, sr=sr, hop_length=hop, bpm=bpm, trim=True)
+    ibi = np.diff(beats)
+    if len(ibi) >= 2: out['beat_regularity'] = float(np.clip(1 - ibi.std()/ibi.mean(), 0, 1))
+    return out
+
+def _spectral(S:np.ndarray, M:np.ndarray, freqs:np.ndarray, sr:int) -> dict:
+    "Spectral shape, RMS and harmonic share from a magnitude STFT `S` (bins × frames) and its mel power `M`."
+    import librosa, scipy.ndimage
+    P = S*S
+    tot = S.sum(axis=0)
+    live = tot > 1e-4*tot.max()          # frames that are not silence
+    S, P, tot = S[:, live], P[:, live], tot[live]
+    cen = (freqs @ S)/tot
+    bw = np.sqrt(np.maximum((freqs**2 @ S)/tot - cen**2, 0))
+    cs = np.cumsum(S, axis=0)
+    roll = freqs[np.argmax(cs >= 0.85*cs[-1], axis=0)]
+    flat = np.exp(np.log(P + 1e-10).mean(axis=0))/(P + 1e-10).mean(axis=0)
+    w = _desc_filters()[0]
+    rms = np.sqrt(2*(P.sum(axis=0) - 0.5*P[0] - 0.5*P[-1])/(len(w)*float(w @ w)))   # Parseval: frame RMS of the windowed frame
+    H = scipy.ndimage.median_filter(M, size=(1, 17), mode='reflect')   # harmonic: smooth along time
+    Q = scipy.ndimage.median_filter(M, size=(17, 1), mode='reflect')   # percussive: smooth along frequency
+    mh = H**2/(H**2 + Q**2 + 1e-20)
+    eh, e = float((M*mh).sum()), float(M.sum())
+    return dict(rms_mean=float(rms.mean()), rms_std=float(rms.std()), rms_max=float(rms.max()),
+                spectral_centroid=float(cen.mean()), spectral_bandwidth=float(bw.mean()), spectral_rolloff=float(roll.mean()),
+                spectral_flatness=float(flat.mean()), spectral_contrast=float(librosa.feature.spectral_contrast(S=S, sr=sr).mean()),
+                harmonic_ratio=eh/e if e > 0 else float('nan'))
+
+# %% ../nbs/03_features.ipynb #5dfb1228
+def audio_descriptors(y:np.ndarray, # mono audio (a decoded clip)
+                      sr:int, # its sample rate
+                      duration_ms:float|None=None, # length of the file it came from; the clip's own length when None
+                      silence_db:float=-70.0 # peak level (dBFS) below which a clip is "silent"
+                     ) -> dict: # every key of `DESCRIPTORS`
+    "Tempo, beat, loudness, key/mode, onset, energy, spectral and harmonic descriptors of a clip; `AudioError` when it has none."
+    import scipy.fft, soxr
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1: raise AudioError(f"expected mono audio (one dimension), got shape {y.shape}", where='descriptors')
+    if not np.isfinite(y).all(): raise AudioError("corrupt: samples are not finite", where='descriptors')
+    secs = len(y)/sr
+    if secs < DESC_MIN_SECONDS: raise AudioError(f"too short for descriptors: {secs:.2f} s, at least {DESC_MIN_SECONDS:g} s needed", where='descriptors')
+    peak = float(np.abs(y).max())
+    if peak <= 10**(silence_db/20): raise AudioError(f"silent: peak {20*math.log10(peak):.1f} dBFS" if peak > 0 else "silent: digital silence", where='descriptors')
+    out = dict(_loudness(y, sr), duration_ms=float(duration_ms) if duration_ms is not None else 1000*secs)
+    if sr != DESC_SR: y = soxr.resample(y, sr, DESC_SR, quality='HQ').astype(np.float32)
+    w, melfb, chfb, freqs = _desc_filters()
+    h = DESC_NFFT//2
+    fr = np.lib.stride_tricks.sliding_window_view(np.pad(y, (h, h)), DESC_NFFT)[::DESC_HOP]
+    S = np.empty((len(fr), DESC_NFFT//2 + 1), np.float32)
+    for s in range(0, len(fr), 128): S[s:s+128] = np.abs(scipy.fft.rfft(fr[s:s+128]*w, axis=1))
+    S = np.ascontiguousarray(S.T)                                  # bins × frames
+    M = melfb @ (S*S)
+    D = 10*np.log10(np.maximum(M, 1e-10)); D = np.maximum(D, D.max() - 80)
+    odf = np.concatenate([[0.0], np.maximum(0, np.diff(D, axis=1)).mean(axis=0)])   # librosa's onset strength
+    out.update(_rhythm(odf, DESC_SR, DESC_HOP, len(y)/DESC_SR))
+    C = chfb @ (S*S)
+    C = C/np.maximum(C.max(axis=0, keepdims=True), 1e-10)
+    out['key'], out['mode'], out['key_strength'] = key_from_chroma(C.mean(axis=1))
+    out.update(_spectral(S, M, freqs, DESC_SR))
+    out['zero_crossing_rate'] = float(np.mean(np.signbit(y[1:]) != np.signbit(y[:-1])))
+    return {k: (float('nan') if out[k] is None else out[k]) for k in DESCRIPTORS}
+
+# %% ../nbs/03_features.ipynb #80a69a83
+def _file_ms(path:str|Path) -> float|None:
+    "Length of an audio file from its header, in ms (None when the header does not say)."
+    import soundfile as sf
+    try: i = sf.info(str(path)); return 1000*i.frames/i.samplerate if i.frames > 0 else None
+    except Exception: return None
+
+def file_descriptors(path:str|Path, # an audio file
+                     seconds:float|None=None, # describe the first `seconds` after `offset`; the whole file when None
+                     offset:float=0.0 # where to start, seconds
+                    ) -> dict: # every key of `DESCRIPTORS`
+    "`audio_descriptors` of a file, decoded once at 22.05 kHz, with `duration_ms` of the whole file; `AudioError` naming the file."
+    y = load_audio(path, sr=DESC_SR, offset=offset, duration=seconds, allow_silent=True)
+    ms = _file_ms(path)
+    if ms is None and seconds is None: ms = 1000*(offset + len(y)/DESC_SR)   # decoded to the end: that is the file's length
+    try: return audio_descriptors(y, DESC_SR, duration_ms=ms)
+    except AudioError as e: raise AudioError(e.what, where=str(path)) from None
+
 # %% ../nbs/03_features.ipynb #7ff38e10
 def _synth_features(row) -> dict:
     return {k: row.get(k) for k in SYNTH_DEFAULTS}
@@ -154,24 +331,36 @@ def _clip(kind:str, arg, p:MelParams, seed:int, allow_silent:bool) -> np.ndarray
         return load_audio(arg, sr=p.sr, offset=p.offset, duration=p.length/p.sr, allow_silent=allow_silent)
     return np.zeros(p.length, np.float32)
 
+def _describe(y:np.ndarray, kind:str, arg, p:MelParams):
+    "Descriptors of a decoded clip (a dict), or the reason it has none (a str); a file's zero padding is left out."
+    if kind == 'none': return 'no audio (audio_source=none)'
+    ms = _file_ms(arg) if kind == 'file' else None
+    if ms is not None: y = y[:max(0, int(round((ms/1000 - p.offset)*p.sr)))]
+    try: return audio_descriptors(y, p.sr, duration_ms=ms)
+    except AudioError as e: return str(e)
+
 def compute_chunk(jobs:list, # (row, kind, arg, reason) tuples; kind: 'synthetic' | 'file' | 'none' | 'missing'
                   p:MelParams|dict, # spectrogram parameters (or their dict)
                   seed:int=0, # stand-in audio seed
-                  allow_silent:bool=False # accept silent audio
+                  allow_silent:bool=False, # accept silent audio
+                  descriptors:bool=False # also describe each decoded clip (`audio_descriptors`), from the same decode
                  ) -> tuple:
-    "Spectrograms of a chunk of rows: (rows, array in the store's dtype, ok flags, reasons). Never raises on bad audio."
+    "Spectrograms of a chunk of rows: (rows, array in the store's dtype, ok flags, reasons[, descriptors]). Never raises on bad audio."
     if isinstance(p, dict): p = MelParams(**p)
     out = np.empty((len(jobs), *p.shape), p.dtype)
-    oks,reasons = [],[]
+    oks,reasons,descs = [],[],[]
     silence = None
     for i,(r,kind,arg,why) in enumerate(jobs):
         try:
             if kind == 'missing': raise AudioError(why)
-            out[i] = melspec(_clip(kind, arg, p, seed, allow_silent), p); oks.append(True); reasons.append(why or '')
+            y = _clip(kind, arg, p, seed, allow_silent)
+            out[i] = melspec(y, p); oks.append(True); reasons.append(why or '')
+            if descriptors: descs.append(_describe(y, kind, arg, p))   # a dict, or the reason there is none
         except AudioError as e:
             if silence is None: silence = melspec(np.zeros(p.length, np.float32), p)
-            out[i] = silence; oks.append(False); reasons.append(str(e))
-    return [j[0] for j in jobs], out, oks, reasons
+            out[i] = silence; oks.append(False); reasons.append(str(e)); descs.append(str(e))
+    rows = [j[0] for j in jobs]
+    return (rows, out, oks, reasons, descs) if descriptors else (rows, out, oks, reasons)
 
 def file_melspec(path:str|Path, # an audio file
                  p:MelParams, # spectrogram parameters
@@ -229,6 +418,8 @@ class SpecStore:
         self.audio_source = self.meta['audio_source']
         self.index = pd.read_csv(self.folder/'index.csv', dtype={'track_key': str, 'reason': str}, keep_default_na=False)
         self.index['ok'] = self.index.ok.astype(bool)
+        for k in DESCRIPTORS:
+            if k in self.index: self.index[k] = pd.to_numeric(self.index[k].replace('', np.nan))
         self.X = np.load(self.folder/'X.npy', mmap_mode='r')
         self._pos = {}
         for r,k in zip(self.index.row, self.index.track_key): self._pos.setdefault(k, r)
@@ -248,14 +439,22 @@ class SpecStore:
     def skipped(self) -> pd.DataFrame:
         "The rows without usable audio, with the reason."
         return self.index[~self.index.ok]
+    @property
+    def descriptors(self) -> pd.DataFrame:
+        "track_key, every descriptor (NaN where missing) and `descriptor_reason` ('' when described), one row per store row."
+        if 'descriptor_reason' not in self.index:
+            raise DataError("this store was built without descriptors: build_store(..., descriptors=True)", where=str(self.folder))
+        return self.index[['track_key', *DESCRIPTORS, 'descriptor_reason']]
 
 # %% ../nbs/03_features.ipynb #9996bc67
 def _done_rows(journal:Journal, n:int) -> tuple:
-    "(done mask, ok flags, reasons) of a partial store, from its journal of finished chunks."
-    done, ok, reason = np.zeros(n, bool), [False]*n, ['']*n
+    "(done mask, ok flags, reasons, descriptors) of a partial store, from its journal of finished chunks."
+    done, ok, reason, desc = np.zeros(n, bool), [False]*n, ['']*n, [None]*n
     for e in journal.records():
-        for r,o,w in zip(e['rows'], e['ok'], e['reason']): done[r],ok[r],reason[r] = True,o,w
-    return done, ok, reason
+        for i,(r,o,w) in enumerate(zip(e['rows'], e['ok'], e['reason'])):
+            done[r],ok[r],reason[r] = True,o,w
+            if 'desc' in e: desc[r] = e['desc'][i]
+    return done, ok, reason, desc
 
 def _partial_state(part:Path, name:str, n:int, p:MelParams):
     "Open (or create) a partial store: (memmap, journal of finished chunks)."
@@ -291,7 +490,8 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
                 allow_silent:bool|None=None, # accept silent clips; None: only for clips under 1 s (the paper's window)
                 stop_after:int|None=None, # compute at most this many chunks, leave the partial store and return None
                 progress:bool=True, # show a progress bar
-                overwrite:bool=False # rebuild even if a finished store exists
+                overwrite:bool=False, # rebuild even if a finished store exists
+                descriptors:bool=False # also compute `audio_descriptors` of every clip in the same pass (columns of index.csv)
                ) -> SpecStore|None:
     "Compute (or reuse, or resume) the spectrogram store of `df` for an audio source and parameters."
     from tqdm.auto import tqdm
@@ -303,14 +503,16 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     if allow_silent is None: allow_silent = params.silent_ok
     df = df.reset_index(drop=True)
     jobs,fp = _jobs(df, source, audio_map, audio_dir, previews, preview_dir, (deezer_url, itunes_url))
-    name = f"{source}-{short_hash(dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp))}"
+    key = dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp)
+    if descriptors: key['descriptors'] = DESCRIPTORS_VERSION     # only then: stores built without descriptors keep their names
+    name = f"{source}-{short_hash(key)}"
     root = Path(store_dir) if store_dir else paths().interim/'spec'
     final,part = root/name, root/f"{name}.partial"
     if (final/'meta.json').is_file() and not overwrite: return SpecStore(final)
     if overwrite and final.exists(): shutil.rmtree(final)
     n = len(df)
     X,journal = _partial_state(part, name, n, params)
-    done,ok,reason = _done_rows(journal, n)
+    done,ok,reason,desc = _done_rows(journal, n)
     todo = [j for j in jobs if not done[j[0]]]
     workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
     size = max(1, min(chunk_size, math.ceil(len(todo)/(4*workers))))   # ≥ 4 chunks per worker: no idle tail
@@ -318,10 +520,14 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     if stop_after is not None: chunks = chunks[:stop_after]
     bar = tqdm(total=n, initial=int(done.sum()), disable=not progress, desc=f"spectrograms ({source})")
     def take(res):
-        rows,arr,oks,whys = res
+        rows,arr,oks,whys = res[:4]
         X[rows] = arr; X.flush()                   # the data is on disk before the journal says so
         for r,o,w in zip(rows, oks, whys): done[r],ok[r],reason[r] = True,o,w
-        log.add(dict(rows=[int(r) for r in rows], ok=[bool(o) for o in oks], reason=[str(w) for w in whys])); bar.update(len(rows))
+        rec = dict(rows=[int(r) for r in rows], ok=[bool(o) for o in oks], reason=[str(w) for w in whys])
+        if descriptors:
+            rec['desc'] = res[4]
+            for r,d in zip(rows, res[4]): desc[r] = d
+        log.add(rec); bar.update(len(rows))
     try:
         with journal as log:
             if client is not None or n_jobs > 1:
@@ -329,22 +535,26 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
                 work, pd_ = _m.compute_chunk, asdict(params)
             if client is not None:
                 from distributed import as_completed as d_as_completed
-                futs = [client.submit(work, c, pd_, seed, allow_silent, pure=False) for c in chunks]
+                futs = [client.submit(work, c, pd_, seed, allow_silent, descriptors, pure=False) for c in chunks]
                 for fut in d_as_completed(futs): take(fut.result())
             elif n_jobs > 1 and len(chunks) > 1:
                 with ProcessPoolExecutor(n_jobs, initializer=_one_thread) as ex:
-                    for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent) for c in chunks]): take(fut.result())
+                    for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent, descriptors) for c in chunks]): take(fut.result())
             else:
-                for c in chunks: take(compute_chunk(c, params, seed, allow_silent))
+                for c in chunks: take(compute_chunk(c, params, seed, allow_silent, descriptors))
     finally:
         bar.close(); del X
     if not done.all(): return None
     idx = pd.DataFrame(dict(row=range(n), track_key=df.track_key.astype(str), ok=ok, reason=reason))
+    if descriptors:
+        idx = idx.join(pd.DataFrame([d if isinstance(d, dict) else {} for d in desc], columns=list(DESCRIPTORS)))
+        idx['descriptor_reason'] = ['' if isinstance(d, dict) else str(d) for d in desc]
     with atomic_write(part/'index.csv', 'w') as o: idx.to_csv(o, index=False)
     label = SYNTH_LABEL if source == 'synthetic' else source
     meta = provenance(params=asdict(params), audio_source=source, audio_source_requested=requested, audio_label=label,
                       n_rows=n, n_ok=int(sum(ok)), n_skipped=int(n - sum(ok)), shape=[n, *params.shape], dtype=np.dtype(params.dtype).name,
-                      seed=seed, allow_silent=allow_silent, store=name, inputs_fingerprint=short_hash(fp))
+                      seed=seed, allow_silent=allow_silent, store=name, inputs_fingerprint=short_hash(fp),
+                      **(dict(descriptors=DESCRIPTORS_VERSION, n_described=int(sum(isinstance(d, dict) for d in desc))) if descriptors else {}))
     write_json(meta, part/'meta.json')
     (part/'state.json').unlink(); journal.remove()
     if final.exists(): shutil.rmtree(final)
