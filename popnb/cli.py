@@ -10,13 +10,14 @@ import numpy as np, pandas as pd
 from .core import PopnbError, ParameterError, DataError, AudioError, closest, did_you_mean, paths, sha256_file, short_hash
 
 # %% auto #0
-__all__ = ['PREDICT_COLS', 'metadata_table', 'predict_files', 'cmd_data', 'cmd_previews', 'cmd_extract', 'cmd_train',
+__all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'metadata_table', 'predict_files', 'cmd_data', 'cmd_previews', 'cmd_extract', 'cmd_train',
            'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #e9989a1c
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
 
-PREDICT_COLS = ['file','popularity','status','error','filled','model','checkpoint','audio_source','audio_used','mel_key']
+PREDICT_COLS = ['file','popularity','status','error','from_user','from_descriptors','filled','model','checkpoint','audio_source','audio_used','mel_key']
+MEDIAN_OK = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence','time_signature']   # no descriptor measures them: training medians, flagged
 
 def _flag(c:str) -> str: return '--' + c.replace('_', '-')
 
@@ -38,15 +39,15 @@ def _read_features(features) -> pd.DataFrame|None:
     try: return pd.read_csv(p)
     except Exception as e: raise ParameterError(f"not a readable CSV ({e})", where=str(p)) from None
 
-def _features_table(features, files:list) -> tuple[pd.DataFrame, list]:
+def _features_table(features, files:list, inputs:list=META_COLS) -> tuple[pd.DataFrame, list]:
     "Rows of `features` aligned to `files` (NaN where absent) and a per-file error ('' when matched)."
     if not isinstance(features, pd.DataFrame): raise ParameterError(f"expected a DataFrame or a CSV path, got {type(features).__name__}", where='features')
-    unknown = [c for c in features.columns if c not in META_COLS and c != 'file']
+    unknown = [c for c in features.columns if c not in inputs and c != 'file']
     if unknown:
-        hints = [f"{c!r}" + (f" (did you mean {m!r}?)" if (m := closest(c, META_COLS)) else '') for c in unknown]
-        raise ParameterError(f"unknown column(s) {', '.join(hints)}; expected 'file' and any of {META_COLS}", where='features')
-    cols = [c for c in META_COLS if c in features.columns]
-    out = pd.DataFrame(np.nan, index=range(len(files)), columns=META_COLS)
+        hints = [f"{c!r}" + (f" (did you mean {m!r}?)" if (m := closest(c, inputs)) else '') for c in unknown]
+        raise ParameterError(f"unknown column(s) {', '.join(hints)}; expected 'file' and any of {list(inputs)}", where='features')
+    cols = [c for c in inputs if c in features.columns]
+    out = pd.DataFrame(np.nan, index=range(len(files)), columns=list(inputs))
     errs = [''] * len(files)
     if 'file' not in features.columns:
         if len(features) != len(files):
@@ -69,43 +70,63 @@ def _features_table(features, files:list) -> tuple[pd.DataFrame, list]:
     return out, errs
 
 # %% ../nbs/08_cli.ipynb #41171221
+def _sources(cols:list, given:set, descriptors:bool, fill_missing:bool) -> dict:
+    "Where each input can come from ('user', 'descriptors', 'median'), or ParameterError naming the inputs nothing can supply and why."
+    from popnb.features import DESCRIPTORS
+    src = {}
+    for c in cols:
+        if c in given: src[c] = 'user'
+        elif descriptors and c in DESCRIPTORS: src[c] = 'descriptors'
+        elif (descriptors and c in MEDIAN_OK) or fill_missing: src[c] = 'median'
+    nowhere = [c for c in cols if c not in src]
+    if nowhere:
+        why = [f"{c} ({'give it as ' + _flag(c) if c in META_COLS else 'not a descriptor popnb computes from audio'}" +
+               (', and not measurable from audio' if c in META_COLS and c not in DESCRIPTORS else '') + ')' for c in nowhere]
+        raise ParameterError(f"no value for {', '.join(why)}: give them in --features or as flags, "
+                             "or pass --fill-missing to use the training medians (reported in the `filled` column)", where='metadata')
+    return src
+
 def metadata_table(files:list, # the audio files
                    medians:dict, # training median of each column (a bundle's `medians`)
-                   features=None, # DataFrame or CSV path: any META_COLS, optionally 'file'
+                   features=None, # DataFrame or CSV path: any of `cols`, optionally 'file'
                    values:dict|None=None, # column -> value for every file (the flags)
-                   fill_missing:bool=False, # fill gaps with the training medians (named in `filled`)
-                   required:bool=True # False: the model ignores metadata; medians fill everything silently
+                   fill_missing:bool=False, # fill any gap with the training medians (named in `filled`)
+                   required:bool=True, # False: the model ignores metadata; medians fill everything silently
+                   described:list|None=None, # per file: its `file_descriptors` (a dict) or why it has none (a str); None: no descriptors
+                   cols:list=META_COLS # the bundle's inputs, in order
                   ) -> pd.DataFrame:
-    "META_COLS of each file plus `filled` (columns filled with medians) and `error` ('' when usable)."
-    files = [str(f) for f in files]
+    "`cols` of each file plus `from_user`, `from_descriptors`, `filled` (from training medians) and `error` ('' when usable)."
+    files, cols = [str(f) for f in files], list(cols)
     values = {k: v for k,v in (values or {}).items() if v is not None}
-    bad = [k for k in values if k not in META_COLS]
-    if bad: raise ParameterError(f"unknown metadata {bad}; expected any of {META_COLS}", where='values')
+    bad = [k for k in values if k not in cols]
+    if bad: raise ParameterError(f"unknown metadata {bad}; expected any of {cols}", where='values')
     for k,v in values.items():
         why = _check_value(k, v)
         if why: raise ParameterError(why, where=_flag(k))
+    blank = lambda: ['']*len(files)
     if not required:
-        t = pd.DataFrame({c: [float(medians.get(c, 0.0))]*len(files) for c in META_COLS})
-        return t.assign(filled='', error='')
+        t = pd.DataFrame({c: [float(medians.get(c, 0.0))]*len(files) for c in cols})
+        return t.assign(from_user=blank(), from_descriptors=blank(), filled=blank(), error=blank())
     features = _read_features(features)
-    t, errs = (_features_table(features, files) if features is not None else
-               (pd.DataFrame(np.nan, index=range(len(files)), columns=META_COLS), ['']*len(files)))
+    t, errs = (_features_table(features, files, cols) if features is not None else
+               (pd.DataFrame(np.nan, index=range(len(files)), columns=cols), blank()))
     for k,v in values.items(): t[k] = t[k].fillna(float(v))
-    given = set(values) | (set() if features is None else set(features.columns))
-    nowhere = [c for c in META_COLS if c not in given]
-    if nowhere and not fill_missing:
-        raise ParameterError(f"no value for {nowhere}: give them in --features or as flags ({', '.join(_flag(c) for c in nowhere)}), "
-                             "or pass --fill-missing to use the training medians (reported in the `filled` column)", where='metadata')
-    filled = []
+    src = _sources(cols, set(values) | (set() if features is None else set(features.columns)), described is not None, fill_missing)
+    user, desc, filled = blank(), blank(), blank()
     for j in range(len(files)):
-        gaps = [c for c in META_COLS if not np.isfinite(t.at[j, c])]
-        if gaps and fill_missing:
-            for c in gaps: t.at[j, c] = float(medians.get(c, np.nan))
-        filled.append(' '.join(gaps) if fill_missing else '')
+        d = described[j] if described is not None else None
+        u = [c for c in cols if np.isfinite(t.at[j, c])]
+        got = [c for c in cols if c not in u and src[c] == 'descriptors' and isinstance(d, dict) and np.isfinite(d.get(c, np.nan))]
+        for c in got: t.at[j, c] = float(d[c])
+        gaps = [c for c in cols if c not in u and c not in got]
+        med = [c for c in gaps if fill_missing or src[c] == 'median']
+        for c in med: t.at[j, c] = float(medians.get(c, np.nan))
+        user[j], desc[j], filled[j] = ' '.join(u), ' '.join(got), ' '.join(med)
+        left = [c for c in gaps if c not in med]
         if not errs[j]:
-            if gaps and not fill_missing: errs[j] = f"missing metadata {gaps} (or pass --fill-missing)"
-            else: errs[j] = next((w for c in META_COLS if (w := _check_value(c, t.at[j, c]))), '')
-    return t.assign(filled=filled, error=errs)
+            if left: errs[j] = f"missing metadata {left}" + (f" (no descriptors: {d})" if isinstance(d, str) else '') + " (or pass --fill-missing)"
+            else: errs[j] = next((w for c in cols if (w := _check_value(c, t.at[j, c]))), '')
+    return t.assign(from_user=user, from_descriptors=desc, filled=filled, error=errs)
 
 # %% ../nbs/08_cli.ipynb #363676fe
 def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, channels, length
@@ -114,7 +135,8 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
                   artist_popularity:float|None=None, # the artist's Spotify popularity (0-100), for every file
                   artist_followers:float|None=None, # the artist's followers, for every file
                   audio_features:dict|None=None, # Spotify audio feature -> value, for every file
-                  fill_missing:bool=False, # fill missing metadata with the training medians (see `filled`)
+                  fill_missing:bool=False, # fill any missing metadata with the training medians (see `filled`)
+                  descriptors:bool=True, # measure tempo, loudness, key, mode, duration from each file (`file_descriptors`); others from medians
                   params=None, # MelParams the caller expects; must equal the bundle's
                   device:str|None=None, # torch device (default_device() by default)
                   batch_size:int=32, # files decoded and predicted together
@@ -130,11 +152,19 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
     vals = dict(audio_features or {}, artist_popularity=artist_popularity, artist_followers=artist_followers)
     unknown = [k for k in (audio_features or {}) if k not in AUDIO_FEATURES]
     if unknown: raise ParameterError(f"unknown audio feature(s) {unknown}; expected any of {AUDIO_FEATURES}", where='audio_features')
-    meta = metadata_table(files, pr.medians, features, vals, fill_missing, required=pr.uses_meta)
-    rows = [dict(file=f, popularity=np.nan, status='error', error=meta.at[j, 'error'], filled=meta.at[j, 'filled'], model=pr.name,
+    described = None
+    if descriptors and pr.uses_meta:
+        from popnb.features import file_descriptors
+        described = []
+        for f in files:
+            try: described.append(file_descriptors(f))
+            except AudioError as e: described.append(e.what)
+    meta = metadata_table(files, pr.medians, features, vals, fill_missing, required=pr.uses_meta, described=described, cols=pr.meta_cols)
+    rows = [dict(file=f, popularity=np.nan, status='error', error=meta.at[j, 'error'], from_user=meta.at[j, 'from_user'],
+                 from_descriptors=meta.at[j, 'from_descriptors'], filled=meta.at[j, 'filled'], model=pr.name,
                  checkpoint=str(pr.path), audio_source=pr.audio_source, audio_used=pr.uses_audio, mel_key=pr.params.key)
             for j,f in enumerate(files)]
-    M = meta[META_COLS].to_numpy(dtype=np.float32)
+    M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)
     bar = tqdm(total=len(files), desc='predict', disable=not progress)
     for s in range(0, len(files), batch_size):
         idx, specs = [], []
@@ -307,11 +337,12 @@ def cmd_predict(a) -> int:
     if not ck.is_file(): raise ParameterError(f"no predictor bundle at this path; {_HOW}", where=f'--model {ck}')
     feats = {c: getattr(a, c) for c in AUDIO_FEATURES}
     t = predict_files(a.audio, ck, features=a.features, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers,
-                      audio_features=feats, fill_missing=a.fill_missing, device=a.device, progress=not a.quiet)
+                      audio_features=feats, fill_missing=a.fill_missing, descriptors=not a.no_descriptors, device=a.device, progress=not a.quiet)
     if a.format == 'json': s = json.dumps([{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k,v in r.items()} for r in t.to_dict('records')], indent=1)
     elif a.format == 'csv': s = t.to_csv(index=False)
     else:
-        v = t[['file','popularity','status','error','filled']].assign(filled=t.filled.map(lambda f: f"{len(f.split())} value(s)" if len(f) > 30 else f))
+        short = lambda f: f"{len(f.split())} value(s)" if len(f) > 30 else f
+        v = t[['file','popularity','status','error','from_descriptors','filled']].assign(from_descriptors=t.from_descriptors.map(short), filled=t.filled.map(short))
         s = _table(v) + f"\nmodel {t.model.iloc[0]} ({ck}), trained on {t.audio_source.iloc[0]} audio, spectrogram {t.mel_key.iloc[0]}"
     if a.out:
         from popnb.core import atomic_write
@@ -320,7 +351,8 @@ def cmd_predict(a) -> int:
     src, used = t.audio_source.iloc[0], bool(t.audio_used.iloc[0])
     if used and src == 'synthetic': _say("note: this model's audio branch was trained on synthetic stand-in audio, not recordings")
     if not used: _say("note: this model does not use the audio (trained without it); files are only checked")
-    if (t.filled != '').any(): _say(f"note: {int((t.filled != '').sum())} file(s) have metadata filled with training medians (column `filled`)")
+    if (t.from_descriptors != '').any(): _say(f"note: {int((t.from_descriptors != '').sum())} file(s) have inputs measured from their audio (column `from_descriptors`)")
+    if (t.filled != '').any(): _say(f"note: {int((t.filled != '').sum())} file(s) have metadata filled with training medians (column `filled`): Spotify's learned scores have no measurement")
     bad = t[t.status != 'ok']
     if len(bad):
         _say(f"{len(bad)} of {len(t)} file(s) failed:")
@@ -391,14 +423,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--kernel', default='python3', help='jupyter kernel')
     p.add_argument('--log-output', action='store_true', help="stream the notebooks' output")
     p = _sub(sp, 'predict', cmd_predict, 'predict the popularity (0-100) of audio files with a trained predictor bundle',
-             "popnb predict song.mp3 --artist-popularity 80 --artist-followers 2500000 --fill-missing\n"
+             "popnb predict song.wav --artist-popularity 35 --artist-followers 12000\n"
              "popnb predict a.mp3 b.ogg --features tracks.csv --model data/interim/models/fusion_cnn.pt --format json")
     p.add_argument('audio', nargs='+', metavar='AUDIO', help='MP3, OGG, FLAC or WAV files')
     p.add_argument('--model', default=None, metavar='CHECKPOINT', help='predictor bundle (default: data/interim/models/fusion_cnn.pt, else the newest bundle there)')
     p.add_argument('--features', default=None, metavar='CSV', help="metadata table: columns of META_COLS, plus 'file' to match files (else one row per file, in order)")
     for c in ARTIST_COLS + AUDIO_FEATURES:
         p.add_argument(_flag(c), dest=c, type=float, default=None, metavar='N', help=f'{c} for every file (range {RANGES.get(c)})')
-    p.add_argument('--fill-missing', action='store_true', help='fill missing metadata with the training medians (named in the `filled` column)')
+    p.add_argument('--fill-missing', action='store_true', help='fill any missing metadata with the training medians (named in the `filled` column)')
+    p.add_argument('--no-descriptors', action='store_true', help='do not measure tempo, loudness, key, mode and duration from the audio (then every input comes from the user, or from medians with --fill-missing)')
     p.add_argument('--format', default='table', choices=('table', 'json', 'csv'), help='output format')
     p.add_argument('--out', default=None, help='write the output to this file instead of stdout')
     p.add_argument('--device', default=None, help='torch device (default: CUDA when available, else CPU)')
