@@ -3,7 +3,6 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-export MPLBACKEND := Agg
 PAPERMILL := papermill -k python3 --log-output --no-progress-bar
 PARAMS ?= params/paper.yaml
 # the predictor bundle's settings (CPU-sized; on a GPU: make bundle N_MELS=128 SECONDS=30)
@@ -24,7 +23,7 @@ $(VENV)/.installed: settings.ini setup.py
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade "pip>=24" "setuptools>=64" wheel
 	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q -e ".[dev]"
+	$(VENV)/bin/pip install -q -e ".[dev,docs]"
 	@touch $@
 
 ## lib: export popnb/ from the notebooks (nbdev_export), clean the notebooks, regenerate README.md
@@ -35,7 +34,8 @@ lib: env
 
 ## readme: regenerate README.md from nbs/index.ipynb (executed, so its examples are live)
 readme: env
-	@jupyter nbconvert --log-level=ERROR --to markdown --execute nbs/index.ipynb --output-dir . --output README
+	@jupyter nbconvert --log-level=ERROR --to markdown --execute --TagRemovePreprocessor.enabled=True \
+	  --TagRemovePreprocessor.remove_input_tags=remove-input nbs/index.ipynb --output-dir . --output README
 
 ## test: check notebooks are clean and in sync with popnb/, then run nbdev_test and pytest
 test: env
@@ -51,24 +51,32 @@ test: env
 	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
 	CUDA_VISIBLE_DEVICES="" python -m pytest -q tests
 
-## reproduce: run every notebook in order with papermill into _runs/, write figures/, train the predictor bundle
+## reproduce: run every notebook in order with papermill into _runs/, write figures/ and each notebook's outputs, train the predictor bundle
 reproduce: env
 	@mkdir -p _runs
 	@for nb in $(LIB_NBS); do \
-	  echo "== $$nb"; $(PAPERMILL) --cwd nbs $$nb _runs/$$(basename $$nb) || exit 1; done
+	  echo "== $$nb"; $(PAPERMILL) --cwd nbs $$nb _runs/$$(basename $$nb) || exit 1; \
+	  python -m popnb.report write-back _runs/$$(basename $$nb) $$nb || exit 1; done
 	popnb reproduce --params $(PARAMS)
+	@echo "== nbs/index.ipynb (reads figures/tables)"; $(PAPERMILL) --cwd nbs nbs/index.ipynb _runs/index.ipynb && \
+	  python -m popnb.report write-back _runs/index.ipynb nbs/index.ipynb
+	$(MAKE) --no-print-directory readme
 	$(MAKE) --no-print-directory bundle
 
 ## bundle: train the corrected network on all tracks and write data/interim/models/fusion_cnn.pt (for `popnb predict`)
 bundle: env
 	popnb train --model fusion_cnn --audio-source $(AUDIO) --n-mels $(N_MELS) --seconds $(SECONDS) --epochs $(EPOCHS)
 
-## docs: build the documentation site into _docs/ (needs quarto)
+## docs: render the committed notebooks (nothing executes) into the site _docs/ with sphinx -W, and check its images and links (DOCS_PAPER=_runs/paper: executed copies instead)
 docs: env
-	nbdev_docs
+	CUDA_VISIBLE_DEVICES="" python docs/build_site.py $(if $(DOCS_PAPER),--paper $(DOCS_PAPER))
+
+## docs-check: build the site, load its index and every paper page in headless Chromium from file://, fail on an image that did not load, save PNGs in _docs/_shots/
+docs-check: docs
+	python docs/check_browser.py --site _docs
 
 ## clean: remove executed notebooks and caches (never data/raw)
 clean:
 	rm -rf _runs _docs _proc .pytest_cache
 
-.PHONY: help env lib readme test reproduce bundle docs clean
+.PHONY: help env lib readme test reproduce bundle docs docs-check clean

@@ -16,8 +16,8 @@ from pathlib import Path
 __all__ = ['PopnbError', 'DataError', 'ChecksumError', 'DownloadError', 'AudioError', 'ParameterError', 'closest', 'did_you_mean',
            'find_root', 'Paths', 'paths', 'data_mirror', 'atomic_write', 'Journal', 'sha256_file', 'sha256_bytes',
            'short_hash', 'RateLimiter', 'http_get', 'default_device', 'seed_everything', 'set_threads',
-           'package_versions', 'git_commit', 'hash_input', 'provenance', 'write_json', 'read_json', 'cache_table',
-           'check_params']
+           'package_versions', 'outputs_only', 'git_commit', 'hash_input', 'provenance', 'write_json', 'read_json',
+           'cache_table', 'check_params']
 
 # %% ../nbs/00_core.ipynb #3b40ad7f
 class PopnbError(ValueError):
@@ -174,7 +174,7 @@ def short_hash(obj, n:int=12) -> str:
 class RateLimiter:
     "At most `calls` acquisitions per `period` seconds (sliding window, thread-safe)."
     def __init__(self, calls:int=50, period:float=5.0):
-        self.calls,self.period,self._t,self._lock = calls,period,deque(),threading.Lock()
+        self.calls,self.period,self._p0,self._t,self._lock = calls,period,period,deque(),threading.Lock()
     def wait(self):
         "Block until a request may be sent."
         while True:
@@ -184,6 +184,9 @@ class RateLimiter:
                 if len(self._t) < self.calls: self._t.append(now); return
                 delay = self.period - (now - self._t[0])
             time.sleep(max(delay, 0.001))
+    def slow(self, factor:float=2.0):
+        "Stretch the window by `factor` (at most 8 times the first): the provider said it was throttled."
+        with self._lock: self.period = min(self.period*factor, 8*self._p0)
 
 # %% ../nbs/00_core.ipynb #1098a083
 def http_get(session, # a requests.Session
@@ -192,9 +195,11 @@ def http_get(session, # a requests.Session
              retries:int=4, # extra attempts after the first
              backoff:float=0.5, # first wait; doubled after each failure
              max_wait:float=60.0, # cap on any wait, Retry-After included
-             limiter:RateLimiter|None=None # rate limiter to respect
+             limiter:RateLimiter|None=None, # rate limiter to respect
+             accept:tuple=(200,), # statuses returned with their body (e.g. Deezer's 404 "no data", for the caller to read)
+             refused=None # response -> why the provider refused to answer (an error inside a 200 body), else None: retried, limiter slowed
             ):
-    "GET with rate limiting and retries on timeouts, truncation, 429 (Retry-After) and 5xx; returns the response with its body read."
+    "GET with rate limiting and retries on timeouts, truncation, 429 (Retry-After), 5xx and refusals; returns the response with its body read."
     import requests
     last = ''
     for i in range(retries + 1):
@@ -204,9 +209,13 @@ def http_get(session, # a requests.Session
             r = session.get(url, params=params, timeout=timeout)
             body = r.content
             cl = r.headers.get('Content-Length')
-            if r.status_code == 200 and cl is not None and 'Content-Encoding' not in r.headers and len(body) < int(cl):
+            why = refused(r) if refused is not None else None
+            if why:
+                last = why
+                if limiter is not None: limiter.slow()
+            elif r.status_code in accept and cl is not None and 'Content-Encoding' not in r.headers and len(body) < int(cl):
                 last = f"truncated body: {len(body)} of {cl} bytes"
-            elif r.status_code == 200: return r
+            elif r.status_code in accept: return r
             elif r.status_code == 429 or r.status_code >= 500:
                 last = f"HTTP {r.status_code}"
                 ra = r.headers.get('Retry-After')
@@ -260,15 +269,44 @@ def package_versions(pkgs=_PKGS) -> dict:
     "Installed versions of the packages that shape popnb's numbers."
     return {p: _version(p) for p in pkgs}
 
+
+# %% ../nbs/00_core.ipynb #06fe59e8
+def _git(root, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(['git', *args], cwd=root, capture_output=True, text=True, timeout=10)
+
+def _nb_sources(text:str):
+    "A notebook's cells without their outputs (type, source, tags), or the text itself when it is not a notebook."
+    try: return [(c['cell_type'], ''.join(c['source']), c.get('metadata', {}).get('tags')) for c in json.loads(text)['cells']]
+    except (ValueError, KeyError, TypeError): return text
+
+def outputs_only(root:str|Path, # the git checkout
+                 a:str, # a commit
+                 b:str|None=None # a later commit; the working tree (tracked files) when None
+                ) -> bool:
+    "Whether `b` differs from `a` only in what a run generates: `figures/` and the outputs of notebooks."
+    d = _git(root, 'diff', '--name-only', '--no-renames', a, *([b] if b else []), '--', '.')
+    if d.returncode: return False
+    for n in d.stdout.split():
+        if n.startswith('figures/'): continue
+        if not n.endswith('.ipynb'): return False
+        old = _git(root, 'show', f'{a}:{n}')
+        new = _git(root, 'show', f'{b}:{n}').stdout if b else (Path(root)/n).read_text(encoding='utf-8') if (Path(root)/n).is_file() else None
+        if old.returncode or new is None or _nb_sources(old.stdout) != _nb_sources(new): return False
+    return True
+
+# %% ../nbs/00_core.ipynb #e1833cb6
 def git_commit(root:str|Path|None=None) -> str|None:
-    "The project's current commit (with `+dirty` when code or parameters have local changes), or None outside git."
+    "The commit of the code that runs (with `+dirty` when code or parameters have local changes), or None outside git."
     root = Path(root or find_root())
     try:
-        c = subprocess.run(['git','rev-parse','HEAD'], cwd=root, capture_output=True, text=True, timeout=10)
+        c = _git(root, 'rev-parse', 'HEAD')
         if c.returncode: return None
-        # the generated artefacts (figures/) are outputs: a run rewriting them does not make its own commit dirty
-        d = subprocess.run(['git','status','--porcelain','-uno','--','.',':(exclude)figures'], cwd=root, capture_output=True, text=True, timeout=10)
-        return c.stdout.strip() + ('+dirty' if d.stdout.strip() else '')
+        head = c.stdout.strip()
+        for _ in range(100):   # commits that only refreshed figures/ or notebook outputs belong to the commit they ran from
+            parent = _git(root, 'rev-parse', '--verify', '-q', f'{head}^')
+            if parent.returncode or not outputs_only(root, parent.stdout.strip(), head): break
+            head = parent.stdout.strip()
+        return head + ('' if outputs_only(root, 'HEAD') else '+dirty')
     except (OSError, subprocess.SubprocessError): return None
 
 # %% ../nbs/00_core.ipynb #8928bb3c
@@ -352,6 +390,14 @@ def _split_history(history:list) -> tuple[str|None,str|None]:
 _TYPES = {'int':(int,), 'float':(int,float), 'bool':(bool,), 'str':(str,), 'list':(list,tuple), 'dict':(dict,)}
 
 # %% ../nbs/00_core.ipynb #c0ea10c6
+def _from_text(k:str, v:str, base:str):
+    "A list or dict parameter given as text (papermill's `-p seeds '[0, 1, 2]'`), read as YAML."
+    import yaml
+    try: out = yaml.safe_load(v)
+    except yaml.YAMLError: out = None
+    if not isinstance(out, _TYPES[base]): raise ParameterError(f"expected {base}, got str {v!r} (write it as YAML, e.g. -p {k} '[0, 1, 2]')", where=k)
+    return out
+
 def check_params(ns:dict, # the notebook's globals()
                  declared:str|None=None, # source of the parameters cell; read from the kernel history by default
                  injected:str|None=None, # source of papermill's injected cell; read from the kernel history by default
@@ -371,6 +417,7 @@ def check_params(ns:dict, # the notebook's globals()
     for k,ann in decl.items():
         v = ns[k]
         base = (ann or '').split('|')[0].strip()
+        if base in ('list', 'dict') and isinstance(v, str): v = ns[k] = _from_text(k, v, base)   # papermill's -p passes text
         ok = (v is None and 'None' in (ann or '')) or base not in _TYPES or (isinstance(v, _TYPES[base]) and not (base in ('int','float') and isinstance(v,bool)))
         if not ok: raise ParameterError(f"expected {ann}, got {type(v).__name__} {v!r}", where=k)
         if k in choices and v not in choices[k]: raise ParameterError(f"must be one of {list(choices[k])}, got {v!r}", where=k)

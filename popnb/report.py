@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, csv, fcntl, io, json, math, os, re, sys, tempfile, time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -15,15 +16,18 @@ from .audio import SYNTH_LABEL
 from .features import RESOLVED_SOURCES
 
 # %% auto #0
-__all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'set_style', 'new_figure',
-           'set_context', 'check_audio_source', 'smoke_root', 'start_run', 'manifest_path', 'load_manifest', 'record',
-           'mark_synthetic', 'save_figure', 'tex_escape', 'format_table', 'to_markdown', 'to_latex', 'save_table',
-           'render_index', 'write_index', 'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual',
-           'read_params_file', 'declared_params', 'notebook_params', 'run_notebook', 'main']
+__all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'SMOKE',
+           'SMOKE_TRACKS', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'smoke_root', 'start_run',
+           'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'record', 'mark_synthetic', 'show_figure',
+           'save_figure', 'tex_escape', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'render_index',
+           'write_index', 'read_table', 'num', 'findings', 'plot_threshold_sweep', 'plot_training_curves',
+           'plot_pred_vs_actual', 'read_params_file', 'declared_params', 'notebook_params', 'write_back', 'prune',
+           'run_notebook', 'main']
 
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
 PALETTE = 'colorblind'
+SCREEN_DPI = 100                 # figures shown in a notebook; the files in figures/ keep savefig.dpi (300)
 SYNTHETIC_NOTE = SYNTH_LABEL     # what every artefact made from stand-in audio says
 METRIC_LABELS = {'mae': 'MAE', 'rmse': 'RMSE', 'r2': 'R²', 'spearman': 'Spearman ρ', 'accuracy': 'accuracy', 'precision': 'precision',
                  'recall': 'recall', 'f1': 'F1', 'balanced_accuracy': 'balanced accuracy', 'macro_f1': 'macro-F1', 'roc_auc': 'ROC-AUC'}
@@ -36,7 +40,7 @@ def set_style():
     mpl.rcParams.update({'font.size': 8, 'axes.titlesize': 8, 'axes.labelsize': 8, 'xtick.labelsize': 7,
         'ytick.labelsize': 7, 'legend.fontsize': 7, 'legend.title_fontsize': 7, 'figure.titlesize': 9,
         'lines.linewidth': 1.2, 'lines.markersize': 3.5, 'axes.linewidth': 0.6, 'grid.linewidth': 0.4,
-        'figure.dpi': 150, 'savefig.dpi': 300, 'savefig.bbox': 'tight', 'savefig.pad_inches': 0.02,
+        'figure.dpi': SCREEN_DPI, 'savefig.dpi': 300, 'savefig.bbox': 'tight', 'savefig.pad_inches': 0.02,
         'pdf.fonttype': 42, 'ps.fonttype': 42, 'svg.hashsalt': 'popnb', 'axes.spines.top': False, 'axes.spines.right': False})
 
 def new_figure(width:str|float='column', # 'column' (3.5 in), 'full' (7.16 in) or inches
@@ -89,6 +93,48 @@ def start_run(params:dict, # the notebook's checked parameters (what `check_para
     set_context(params=params, inputs=inputs, audio_source=audio_source, root=root)
     return root
 
+# %% ../nbs/07_report.ipynb #e186015e
+SMOKE = dict(n_mels=16, clip_seconds=1.0, seconds=5.0, epochs=1, n_boot=50, n_repeats=2, min_tracks=5)   # a smoke run's sizes, where declared
+SMOKE_TRACKS = 4                     # a smoke run keeps this many tracks of each artist
+
+@dataclass
+class PaperRun:
+    "What a paper notebook works with: its parameters as run, the tracks, the resolved audio, where it writes."
+    params:dict; df:pd.DataFrame; audio:str|None; root:str|None; smoke:bool; commit:str|None
+
+def _shrink(params:dict) -> dict:
+    "The parameters of a smoke run: `SMOKE`'s sizes (never larger than asked) and the first seed."
+    out = dict(params)
+    for k, v in SMOKE.items():
+        if k in out and isinstance(out[k], (int, float)): out[k] = type(out[k])(min(out[k], v))
+    if isinstance(out.get('seeds'), (list, tuple)): out['seeds'] = list(out['seeds'])[:1]
+    return out
+
+def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in a smoke run, shrunk there
+                inputs:dict|None=None, # other input files each artefact is made from, name -> path
+                audio_artefacts:bool=True, # every artefact is made from the audio (False: those that are say so themselves)
+                **choices # name=allowed values (audio_source is checked against AUDIO_SOURCES already)
+               ) -> PaperRun:
+    "Start a paper notebook: check its parameters, shrink a smoke run, load the tracks, resolve the audio, start the run."
+    from popnb.core import check_params, git_commit
+    from popnb.data import load_paper_dataset, fetch_file, PAPER_TABLES
+    from popnb.features import AUDIO_SOURCES, resolve_audio_source
+    params = check_params(ns, **{'audio_source': AUDIO_SOURCES, **choices})
+    smoke = bool(params.get('smoke')) or bool(os.environ.get('IN_TEST'))
+    if smoke: params = {**_shrink(params), 'smoke': True}
+    ns.update(params)
+    version, dup = params.get('version', 'updated'), params.get('duplicates', 'keep')
+    df = load_paper_dataset(version, dup)
+    if smoke: df = df.groupby('artist', sort=False).head(SMOKE_TRACKS).reset_index(drop=True)
+    audio = resolve_audio_source(params['audio_source']) if 'audio_source' in params else None
+    src = fetch_file(PAPER_TABLES[version])
+    root = start_run(params, {src.name: src, **(inputs or {})}, smoke, audio if audio_artefacts else None)
+    commit = git_commit()
+    where = 'a temporary folder (smoke run)' if smoke else 'figures/'
+    print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists"
+          f"{f', audio {audio}' if audio else ''}; writes {where}; code at commit {(commit or 'unknown')[:12]}")
+    return PaperRun(params, df, audio, root, smoke, commit)
+
 # %% ../nbs/07_report.ipynb #119fa628
 def manifest_path(root=None) -> Path:
     "Where the manifest lives: figures/manifest.json."
@@ -110,7 +156,7 @@ def load_manifest(root=None) -> dict:
 
 def _environment(inputs:dict, params:dict, **extra) -> dict:
     env = provenance(inputs, params, **extra)
-    env.pop('inputs'); env.pop('params')
+    env.pop('inputs'); env.pop('params'); env.pop('created')   # no wall-clock time: a rerun writes the same manifest
     return env
 
 def record(kind:str, # 'artefacts' or 'runs'
@@ -157,11 +203,23 @@ def _rel(p:Path, root) -> str:
     try: return Path(p).resolve().relative_to(paths(root).root).as_posix()
     except ValueError: return str(p)
 
+def show_figure(fig):
+    "Display `fig` under the running cell as a PNG at screen resolution (nothing outside IPython)."
+    try: from IPython import get_ipython
+    except ImportError: return
+    if get_ipython() is None: return
+    from IPython.display import Image, display
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=SCREEN_DPI, metadata={'Software': None})
+    display(Image(buf.getvalue()))
+
 def _save_record(kind, name, files, caption, audio_source, notebook, params, inputs, root, **extra):
     ins = {k: hash_input(v) for k,v in sorted((inputs or {}).items())}
     rec = dict(kind=kind, name=name, caption=caption, notebook=notebook or _notebook_name(), params=dict(params or {}),
                inputs=ins, audio_source=audio_source, files={_rel(f, root): sha256_file(f) for f in files},
                environment=_environment(ins, params), **extra)
+    log = os.environ.get('POPNB_ARTEFACT_LOG')     # set by run_notebook: what this run wrote
+    if log:
+        with open(log, 'a', encoding='utf-8') as f: f.write(f'{kind}/{name}\n')
     return record('artefacts', f'{kind}/{name}', rec, root)
 
 def save_figure(fig, # a matplotlib figure
@@ -184,6 +242,7 @@ def save_figure(fig, # a matplotlib figure
         buf = io.BytesIO(); fig.savefig(buf, format=fmt, metadata=meta.get(fmt))
         with atomic_write(out/f'{name}.{fmt}') as f: f.write(buf.getvalue())
         files.append(out/f'{name}.{fmt}')
+    show_figure(fig)
     if close:
         import matplotlib.pyplot as plt
         plt.close(fig)
@@ -319,6 +378,59 @@ def write_index(root=None # project root (found by default)
         with atomic_write(out, 'w') as f: f.write(text)
     return out
 
+# %% ../nbs/07_report.ipynb #d675e286
+def read_table(name:str, # a table's file stem, e.g. 'T3_paper_reproduction'
+               root=None, # project root (found by default)
+               index:str|None=None # a column to index by
+              ) -> pd.DataFrame:
+    "A table of figures/tables/ as written by `save_table` (a clear error when it is missing)."
+    f = paths(root).tables/f'{name}.csv'
+    if not f.is_file(): raise DataError("table not found: run `make reproduce` (or the notebook that makes it) first", where=str(f))
+    t = pd.read_csv(f)
+    return t.set_index(index) if index else t
+
+def num(x:float, # a number
+        digits:int=3 # decimals
+       ) -> str:
+    "`x` with `digits` decimals, and never '-0.000'."
+    s = f'{x:.{digits}f}'
+    return s[1:] if s.startswith('-') and float(s) == 0 else s
+
+def _range(s, d=2): return f"{num(s.min(), d)}–{num(s.max(), d)}"
+
+def findings(root=None # project root whose figures/tables/ are read
+            ) -> str:
+    "The study's findings as Markdown bullets, every number formatted from the tables in figures/tables/."
+    t3 = read_table('T3_paper_reproduction', root, 'row')
+    a, c = t3.loc["authors' CNN (saved predictions) — all rows"], t3.loc['always "popular" — all rows']
+    ours = t3.loc['PaperCNN, our rerun — held-out']
+    s = read_table('T4_grouped_summary', root, 'model')
+    reg = s[s.index != 'always "popular"']
+    top = reg.sort_values('r2', ascending=False)
+    lk = read_table('T4_protocol_leakage', root, 'model')
+    t7 = read_table('T7_permutation_importance', root, 'feature')
+    gb = t7['gradient boosting: ΔMAE']
+    L = [f"- **Table 3.** The authors' saved predictions give the paper's numbers back to four decimals — accuracy {a.accuracy:.4f}, "
+         f"precision {a.precision:.4f}, recall {a.recall:.4f}, F1 {a.f1:.4f}, MAE {a.mae:.4f}, R² {a.r2:.4f} — and the always-\"popular\" "
+         f"predictor scores accuracy {c.accuracy:.4f} and F1 {c.f1:.4f}; the CNN's balanced accuracy is {a.balanced_accuracy:.3f}. Our rerun of "
+         f"their protocol ends at a held-out MAE of {ours.mae:.2f} (R² {ours.r2:.2f}).",
+         f"- **Table 4.** Under artist-grouped cross-validation the best models by R² are "
+         + ', '.join(f"{m} ({r.r2:.3f}, MAE {r.mae:.2f})" for m, r in top.head(3).iterrows())
+         + f"; predicting the mean gives MAE {s.loc['mean', 'mae']:.2f}. At threshold 50 the models' balanced accuracy spans "
+         f"{_range(reg['balanced_accuracy@50'], 3)}; at 70 the best reaches {reg['balanced_accuracy@70'].max():.3f}.",
+         f"- **Leakage.** The per-artist mean, which knows only the artist, has R² {num(lk.loc['artist_mean', 'r2 — paper (random rows)'])} "
+         f"under the paper's random split and {num(lk.loc['artist_mean', 'r2 — grouped (artists apart)'])} when artists are kept apart.",
+         f"- **Tables 5 and 7.** Shuffling the artist's two features raises gradient boosting's held-out MAE by {gb['artist']:.2f} points; "
+         f"no audio feature by more than {gb.drop('artist').max():.2f}. The paper's 44.6 ms input with unscaled metadata: held-out MAE "
+         f"{s.loc['paper_cnn', 'mae']:.2f} under the grouped protocol."]
+    pc = paths(root).tables/'T7b_positive_control.csv'
+    if pc.is_file():
+        r = pd.read_csv(pc).iloc[0]
+        L.append(f"- **Positive control.** The audio-only CNN learns a track's {r.target} from {r.audio} audio with held-out R² {r.r2:.2f} "
+                 f"(MAE {r.mae:.2f}, against {r.mae_of_training_mean:.2f} for the training mean): the pipeline can learn from audio that "
+                 "carries a signal.")
+    return '\n'.join(L)
+
 # %% ../nbs/07_report.ipynb #13c97edd
 def plot_threshold_sweep(sweep:pd.DataFrame, # popnb.evaluate.threshold_sweep output
                          mark:float|None=50, # a threshold to mark with a dotted line
@@ -415,6 +527,57 @@ def notebook_params(nb, # the notebook
             out[k] = v
     return out
 
+# %% ../nbs/07_report.ipynb #6642250d
+_DROP_MIME = ('application/vnd.jupyter.widget-view+json',)   # progress bars: widgets whose text says how long it took
+
+def _clean_output(o:dict, root:str) -> dict|None:
+    "An output as committed: None for stderr and widgets; the project's absolute path made relative."
+    if o.get('output_type') == 'stream' and o.get('name') == 'stderr': return None
+    if any(m in o.get('data', {}) for m in _DROP_MIME): return None
+    rel = lambda s: s.replace(root + '/', '').replace(root, '.') if isinstance(s, str) else s
+    if 'text' in o: o['text'] = rel(''.join(o['text']) if isinstance(o['text'], list) else o['text'])
+    for m, v in o.get('data', {}).items():
+        if m.startswith('text/') or m.endswith('json'): o['data'][m] = rel(''.join(v) if isinstance(v, list) else v)
+    return o
+
+def write_back(executed, # a notebook as papermill executed it
+               source, # its source notebook, to be refreshed with the outputs
+               root=None # project root, whose absolute path is written as '.'
+              ) -> Path:
+    "Copy the outputs of `executed` into `source`: injected cell, progress bars, stderr and machine paths left out."
+    import nbformat
+    from nbdev.clean import nbdev_clean
+    ex, src = nbformat.read(str(executed), as_version=4), nbformat.read(str(source), as_version=4)
+    cells = [c for c in ex.cells if 'injected-parameters' not in c.get('metadata', {}).get('tags', [])]
+    if [(c.cell_type, c.source) for c in cells] != [(c.cell_type, c.source) for c in src.cells]:
+        raise ParameterError("the notebook changed since it ran: rerun it before writing its outputs back", where=str(source))
+    r = str(paths(root).root)
+    for s, c in zip(src.cells, cells):
+        if s.cell_type == 'code': s.outputs = [nbformat.from_dict(o) for o in (_clean_output(dict(o), r) for o in c.get('outputs', [])) if o is not None]
+    nbformat.write(src, str(source))
+    nbdev_clean(fname=str(source))
+    return Path(source)
+
+def _is_default(nb, passed:dict) -> bool:
+    "Whether `passed` only repeats the notebook's declared defaults (a run whose outputs belong in the source)."
+    import ast
+    decl = declared_params(nb)
+    try: return all(k in decl and ast.literal_eval(decl[k]) == v for k, v in passed.items())
+    except (ValueError, SyntaxError): return False
+
+def prune(notebook:str, # the notebook, as the manifest names it
+          keep:set, # the artefact keys its last run wrote
+          root=None) -> list:
+    "Drop the artefacts `notebook` made before but did not make in its last run (renamed or removed): records and files."
+    with _locked(root) as p:
+        m = load_manifest(root)
+        gone = sorted(k for k, a in m['artefacts'].items() if a.get('notebook') == notebook and k not in keep)
+        for k in gone:
+            for f in m['artefacts'].pop(k).get('files', {}):
+                (paths(root).root/f).unlink(missing_ok=True)
+        if gone: write_json(m, p)
+    return gone
+
 # %% ../nbs/07_report.ipynb #7f2ee343
 def run_notebook(nb, # the notebook to run
                  params:dict|None=None, # explicit parameters (each must be declared by nb)
@@ -422,7 +585,8 @@ def run_notebook(nb, # the notebook to run
                  out_dir=None, # where the executed copy goes; _runs/paper (or _runs) by default
                  root=None, # project root: where figures/ and the manifest are (found by default)
                  kernel_name:str='python3', # jupyter kernel
-                 log_output:bool=False # stream the notebook's output to the log
+                 log_output:bool=False, # stream the notebook's output to the log
+                 write:bool=True # with the default parameters: write its outputs back into `nb` and drop its stale artefacts
                 ) -> Path:
     "Run one notebook with papermill (cwd = its folder), record the run in the manifest; returns the executed copy."
     import papermill as pm
@@ -438,6 +602,8 @@ def run_notebook(nb, # the notebook to run
     if passed.get('smoke') is True and root is None:
         log_root = Path(smoke_root())
         env['POPNB_SMOKE_ROOT'] = str(log_root)
+    default = write and passed.get('smoke') is not True and _is_default(nb, passed)
+    log = Path(tempfile.mkstemp(prefix='popnb-artefacts-', suffix='.txt')[1]); env['POPNB_ARTEFACT_LOG'] = str(log)
     old = {k: os.environ.get(k) for k in env}; os.environ.update(env)
     rec = dict(notebook=name, output=_rel(out, root), params=passed, params_file=_rel(Path(params_file), root) if params_file else None,
                params_file_sha256=sha256_file(params_file) if params_file else None, kernel=kernel_name)
@@ -445,6 +611,9 @@ def run_notebook(nb, # the notebook to run
         pm.execute_notebook(str(nb), str(out), parameters=passed, kernel_name=kernel_name, cwd=str(nb.parent),
                             progress_bar=False, log_output=log_output)
         rec['status'] = 'ok'
+        if default:
+            write_back(out, nb, root)
+            prune(name, set(log.read_text(encoding='utf-8').split()), log_root)
     except pm.PapermillExecutionError as e:
         rec.update(status='failed', error=f'{e.ename}: {e.evalue}'); raise
     finally:
@@ -452,6 +621,7 @@ def run_notebook(nb, # the notebook to run
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
         if 'status' not in rec: rec['status'] = 'interrupted'
+        log.unlink(missing_ok=True)
         record('runs', name, {**rec, 'environment': _environment({}, passed)}, log_root)
         write_index(log_root)
     return out
@@ -459,7 +629,7 @@ def run_notebook(nb, # the notebook to run
 # %% ../nbs/07_report.ipynb #494b89c2
 def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
         ) -> int:
-    "Command line of popnb.report: run-paper-notebook, index."
+    "Command line of popnb.report: run-paper-notebook, index, write-back."
     import yaml
     ap = argparse.ArgumentParser(prog='python -m popnb.report', description='Run popnb paper notebooks and index their artefacts.')
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -469,9 +639,12 @@ def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
     r.add_argument('--out', help='folder for the executed notebook'); r.add_argument('--kernel', default='python3')
     r.add_argument('--log-output', action='store_true', help="stream the notebook's output")
     sub.add_parser('index', help='render figures/README.md from the manifest')
+    w = sub.add_parser('write-back', help="copy an executed notebook's outputs into its source")
+    w.add_argument('executed'); w.add_argument('source')
     a = ap.parse_args(argv)
     try:
         if a.cmd == 'index': print(write_index()); return 0
+        if a.cmd == 'write-back': print(f'wrote {_rel(write_back(a.executed, a.source), None)}'); return 0
         ps = {k: yaml.safe_load(v) for k,v in a.parameter}
         out = run_notebook(a.notebook, ps, a.params_file, a.out, kernel_name=a.kernel, log_output=a.log_output)
         print(f'wrote {out}'); return 0

@@ -33,17 +33,17 @@ def _check(root, arts, figures=(), tables=()):
 def test_paper_03_spectrogram_inputs_smoke(tmp_path, monkeypatch, kernel_name, mirror):
     monkeypatch.setenv('POPNB_DATA_MIRROR', str(mirror))   # the real previews come from the mirror
     root, arts = _smoke('03_spectrogram_inputs', tmp_path, monkeypatch, kernel_name)
-    _check(root, arts, figures=('F2a_paper_input_real_preview', 'F2b_paper_input_standin', 'F2c_standin_feature_contrasts'),
+    _check(root, arts, figures=('F6a_paper_input_real_preview', 'F6b_paper_input_standin', 'F6c_standin_feature_contrasts'),
            tables=('TS1_paper_window_silence',))
-    assert arts['figure/F2a_paper_input_real_preview']['audio_source'] == 'local'   # a real preview from the mirror
-    assert arts['figure/F2b_paper_input_standin']['audio_source'] == 'synthetic'
-    assert arts['figure/F2c_standin_feature_contrasts']['audio_source'] == 'synthetic'
+    assert arts['figure/F6a_paper_input_real_preview']['audio_source'] == 'local'   # a real preview from the mirror
+    assert arts['figure/F6b_paper_input_standin']['audio_source'] == 'synthetic'
+    assert arts['figure/F6c_standin_feature_contrasts']['audio_source'] == 'synthetic'
 
 def test_paper_07_interpretation_smoke(tmp_path, monkeypatch, kernel_name):
     root, arts = _smoke('07_interpretation', tmp_path, monkeypatch, kernel_name)
-    _check(root, arts, figures=('F10_permutation_importance', 'F11_spectrogram_saliency', 'F11b_saliency_profiles'),
+    _check(root, arts, figures=('F11_permutation_importance', 'F12_spectrogram_saliency', 'F12b_saliency_profiles'),
            tables=('T7_permutation_importance',))
-    assert arts['figure/F11_spectrogram_saliency']['audio_source'] == 'synthetic'
+    assert arts['figure/F12_spectrogram_saliency']['audio_source'] == 'synthetic'
     assert arts['table/T7_permutation_importance']['audio_source'] is None    # metadata only: no audio behind it
     import pandas as pd
     t7 = pd.read_csv(root/'figures'/'tables'/'T7_permutation_importance.csv')

@@ -7,13 +7,13 @@ import papermill as pm
 PAPER = Path(__file__).resolve().parents[1]/'nbs'/'paper'
 ARTEFACTS = {
     '01_dataset_statistics': ['tables/T1_dataset_statistics', 'tables/T2_feature_correlations', 'F1_popularity_distribution',
-                              'F3_feature_correlation_heatmap', 'F4_popularity_by_release'],
-    '02_paper_reproduction': ['tables/T3_paper_reproduction', 'tables/T3b_paper_reproduction_intervals', 'F5_training_curves',
-                              'F6_predicted_vs_actual_paper'],
+                              'F2_feature_correlation_heatmap', 'F3_popularity_by_release'],
+    '02_paper_reproduction': ['tables/T3_paper_reproduction', 'tables/T3b_paper_reproduction_intervals', 'F4_training_curves',
+                              'F5_predicted_vs_actual_paper'],
     '04_grouped_audit': ['tables/T4_grouped_protocol', 'tables/T4_grouped_summary', 'tables/T4_protocol_leakage',
                          'tables/T4_threshold_sweep', 'F7_threshold_sweep', 'F8_predicted_vs_actual_protocols'],
-    '05_ablations': ['tables/T5_ablations', 'F12_ablations'],
-    '06_breakdowns': ['tables/T6_breakdowns', 'F9_breakdowns'],
+    '05_ablations': ['tables/T5_ablations', 'F9_ablations'],
+    '06_breakdowns': ['tables/T6_breakdowns', 'F10_breakdowns'],
 }
 
 def run(nb, tmp_path, monkeypatch, kernel_name, **params):
