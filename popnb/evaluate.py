@@ -422,6 +422,7 @@ def tier_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
               ) -> pd.DataFrame:
     "Held-out rows with true and predicted tier, cut at each fold's training boundaries: protocol, model, seed, fold, track_key, artist, y_tier, p_tier, lo, hi."
     check_columns(preds, PRED_COLS); out = []
+    preds = preds.copy(deep=False); preds.attrs = {}   # run tables carry histories in .attrs, which pd.concat cannot compare
     for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
         truth = g.drop_duplicates('track_key').set_index('track_key')['y_true']
         for f, te in g[g.split == 'test'].groupby('fold', sort=True):
@@ -478,6 +479,7 @@ def link_probabilities(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
     "Held-out rows with `prob`: P(popular) from a logistic link on y_pred fitted on the fold's training rows."
     from sklearn.linear_model import LogisticRegression
     check_columns(preds, PRED_COLS)
+    preds = preds.copy(deep=False); preds.attrs = {}   # run tables carry histories in .attrs, which pd.concat cannot compare
     t = resolve_threshold(preds.drop_duplicates('track_key').y_true, threshold); out = []
     for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
         test = g[g.split == 'test']; folds = test.fold.unique()
