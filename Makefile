@@ -3,7 +3,6 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-export MPLBACKEND := Agg
 PAPERMILL := papermill -k python3 --log-output --no-progress-bar
 PARAMS ?= params/paper.yaml
 # the predictor bundle's settings (CPU-sized; on a GPU: make bundle N_MELS=128 SECONDS=30)
@@ -35,7 +34,8 @@ lib: env
 
 ## readme: regenerate README.md from nbs/index.ipynb (executed, so its examples are live)
 readme: env
-	@jupyter nbconvert --log-level=ERROR --to markdown --execute nbs/index.ipynb --output-dir . --output README
+	@jupyter nbconvert --log-level=ERROR --to markdown --execute --TagRemovePreprocessor.enabled=True \
+	  --TagRemovePreprocessor.remove_input_tags=remove-input nbs/index.ipynb --output-dir . --output README
 
 ## test: check notebooks are clean and in sync with popnb/, then run nbdev_test and pytest
 test: env
@@ -51,12 +51,16 @@ test: env
 	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
 	CUDA_VISIBLE_DEVICES="" python -m pytest -q tests
 
-## reproduce: run every notebook in order with papermill into _runs/, write figures/, train the predictor bundle
+## reproduce: run every notebook in order with papermill into _runs/, write figures/ and each notebook's outputs, train the predictor bundle
 reproduce: env
 	@mkdir -p _runs
 	@for nb in $(LIB_NBS); do \
-	  echo "== $$nb"; $(PAPERMILL) --cwd nbs $$nb _runs/$$(basename $$nb) || exit 1; done
+	  echo "== $$nb"; $(PAPERMILL) --cwd nbs $$nb _runs/$$(basename $$nb) || exit 1; \
+	  python -m popnb.report write-back _runs/$$(basename $$nb) $$nb || exit 1; done
 	popnb reproduce --params $(PARAMS)
+	@echo "== nbs/index.ipynb (reads figures/tables)"; $(PAPERMILL) --cwd nbs nbs/index.ipynb _runs/index.ipynb && \
+	  python -m popnb.report write-back _runs/index.ipynb nbs/index.ipynb
+	$(MAKE) --no-print-directory readme
 	$(MAKE) --no-print-directory bundle
 
 ## bundle: train the corrected network on all tracks and write data/interim/models/fusion_cnn.pt (for `popnb predict`)
