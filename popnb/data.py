@@ -14,9 +14,10 @@ from .core import (paths, data_mirror, atomic_write, closest, did_you_mean, http
 
 # %% auto #0
 __all__ = ['SOURCES', 'AUDIO_FEATURES', 'ARTIST_COLS', 'META_COLS', 'SCHEMA', 'RANGES', 'GENRE_FAMILIES', 'PAPER_TABLES',
-           'Source', 'download', 'fetch_file', 'fetch_paper_data', 'validate', 'parse_release_date', 'genre_family',
-           'track_keys', 'tidy', 'load_paper_dataset', 'duplicate_report', 'dataset_facts', 'capture_tracks',
-           'attach_capture_ids', 'spotify_client', 'gather_spotify', 'paper_split', 'grouped_folds']
+           'DATASETS', 'GATHERABLE_EMPTY', 'Source', 'download', 'fetch_file', 'fetch_paper_data', 'validate',
+           'parse_release_date', 'genre_family', 'track_keys', 'tidy', 'load_paper_dataset', 'duplicate_report',
+           'dataset_facts', 'capture_tracks', 'attach_capture_ids', 'spotify_client', 'gather_spotify',
+           'read_collection', 'load_dataset', 'paper_split', 'grouped_folds']
 
 # %% ../nbs/01_data.ipynb #f16dafad
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def validate(df:pd.DataFrame, # a raw table
 
 # %% ../nbs/01_data.ipynb #6efa642e
 def _parse_list(v) -> list[str]:
-    if isinstance(v, (list, tuple)): return [str(x) for x in v]
+    if isinstance(v, (list, tuple, np.ndarray)): return [str(x) for x in v]
     if v is None or (isinstance(v, float) and np.isnan(v)): return []
     s = str(v).strip()
     if s.startswith('['):
@@ -206,7 +207,7 @@ def _norm(s) -> str:
 
 def track_keys(df:pd.DataFrame) -> pd.Series:
     "Stable row ids: a hash of normalised artist, name, release date and duration; repeats get -2, -3..."
-    base = [short_hash([_norm(a), _norm(n), str(d), int(m)], 10) for a,n,d,m in zip(df.artist, df.name, df.release_date, df.duration_ms)]
+    base = [short_hash([_norm(a), _norm(n), str(d), '' if pd.isna(m) else int(m)], 10) for a,n,d,m in zip(df.artist, df.name, df.release_date, df.duration_ms)]
     base = pd.Series(base, index=df.index)
     k = base.groupby(base).cumcount() + 1
     return 't' + base + np.where(k>1, '-' + k.astype(str), '')
@@ -373,6 +374,49 @@ def gather_spotify(artists:list[str], # Spotify artist ids, or names to search f
     if out:
         with atomic_write(out, 'w') as f: raw.to_csv(f, index=False)
     return tidy(raw, 'Spotify API', allow_missing=[c for c in AUDIO_FEATURES if c != 'duration_ms'])
+
+# %% ../nbs/01_data.ipynb #9332a19d
+DATASETS = ('updated', 'full')   # the authors' tables a `dataset` may name; anything else is a path
+GATHERABLE_EMPTY = [*AUDIO_FEATURES, 'key', 'mode']   # columns a collection gathered today may lack entirely
+_KNOWN = {*_RAW_REQUIRED, *SCHEMA, 'artists_list', 'artist_name', 'isrc', 'spotify_id', 'preview_url', 'predictions', 'capture_source', 'Unnamed: 0'}
+
+def read_collection(path:str|Path # a CSV or Parquet file: gather_spotify's columns, or popnb's tidy schema
+                   ) -> pd.DataFrame:
+    "A collection file in popnb's schema; audio-feature columns absent or entirely empty are allowed and listed in `.attrs['absent_features']`."
+    import warnings
+    p = Path(path)
+    if not p.is_file(): raise ParameterError(f"no such file; expected one of {list(DATASETS)} or the path of a CSV/Parquet collection", where=f"dataset={str(path)!r}")
+    ext = p.suffix.lower()
+    if ext not in ('.csv', '.parquet', '.pq'): raise ParameterError(f"expected a .csv or .parquet file, got {ext or 'no extension'!r}", where=str(p))
+    try: raw = pd.read_csv(p) if ext == '.csv' else pd.read_parquet(p)
+    except ImportError as e: raise ParameterError(f"reading Parquet needs pyarrow, which is not installed ({e}); save the collection as CSV", where=str(p)) from None
+    except Exception as e: raise DataError(f"not a readable {ext[1:].upper()} file ({type(e).__name__}: {e})", where=p.name) from None
+    if 'artists_list' not in raw and 'artists' in raw: raw = raw.rename(columns={'artists': 'artists_list'})   # a tidy table, saved
+    expected = [c for c in [*_RAW_REQUIRED, 'key', 'mode'] if c not in raw.columns]
+    typos = [(c, m) for c in raw.columns if c not in _KNOWN and (m := closest(c, expected))]
+    if typos: raise DataError("unknown column(s) " + ', '.join(f"{c!r} (did you mean {m!r}?)" for c,m in typos), where=p.name)
+    empty = [c for c in GATHERABLE_EMPTY if c not in raw.columns or raw[c].isna().all()]
+    raw = raw.assign(**{c: np.nan for c in empty})
+    if empty:
+        warnings.warn(f"{p.name}: {len(empty)} column(s) absent or entirely empty, as Spotify's closed audio-features leave them: {empty}; "
+                      "they are NaN here, to be replaced by audio descriptors")
+    df = tidy(raw, p.name, allow_missing=empty)
+    df.attrs.update(dataset=str(p), sha256=sha256_file(p), absent_features=empty)
+    return df
+
+def load_dataset(dataset:str='updated', # updated | full (the authors' tables) | the path of a CSV/Parquet collection
+                 duplicates:str='keep' # keep | drop: policy for rows repeating an earlier (name, artist)
+                ) -> pd.DataFrame:
+    "Any collection in popnb's tidy schema, with `.attrs` dataset, sha256 and absent_features."
+    if duplicates not in ('keep','drop'): raise ParameterError(f"must be 'keep' or 'drop', got {duplicates!r}", where='duplicates')
+    if dataset in DATASETS:
+        df = load_paper_dataset(dataset, duplicates)
+        df.attrs.update(dataset=dataset, sha256=sha256_file(fetch_file(PAPER_TABLES[dataset])), absent_features=[])
+        return df
+    df = read_collection(dataset)
+    if duplicates == 'drop':
+        a = df.attrs; df = df[~df.is_repeat].reset_index(drop=True); df.attrs.update(a)
+    return df
 
 # %% ../nbs/01_data.ipynb #40dbabe9
 def paper_split(df:pd.DataFrame, # the dataset
