@@ -6,9 +6,7 @@
 from __future__ import annotations
 import hashlib, io, json, math, os, re, threading, time, unicodedata, warnings
 from difflib import SequenceMatcher
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pandas as pd
@@ -19,53 +17,87 @@ from .core import (AudioError, DownloadError, Journal, ParameterError, RateLimit
                         sha256_bytes, sha256_file, short_hash, data_mirror)
 
 # %% auto #0
-__all__ = ['SNDFILE_EXTS', 'FFMPEG_EXTS', 'SYNTH_DEFAULTS', 'SYNTH_LABEL', 'DEEZER_API', 'ITUNES_API', 'RATES', 'PROVENANCE_COLS',
-           'load_audio', 'load_many', 'synthesize_clip', 'normalise', 'match_score', 'LocalProviders',
-           'deezer_candidates', 'itunes_candidates', 'audio_key', 'sniff_ext', 'gather_previews', 'preview_path',
-           'match_stats', 'provider_available']
+__all__ = ['SNDFILE_EXTS', 'FFMPEG_EXTS', 'DECODERS', 'SYNTH_DEFAULTS', 'SYNTH_LABEL', 'DEEZER_API', 'ITUNES_API', 'RATES',
+           'DEEZER_ERRORS', 'DEEZER_RETRY', 'PROVENANCE_COLS', 'RETRY_STATUSES', 'load_audio', 'load_many',
+           'synthesize_clip', 'normalise', 'match_score', 'relax_title', 'search_queries', 'deezer_error',
+           'deezer_candidates', 'itunes_candidates', 'resolve_preview', 'url_expiry', 'audio_key', 'sniff_ext',
+           'gather_previews', 'preview_path', 'failure_cause', 'match_stats', 'provider_available']
 
 # %% ../nbs/02_audio.ipynb #f8100215
-SNDFILE_EXTS = ('.mp3','.ogg','.oga','.opus','.flac','.wav','.aif','.aiff')
-FFMPEG_EXTS = ('.m4a','.mp4','.aac')
+SNDFILE_EXTS = ('.mp3','.ogg','.oga','.flac','.wav','.aif','.aiff')
+FFMPEG_EXTS = ('.m4a','.mp4','.aac','.opus','.webm','.mka')
+DECODERS = {'.mp3': 'pyav', '.ogg': 'sndfile', '.oga': 'sndfile', '.flac': 'sndfile', '.wav': 'sndfile',
+            '.aif': 'sndfile', '.aiff': 'sndfile'}   # the faster of the two per format (benchmarks/extract.py); others: PyAV
 
-def _decode_audioread(p:Path, offset:float, duration:float|None):
-    "Decode with audioread (ffmpeg/gstreamer) -> (frames x channels float32, sr)."
-    try: import audioread
-    except ImportError: raise AudioError("M4A/AAC needs ffmpeg (through audioread), which is not installed", where=str(p))
-    try:
-        with audioread.audio_open(str(p)) as f:
-            sr_in, ch = f.samplerate, f.channels
-            buf = b''.join(f)
-    except audioread.NoBackendError:
-        raise AudioError("M4A/AAC needs ffmpeg (or gstreamer), which was not found", where=str(p))
-    except Exception as e: raise AudioError(f"not a readable audio file ({type(e).__name__}: {e})", where=str(p)) from e
-    y = np.frombuffer(buf, '<i2').astype(np.float32).reshape(-1, ch)/32768.0
-    a = int(round(offset*sr_in)); b = None if duration is None else a+int(round(duration*sr_in))
-    return y[a:b], sr_in
+class _Unreadable(AudioError):
+    "A file the decoder cannot open at all (the other decoder may)."
 
-def _decode(p:Path, offset:float, duration:float|None):
-    "Decode `[offset, offset+duration)` of `p` -> (frames x channels float32, source rate, file seconds)."
-    try:
-        with sf.SoundFile(str(p)) as f:
-            sr_in, total = f.samplerate, f.frames
-            start = int(round(offset*sr_in))
-            if total and start >= total:
-                raise AudioError(f"too short: {total/sr_in:.2f} s of audio, offset {offset} s asked", where=str(p))
-            if start: f.seek(start)
-            n = -1 if duration is None else int(round(duration*sr_in))
-            try: y = f.read(n, dtype='float32', always_2d=True)
-            except (sf.LibsndfileError, RuntimeError) as e:
-                raise AudioError(f"truncated or corrupt: decoding failed after the header ({e})", where=str(p)) from e
-        return y, sr_in, (total/sr_in if total else None)
-    except AudioError: raise
+def _decode_sf(src, offset:float, duration:float|None, where:str):
+    "libsndfile -> (frames x channels float32, rate, seconds the header declares)."
+    try: f = sf.SoundFile(src)
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:
-        if p.suffix.lower() in FFMPEG_EXTS:
-            y,sr_in = _decode_audioread(p, offset, duration)
-            return y, sr_in, None
         why = str(e).split(': ')[-1].strip()
-        if not why or 'not a regular file' in why or 'format' in why.lower():
-            why = f"not audio, or a format libsndfile cannot read (supported: {', '.join(sorted(SNDFILE_EXTS))})"
-        raise AudioError(f"not a readable audio file: {why}", where=str(p)) from e
+        if not why or 'not a regular file' in why or 'format' in why.lower(): why = "not audio, or a format neither libsndfile nor FFmpeg reads"
+        raise _Unreadable(f"not a readable audio file: {why}", where=where) from e
+    with f:
+        sr_in, total = f.samplerate, f.frames
+        start = int(round(offset*sr_in))
+        if total and start >= total: raise AudioError(f"too short: {total/sr_in:.2f} s of audio, offset {offset} s asked", where=where)
+        if start: f.seek(start)
+        try: y = f.read(-1 if duration is None else int(round(duration*sr_in)), dtype='float32', always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise AudioError(f"corrupt: decoding failed after the header ({e})", where=where) from e
+    return y, sr_in, (total/sr_in if total else None)
+
+# %% ../nbs/02_audio.ipynb #303a33fd
+def _frame_array(fr) -> np.ndarray:
+    "A decoded PyAV frame as (samples x channels) float32."
+    a = fr.to_ndarray()
+    a = a.T if fr.format.is_planar else a.reshape(-1, len(fr.layout.channels))
+    if a.dtype.kind == 'i': return (a/float(2**(8*a.dtype.itemsize - 1))).astype(np.float32)
+    return a.astype(np.float32, copy=False)
+
+def _decode_av(src, offset:float, duration:float|None, where:str):
+    "PyAV (FFmpeg) -> (frames x channels float32, rate, seconds the container declares)."
+    import av
+    parts, got, skip, need = [], 0, None, None
+    try:
+        with av.open(src, 'r') as c:
+            if not c.streams.audio: raise _Unreadable("not a readable audio file: no audio stream", where=where)
+            s = c.streams.audio[0]
+            sr_in = s.rate or s.codec_context.sample_rate
+            declared = float(s.duration*s.time_base) if s.duration else (c.duration/1e6 if c.duration else None)
+            if declared is not None and offset >= declared:
+                raise AudioError(f"too short: {declared:.2f} s of audio, offset {offset} s asked", where=where)
+            if offset > 2.0: c.seek(int((offset - 1.0)*1e6))           # a second early: the frames after a seek warm the decoder up
+            need = None if duration is None else int(round(duration*sr_in))
+            t0 = float(s.start_time*s.time_base) if s.start_time is not None else 0.0    # the first sample's time (MP3: after the encoder delay)
+            for fr in c.decode(s):
+                if skip is None: skip = max(0, int(round((offset - (float(fr.pts*fr.time_base) - t0 if fr.pts is not None else 0.0))*sr_in)))
+                parts.append(_frame_array(fr)); got += fr.samples
+                if need is not None and got >= skip + need: break
+    except AudioError: raise
+    except av.error.FFmpegError as e:   # nothing decoded: not audio; a failure later leaves what decoded to the length check
+        if not parts: raise _Unreadable(f"not a readable audio file: {e}", where=where) from e
+    y = np.concatenate(parts)[skip:] if parts else np.zeros((0, 1), np.float32)
+    return (y if need is None else y[:need]), sr_in, declared
+
+# %% ../nbs/02_audio.ipynb #dc77d38e
+def _decode(src, ext:str, offset:float, duration:float|None, where:str, decoder:str|None=None):
+    "Decode `[offset, offset+duration)` of `src` (a path or bytes buffer) -> (frames x channels, rate, declared s, decoder)."
+    first = decoder or DECODERS.get(ext.lower(), 'pyav')
+    order = [first, 'pyav' if first == 'sndfile' else 'sndfile']
+    for i,d in enumerate(order):
+        if hasattr(src, 'seek'): src.seek(0)
+        try: y,sr_in,declared = (_decode_sf if d == 'sndfile' else _decode_av)(src, offset, duration, where)
+        except _Unreadable as e:
+            if i == 0 and decoder is None: continue
+            raise AudioError(e.what, where=where) from None
+        end = offset + y.shape[0]/sr_in
+        want = declared if duration is None or declared is None else min(declared, offset + duration)
+        if declared is not None and end < want - max(0.25, 0.01*declared):
+            raise AudioError(f"truncated: {end:.1f} s of the {declared:.1f} s the header declares", where=where)
+        return y, sr_in, declared, d
 
 # %% ../nbs/02_audio.ipynb #7cae8544
 def _downmix(y:np.ndarray # (frames × channels) float32
@@ -77,35 +109,43 @@ def _downmix(y:np.ndarray # (frames × channels) float32
     return m[:, None]
 
 # %% ../nbs/02_audio.ipynb #6b6df4b7
-def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV (M4A with ffmpeg)
+def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV, M4A/AAC, Opus
                sr:int=22050, # target sample rate (soxr resampling)
                mono:bool=True, # average the channels
                offset:float=0.0, # start of the segment, seconds
                duration:float|None=None, # segment length in seconds (right-padded with zeros); None: to the end
+               coverage:float=0.9, # a clip covering less than this share of `duration` is "too short"
                min_seconds:float=0.1, # less audio than this after `offset` is "too short"
                allow_silent:bool=False, # accept a segment whose peak is below `silence_db`
-               silence_db:float=-70.0 # peak level (dBFS) below which a segment is "silent"
+               silence_db:float=-70.0, # peak level (dBFS) below which a segment is "silent"
+               decoder:str|None=None, # 'sndfile' or 'pyav'; `DECODERS` by format by default
+               info:dict|None=None # filled with seconds (decoded), declared_s, padded_s and decoder
               ) -> np.ndarray: # float32: (samples,) when mono, else (channels, samples)
     "Decode an audio file to float32 at `sr`, cropped/padded to `duration`; raise `AudioError` naming the file and the reason."
     p = Path(path)
     if not p.is_file(): raise AudioError("file not found", where=str(p))
     if p.stat().st_size == 0: raise AudioError("empty file (0 bytes)", where=str(p))
-    y,sr_in,_ = _decode(p, offset, duration)
+    y,sr_in,declared,dec = _decode(str(p), p.suffix, offset, duration, str(p), decoder)
     if y.shape[0] == 0: raise AudioError("no audio frames decoded (empty, truncated or not audio)", where=str(p))
     got = y.shape[0]/sr_in
+    if duration is not None and got < coverage*duration - 1e-9:
+        raise AudioError(f"too short: {got:.1f} s of a {duration:.1f} s window (at least {coverage:.0%} needed)", where=str(p))
     if got < min(min_seconds, duration if duration is not None else min_seconds) - 1e-9:
         raise AudioError(f"too short: {got:.3f} s of audio after offset {offset} s, at least {min_seconds} s needed", where=str(p))
     y = _downmix(y) if mono and y.shape[1] > 1 else y
     if sr_in != sr: y = soxr.resample(y, sr_in, sr, quality='HQ')
     y = np.ascontiguousarray(y.T, dtype=np.float32)
+    padded = 0
     if duration is not None:
-        n = int(round(duration*sr))
-        y = y[:, :n] if y.shape[1] >= n else np.pad(y, ((0,0),(0,n-y.shape[1])))
+        n = int(round(duration*sr)); padded = max(0, n - y.shape[1])
+        y = y[:, :n] if y.shape[1] >= n else np.pad(y, ((0,0),(0,padded)))
     peak = float(np.abs(y).max()) if y.size else 0.0     # NaN or inf anywhere makes the peak NaN or inf
     if not math.isfinite(peak): raise AudioError("corrupt: decoded samples are not finite", where=str(p))
     if not allow_silent and peak <= 10**(silence_db/20):
         lvl = f"{20*math.log10(peak):.1f} dBFS" if peak > 0 else "digital silence"
         raise AudioError(f"silent: peak {lvl}, below {silence_db} dBFS", where=str(p))
+    if info is not None: info.update(seconds=round(got, 3), declared_s=None if declared is None else round(declared, 3),
+                                     padded_s=round(padded/sr, 3), decoder=dec)
     return y[0] if mono else y
 
 # %% ../nbs/02_audio.ipynb #82b3c073
@@ -114,18 +154,17 @@ def load_many(paths:list, # audio files
               progress:bool=False, # show a progress bar
               **kwargs # passed to `load_audio`
              ) -> tuple[list, pd.DataFrame]:
-    "Decode many files, skipping bad ones: (arrays or None, report with key, path, ok, seconds, reason)."
+    "Decode many files, skipping bad ones: (arrays or None, report with key, path, ok, seconds, padded_s, reason)."
     from tqdm.auto import tqdm
     keys = list(keys) if keys is not None else [str(p) for p in paths]
     out,rows = [],[]
-    sr = kwargs.get('sr', 22050)
     for k,p in tqdm(list(zip(keys, paths)), disable=not progress, desc='decode'):
         try:
-            y = load_audio(p, **kwargs); out.append(y)
-            rows.append(dict(key=k, path=str(p), ok=True, seconds=y.shape[-1]/sr, reason=''))
+            info = {}; y = load_audio(p, info=info, **kwargs); out.append(y)
+            rows.append(dict(key=k, path=str(p), ok=True, seconds=info['seconds'], padded_s=info['padded_s'], reason=''))
         except AudioError as e:
-            out.append(None); rows.append(dict(key=k, path=str(p), ok=False, seconds=0.0, reason=e.what))
-    return out, pd.DataFrame(rows, columns=['key','path','ok','seconds','reason'])
+            out.append(None); rows.append(dict(key=k, path=str(p), ok=False, seconds=0.0, padded_s=0.0, reason=e.what))
+    return out, pd.DataFrame(rows, columns=['key','path','ok','seconds','padded_s','reason'])
 
 # %% ../nbs/02_audio.ipynb #b3fee642
 SYNTH_DEFAULTS = dict(tempo=120.0, key=None, mode=None, energy=0.6, loudness=-7.0, danceability=0.6,
@@ -252,114 +291,115 @@ def match_score(name:str, artist:str, duration_ms:float|None, # what we want
         return 0.5*t + 0.3*a + 0.2*max(0.0, 1 - abs(float(duration_ms) - float(c_duration_ms))/20000)
     return (0.5*t + 0.3*a)/0.8
 
-# %% ../nbs/02_audio.ipynb #de43dd42
-class LocalProviders:
-    "A Deezer/iTunes look-alike HTTP server on 127.0.0.1 serving a catalogue of local files, with scripted faults."
-    def __init__(self, catalog:list, # dicts: id, title, artist, duration_ms, file (Path), isrc (optional)
-                 faults:dict|None=None, # path prefix -> list of faults ('429','500','timeout','truncate','html')
-                 slow:float=1.0, # seconds a 'timeout' fault waits before answering
-                 retry_after:float=0.2 # the Retry-After a '429' fault sends
-                ):
-        self.catalog = [dict(c, id=int(c['id'])) for c in catalog]
-        self.faults = {k: list(v) for k,v in (faults or {}).items()}
-        self.slow,self.retry_after,self.log,self._lock = slow,retry_after,[],threading.Lock()
-        srv = self
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a): pass
-            def do_GET(self): srv._handle(self)
-        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), H)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.deezer_url,self.itunes_url = self.url + '/deezer', self.url + '/itunes'
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+# %% ../nbs/02_audio.ipynb #0c9bef07
+_DROP_I, _DASH_I = re.compile(_DROP.pattern, re.I), re.compile(_DASH.pattern, re.I)
 
-    def __enter__(self): self._thread.start(); return self
-    def __exit__(self, *a): self.httpd.shutdown(); self.httpd.server_close()
+def relax_title(title:str) -> str:
+    "A title without featured artists, version, remaster and live tags: what a relaxed search asks."
+    t = _DASH_I.sub(' ', _DROP_I.sub(' ', str(title or '')))
+    return ' '.join(re.sub(r"\s+(feat|ft)\.?\s.*$", ' ', t, flags=re.I).split())
 
-    def _fault(self, path):
-        with self._lock:
-            for k,v in self.faults.items():
-                if path.startswith(k) and v: return v.pop(0)
+def _s(v): return '' if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
-    def _send(self, h, code, body:bytes, ctype='application/json', headers=None, length=None):
-        h.send_response(code)
-        h.send_header('Content-Type', ctype); h.send_header('Content-Length', str(length or len(body)))
-        for k,v in (headers or {}).items(): h.send_header(k, v)
-        h.end_headers()
-        try: h.wfile.write(body); h.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError): pass
+def _unquote(s) -> str: return ' '.join(re.sub(r'["“”„]', ' ', str(s or '')).split())
 
-    def _deezer(self, c):
-        return dict(id=c['id'], title=c['title'], duration=int(round(c['duration_ms']/1000)), isrc=c.get('isrc'),
-                    preview=f"{self.url}/files/{c['id']}", artist=dict(name=c['artist']), type='track')
-
-    def _itunes(self, c):
-        return dict(kind='song', trackId=c['id'], trackName=c['title'], artistName=c['artist'],
-                    trackTimeMillis=c['duration_ms'], previewUrl=f"{self.url}/files/{c['id']}")
-
-    def _search(self, text):
-        words = set(normalise(text).split()) - {'artist','track'}
-        hits = [c for c in self.catalog if words & set(normalise(c['title'] + ' ' + c['artist']).split())]
-        return hits or self.catalog[:2]       # like a real search: something, even when nothing fits
-
-    def _handle(self, h):
-        u = urlparse(h.path); q = {k: v[0] for k,v in parse_qs(u.query).items()}
-        with self._lock: self.log.append((time.monotonic(), u.path))
-        f = self._fault(u.path)
-        if f == '429': return self._send(h, 429, b'{"error":"quota"}', headers={'Retry-After': str(self.retry_after)})
-        if f == '500': return self._send(h, 500, b'{"error":"server"}')
-        if f == 'timeout': time.sleep(self.slow)
-        if f == 'html': return self._send(h, 200, b'<html>blocked</html>'*50, 'text/html')
-        js = lambda o: self._send(h, 200, json.dumps(o).encode())
-        if u.path.startswith('/deezer/track/isrc:'):
-            isrc = u.path.split(':', 1)[1]
-            hit = [c for c in self.catalog if c.get('isrc') == isrc]
-            return js(self._deezer(hit[0]) if hit else {'error': {'type': 'DataException', 'message': 'no data', 'code': 800}})
-        if u.path == '/deezer/search':
-            hits = self._search(q.get('q', ''))
-            return js({'data': [self._deezer(c) for c in hits], 'total': len(hits)})
-        if u.path == '/itunes/search':
-            hits = self._search(q.get('term', ''))
-            return js({'resultCount': len(hits), 'results': [self._itunes(c) for c in hits]})
-        if u.path.startswith('/files/'):
-            hit = [c for c in self.catalog if str(c['id']) == u.path.rsplit('/', 1)[1]]
-            if not hit: return self._send(h, 404, b'{}')
-            b = Path(hit[0]['file']).read_bytes()
-            if f == 'truncate': return self._send(h, 200, b[:len(b)//2], 'audio/mpeg', length=len(b))
-            return self._send(h, 200, b, 'audio/mpeg')
-        self._send(h, 404, b'{}')
+def search_queries(track:dict # name and artist
+                  ) -> list: # [(label, query)]: the strict query, then the relaxed one when it differs
+    "Deezer's advanced search queries for a track: strict, then relaxed."
+    name, artist = _s(track.get('name')), _s(track.get('artist'))
+    q = lambda a, t: f'artist:"{_unquote(a)}" track:"{_unquote(t)}"'
+    strict, relaxed = q(artist, name), q(re.split(r',|;| & | feat\.? | x ', artist)[0], relax_title(name))
+    return [('strict', strict)] + ([('relaxed', relaxed)] if relaxed != strict else [])
 
 # %% ../nbs/02_audio.ipynb #605be4bd
 DEEZER_API = 'https://api.deezer.com'
 ITUNES_API = 'https://itunes.apple.com'
 RATES = {'deezer': (50, 5.0), 'itunes': (20, 60.0)}   # documented/observed limits: calls per seconds
+DEEZER_ERRORS = {4: 'quota', 100: 'items limit exceeded', 200: 'permission', 300: 'invalid token', 500: 'parameter',
+                 501: 'missing parameter', 600: 'invalid query', 700: 'service busy', 800: 'no data', 901: 'individual account not allowed'}
+DEEZER_RETRY = (4, 700)   # refusals: backed off and retried
 
-def _s(v): return '' if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+def deezer_error(body:bytes) -> dict|None:
+    "The `error` object of a Deezer answer (whatever its HTTP status), else None."
+    try: j = json.loads(body)
+    except (ValueError, TypeError): return None
+    e = j.get('error') if isinstance(j, dict) else None
+    return e if isinstance(e, dict) else None
 
-def deezer_candidates(session, track:dict, base_url:str=DEEZER_API, **kw) -> list:
-    "Deezer candidates: the ISRC hit when the ISRC is known, else (or also) search results."
-    out = []
+def _deezer_refused(r) -> str|None:
+    e = deezer_error(r.content)
+    if e and e.get('code') in DEEZER_RETRY: return f"Deezer refused: {e.get('message')} (code {e.get('code')})"
+
+def _json(r) -> dict:
+    try: j = r.json()
+    except ValueError: j = None
+    if not isinstance(j, dict): raise DownloadError(f"not a JSON object (HTTP {r.status_code}, starts {r.content[:40]!r})", where=r.url)
+    return j
+
+def _deezer_get(session, url:str, params:dict|None=None, **kw) -> dict|None:
+    "A Deezer answer; None for 'no data' (code 800, with HTTP 200 or 404); `DownloadError` for any other error."
+    r = http_get(session, url, params, accept=(200, 404), refused=_deezer_refused, **kw)
+    e = deezer_error(r.content)
+    if e is not None:
+        if e.get('code') == 800: return None
+        raise DownloadError(f"Deezer error {e.get('code')} ({DEEZER_ERRORS.get(e.get('code'), 'undocumented')}): {e.get('message')}", where=r.url)
+    if r.status_code != 200: raise DownloadError(f"HTTP {r.status_code} (not retried)", where=r.url)
+    return _json(r)
+
+def _dz(d:dict, query:str, isrc_hit:bool=False) -> dict:
+    return dict(provider='deezer', provider_id=str(d.get('id')), title=d.get('title',''), artist=(d.get('artist') or {}).get('name',''),
+                duration_ms=1000*(d.get('duration') or 0) or None, url=d['preview'], isrc_hit=isrc_hit, query=query)
+
+def deezer_candidates(session, track:dict, base_url:str=DEEZER_API, trail:list|None=None, **kw) -> list:
+    "Deezer candidates: the ISRC hit when the ISRC is known; else the strict search, then the relaxed one."
+    trail = [] if trail is None else trail
     isrc = _s(track.get('isrc')).strip()
     if isrc:
-        j = http_get(session, f"{base_url}/track/isrc:{isrc}", **kw).json()
-        if j.get('id') and j.get('preview'):
-            out.append(dict(provider='deezer', provider_id=str(j['id']), title=j.get('title',''), artist=(j.get('artist') or {}).get('name',''),
-                            duration_ms=1000*(j.get('duration') or 0) or None, url=j['preview'], isrc_hit=True))
-            return out
-    q = f'artist:"{_s(track.get("artist"))}" track:"{_s(track.get("name"))}"'
-    for d in http_get(session, f"{base_url}/search", params={'q': q}, **kw).json().get('data', [])[:10]:
-        if d.get('preview'):
-            out.append(dict(provider='deezer', provider_id=str(d.get('id')), title=d.get('title',''), artist=(d.get('artist') or {}).get('name',''),
-                            duration_ms=1000*(d.get('duration') or 0) or None, url=d['preview'], isrc_hit=False))
-    return out
+        j = _deezer_get(session, f"{base_url}/track/isrc:{isrc}", **kw)
+        ok = bool(j and j.get('id') and j.get('preview'))
+        trail.append(f"deezer isrc:{isrc} ({'hit' if ok else 'no data'})")
+        if ok: return [_dz(j, f"isrc:{isrc}", True)]
+    for label,q in search_queries(track):
+        data = (_deezer_get(session, f"{base_url}/search", params={'q': q}, **kw) or {}).get('data') or []
+        out = [_dz(d, f"{label} {q}") for d in data if isinstance(d, dict) and d.get('preview')]
+        trail.append(f"deezer {label} {q} ({len(out)})")
+        if out: return out
+    return []
 
-def itunes_candidates(session, track:dict, base_url:str=ITUNES_API, **kw) -> list:
-    "iTunes Search API candidates for artist + title."
-    term = f"{_s(track.get('artist'))} {_s(track.get('name'))}".strip()
-    j = http_get(session, f"{base_url}/search", params={'term': term, 'entity': 'song', 'limit': 10}, **kw).json()
-    return [dict(provider='itunes', provider_id=str(d.get('trackId')), title=d.get('trackName',''), artist=d.get('artistName',''),
-                 duration_ms=d.get('trackTimeMillis'), url=d['previewUrl'], isrc_hit=False)
-            for d in j.get('results', [])[:10] if d.get('previewUrl')]
+def _itunes_refused(r) -> str|None:
+    return "iTunes throttled the request (HTTP 403)" if r.status_code == 403 else None
+
+def itunes_candidates(session, track:dict, base_url:str=ITUNES_API, trail:list|None=None, **kw) -> list:
+    "iTunes Search API candidates for artist + title: songs only (music videos and albums dropped); strict, then relaxed."
+    trail = [] if trail is None else trail
+    artist, name = _s(track.get('artist')), _s(track.get('name'))
+    terms = [('strict', f"{artist} {name}".strip())]
+    if relax_title(name) != name: terms.append(('relaxed', f"{artist} {relax_title(name)}".strip()))
+    for label,term in terms:
+        res = _json(http_get(session, f"{base_url}/search", params={'term': term, 'entity': 'song', 'limit': 10}, refused=_itunes_refused, **kw)).get('results') or []
+        songs = [d for d in res if isinstance(d, dict) and d.get('wrapperType') == 'track' and d.get('kind') == 'song' and d.get('previewUrl')]
+        trail.append(f"itunes {label} {term!r} ({len(songs)} songs of {len(res)} rows)")
+        out = [dict(provider='itunes', provider_id=str(d.get('trackId')), title=d.get('trackName',''), artist=d.get('artistName',''),
+                    duration_ms=d.get('trackTimeMillis'), url=d['previewUrl'], isrc_hit=False, query=f"{label} {term}") for d in songs]
+        if out: return out
+    return []
+
+# %% ../nbs/02_audio.ipynb #7b7216ab
+def resolve_preview(session, provider:str, provider_id:str, base_url:str, **kw) -> str:
+    "A fresh preview URL for a provider's track id."
+    if provider == 'deezer':
+        j = _deezer_get(session, f"{base_url}/track/{provider_id}", **kw)
+        if j and j.get('preview'): return j['preview']
+    elif provider == 'itunes':
+        res = _json(http_get(session, f"{base_url}/lookup", params={'id': provider_id}, refused=_itunes_refused, **kw)).get('results') or []
+        hit = [d for d in res if str(d.get('trackId')) == str(provider_id) and d.get('kind') == 'song' and d.get('previewUrl')]
+        if hit: return hit[0]['previewUrl']
+    raise DownloadError(f"{provider} has no preview for id {provider_id} any more", where=f"{provider}:{provider_id}")
+
+def url_expiry(url:str) -> str:
+    "When a signed preview URL expires (ISO 8601, UTC), from its `exp=`; '' when it is not signed."
+    m = re.search(r'[?&~]?exp=(\d{9,})', _s(url))
+    return pd.Timestamp(int(m.group(1)), unit='s', tz='UTC').isoformat() if m else ''
 
 # %% ../nbs/02_audio.ipynb #d1051fb3
 def audio_key(track_key) -> str:
@@ -367,73 +407,95 @@ def audio_key(track_key) -> str:
     return hashlib.sha256(str(track_key).encode()).hexdigest()[:20]
 
 def sniff_ext(head:bytes) -> str|None:
-    "The audio container of a file from its first bytes ('.mp3', '.ogg', '.flac', '.wav', '.m4a'), else None."
+    "The audio container of a file from its first bytes ('.mp3', '.ogg', '.opus', '.flac', '.wav', '.m4a', '.aac'), else None."
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0: return '.aac'     # ADTS (MPEG layer bits 00)
     if head[:3] == b'ID3' or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0): return '.mp3'
-    if head[:4] == b'OggS': return '.ogg'
+    if head[:4] == b'OggS': return '.opus' if b'OpusHead' in head[:80] else '.ogg'
     if head[:4] == b'fLaC': return '.flac'
     if head[:4] == b'RIFF' and head[8:12] == b'WAVE': return '.wav'
     if head[4:8] == b'ftyp': return '.m4a'
     return None
 
 # %% ../nbs/02_audio.ipynb #a94b8450
-PROVENANCE_COLS = ['track_key','provider','provider_id','url','match_score','bytes','sha256','status','reason','file']
+PROVENANCE_COLS = ['track_key','provider','provider_id','url','match_score','bytes','sha256','status','reason','file',
+                   'query','seconds','url_expires']
 
-def _download(session, url, dest_stem:Path, **kw) -> tuple[Path, bytes]:
-    "Fetch a preview, check it decodes, write it atomically; -> (path, bytes)."
-    body = http_get(session, url, **kw).content
+def _download(session, url, dest_stem:Path, **kw) -> tuple[Path, bytes, float]:
+    "Fetch a preview, check its length and that it decodes, write it atomically; -> (path, bytes, seconds)."
+    r = http_get(session, url, **kw)
+    body, cl = r.content, r.headers.get('Content-Length')
+    if cl is not None and 'Content-Encoding' not in r.headers and len(body) != int(cl):
+        raise DownloadError(f"{len(body)} bytes received, Content-Length says {cl}", where=url)
     if not body: raise AudioError("empty preview body", where=url)
-    ext = sniff_ext(body[:16])
+    ext = sniff_ext(body[:80])
     if ext is None: raise AudioError(f"not audio (starts with {body[:12]!r})", where=url)
-    if ext in SNDFILE_EXTS:
-        try:
-            with sf.SoundFile(io.BytesIO(body)) as f:
-                if f.frames == 0: raise AudioError("no audio frames", where=url)
-                f.read(min(f.frames, f.samplerate), dtype='float32')
-        except (sf.LibsndfileError, RuntimeError, TypeError) as e: raise AudioError(f"does not decode ({e})", where=url) from e
+    y,sr_in,_,_ = _decode(io.BytesIO(body), ext, 0.0, None, where=f"{url} ({ext[1:]})")
+    if y.shape[0] == 0: raise AudioError("no audio frames decoded", where=url)
+    if not np.isfinite(y).all(): raise AudioError("corrupt: decoded samples are not finite", where=url)
     dest = dest_stem.with_suffix(ext)
     with atomic_write(dest) as o: o.write(body)
-    return dest, body
+    return dest, body, round(y.shape[0]/sr_in, 3)
 
 def _track_dict(row) -> dict:
     return {k: row.get(k) for k in ('track_key','name','artist','duration_ms','isrc')}
 
 def _row(key:str, status:str, reason:str='', **kw) -> dict:
     "A provenance row; the fields of a track without a file stay empty."
-    return dict(dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='', file=''),
-                status=status, reason=reason, **kw)
+    base = dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='', file='',
+                query='', seconds=float('nan'), url_expires='')
+    return {**base, **kw, 'status': status, 'reason': reason}
 
 _FINDERS = {'deezer': deezer_candidates, 'itunes': itunes_candidates}
 
+def _fetch(s, key, rec, cache, limiter, kw) -> dict:
+    "Download a chosen preview: an `ok` row, or `error` / `bad_audio` with the reason."
+    try:
+        dest,body,secs = _download(s, rec['url'], cache/audio_key(key), limiter=limiter, **kw)
+        return _row(key, 'ok', **rec, bytes=len(body), sha256=sha256_bytes(body), file=dest.name, seconds=secs)
+    except DownloadError as e: return _row(key, 'error', f"{rec['provider']}: download: {e}", **rec)
+    except AudioError as e: return _row(key, 'bad_audio', f"{rec['provider']}: {e}", **rec)
+
+# %% ../nbs/02_audio.ipynb #9e2e698d
 def _gather_one(s, tr:dict, providers, urls, limiters, threshold, cache, kw) -> dict:
     "The provenance row of one track: the first confident match, downloaded; else why it has no audio."
-    key, best, errors = str(tr['track_key']), None, []
+    key, best, failed, trail = str(tr['track_key']), None, [], []
     for prov in providers:
-        try: cands = _FINDERS[prov](s, tr, urls[prov], limiter=limiters[prov], **kw)
-        except DownloadError as e: errors.append(f"{prov}: {e}"); continue
+        try: cands = _FINDERS[prov](s, tr, urls[prov], trail=trail, limiter=limiters[prov], **kw)
+        except DownloadError as e: failed.append(_row(key, 'error', f"{prov}: {e}")); continue
         for c in cands:
             c['match_score'] = match_score(tr['name'], tr['artist'], tr['duration_ms'], c['title'], c['artist'], c['duration_ms'])
             if c['isrc_hit']: c['match_score'] = max(c['match_score'], 0.95)
         good = sorted([c for c in cands if c['match_score'] >= threshold], key=lambda c: -c['match_score'])
         if not good:     # remember the best rejected candidate, to say why there is no match
             top = max(cands, key=lambda c: c['match_score'], default=None)
-            if top and (best is None or top['match_score'] > best.get('match_score', 0)): best = dict(top, rejected=True)
+            if top and (best is None or top['match_score'] > best['match_score']): best = top
             continue
         c = good[0]
-        rec = dict(provider=prov, provider_id=c['provider_id'], url=c['url'], match_score=round(c['match_score'], 4))
-        try:
-            dest,body = _download(s, c['url'], cache/audio_key(key), limiter=limiters[prov], **kw)
-            return _row(key, 'ok', **rec, bytes=len(body), sha256=sha256_bytes(body), file=dest.name)
-        except (DownloadError, AudioError) as e:
-            errors.append(f"{prov}: {e}")
-            best = _row(key, 'bad_audio' if isinstance(e, AudioError) else 'error', str(e), **rec)
-    if best is not None and not best.get('rejected'): return best
+        rec = dict(provider=prov, provider_id=c['provider_id'], url=c['url'], match_score=round(c['match_score'], 4),
+                   query=' | '.join(trail), url_expires=url_expiry(c['url']))
+        row = _fetch(s, key, rec, cache, limiters[prov], kw)
+        if row['status'] == 'ok': return row
+        failed.append(row)
+    q = ' | '.join(trail)
+    for st in ('error', 'bad_audio'):      # a refusal or failure outranks "no match": the next run asks again
+        if any(f['status'] == st for f in failed):
+            first = next(f for f in failed if f['status'] == st)
+            return {**first, 'query': q, 'reason': '; '.join(f['reason'] for f in failed)}
     if best is not None:
         why = f"best candidate {best['title']!r} by {best['artist']!r} scores {best['match_score']:.2f} < {threshold}"
-        return _row(key, 'no_match', why + (f"; {'; '.join(errors)}" if errors else ''), provider=best['provider'],
-                    provider_id=best['provider_id'], match_score=round(best['match_score'], 4))
-    return _row(key, 'error', '; '.join(errors)) if errors else _row(key, 'no_match', 'no candidates')
+        return _row(key, 'no_match', why, provider=best['provider'], provider_id=best['provider_id'], match_score=round(best['match_score'], 4), query=q)
+    return _row(key, 'no_match', 'no candidates', query=q)
 
 # %% ../nbs/02_audio.ipynb #328b3606
+RETRY_STATUSES = ('no_match', 'bad_audio')   # asked again only when `retry` names them; `error` always is
+
+def _redownload(s, key, p:dict, urls, limiters, cache, kw) -> dict:
+    "A cached preview whose file is gone or changed: a fresh URL by provider id, downloaded."
+    rec = dict(provider=p['provider'], provider_id=str(p['provider_id']), match_score=p.get('match_score'), query=f"by id {p['provider']}:{p['provider_id']}")
+    try: rec['url'] = resolve_preview(s, rec['provider'], rec['provider_id'], urls[rec['provider']], limiter=limiters[rec['provider']], **kw)
+    except DownloadError as e: return _row(key, 'error', f"{rec['provider']}: {e}", **rec)
+    return _fetch(s, key, {**rec, 'url_expires': url_expiry(rec['url'])}, cache, limiters[rec['provider']], kw)
+
 def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration_ms and isrc when known
                     cache_dir:str|Path|None=None, # where previews and provenance.csv go; data/raw/audio by default
                     providers:tuple=('deezer','itunes'), # providers, in the order they are asked
@@ -441,9 +503,10 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
                     itunes_url:str=ITUNES_API, # iTunes Search API base URL
                     threshold:float=0.8, # minimum match score to accept a candidate
                     timeout:float=10.0, # seconds per HTTP attempt
-                    retries:int=4, # extra attempts on timeouts, truncation, 429, 5xx
+                    retries:int=4, # extra attempts on timeouts, truncation, 429, 5xx and refusals
                     backoff:float=0.5, # first backoff wait, doubled per failure
                     rates:dict|None=None, # provider -> (calls, period seconds); `RATES` by default
+                    retry:tuple=(), # statuses of earlier runs to ask again besides `error`: 'no_match', 'bad_audio'
                     progress:bool=True # show a progress bar
                    ) -> pd.DataFrame:
     "Find, download and cache a 30 s preview per track (or none); return and save the provenance table."
@@ -453,22 +516,30 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
     if miss: raise ParameterError(f"missing columns {miss} (need track_key, name, artist)", where='gather_previews(df)')
     bad = [p for p in providers if p not in _FINDERS]
     if bad: raise ParameterError(f"unknown provider(s) {bad}; choose from 'deezer', 'itunes'", where='providers')
+    retry = (retry,) if isinstance(retry, str) else tuple(retry or ())
+    if set(retry) - set(RETRY_STATUSES): raise ParameterError(f"expected statuses from {RETRY_STATUSES}, got {list(retry)}", where='retry')
     cache = Path(cache_dir) if cache_dir else paths().raw/'audio'
     cache.mkdir(parents=True, exist_ok=True)
     prov_file = cache/'provenance.csv'
     journal = Journal(cache/'provenance.journal.jsonl')    # one line per finished track: an interrupted run resumes
     recs = pd.read_csv(prov_file, dtype={'provider_id': str, 'track_key': str}).to_dict('records') if prov_file.is_file() else []
-    prev = {str(r['track_key']): r for r in recs + journal.records() if r['status'] in ('ok','cached')}
+    prev = {str(r['track_key']): r for r in recs + journal.records()}
     rates = {**RATES, **(rates or {})}
-    ask = dict(providers=providers, urls={'deezer': deezer_url, 'itunes': itunes_url}, limiters={p: RateLimiter(*rates[p]) for p in providers},
-               threshold=threshold, cache=cache, kw=dict(timeout=timeout, retries=retries, backoff=backoff))
+    ask = dict(urls={'deezer': deezer_url, 'itunes': itunes_url}, limiters={p: RateLimiter(*rates[p]) for p in _FINDERS},
+               cache=cache, kw=dict(timeout=timeout, retries=retries, backoff=backoff))
     rows = []
     with requests.Session() as s, journal as log:
         for _,row in tqdm(list(df.iterrows()), disable=not progress, desc='previews'):
-            tr = _track_dict(row); p = prev.get(str(tr['track_key']))
-            if p is not None and isinstance(p['file'], str) and (cache/p['file']).is_file() and sha256_file(cache/p['file']) == p['sha256']:
-                rows.append({**{c: p[c] for c in PROVENANCE_COLS}, 'status': 'cached', 'reason': ''}); continue
-            rows.append(_gather_one(s, tr, **ask))
+            tr = _track_dict(row); key = str(tr['track_key']); p = prev.get(key)
+            st = p['status'] if p is not None else None
+            if st in ('ok', 'cached'):
+                f = p.get('file')
+                if isinstance(f, str) and f and (cache/f).is_file() and sha256_file(cache/f) == p['sha256']:
+                    rows.append({**{c: p.get(c) for c in PROVENANCE_COLS}, 'status': 'cached', 'reason': ''}); continue
+                rows.append(_redownload(s, key, p, **ask))
+            elif st in RETRY_STATUSES and st not in retry:
+                rows.append({c: p.get(c) for c in PROVENANCE_COLS}); continue
+            else: rows.append(_gather_one(s, tr, providers=providers, threshold=threshold, **ask))
             log.add({c: rows[-1].get(c) for c in PROVENANCE_COLS})
     out = pd.DataFrame(rows, columns=PROVENANCE_COLS)
     with atomic_write(prov_file, 'w') as o: out.to_csv(o, index=False)
@@ -478,29 +549,46 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
 def preview_path(prov:pd.DataFrame, # a provenance table from `gather_previews`
                  cache_dir:str|Path|None=None # its folder; data/raw/audio by default
                 ) -> dict:
-    "track_key -> cached preview file, for the tracks with a preview."
+    "track_key -> cached preview file, for the tracks whose status is `ok` or `cached` only."
     cache = Path(cache_dir) if cache_dir else paths().raw/'audio'
     ok = prov[prov.status.isin(['ok','cached'])]
     return {str(k): cache/f for k,f in zip(ok.track_key, ok.file)}
 
 # %% ../nbs/02_audio.ipynb #657c568d
+_CAUSES = [('quota (Deezer code 4)', ('(code 4)',)), ('service busy (Deezer code 700)', ('(code 700)',)),
+           ('throttled (iTunes 403)', ('http 403',)), ('truncated', ('truncated', 'content-length says')),
+           ('too short', ('too short',)), ('timed out', ('timed out',)), ('HTTP 429', ('http 429',)), ('HTTP 5xx', ('http 5',)),
+           ('connection', ('connection failed',)), ('Deezer error', ('deezer error',)), ('not audio', ('not audio', 'empty preview')),
+           ('does not decode', ('not a readable', 'corrupt', 'no audio frames')), ('no preview any more', ('no preview for id',)),
+           ('below threshold', ('scores',)), ('no candidates', ('no candidates',))]
+
+def failure_cause(status:str, reason:str) -> str:
+    "A short cause for a provenance row that has no preview, from its reason ('' for `ok`)."
+    if status in ('ok', 'cached'): return ''
+    r = str(reason if isinstance(reason, str) else '').lower()
+    return next((k for k,pats in _CAUSES if any(p in r for p in pats)), 'other')
+
 def match_stats(prov:pd.DataFrame # a provenance table from `gather_previews`
-               ) -> pd.DataFrame: # per status: tracks, share, tracks per provider, median match score
-    "How many tracks got a preview, from which provider, and how many were left without audio."
+               ) -> pd.DataFrame: # per status and cause: tracks, share, tracks per provider, median match score
+    "How many tracks got a preview, from which provider, and why the others have none (status and cause)."
     got = prov.status.isin(['ok','cached'])
-    p = prov.assign(status=np.where(got, 'preview', prov.status), provider=prov.provider.fillna('').replace('', 'none'))
-    t = pd.crosstab(p.status, p.provider)
+    p = prov.assign(status=np.where(got, 'ok', prov.status), cause=[failure_cause(s, r) for s,r in zip(prov.status, prov.reason)],
+                    provider=prov.provider.fillna('').replace('', 'none'))
+    t = pd.crosstab([p.status, p.cause], p.provider)
     t.insert(0, 'tracks', t.sum(axis=1)); t.insert(1, 'share', (t.tracks/len(p)).round(4))
-    t['median_score'] = p.groupby('status').match_score.median().round(3)
-    return t.sort_values('tracks', ascending=False).rename_axis(None, axis=1)
+    t['median_score'] = p.groupby(['status', 'cause']).match_score.median().round(3)
+    order = {s: i for i,s in enumerate(['ok', 'no_match', 'error', 'bad_audio'])}
+    t = t.reset_index().rename_axis(None, axis=1)
+    t = t.iloc[sorted(range(len(t)), key=lambda i: (order.get(t.status[i], 9), -t.tracks[i]))]
+    return t.set_index('status')
 
 # %% ../nbs/02_audio.ipynb #705acc2d
 def provider_available(base_url:str=DEEZER_API, # the provider's API base URL
                        timeout:float=3.0 # seconds to wait
                       ) -> bool:
-    "True when the provider answers a search with JSON."
+    "True when the provider answers a search with JSON that is not an error (Deezer's quota error comes with HTTP 200)."
     import requests
     try:
         r = requests.get(f"{base_url}/search", params={'q': 'test'}, timeout=timeout)
-        r.json(); return r.status_code == 200
+        j = r.json(); return r.status_code == 200 and not (isinstance(j, dict) and j.get('error'))
     except Exception: return False

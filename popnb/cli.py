@@ -226,7 +226,8 @@ def cmd_previews(a) -> int:
     from popnb.data import attach_capture_ids
     df,_ = _load_data(a.version)
     df = attach_capture_ids(_subset(df, a.limit, a.seed))   # ISRCs from the capture: Deezer looks those up exactly
-    prov = gather_previews(df, a.out, providers=tuple(a.providers), deezer_url=a.deezer_url, itunes_url=a.itunes_url, threshold=a.threshold)
+    prov = gather_previews(df, a.out, providers=tuple(a.providers), deezer_url=a.deezer_url, itunes_url=a.itunes_url, threshold=a.threshold,
+                           retry=tuple(a.retry))
     print(_table(match_stats(prov).reset_index(names='status')))
     failed = prov[prov.status.isin(['error', 'bad_audio'])]
     if len(failed):
@@ -406,6 +407,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--deezer-url', default=DEEZER_API, help='Deezer API base URL')
     p.add_argument('--itunes-url', default=ITUNES_API, help='iTunes Search API base URL')
     p.add_argument('--threshold', type=float, default=0.8, help='minimum title/artist/duration match score')
+    p.add_argument('--retry', nargs='+', default=[], choices=('no_match', 'bad_audio'), help='also ask again for the tracks an earlier run left with these statuses (error rows always are)')
     p = _sub(sp, 'extract', cmd_extract, 'compute the spectrogram store of the paper\'s tracks', "popnb extract --audio-source synthetic --preset paper --n-jobs 2")
     _data_args(p); _audio_args(p, 'auto')
     p = _sub(sp, 'train', cmd_train, 'train a network on the paper dataset and write a predictor bundle',

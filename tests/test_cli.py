@@ -174,7 +174,7 @@ def test_console_script(bundle, files):
 
 def test_previews_and_extract(capsys, mirror_env, tmp_path):
     "previews against popnb's look-alike provider server: two tracks found, one reported as no match; extract of a subset."
-    from popnb.audio import LocalProviders
+    from popnb.testing import LocalProviders
     from popnb.data import load_paper_dataset
     sub = load_paper_dataset().sample(3, random_state=0).sort_index()
     cat = [dict(id=i+1, title=r.name, artist=r.artist, duration_ms=r.duration_ms, file=mirror_env/'previews'/f)

@@ -4,7 +4,8 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, librosa
 from popnb.core import DataError, ParameterError
-from popnb.audio import LocalProviders, gather_previews, synthesize_clip, load_audio
+from popnb.audio import gather_previews, synthesize_clip, load_audio
+from popnb.testing import LocalProviders
 from popnb.features import (MelParams, PAPER_MEL, LOGMEL, melspec, build_store, SpecStore, resolve_audio_source, compute_chunk)
 
 ROOT = Path(__file__).resolve().parents[1]
