@@ -287,7 +287,7 @@ def fit(self:HitMusicNetRegressor, X, y):
     d = Z.shape[1]; h1, h2, c = max(1, d//2), max(1, d//3), max(1, int(d/self.compress))
     with torch.random.fork_rng():
         torch.manual_seed(self.seed)
-        self.encoder_ = nn.Sequential(*_dense(d, h1), *_dense(h1, h2), *_dense(h2, c))
+        self.encoder_ = nn.Sequential(*_dense(d, h1), *_dense(h1, h2), nn.Linear(h2, c))   # a linear code: a two-unit ReLU code dies
         ae = nn.Sequential(self.encoder_, *_dense(c, h2), *_dense(h2, h1), nn.Linear(h1, d), nn.Sigmoid())
         self._epochs(ae, Z, Z, self.ae_epochs, patience=2)
         with torch.no_grad(): code = self.encoder_(Z).numpy()
