@@ -150,7 +150,7 @@ def link_nb(path, pages, prefix, anchors):
 
 def process_nb(src, dst):
     "Run nbdev's processors (no Quarto) on the notebook `src` and write what myst-nb reads to `dst`."
-    os.environ['IN_TEST'] = '1'     # as nbdev's own docs driver does
+    os.environ['IN_TEST'] = '1'     # as nbdev's own docs driver does (stage() removes it again)
     os.chdir(src.parent)            # show_doc cells run where the notebook lives, as in nbdev
     warnings.filterwarnings('ignore', message='Found cells containing imports')
     from execnb.nbio import read_nb, nb2dict
@@ -218,7 +218,7 @@ def stage(lib_dir, paper_dir, stage_dir, jobs=1):
     else:
         cwd = os.getcwd()
         try: ids = [build_site.process_nb(*j) for j in jobs_]
-        finally: os.chdir(cwd)
+        finally: os.chdir(cwd); os.environ.pop('IN_TEST', None)
     anchors = {dst.relative_to(stage_dir).with_suffix('').as_posix(): set(i) for (_, dst), i in zip(jobs_, ids)}
     for _, dst in jobs_: link_nb(dst, pages, '../', anchors)
 

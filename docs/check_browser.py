@@ -21,7 +21,9 @@ _PAGE_JS = """(async () => {
   return JSON.stringify({n: imgs.length, broken: imgs.filter(i => i.naturalWidth === 0).map(i => i.getAttribute('src')),
                          height: Math.ceil(document.documentElement.scrollHeight), title: document.title});
 })()"""
-_SEARCH_JS = "document.querySelectorAll('#search-results li').length"
+# the number of results once Sphinx's search says it has finished, else null
+_SEARCH_JS = """(() => { const s = document.querySelector('#search-results .search-summary');
+  return s && /finished/.test(s.textContent) ? document.querySelectorAll('#search-results li').length : null; })()"""
 
 
 class Chromium:
@@ -113,8 +115,8 @@ def main(argv=None):
             problems += [f'{rel}: image did not load: {src}' for src in info['broken']]
             print(f"{rel}: {info['n']} image(s), {len(info['broken'])} broken, {info['height']} px -> {png.relative_to(Path.cwd()) if png.is_relative_to(Path.cwd()) else png}")
         browser.load((site/'search.html').as_uri() + f'?q={a.query}')
-        t0, found = time.time(), 0
-        while time.time() - t0 < 20 and not (found := browser.eval(_SEARCH_JS)): time.sleep(0.2)
+        t0, found = time.time(), None
+        while time.time() - t0 < 20 and (found := browser.eval(_SEARCH_JS)) is None: time.sleep(0.2)
         browser.screenshot(shots/'search.png', json.loads(browser.eval(_PAGE_JS))['height'], max_height=2000)
         print(f'search.html?q={a.query}: {found} result(s)')
         if not found: problems.append(f'search.html?q={a.query}: no result from file://')
