@@ -186,10 +186,12 @@ _NETS = ('fusion_cnn', 'fusion_meta', 'fusion_audio', 'paper_cnn')
 
 def _say(*a): print(*a, file=sys.stderr)
 
-def _load_data(version:str='updated'):
-    "The paper dataset and the sha256 of its file."
-    from popnb.data import PAPER_TABLES, fetch_file, load_paper_dataset
-    return load_paper_dataset(version), sha256_file(fetch_file(PAPER_TABLES[version]))
+def _load_data(dataset:str='updated'):
+    "A collection (`popnb.data.load_dataset`: updated, full or a CSV/Parquet path) and the sha256 of its file."
+    from popnb.data import load_dataset
+    df = load_dataset(dataset)
+    if df.attrs.get('absent_features'): _say(f"note: {dataset}: no {', '.join(df.attrs['absent_features'])} (absent or empty as gathered)")
+    return df, df.attrs['sha256']
 
 def _subset(df, n:int|None, seed:int=0):
     if n is None: return df
@@ -224,7 +226,7 @@ def cmd_previews(a) -> int:
     "popnb previews: gather 30 s previews for the paper's tracks."
     from popnb.audio import gather_previews, match_stats
     from popnb.data import attach_capture_ids
-    df,_ = _load_data(a.version)
+    df,_ = _load_data(a.dataset)
     df = attach_capture_ids(_subset(df, a.limit, a.seed))   # ISRCs from the capture: Deezer looks those up exactly
     prov = gather_previews(df, a.out, providers=tuple(a.providers), deezer_url=a.deezer_url, itunes_url=a.itunes_url, threshold=a.threshold,
                            retry=tuple(a.retry))
@@ -240,7 +242,7 @@ def cmd_extract(a) -> int:
     from popnb.features import build_store
     params = _mel(a.preset or 'logmel', a.n_mels, a.seconds)
     if a.n_jobs < 1: raise ParameterError(f"expected >= 1, got {a.n_jobs}", where='--n-jobs')
-    df,_ = _load_data(a.version)
+    df,_ = _load_data(a.dataset)
     df = _subset(df, a.limit, a.seed)
     st = build_store(df, a.audio_source, params, n_jobs=a.n_jobs, store_dir=a.store_dir,
                      preview_dir=a.preview_dir, audio_map=a.audio_map, audio_dir=a.audio_dir)
@@ -262,7 +264,11 @@ def cmd_train(a) -> int:
     source = resolve_audio_source(a.audio_source) if spec.uses_audio else 'none'
     if a.model == 'paper_cnn' and source != 'none' and params.shape != (40, 8):
         raise ParameterError(f"paper_cnn takes the paper's 40×8 spectrograms (--preset paper, no --n-mels/--seconds); these parameters give {params.shape[0]}×{params.shape[1]}", where='--model paper_cnn')
-    df, data_hash = _load_data(a.version)
+    df, data_hash = _load_data(a.dataset)
+    lack = [c for c in df.attrs.get('absent_features', []) if c in META_COLS]
+    if lack:
+        raise ParameterError(f"this collection has no {lack} (absent or empty as gathered); popnb train fits the paper's 13 inputs, which include them: "
+                             "fill those columns from the tracks' descriptors (popnb.features.build_store(..., descriptors=True)) and pass that file", where=f'--dataset {a.dataset}')
     df = _subset(df, a.rows, a.seed)
     S = None
     if source != 'none':
@@ -281,7 +287,7 @@ def cmd_train(a) -> int:
     else: m.fit(df, y, S=S)
     out = Path(a.out) if a.out else paths().interim/'models'/f'{a.model}.pt'
     save_predictor(m, out, params, source, data_hash, n_tracks=len(df), medians=df[META_COLS].median().to_dict(),
-                   rows_hash=short_hash(df.track_key.astype(str).tolist()), extra=dict(dataset=a.version, rows=a.rows))
+                   rows_hash=short_hash(df.track_key.astype(str).tolist()), extra=dict(dataset=a.dataset, rows=a.rows))
     h = m.history_.iloc[-1]
     val = ', '.join(f"{k} {h[k]:.2f}" for k in ('val_mae', 'val_mse') if k in h and pd.notna(h[k]))
     print(f"trained {a.model} on {len(df)} tracks ({source} audio), {len(m.history_)} epoch(s){'; ' + val if val else ''}")
@@ -373,7 +379,7 @@ def _sub(sp, name, func, help, example):
     p.set_defaults(func=func); return p
 
 def _data_args(p, rows='--limit'):
-    p.add_argument('--version', default='updated', choices=('updated', 'full'), help='which of the authors\' tables')
+    p.add_argument('--dataset', default='updated', metavar='DATASET', help="updated or full (the authors' tables), or the path of a CSV/Parquet collection in popnb's schema (what gather_spotify writes)")
     p.add_argument(rows, type=int, default=None, metavar='N', help='use a random subset of N tracks (seeded by --seed)')
     p.add_argument('--seed', type=int, default=0, help='seed of the subset (and of training)')
 

@@ -89,7 +89,8 @@ def test_predict_good_and_bad_files(capsys, bundle, files):
     ok = r.iloc[:len(good)]
     assert (ok.status == 'ok').all() and ok.popularity.between(0, 100).all() and (ok.error == '').all()
     assert (ok.model == 'paper_cnn').all() and (ok.audio_source == 'synthetic').all() and (ok.checkpoint == str(bundle)).all()
-    assert ok.filled.str.contains('tempo').all() and not ok.filled.str.contains('artist').any()
+    assert (ok.filled.str.contains('tempo') | ok.from_descriptors.str.contains('tempo')).all() and not ok.filled.str.contains('artist').any()
+    assert (ok.from_user == 'artist_popularity artist_followers').all()
     errs = r.iloc[len(good):]
     assert (errs.status == 'error').all() and errs.popularity.isna().all()
     assert 'empty' in errs.error.iloc[0] and 'not a readable audio file' in errs.error.iloc[1]
@@ -123,7 +124,9 @@ def test_csv_and_features_table(capsys, bundle, files, tmp_path):
     assert run(capsys, 'predict', *good[:2], '--model', bundle, '--features', tmp_path/'by_order.csv')[0] == 2
 
 def test_missing_metadata_is_not_guessed(capsys, bundle, files):
-    rc, _, err = run(capsys, 'predict', files[0][0], '--model', bundle, *ARTIST)
+    rc, _, err = run(capsys, 'predict', files[0][0], '--model', bundle)
+    assert rc == 2 and '--artist-popularity' in err and '--fill-missing' in err and 'tempo' not in err
+    rc, _, err = run(capsys, 'predict', files[0][0], '--model', bundle, *ARTIST, '--no-descriptors')
     assert rc == 2 and '--fill-missing' in err and 'tempo' in err
     rc, _, err = run(capsys, 'predict', files[0][0], '--model', bundle, '--artist-popularity', '150', '--fill-missing')
     assert rc == 2 and 'artist_popularity=150' in err
@@ -185,3 +188,57 @@ def test_previews_and_extract(capsys, mirror_env, tmp_path):
     assert len(list((tmp_path/'audio').glob('*.mp3'))) == 2
     rc, out, _ = run(capsys, 'extract', '--audio-source', 'synthetic', '--preset', 'paper', '--limit', 16, '--store-dir', tmp_path/'spec')
     assert rc == 0 and '16 × (40, 8)' in out
+
+def test_predict_from_audio_alone(capsys, bundle, files, tmp_path):
+    "popnb predict song --artist-popularity P --artist-followers F: measured inputs from descriptors, learned scores from medians, each flagged."
+    import soundfile as sf
+    from popnb.cli import MEDIAN_OK
+    good, bad = files
+    song = good[0]
+    rc, out, err = run(capsys, 'predict', song, '--model', bundle, '--artist-popularity', '35', '--artist-followers', '12000', '--format', 'json', '-q')
+    assert rc == 0, err
+    r = json.loads(out)[0]
+    assert r['status'] == 'ok' and 0 <= r['popularity'] <= 100
+    assert r['from_user'] == 'artist_popularity artist_followers'
+    assert r['from_descriptors'].split() == ['duration_ms', 'loudness', 'tempo']
+    assert set(r['filled'].split()) == set(MEDIAN_OK)
+    assert 'measured from their audio' in err and 'medians' in err
+    # a user value wins over the measurement
+    rc, out, _ = run(capsys, 'predict', song, '--model', bundle, '--artist-popularity', '35', '--artist-followers', '12000', '--tempo', '99', '--format', 'json', '-q')
+    r = json.loads(out)[0]
+    assert rc == 0 and 'tempo' in r['from_user'].split() and 'tempo' not in r['from_descriptors'].split()
+    # a silent file: no descriptors, the reason given, the batch goes on
+    sf.write(tmp_path/'silent.wav', np.zeros(5*22050, 'float32'), 22050)
+    rc, out, _ = run(capsys, 'predict', song, tmp_path/'silent.wav', *bad, '--model', bundle, *ARTIST, '--format', 'json', '-q')
+    r = json.loads(out)
+    assert rc == 1 and [x['status'] for x in r] == ['ok', 'error', 'error', 'error']
+    assert 'silent' in r[1]['error'] and 'empty' in r[2]['error']
+
+def test_bundle_inputs_nothing_supplies():
+    "A bundle input that is neither given, nor a descriptor, nor a learned score is named with the reason."
+    from popnb.features import DESCRIPTORS
+    med = {c: 1.0 for c in META_COLS}
+    with pytest.raises(ParameterError, match=r"mystery \(not a descriptor popnb computes from audio\)"):
+        metadata_table(['a.mp3'], med, values={'artist_popularity': 50, 'artist_followers': 10}, described=[{}], cols=[*META_COLS, 'mystery'])
+    with pytest.raises(ParameterError, match=r"artist_followers \(give it as --artist-followers, and not measurable from audio\)"):
+        metadata_table(['a.mp3'], med, values={'artist_popularity': 50}, described=[{}], cols=META_COLS)
+    # a descriptors bundle (its inputs are descriptors): all measured
+    d = {k: 0.5 for k in DESCRIPTORS} | {'tempo': 120.0, 'loudness': -9.0, 'duration_ms': 200000.0, 'key': 3, 'mode': 1}
+    t = metadata_table(['a.mp3'], {}, values={'artist_popularity': 50, 'artist_followers': 10}, described=[d], cols=['artist_popularity', 'artist_followers', 'tempo', 'key', 'spectral_centroid'])
+    assert t.at[0, 'error'] == '' and t.at[0, 'from_descriptors'] == 'tempo key spectral_centroid' and t.at[0, 'filled'] == ''
+    # descriptors that failed: the gap names the reason
+    t = metadata_table(['a.mp3'], med, values={'artist_popularity': 50, 'artist_followers': 10}, described=['silent: digital silence'])
+    assert 'no descriptors: silent' in t.at[0, 'error']
+
+def test_dataset_collection(capsys, mirror_env, tmp_path):
+    "--dataset takes a collection file; one without Spotify's audio features cannot train the paper's 13-input networks, and says why."
+    from popnb.data import load_dataset, GATHERABLE_EMPTY
+    df = load_dataset('updated').head(30)
+    raw = pd.DataFrame(dict(name=df.name, popularity=df.popularity, duration_ms=df.duration_ms, artist=df.artist, artists_list=df.artists.map(','.join),
+                            release_date=df.release_date, artist_popularity=df.artist_popularity, artist_followers=df.artist_followers,
+                            artist_genres=df.artist_genres.map(str), **{c: np.nan for c in GATHERABLE_EMPTY if c != 'duration_ms'}))
+    raw.to_csv(tmp_path/'collection.csv', index=False)
+    rc, _, err = run(capsys, 'train', '--model', 'fusion_meta', '--dataset', tmp_path/'collection.csv', '--epochs', '1', '--out', tmp_path/'m.pt')
+    assert rc == 2 and 'has no' in err and 'tempo' in err and 'descriptors' in err
+    rc, _, err = run(capsys, 'train', '--dataset', tmp_path/'nope.csv')
+    assert rc == 2 and 'no such file' in err
