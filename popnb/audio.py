@@ -536,7 +536,8 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
                 f = p.get('file')
                 if isinstance(f, str) and f and (cache/f).is_file() and sha256_file(cache/f) == p['sha256']:
                     rows.append({**{c: p.get(c) for c in PROVENANCE_COLS}, 'status': 'cached', 'reason': ''}); continue
-                rows.append(_redownload(s, key, p, **ask))
+                known = p.get('provider') in _FINDERS and isinstance(p.get('provider_id'), str) and p['provider_id'] not in ('', 'nan')
+                rows.append(_redownload(s, key, p, **ask) if known else _gather_one(s, tr, providers=providers, threshold=threshold, **ask))
             elif st in RETRY_STATUSES and st not in retry:
                 rows.append({c: p.get(c) for c in PROVENANCE_COLS}); continue
             else: rows.append(_gather_one(s, tr, providers=providers, threshold=threshold, **ask))

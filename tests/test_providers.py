@@ -228,3 +228,11 @@ def test_cli_retry_flag():
     a = parser().parse_args(['previews', '--retry', 'no_match', 'bad_audio'])
     assert a.retry == ['no_match', 'bad_audio'] and parser().parse_args(['previews']).retry == []
     with pytest.raises(SystemExit): parser().parse_args(['previews', '--retry', 'ok'])
+
+def test_old_provenance_without_an_id_is_gathered_again(tmp_path, mirror):
+    "A row of an older provenance table (no provider id, file gone) is found again by search, not by an id it lacks."
+    pd.DataFrame([dict(track_key='k3', provider='', provider_id='', url='x', match_score=0.9, bytes=1, sha256='0', status='ok',
+                       reason='', file='gone.mp3')]).to_csv(tmp_path/'provenance.csv', index=False)
+    with LocalProviders() as lp:
+        prov = gather(lp, want(JOKE), tmp_path)
+    assert prov.status.tolist() == ['ok'] and prov.provider_id[0] == '623719262' and 'strict' in prov['query'][0]
