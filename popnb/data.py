@@ -411,7 +411,8 @@ def load_dataset(dataset:str='updated', # updated | full (the authors' tables) |
     if duplicates not in ('keep','drop'): raise ParameterError(f"must be 'keep' or 'drop', got {duplicates!r}", where='duplicates')
     if dataset in DATASETS:
         df = load_paper_dataset(dataset, duplicates)
-        df.attrs.update(dataset=dataset, sha256=sha256_file(fetch_file(PAPER_TABLES[dataset])), absent_features=[])
+        df.attrs.update(dataset=dataset, sha256=sha256_file(fetch_file(PAPER_TABLES[dataset])),
+                        absent_features=[c for c in GATHERABLE_EMPTY if df[c].isna().all()])   # the authors' tables have no key or mode
         return df
     df = read_collection(dataset)
     if duplicates == 'drop':

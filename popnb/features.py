@@ -290,8 +290,8 @@ def audio_descriptors(y:np.ndarray, # mono audio (a decoded clip)
     for s in range(0, len(fr), 128): S[s:s+128] = np.abs(scipy.fft.rfft(fr[s:s+128]*w, axis=1))
     S = np.ascontiguousarray(S.T)                                  # bins × frames
     M = melfb @ (S*S)
-    D = 10*np.log10(np.maximum(M, 1e-10)); D = np.maximum(D, D.max() - 80)
-    odf = np.concatenate([[0.0], np.maximum(0, np.diff(D, axis=1)).mean(axis=0)])   # librosa's onset strength
+    D = np.log1p(10*M/max(float(M.max()), 1e-20))          # log compression, γ = 10: a loud onset counts more than a swell from near silence
+    odf = np.concatenate([[0.0], np.maximum(0, np.diff(D, axis=1)).mean(axis=0)])   # onset envelope: positive spectral flux
     out.update(_rhythm(odf, DESC_SR, DESC_HOP, len(y)/DESC_SR))
     C = chfb @ (S*S)
     C = C/np.maximum(C.max(axis=0, keepdims=True), 1e-10)

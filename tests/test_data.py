@@ -1,5 +1,5 @@
 "popnb.data: fetching, the schema, validation errors, capture ids, splits, and a papermill run of 01_data."
-import hashlib, http.server, json, os, subprocess, sys, threading
+import hashlib, http.server, json, os, subprocess, sys, threading, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 import papermill as pm
@@ -107,3 +107,56 @@ def test_papermill_01_data(root, kernel_name, tmp_path):
     assert nb['metadata']['papermill']['parameters'] == {'version': 'full', 'seed': 1}
     with pytest.raises(pm.PapermillExecutionError, match="did you mean 'seed'"):
         pm.execute_notebook(root/'nbs/01_data.ipynb', tmp_path/'bad.ipynb', parameters=dict(sed=1), kernel_name=kernel_name, cwd=root/'nbs', progress_bar=False)
+
+# --- any collection (issue 12 §2, data part) ---
+def _as_gathered(df):
+    "Rows of a tidy table in the columns gather_spotify writes, Spotify's closed audio features empty."
+    return pd.DataFrame(dict(name=df.name, popularity=df.popularity, duration_ms=df.duration_ms, artist=df.artist,
+                             artists_list=df.artists.map(','.join), release_date=df.release_date, artist_name=df.artist,
+                             artist_popularity=df.artist_popularity, artist_followers=df.artist_followers, artist_genres=df.artist_genres.map(str),
+                             isrc='USX', spotify_id='x', preview_url=None, **{c: np.nan for c in D.GATHERABLE_EMPTY if c != 'duration_ms'}))
+
+def test_load_dataset_names():
+    for name, n in (('updated', 1967), ('full', 2003)):
+        df = D.load_dataset(name)
+        assert len(df) == n and df.attrs['absent_features'] == ['key', 'mode'] and df.attrs['sha256'] == D.SOURCES[D.PAPER_TABLES[name]].sha256
+    assert len(D.load_dataset('updated', 'drop')) == 1967 - 28
+    with pytest.raises(ParameterError, match="expected one of"): D.load_dataset('latest')
+    with pytest.raises(ParameterError, match="'keep' or 'drop'"): D.load_dataset('updated', 'dedupe')
+
+def test_collection_as_gathered_today(tmp_path):
+    paper = D.load_dataset('updated')
+    _as_gathered(paper.head(25)).to_csv(tmp_path/'c.csv', index=False)
+    with pytest.warns(UserWarning, match='absent or entirely empty'): df = D.load_dataset(tmp_path/'c.csv')
+    assert df.track_key.tolist() == paper.track_key.head(25).tolist() and df.tempo.isna().all() and df.isrc.eq('USX').all()
+    assert set(df.attrs['absent_features']) == set(D.GATHERABLE_EMPTY) - {'duration_ms'}
+    assert df.attrs['sha256'] == D.sha256_file(tmp_path/'c.csv')
+    # absent (not just empty) columns too
+    _as_gathered(paper.head(5)).drop(columns=['tempo', 'valence', 'key']).to_csv(tmp_path/'fewer.csv', index=False)
+    with pytest.warns(UserWarning): df = D.load_dataset(tmp_path/'fewer.csv')
+    assert {'tempo', 'valence', 'key'} <= set(df.attrs['absent_features']) and df.valence.isna().all()
+    # a tidy table saved and loaded again
+    paper.head(25).to_csv(tmp_path/'tidy.csv', index=False)
+    with pytest.warns(UserWarning, match=r"\['key', 'mode'\]"): back = D.load_dataset(tmp_path/'tidy.csv')
+    assert back.attrs['absent_features'] == ['key', 'mode'] and back[D.META_COLS].equals(paper.head(25)[D.META_COLS])
+
+@pytest.mark.parametrize('change,msg', [
+    (lambda t: t.assign(tempo=[np.nan, 120.0, np.nan] + [100.0]*7), "column 'tempo': missing values on line(s) 2, 4"),
+    (lambda t: t.rename(columns={'energy': 'enrgy'}).assign(energy_x=1), "'enrgy' (did you mean 'energy'?)"),
+    (lambda t: t.rename(columns={'artist_popularity': 'artist_populariy'}), "'artist_populariy' (did you mean 'artist_popularity'?)"),
+    (lambda t: t.assign(popularity=[np.nan] + [50]*9), "column 'popularity': missing values on line(s) 2"),
+])
+def test_collection_bad_columns(tmp_path, change, msg):
+    t = _as_gathered(D.load_dataset('updated').head(10))
+    change(t).to_csv(tmp_path/'bad.csv', index=False)
+    with pytest.raises(DataError) as e, warnings.catch_warnings():
+        warnings.simplefilter('ignore')           # the empty audio-feature columns are reported; the error is what is tested
+        D.load_dataset(tmp_path/'bad.csv')
+    assert msg in str(e.value)
+
+def test_collection_bad_files(tmp_path):
+    with pytest.raises(ParameterError, match='no such file'): D.load_dataset(tmp_path/'nope.csv')
+    (tmp_path/'c.xlsx').write_text('x')
+    with pytest.raises(ParameterError, match=r'\.csv or \.parquet'): D.load_dataset(tmp_path/'c.xlsx')
+    (tmp_path/'c.parquet').write_bytes(b'PAR1 not really')
+    with pytest.raises((ParameterError, DataError)): D.load_dataset(tmp_path/'c.parquet')

@@ -153,3 +153,83 @@ def test_processes_and_dask_agree(tmp_path):
 def test_compute_chunk_never_raises(tmp_path):
     rows, arr, ok, why = compute_chunk([(0, 'file', str(tmp_path/'nope.mp3'), ''), (1, 'missing', None, 'no preview'), (2, 'none', None, '')], P)
     assert rows == [0, 1, 2] and ok == [False, False, True] and 'nope.mp3' in why[0] and arr.shape == (3, *P.shape)
+
+# --- audio descriptors (issue 12 §1) ---
+from popnb.core import AudioError
+from popnb.features import audio_descriptors, file_descriptors, key_from_chroma, DESCRIPTORS, MEASURED_FEATURES, LEARNED_FEATURES
+
+SR = 22050
+def click_track(bpm, seconds=20.0, sr=SR):
+    y = np.zeros(int(seconds*sr), np.float32); n = int(0.01*sr)
+    click = (0.5*np.sin(2*np.pi*1500*np.arange(n)/sr)*np.exp(-np.arange(n)/(0.002*sr))).astype(np.float32)
+    for t in np.arange(0, seconds, 60/bpm): a = int(t*sr); y[a:a+n] += click[:len(y)-a]
+    return y
+
+def chords(prog, root_midi, seconds_each=1.5, sr=SR):
+    t = np.arange(int(seconds_each*sr))/sr
+    return (0.025*np.concatenate([sum(np.sin(2*np.pi*440*2**((root_midi+m-69)/12)*h*t)/h for m in ch for h in range(1, 5))*np.exp(-1.5*t)
+                                  for ch in prog])).astype(np.float32)
+
+def test_descriptors_documented():
+    assert set(MEASURED_FEATURES) <= set(DESCRIPTORS) and len(LEARNED_FEATURES) == 7
+    assert all(len(v) == 3 and all(v) for v in DESCRIPTORS.values())
+    for f in LEARNED_FEATURES: assert f not in DESCRIPTORS          # learned scores: no descriptor claims to be one
+
+@pytest.mark.parametrize('bpm', [80, 100, 140, 165])
+def test_tempo_of_click_tracks(bpm):
+    d = audio_descriptors(click_track(bpm), SR)
+    assert abs(d['tempo'] - bpm) < 0.02*bpm and d['beat_regularity'] > 0.9 and abs(d['onset_rate'] - bpm/60) < 0.3
+
+@pytest.mark.parametrize('sr', [22050, 48000])
+def test_sine_is_minus_23_lufs(sr):
+    t = np.arange(10*sr)/sr
+    d = audio_descriptors((0.1*np.sin(2*np.pi*1000*t)).astype(np.float32), sr)
+    assert abs(d['loudness'] + 23.0) < 0.1
+    d6 = audio_descriptors((0.05*np.sin(2*np.pi*1000*t)).astype(np.float32), sr)
+    assert abs(d['loudness'] - d6['loudness'] - 20*np.log10(2)) < 0.05     # half the amplitude: 6 dB less
+
+@pytest.mark.parametrize('root,mode,key', [(60, 1, 0), (67, 1, 7), (57, 0, 9), (52, 0, 4)])
+def test_key_of_chord_progressions(root, mode, key):
+    prog = [(0,4,7),(5,9,12),(7,11,14),(0,4,7)]*2 if mode else [(0,3,7),(5,8,12),(7,11,14),(0,3,7)]*2
+    d = audio_descriptors(chords(prog, root), SR)
+    assert (d['key'], d['mode']) == (key, mode) and d['key_strength'] > 0.6
+
+def test_descriptor_bad_input(tmp_path):
+    import soundfile as sf
+    with pytest.raises(AudioError, match='silent'): audio_descriptors(np.zeros(5*SR, np.float32), SR)
+    with pytest.raises(AudioError, match='too short for descriptors'): audio_descriptors(click_track(120, 1.5), SR)
+    with pytest.raises(AudioError, match='not finite'): audio_descriptors(np.full(4*SR, np.inf, np.float32), SR)
+    with pytest.raises(AudioError, match='mono'): audio_descriptors(np.zeros((2, 4*SR), np.float32), SR)
+    assert key_from_chroma(np.ones(12))[0] is None
+    sf.write(tmp_path/'c.flac', np.stack([click_track(90, 8.0)]*2, 1), SR)
+    d = file_descriptors(tmp_path/'c.flac')
+    assert round(d['duration_ms']) == 8000 and abs(d['tempo'] - 90) < 2
+    (tmp_path/'c.txt').write_text('x'*500)
+    with pytest.raises(AudioError, match='c.txt'): file_descriptors(tmp_path/'c.txt')
+
+def test_store_with_descriptors(tmp_path):
+    "Same spectrograms as without, descriptors per row, failures with the reason, resumable, existing store names unchanged."
+    import soundfile as sf
+    p = replace(P, seconds=4.0)
+    df = tracks(6)
+    plain = build_store(df, 'synthetic', p, store_dir=tmp_path/'s', progress=False)
+    assert build_store(df, 'synthetic', p, store_dir=tmp_path/'s', progress=False).folder == plain.folder
+    with pytest.raises(DataError, match='without descriptors'): plain.descriptors
+    assert build_store(df, 'synthetic', p, store_dir=tmp_path/'d', chunk_size=2, stop_after=1, progress=False, descriptors=True) is None
+    st = build_store(df, 'synthetic', p, store_dir=tmp_path/'d', chunk_size=2, progress=False, descriptors=True)
+    assert st.folder.name != plain.folder.name and np.array_equal(np.asarray(st.X), np.asarray(plain.X))
+    D = st.descriptors
+    assert list(D.columns) == ['track_key', *DESCRIPTORS, 'descriptor_reason'] and (D.descriptor_reason == '').all()
+    assert np.corrcoef(df.loudness, D.loudness)[0, 1] > 0.95 and st.meta['n_described'] == 6
+    straight = build_store(df, 'synthetic', p, store_dir=tmp_path/'e', chunk_size=2, progress=False, descriptors=True)
+    pd.testing.assert_frame_equal(D, straight.descriptors)
+    # local files: silence and a missing file give reasons, the batch completes
+    sf.write(tmp_path/'silent.wav', np.zeros(4*SR, 'float32'), SR); sf.write(tmp_path/'clicks.wav', click_track(120, 4.0), SR)
+    amap = {'a': tmp_path/'clicks.wav', 'b': tmp_path/'silent.wav', 'c': tmp_path/'gone.wav'}
+    lo = build_store(pd.DataFrame(dict(track_key=list('abc'))), 'local', p, audio_map=amap, store_dir=tmp_path/'l', progress=False,
+                     descriptors=True, allow_silent=True)
+    r = lo.descriptors.set_index('track_key').descriptor_reason
+    assert r['a'] == '' and 'silent' in r['b'] and 'file not found' in r['c']
+    assert lo.index.ok.tolist() == [True, True, False]       # the silent clip has a spectrogram (allow_silent), not descriptors
+    rows, arr, ok, why, desc = compute_chunk([(0, 'none', None, ''), (1, 'missing', None, 'no preview')], p, descriptors=True)
+    assert ok == [True, False] and 'audio_source=none' in desc[0] and desc[1] == 'no preview'
