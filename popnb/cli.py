@@ -245,8 +245,11 @@ def cmd_extract(a) -> int:
     df,_ = _load_data(a.dataset)
     df = _subset(df, a.limit, a.seed)
     st = build_store(df, a.audio_source, params, n_jobs=a.n_jobs, store_dir=a.store_dir,
-                     preview_dir=a.preview_dir, audio_map=a.audio_map, audio_dir=a.audio_dir)
+                     preview_dir=a.preview_dir, audio_map=a.audio_map, audio_dir=a.audio_dir, descriptors=a.descriptors)
     print(st); print(f"store: {st.folder}")
+    if a.descriptors:
+        D = st.descriptors
+        print(f"descriptors of {int((D.descriptor_reason == '').sum())} of {len(D)} clip(s) in {st.folder/'index.csv'}")
     if len(st.skipped):
         _say(f"{len(st.skipped)} track(s) without usable audio (listed in {st.folder/'index.csv'}):")
         _say(_table(st.skipped[['track_key','reason']].head(20)))
@@ -414,8 +417,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--itunes-url', default=ITUNES_API, help='iTunes Search API base URL')
     p.add_argument('--threshold', type=float, default=0.8, help='minimum title/artist/duration match score')
     p.add_argument('--retry', nargs='+', default=[], choices=('no_match', 'bad_audio'), help='also ask again for the tracks an earlier run left with these statuses (error rows always are)')
-    p = _sub(sp, 'extract', cmd_extract, 'compute the spectrogram store of the paper\'s tracks', "popnb extract --audio-source synthetic --preset paper --n-jobs 2")
+    p = _sub(sp, 'extract', cmd_extract, 'compute the spectrogram store of the paper\'s tracks', "popnb extract --audio-source synthetic --preset paper --n-jobs 2\npopnb extract --dataset data/raw/spotify/collection.csv --audio-source previews --descriptors")
     _data_args(p); _audio_args(p, 'auto')
+    p.add_argument('--descriptors', action='store_true', help='also compute the audio descriptors of every clip (tempo, loudness, key, mode, ...) in the same pass, into the store\'s index.csv')
     p = _sub(sp, 'train', cmd_train, 'train a network on the paper dataset and write a predictor bundle',
              "popnb train --model fusion_cnn --audio-source previews --epochs 30\npopnb train --model paper_cnn --audio-source synthetic --rows 200 --epochs 2 --out /tmp/paper_cnn.pt")
     p.add_argument('--model', default='fusion_cnn', choices=_NETS, help='network to train')
