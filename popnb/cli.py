@@ -227,7 +227,9 @@ def cmd_previews(a) -> int:
     from popnb.audio import gather_previews, match_stats
     from popnb.data import attach_capture_ids
     df,_ = _load_data(a.dataset)
-    df = attach_capture_ids(_subset(df, a.limit, a.seed))   # ISRCs from the capture: Deezer looks those up exactly
+    sub = _subset(df, a.limit, a.seed)
+    df = attach_capture_ids(sub)   # ISRCs from the capture: Deezer looks those up exactly
+    if 'isrc' in sub: df['isrc'] = sub['isrc'].where(sub['isrc'].notna(), df['isrc'])   # a collection's own ISRCs (gather_spotify's) win
     prov = gather_previews(df, a.out, providers=tuple(a.providers), deezer_url=a.deezer_url, itunes_url=a.itunes_url, threshold=a.threshold,
                            retry=tuple(a.retry))
     print(_table(match_stats(prov).reset_index(names='status')))

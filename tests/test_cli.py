@@ -242,3 +242,26 @@ def test_dataset_collection(capsys, mirror_env, tmp_path):
     assert rc == 2 and 'has no' in err and 'tempo' in err and 'descriptors' in err
     rc, _, err = run(capsys, 'train', '--dataset', tmp_path/'nope.csv')
     assert rc == 2 and 'no such file' in err
+
+def test_previews_keep_a_collections_isrcs(capsys, mirror_env, tmp_path, monkeypatch):
+    "popnb previews --dataset FILE looks tracks up by the collection's own ISRCs (the capture's only fill gaps)."
+    import popnb.audio
+    from popnb.data import load_dataset
+    df = load_dataset('updated').head(4)
+    raw = pd.DataFrame(dict(name=df.name, popularity=df.popularity, duration_ms=df.duration_ms, artist=df.artist, artists_list=df.artists.map(','.join),
+                            release_date=df.release_date, artist_popularity=df.artist_popularity, artist_followers=df.artist_followers,
+                            artist_genres=df.artist_genres.map(str), isrc=['USAAA0000001', None, 'USAAA0000003', None]))
+    raw.to_csv(tmp_path/'c.csv', index=False)
+    seen = {}
+    def fake(tracks, *a, **k):
+        seen['isrc'] = tracks.isrc.tolist()
+        return pd.DataFrame(dict(track_key=tracks.track_key, provider='deezer', provider_id='1', url='', match_score=1.0, bytes=1, sha256='',
+                                 status='ok', reason='', file='x.mp3'))
+    monkeypatch.setattr(popnb.audio, 'gather_previews', fake)
+    monkeypatch.setattr(popnb.audio, 'match_stats', lambda prov: pd.DataFrame({'tracks': [len(prov)]}, index=pd.Index(['ok'], name='status')))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        rc, _, err = run(capsys, 'previews', '--dataset', tmp_path/'c.csv', '--out', tmp_path/'audio')
+    assert rc == 0, err
+    assert seen['isrc'][0] == 'USAAA0000001' and seen['isrc'][2] == 'USAAA0000003'
