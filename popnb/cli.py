@@ -354,7 +354,8 @@ def cmd_predict(a) -> int:
     elif a.format == 'csv': s = t.to_csv(index=False)
     else:
         short = lambda f: f"{len(f.split())} value(s)" if len(f) > 30 else f
-        v = t[['file','popularity','status','error','from_descriptors','filled']].assign(from_descriptors=t.from_descriptors.map(short), filled=t.filled.map(short))
+        v = t[['file','popularity','status','error','from_user','from_descriptors','filled']].assign(
+            from_user=t.from_user.map(short), from_descriptors=t.from_descriptors.map(short), filled=t.filled.map(short))
         s = _table(v) + f"\nmodel {t.model.iloc[0]} ({ck}), trained on {t.audio_source.iloc[0]} audio, spectrogram {t.mel_key.iloc[0]}"
     if a.out:
         from popnb.core import atomic_write
