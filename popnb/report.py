@@ -117,21 +117,22 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
                ) -> PaperRun:
     "Start a paper notebook: check its parameters, shrink a smoke run, load the tracks, resolve the audio, start the run."
     from popnb.core import check_params, git_commit
-    from popnb.data import load_paper_dataset, fetch_file, PAPER_TABLES
+    from popnb.data import load_dataset, fetch_file, PAPER_TABLES
     from popnb.features import AUDIO_SOURCES, resolve_audio_source
     params = check_params(ns, **{'audio_source': AUDIO_SOURCES, **choices})
     smoke = bool(params.get('smoke')) or bool(os.environ.get('IN_TEST'))
     if smoke: params = {**_shrink(params), 'smoke': True}
     ns.update(params)
-    version, dup = params.get('version', 'updated'), params.get('duplicates', 'keep')
-    df = load_paper_dataset(version, dup)
-    if smoke: df = df.groupby('artist', sort=False).head(SMOKE_TRACKS).reset_index(drop=True)
+    dataset = params.get('dataset', params.get('version', 'updated'))   # `dataset`: updated | full | a collection file
+    df = load_dataset(dataset, params.get('duplicates', 'keep'))
+    attrs = dict(df.attrs)
+    if smoke: df = df.groupby('artist', sort=False).head(SMOKE_TRACKS).reset_index(drop=True); df.attrs.update(attrs)
     audio = resolve_audio_source(params['audio_source']) if 'audio_source' in params else None
-    src = fetch_file(PAPER_TABLES[version])
+    src = fetch_file(PAPER_TABLES[dataset]) if dataset in PAPER_TABLES else Path(dataset)
     root = start_run(params, {src.name: src, **(inputs or {})}, smoke, audio if audio_artefacts else None)
     commit = git_commit()
     where = 'a temporary folder (smoke run)' if smoke else 'figures/'
-    print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists"
+    print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists ({Path(str(dataset)).name})"
           f"{f', audio {audio}' if audio else ''}; writes {where}; code at commit {(commit or 'unknown')[:12]}")
     return PaperRun(params, df, audio, root, smoke, commit)
 
