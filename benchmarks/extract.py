@@ -13,6 +13,10 @@ like a preview) and the real 30 s MP3 previews of the data mirror (cycled to --n
                checkpoints; --store-n clips, default 4 × --n, after a warm-up build)
 
 and the peak anonymous memory (RssAnon, sampled) of a build_store process as the clip count grows.
+Decoders, per format (`--decoders R` repeats, 0 skips; `--only-decoders` runs just this): one real preview as
+MP3, and made from it WAV, FLAC, OGG (soundfile) and M4A/AAC, Opus (PyAV) — load_audio (decode + mono + soxr to
+22.05 kHz, 30 s) with decoder='sndfile' and with decoder='pyav', PyAV resampling inside the decoder (FFmpeg's
+swresample) instead of soxr, and the largest difference between the decoders' outputs (at the best lag).
 Every path runs on one core (one BLAS thread; `n_jobs=2` uses two processes). Per-clip times are medians over clips, the four paths interleaved clip by clip; store times are
 wall time / clips. Prints one table; all numbers from one run.
 """
@@ -81,6 +85,54 @@ def dsp_floor(f) -> float:
 def _timeit(fn) -> float:
     t0 = time.perf_counter(); fn(); return time.perf_counter() - t0
 
+def decoder_formats(tmp:Path, seconds:float=30.0) -> dict:
+    "A real preview in every format load_audio reads: MP3 (the original), WAV, FLAC, OGG (soundfile), M4A/AAC and Opus (PyAV)."
+    import soundfile as sf
+    from popnb.audio import load_audio
+    from popnb.core import data_mirror
+    from popnb.testing import encode_audio
+    src = sorted((data_mirror()/'previews').glob('*.mp3'))[0]
+    y = load_audio(src, sr=44100, mono=False, duration=seconds).T
+    out = {'.mp3': src}
+    for ext in ('.wav', '.flac', '.ogg'): sf.write(tmp/f"fmt{ext}", y, 44100); out[ext] = tmp/f"fmt{ext}"
+    for ext in ('.m4a', '.opus'): out[ext] = encode_audio(src, tmp/f"fmt{ext}", seconds=seconds)
+    return out
+
+def _aligned_diff(a, b, span=22050, lags=400):
+    "(lag in samples, largest difference) of b against a, at the lag that best aligns a 1 s stretch (resamplers differ in delay)."
+    x = a[span:2*span]
+    lag = max(range(-lags, lags + 1), key=lambda L: float(np.dot(x, b[span + L:2*span + L])))
+    n = min(len(a), len(b) - lag) - span
+    return lag, float(np.abs(a[span:n] - b[span + lag:n + lag]).max())
+
+def decoder_bench(files:dict, repeat:int=7) -> dict:
+    "Per format: ms of load_audio (decode + mono + soxr to 22.05 kHz, 30 s) with each decoder, PyAV resampling inside the decoder, and the largest difference."
+    import av
+    from popnb.core import AudioError
+    from popnb.audio import load_audio
+    def swr(f):   # PyAV mixing down and resampling inside the decoder (FFmpeg's swresample), no soxr
+        with av.open(str(f)) as c:
+            r, parts = av.AudioResampler(format='flt', layout='mono', rate=22050), []
+            for fr in c.decode(audio=0): parts += [o.to_ndarray() for o in r.resample(fr)]
+            parts += [o.to_ndarray() for o in r.resample(None)]
+        return np.concatenate(parts, axis=1)[0][:661500]
+    out = {}
+    for ext, f in files.items():
+        paths = dict(sndfile=lambda f=f: load_audio(f, sr=22050, duration=30.0, decoder='sndfile'),
+                     pyav=lambda f=f: load_audio(f, sr=22050, duration=30.0, decoder='pyav'), pyav_swr=lambda f=f: swr(f))
+        ys, ts = {}, {k: [] for k in paths}
+        for k, fn in paths.items():
+            try: ys[k] = fn()
+            except AudioError as e: ys[k] = None; ts[k] = None
+        for _ in range(repeat):               # interleaved, so a change in load hits every path alike
+            for k, fn in paths.items():
+                if ts[k] is not None: ts[k].append(_timeit(fn))
+        r = {k: (float(np.median(v))*1000 if v else None) for k, v in ts.items()}
+        if ys['sndfile'] is not None and ys['pyav'] is not None: r['lag'], r['max_diff'] = _aligned_diff(ys['sndfile'], ys['pyav'])
+        if ys['pyav'] is not None: r['swr_lag'], r['swr_diff'] = _aligned_diff(ys['pyav'], ys['pyav_swr'])
+        out[ext] = r
+    return out
+
 def build(files, n_jobs, tmp, tag):
     "Seconds per clip of build_store over `files` (the per-process one-time costs — imports, provenance — paid before timing)."
     import pandas as pd
@@ -111,6 +163,8 @@ def main():
     ap.add_argument('--store-n', type=int, default=None, help='clips per build_store timing (default 4 × --n)')
     ap.add_argument('--mem', default='16,64,256', help='clip counts for the memory curve')
     ap.add_argument('--json', default=None, help='also write the results here')
+    ap.add_argument('--decoders', type=int, default=7, help='repeats of the per-format decoder comparison (0: skip it)')
+    ap.add_argument('--only-decoders', action='store_true', help='run only the decoder comparison')
     ap.add_argument('--mem-child', type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument('--store-dir', default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -129,6 +183,8 @@ def main():
     res = dict(cpu=os.cpu_count(), load_avg_start=os.getloadavg(), n=a.n, sets={})
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if a.decoders: res['decoders'] = decoder_bench(decoder_formats(tmp), a.decoders)
+        if a.only_decoders: return print_decoders(res)
         for name, files in clip_sets(a.n, tmp).items():
             r = time_interleaved(dict(decode=decode, load=load, popnb=ours, naive=naive), files)
             r['floor'] = dsp_floor(files[0])
@@ -159,6 +215,20 @@ def main():
             print(f"  {what:<28}{got:>6.2f}×   target {target}×: {'met' if ok else 'NOT met'}")
     print("\nmemory of a build_store process (synthetic, 30 s log-mel), peak anonymous RSS:")
     for m in res['memory']: print(f"  {m.get('n'):>5} clips: " + (f"{m['peak_mib']:.0f} MiB (after imports {m['base_mib']:.0f} MiB)" if 'peak_mib' in m else m['error']))
+    print_decoders(res)
     if a.json: Path(a.json).write_text(json.dumps(res, indent=1, default=str))
+
+def print_decoders(res):
+    "The decoder table: ms per 30 s clip of load_audio with each decoder, and which is faster."
+    if not res.get('decoders'): return
+    f = lambda v: f"{v:>9.1f}" if v is not None else f"{'n/a':>9}"
+    print(f"\ndecoders (load_audio: decode + mono + soxr to 22.05 kHz, one 30 s real preview per format; load average {os.getloadavg()[0]:.2f})")
+    print(f"  {'format':<8}{'sndfile':>9}{'pyav':>9}{'pyav+swr':>9}  {'faster':<8}{'max |sndfile - pyav|':>22}")
+    for ext, r in res['decoders'].items():
+        best = 'pyav' if r['sndfile'] is None or (r['pyav'] is not None and r['pyav'] < r['sndfile']) else 'sndfile'
+        d = f"{r['max_diff']:.1e} (lag {r['lag']})" if 'max_diff' in r else 'n/a'
+        print(f"  {ext:<8}{f(r['sndfile'])}{f(r['pyav'])}{f(r['pyav_swr'])}  {best:<8}{d:>22}")
+    print("  pyav+swr: FFmpeg mixing down and resampling inside the decoder; its stereo downmix is (L+R)*0.707, not the mean, and its\n"
+          f"  filter is another one: it differs from the soxr path by up to {max(r['swr_diff'] for r in res['decoders'].values()):.2f} (best lag), not float rounding")
 
 if __name__ == '__main__': main()

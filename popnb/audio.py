@@ -26,8 +26,8 @@ __all__ = ['SNDFILE_EXTS', 'FFMPEG_EXTS', 'DECODERS', 'SYNTH_DEFAULTS', 'SYNTH_L
 # %% ../nbs/02_audio.ipynb #f8100215
 SNDFILE_EXTS = ('.mp3','.ogg','.oga','.flac','.wav','.aif','.aiff')
 FFMPEG_EXTS = ('.m4a','.mp4','.aac','.opus','.webm','.mka')
-DECODERS = {'.mp3': 'pyav', '.ogg': 'sndfile', '.oga': 'sndfile', '.flac': 'sndfile', '.wav': 'sndfile',
-            '.aif': 'sndfile', '.aiff': 'sndfile'}   # the faster of the two per format (benchmarks/extract.py); others: PyAV
+DECODERS = {'.mp3': 'sndfile', '.flac': 'sndfile', '.wav': 'sndfile', '.aif': 'sndfile', '.aiff': 'sndfile',
+            '.ogg': 'pyav', '.oga': 'pyav'}   # the faster of the two per format (benchmarks/extract.py); any other: PyAV
 
 class _Unreadable(AudioError):
     "A file the decoder cannot open at all (the other decoder may)."
