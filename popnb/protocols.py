@@ -4,13 +4,14 @@
 
 # %% ../nbs/05a_protocols.ipynb #1640927f
 from __future__ import annotations
-import pandas as pd
-from .core import cache_table, sha256_bytes, ParameterError
-from .features import MelParams, PAPER_MEL, build_store
-from .train import MODELS, run_paper, run_grouped
+import numpy as np, pandas as pd
+from .core import cache_table, sha256_bytes, ParameterError, DataError
+from .features import MelParams, PAPER_MEL, build_store, DESCRIPTORS, DESCRIPTORS_VERSION
+from .audio import SYNTH_LABEL
+from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS
 
 # %% auto #0
-__all__ = ['study_mel', 'model_inputs', 'protocol_predictions', 'fold_models']
+__all__ = ['study_mel', 'model_inputs', 'add_descriptors', 'feature_label', 'protocol_predictions', 'fold_models']
 
 # %% ../nbs/05a_protocols.ipynb #e55a5c80
 def study_mel(n_mels:int=128, # mel bands
@@ -30,6 +31,38 @@ def model_inputs(model:str, # a key of popnb.train.MODELS
     if not MODELS[model].uses_audio: return None
     return PAPER_MEL if model == 'paper_cnn' else mel
 
+# %% ../nbs/05a_protocols.ipynb #e6e40e2b
+def _descriptor_columns(df, store):
+    "(`df` with `desc_<name>` columns, the reason each row has none: '' when described)."
+    desc = store.descriptors
+    d = df.reset_index(drop=True)
+    if len(desc) != len(d) or not (desc.track_key.astype(str).to_numpy() == d.track_key.astype(str).to_numpy()).all():
+        raise DataError("the store's rows are not the table's rows (track_key differs): build the store from this table", where='store')
+    vals = desc[list(DESCRIPTORS)].to_numpy(dtype=float, na_value=np.nan)
+    why = desc.descriptor_reason.fillna('').astype(str).to_numpy().astype(object)
+    gap = (why == '') & ~np.isfinite(vals).all(1)
+    why[gap] = [f"no value for {', '.join(k for k,v in zip(DESCRIPTORS, row) if not np.isfinite(v))}" for row in vals[gap]]
+    return d.assign(**{c: vals[:, j] for j,c in enumerate(DESC_COLS)}), why.astype(str)
+
+def add_descriptors(df:pd.DataFrame, # the tracks (popnb.data schema), in the store's row order
+                    store # a store built from `df` with `build_store(..., descriptors=True)`
+                   ) -> pd.DataFrame:
+    "The described tracks of `df` with `desc_<name>` columns; `.attrs['no_descriptors']` maps each left-out track to its reason."
+    d, why = _descriptor_columns(df, store)
+    out = d[why == ''].reset_index(drop=True)
+    out.attrs['no_descriptors'] = dict(zip(d.track_key.astype(str)[why != ''], why[why != '']))
+    return out
+
+# %% ../nbs/05a_protocols.ipynb #002d0d31
+def feature_label(feature_set:str, # spotify | descriptors | both
+                  audio_source:str # the resolved audio source the descriptors come from
+                 ) -> str:
+    "What a run's inputs were, for captions: 'Spotify audio-features', 'descriptors from previews', ..."
+    if feature_set not in FEATURE_SETS: raise ParameterError(f"must be one of {list(FEATURE_SETS)}, got {feature_set!r}", where='feature_set')
+    src = {'synthetic': SYNTH_LABEL, 'previews': 'previews', 'local': 'local audio files'}.get(audio_source, f'{audio_source} audio')
+    return {'spotify': 'Spotify audio-features', 'descriptors': f'descriptors from {src}',
+            'both': f'Spotify audio-features + descriptors from {src}'}[feature_set]
+
 # %% ../nbs/05a_protocols.ipynb #6dd0fac6
 def _data_hash(df): return sha256_bytes(pd.util.hash_pandas_object(df[['track_key','popularity']], index=False).values.tobytes())[:16]
 
@@ -43,27 +76,41 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          epochs:int|None=None, # override every network's epochs (None: each model's default)
                          n_jobs:int=1, # processes for spectrogram extraction
                          refresh:bool=False, # retrain even when cached
-                         progress:bool=True) -> pd.DataFrame:
+                         progress:bool=True, # show progress bars
+                         feature_set:str='spotify' # model inputs: spotify (the paper's 13) | descriptors | both
+                        ) -> pd.DataFrame:
     "Out-of-fold predictions of `models` under `protocol`, cached per model; per-epoch histories in `.attrs['history']`."
     if protocol not in ('grouped','paper'): raise ParameterError(f"must be 'grouped' or 'paper', got {protocol!r}", where='protocol')
+    absent = [c for c in df.attrs.get('absent_features', []) if c in feature_cols(feature_set)]
+    if absent: raise DataError(f"{absent} absent or empty as gathered, and the '{feature_set}' inputs need them: "
+                               "use feature_set='descriptors' (the inputs measured from each track's audio)", where='feature_set')
     mel = mel or study_mel()
     needs = {m: model_inputs(m, mel) for m in models}
-    stores = {p.key: build_store(df, audio_source=audio_source, params=p, n_jobs=n_jobs, progress=progress)
-              for p in {p for p in needs.values() if p is not None}}
+    want = {p for p in needs.values() if p is not None} | ({mel} if feature_set != 'spotify' else set())
+    stores = {p.key: build_store(df, audio_source=audio_source, params=p, n_jobs=n_jobs, progress=progress,
+                                 **({'descriptors': True} if feature_set != 'spotify' and p == mel else {}))
+              for p in want}
     ok = pd.Series(True, index=range(len(df)))
     for s in stores.values(): ok &= s.index['ok'].to_numpy(bool)
     keep = ok.to_numpy()
-    d = df.reset_index(drop=True)[keep].reset_index(drop=True)
+    d, no_desc = df.reset_index(drop=True), {}
+    if feature_set != 'spotify':
+        d, why = _descriptor_columns(d, stores[mel.key])
+        no_desc = dict(zip(d.track_key.astype(str)[keep & (why != '')], why[keep & (why != '')]))
+        keep = keep & (why == '')
+    d = d[keep].reset_index(drop=True)
     over = {'epochs': epochs} if epochs else None
     def run(m, spec):
-        if protocol == 'grouped': return run_grouped(d, (m,), spec=spec, k=k, seeds=seeds, overrides=over, progress=progress)
-        return run_paper(d, (m,), spec=spec, seeds=seeds, overrides=over, progress=progress)
+        if protocol == 'grouped': return run_grouped(d, (m,), spec=spec, k=k, seeds=seeds, overrides=over, progress=progress, feature_set=feature_set)
+        return run_paper(d, (m,), spec=spec, seeds=seeds, overrides=over, progress=progress, feature_set=feature_set)
     out, hist = [], []
     for m in models:
         p = needs[m]
         spec = None if p is None else stores[p.key].X[keep]
         key = dict(protocol=protocol, model=m, seeds=list(seeds), k=k if protocol == 'grouped' else None, epochs=epochs,
                    mel=p.key if p else None, audio_source=audio_source if p else None, data=_data_hash(d))
+        if feature_set != 'spotify':    # only then: the spotify runs keep their keys
+            key['features'] = dict(feature_set=feature_set, audio_source=audio_source, mel=mel.key, descriptors=DESCRIPTORS_VERSION)
         r = cache_table('predictions', key, lambda: run(m, spec), refresh=refresh)
         h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
         if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
@@ -72,6 +119,8 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     res['track_key'] = res['track_key'].astype(str)
     res.attrs['history'] = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame()
     res.attrs['skipped'] = int((~keep).sum())
+    res.attrs['no_descriptors'] = no_desc
+    res.attrs['feature_set'] = feature_set
     return res
 
 # %% ../nbs/05a_protocols.ipynb #be58f882

@@ -5,6 +5,7 @@
 # %% ../nbs/05_train.ipynb #c6a99d0a
 from __future__ import annotations
 import dataclasses, time
+from functools import partial
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 from typing import Callable
@@ -14,12 +15,13 @@ from torch import nn
 from tqdm.auto import tqdm
 from sklearn.base import clone
 from .core import atomic_write, default_device, ParameterError, DataError
-from .models import PaperCNN, FusionCNN, META_COLS, BASELINES, EARLIER_METHODS, make_baseline
+from .models import PaperCNN, FusionCNN, META_COLS, LOG_COLS, BASELINES, EARLIER_METHODS, make_baseline
+from .data import AUDIO_FEATURES, ARTIST_COLS
 
 # %% auto #0
-__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'MODELS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'Batches', 'NetModel',
-           'SklearnModel', 'ModelSpec', 'make_model', 'run_paper', 'run_grouped', 'save_predictor', 'Predictor',
-           'load_predictor']
+__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'FEATURE_SETS', 'DESC_COLS', 'MODELS', 'PRED_COLS', 'PREDICTOR_FORMAT',
+           'TrainConfig', 'Batches', 'NetModel', 'SklearnModel', 'feature_cols', 'ModelSpec', 'make_model', 'run_paper',
+           'run_grouped', 'save_predictor', 'Predictor', 'load_predictor']
 
 # %% ../nbs/05_train.ipynb #8aa0f5a1
 @dataclass(frozen=True)
@@ -53,12 +55,13 @@ PAPER_CONFIG = TrainConfig(epochs=25, batch_size=32, lr=1e-3, weight_decay=0.0, 
 CORRECTED_CONFIG = TrainConfig()
 
 # %% ../nbs/05_train.ipynb #d0daf044
-def _meta_array(X) -> np.ndarray:
-    "The 13 model inputs of `X` (a DataFrame with META_COLS, or an N × 13 array) as float32."
+def _meta_array(X, cols=None) -> np.ndarray:
+    "The model inputs `cols` (the 13 META_COLS by default) of `X` (a DataFrame, or an N × d array) as float32."
+    cols = list(cols or META_COLS)
     if isinstance(X, pd.DataFrame):
-        miss = [c for c in META_COLS if c not in X.columns]
+        miss = [c for c in cols if c not in X.columns]
         if miss: raise DataError(f"missing column(s) {miss}", where='X')
-        A = X[META_COLS].to_numpy(dtype=np.float32, na_value=np.nan)
+        A = X[cols].to_numpy(dtype=np.float32, na_value=np.nan)
     else: A = np.asarray(X, dtype=np.float32)
     if A.ndim != 2: raise DataError(f"expected a 2-D table of model inputs, got shape {A.shape}", where='X')
     bad = np.argwhere(~np.isfinite(A))
@@ -113,8 +116,10 @@ class NetModel:
     def __init__(self, build:Callable, # () -> nn.Module taking (spec, meta)
                  config:TrainConfig=CORRECTED_CONFIG, # how to train
                  name:str='net', # for progress bars and checkpoints
-                 zero_shape:tuple=(40, 8)): # (n_mels, frames) of the silence fed when no spectrograms are given
+                 zero_shape:tuple=(40, 8), # (n_mels, frames) of the silence fed when no spectrograms are given
+                 cols:list|tuple|None=None): # its metadata inputs, in order; META_COLS (the paper's 13) by default
         self.build,self.config,self.name,self.zero_shape = build,config,name,tuple(zero_shape)
+        self.cols = list(cols or META_COLS)
 
     def _check_shape(self, net, shape):
         want = getattr(net, 'in_shape', None)
@@ -129,7 +134,7 @@ class NetModel:
             callback:Callable|None=None): # called as callback(model, epoch, record) after each epoch
         "Train from scratch, or resume from `checkpoint`."
         cfg = self.config; dev = cfg.device or default_device()
-        M, y = _meta_array(X), np.asarray(y, dtype=np.float32)
+        M, y = _meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
         if len(y) != len(M): raise DataError(f"{len(y)} targets for {len(M)} rows", where='y')
         if not np.isfinite(y).all(): raise DataError("missing or infinite target value(s)", where='y')
         if S is not None and len(S) != len(M): raise DataError(f"spectrograms have {len(S)} rows, the table {len(M)}", where='S')
@@ -139,7 +144,7 @@ class NetModel:
             M,y,S = M[tr],y[tr],(None if S is None else S[tr])
         elif cfg.val == 'test':
             if X_val is None or y_val is None: raise ParameterError("config.val='test' needs X_val and y_val (the held-out rows)", where='fit')
-            Mv,yv,Sv = _meta_array(X_val),np.asarray(y_val,dtype=np.float32),S_val
+            Mv,yv,Sv = _meta_array(X_val, self.cols),np.asarray(y_val,dtype=np.float32),S_val
         else: Mv = None
         train = Batches(M, S, y, dev, self.zero_shape)
         val = None if Mv is None else Batches(Mv, Sv, yv, dev, self.zero_shape)
@@ -230,7 +235,7 @@ class NetModel:
                ) -> np.ndarray:
         "Predicted popularity for each row of X."
         if not hasattr(self, 'net_'): raise ParameterError("call fit first", where=self.name)
-        b = Batches(_meta_array(X), S, None, self.device_, self.zero_shape)
+        b = Batches(_meta_array(X, self.cols), S, None, self.device_, self.zero_shape)
         self._check_shape(self.net_, b.shape)
         return self._predict_batches(self.net_, b, self.device_)
 
@@ -241,6 +246,21 @@ class SklearnModel:
         self.estimator_ = clone(self.estimator).fit(X, np.asarray(y, dtype=float)); return self
     def predict(self, X, S=None) -> np.ndarray: return np.asarray(self.estimator_.predict(X), dtype=np.float64)
 
+# %% ../nbs/05_train.ipynb #17800753
+from .features import DESCRIPTORS
+
+FEATURE_SETS = ('spotify', 'descriptors', 'both')
+DESC_COLS = [f'desc_{k}' for k in DESCRIPTORS]   # the audio descriptors as model inputs (prefixed: tempo, loudness, key, ... are also Spotify's names)
+
+def feature_cols(feature_set:str='spotify', # spotify | descriptors | both
+                 part:str='all' # 'all' inputs, or only the 'audio' ones (no artist values)
+                ) -> list:
+    "The model inputs of a feature set, in order (artist popularity and followers last)."
+    if feature_set not in FEATURE_SETS: raise ParameterError(f"must be one of {list(FEATURE_SETS)}, got {feature_set!r}", where='feature_set')
+    if part not in ('all', 'audio'): raise ParameterError(f"must be 'all' or 'audio', got {part!r}", where='part')
+    audio = {'spotify': AUDIO_FEATURES, 'descriptors': DESC_COLS, 'both': AUDIO_FEATURES + DESC_COLS}[feature_set]
+    return list(audio) + (list(ARTIST_COLS) if part == 'all' else [])
+
 # %% ../nbs/05_train.ipynb #ea211f9b
 @dataclass(frozen=True)
 class ModelSpec:
@@ -248,16 +268,16 @@ class ModelSpec:
     name:str # registry key
     kind:str # 'net' or 'baseline'
     description:str # one line for tables
-    build:Callable|None=None # () -> nn.Module, for networks
+    build:Callable|None=None # (**kw) -> nn.Module, for networks (kw: metadata_dim, log_cols for other inputs)
     config:TrainConfig|None=None # default training configuration, for networks
     zero_shape:tuple=(40, 8) # silence fed to the network when no spectrograms are given
     uses_audio:bool=False # whether its predictions depend on the spectrograms
 
 MODELS = {s.name: s for s in [
     ModelSpec('paper_cnn', 'net', "authors' CNN, 40x8 mel + 13 raw values", PaperCNN, PAPER_CONFIG, (40, 8), True),
-    ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', lambda: FusionCNN(mode='fusion'), CORRECTED_CONFIG, (40, 16), True),
-    ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', lambda: FusionCNN(mode='audio'), CORRECTED_CONFIG, (40, 16), True),
-    ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', lambda: FusionCNN(mode='meta'), CORRECTED_CONFIG, (40, 16), False),
+    ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', lambda **kw: FusionCNN(mode='fusion', **kw), CORRECTED_CONFIG, (40, 16), True),
+    ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', lambda **kw: FusionCNN(mode='audio', **kw), CORRECTED_CONFIG, (40, 16), True),
+    ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', lambda **kw: FusionCNN(mode='meta', **kw), CORRECTED_CONFIG, (40, 16), False),
     ModelSpec('mean', 'baseline', 'training mean'), ModelSpec('median', 'baseline', 'training median'),
     ModelSpec('majority', 'baseline', 'constant on the majority side of 50'),
     ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks"),
@@ -269,27 +289,45 @@ MODELS = {s.name: s for s in [
     ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV'),
     ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP')]}
 
+_TAKES = {'ridge': 'all', 'hgb_all': 'all', 'rf': 'all', 'svr': 'all', 'hitmusicnet': 'all', 'hgb_audio': 'audio'}   # baselines whose inputs follow the feature set
+
+def _with_inputs(est, name, feature_set):
+    "The baseline `est` on the inputs of `feature_set` (unchanged for 'spotify' and for baselines of other inputs)."
+    if feature_set == 'spotify' or name not in _TAKES: return est
+    cols = tuple(feature_cols(feature_set, _TAKES[name]))
+    return est.set_params(columns__cols=cols) if hasattr(est, 'steps') else est.set_params(cols=cols)
+
+def _net_build(s, cols):
+    "The builder of network `s` for metadata inputs `cols` (its own for the paper's 13)."
+    if list(cols) == list(META_COLS): return s.build
+    kw = dict(metadata_dim=len(cols))
+    if s.name != 'paper_cnn': kw['log_cols'] = tuple(i for i,c in enumerate(cols) if c in LOG_COLS)
+    return partial(s.build, **kw)
+
 def make_model(name:str, # a key of MODELS
                seed:int=0, # seed of initialisation/shuffling (networks) or random_state (baselines)
                config:TrainConfig|None=None, # training configuration for networks; the model's default if None
+               feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both (see `feature_cols`)
                **overrides): # TrainConfig fields to change, e.g. epochs=2
     "A fresh, unfitted model with fit/predict."
     if name not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={name!r}")
-    s = MODELS[name]
-    if s.kind == 'baseline': return SklearnModel(make_baseline(name, seed=seed), name)
+    s, cols = MODELS[name], feature_cols(feature_set)
+    if s.kind == 'baseline': return SklearnModel(_with_inputs(make_baseline(name, seed=seed), name, feature_set), name)
     cfg = replace(config or s.config, seed=seed, **overrides)
-    return NetModel(s.build, cfg, name, s.zero_shape)
+    return NetModel(_net_build(s, cols), cfg, name, s.zero_shape, cols)
 
 # %% ../nbs/05_train.ipynb #fae218c7
 from .data import paper_split, grouped_folds
 
 PRED_COLS = ['protocol','model','seed','fold','split','track_key','artist','y_true','y_pred']
-_NEED = ['track_key','artist','popularity', *META_COLS]
+_NEED = ['track_key','artist','popularity']
 
-def _inputs(df, spec):
+def _inputs(df, spec, feature_set='spotify'):
     "Check the table, resolve a store to its array and drop rows whose audio failed."
-    miss = [c for c in _NEED if c not in df.columns]
-    if miss: raise DataError(f"missing column(s) {miss}", where='df')
+    miss = [c for c in [*_NEED, *feature_cols(feature_set)] if c not in df.columns]
+    if miss:
+        hint = "; the audio descriptors are merged into the rows by popnb.protocols.add_descriptors" if set(miss) & set(DESC_COLS) else ''
+        raise DataError(f"missing column(s) {miss}{hint}", where='df')
     df = df.reset_index(drop=True)
     if spec is None: return df, None
     X = getattr(spec, 'X', spec)
@@ -302,15 +340,16 @@ def _inputs(df, spec):
         if not ok.all(): return df[ok].reset_index(drop=True), np.asarray(X)[ok]
     return df, X
 
-def _fit_predict(name, seed, df, spec, tr, te, config, overrides, ck):
-    m = make_model(name, seed=seed, config=config, **overrides) if MODELS[name].kind == 'net' else make_model(name, seed=seed)
+def _fit_predict(name, seed, df, spec, tr, te, config, overrides, ck, feature_set='spotify'):
+    fs = dict(feature_set=feature_set)
+    m = make_model(name, seed=seed, config=config, **fs, **overrides) if MODELS[name].kind == 'net' else make_model(name, seed=seed, **fs)
     Xtr, ytr, Xte, yte = df.iloc[tr], df.popularity.to_numpy(float)[tr], df.iloc[te], df.popularity.to_numpy(float)[te]
     Str = None if spec is None else spec[tr]; Ste = None if spec is None else spec[te]
     m.fit(Xtr, ytr, S=Str, X_val=Xte, y_val=yte, S_val=Ste, checkpoint=ck)
     return m
 
-def _run(protocol, df, make_splits, models, spec, configs, overrides, checkpoint_dir, progress):
-    df, spec = _inputs(df, spec)
+def _run(protocol, df, make_splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set='spotify'):
+    df, spec = _inputs(df, spec, feature_set)
     splits = make_splits(df)
     for n in models:
         if n not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={n!r}")
@@ -319,7 +358,7 @@ def _run(protocol, df, make_splits, models, spec, configs, overrides, checkpoint
     jobs = [(seed, fold, tr, te, n) for seed,folds in splits for fold,(tr,te) in enumerate(folds) for n in models]
     for seed, fold, tr, te, n in tqdm(jobs, desc=protocol, disable=not progress):
         ck = None if checkpoint_dir is None or MODELS[n].kind != 'net' else Path(checkpoint_dir)/f"{protocol}-{n}-s{seed}-f{fold}.pt"
-        m = _fit_predict(n, seed, df, spec, tr, te, configs.get(n), overrides, ck)
+        m = _fit_predict(n, seed, df, spec, tr, te, configs.get(n), overrides, ck, feature_set)
         parts = [('test', te)] + ([('train', tr)] if protocol == 'paper' else [])
         for split, rows in parts:
             S = None if spec is None else spec[rows]
@@ -341,10 +380,12 @@ def run_paper(df:pd.DataFrame, # the dataset (CONTRACT schema)
               configs:dict|None=None, # model name -> TrainConfig, replacing the model's default
               overrides:dict|None=None, # TrainConfig fields changed for every network, e.g. {'epochs': 2}
               checkpoint_dir:str|Path|None=None, # keep one resumable checkpoint per network run here
-              progress:bool=True) -> pd.DataFrame:
+              progress:bool=True, # show progress bars
+              feature_set:str='spotify' # model inputs: spotify | descriptors | both (`feature_cols`)
+             ) -> pd.DataFrame:
     "The paper protocol: predictions for all rows (split = train/test) of each model and seed."
     splits = lambda d: [(s, [paper_split(d, seed=s, test_size=test_size)]) for s in seeds]
-    return _run('paper', df, splits, models, spec, configs, overrides, checkpoint_dir, progress)
+    return _run('paper', df, splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set)
 
 def run_grouped(df:pd.DataFrame, # the dataset (CONTRACT schema)
                 models:list|tuple=('fusion_cnn','fusion_meta','mean','majority','artist_mean','ridge','hgb_all','hgb_audio','hgb_artist'), # keys of MODELS
@@ -354,10 +395,12 @@ def run_grouped(df:pd.DataFrame, # the dataset (CONTRACT schema)
                 configs:dict|None=None, # model name -> TrainConfig, replacing the model's default
                 overrides:dict|None=None, # TrainConfig fields changed for every network, e.g. {'epochs': 2}
                 checkpoint_dir:str|Path|None=None, # keep one resumable checkpoint per network run here
-                progress:bool=True) -> pd.DataFrame:
+                progress:bool=True, # show progress bars
+                feature_set:str='spotify' # model inputs: spotify | descriptors | both (`feature_cols`)
+               ) -> pd.DataFrame:
     "Artist-grouped k-fold CV over seeds: one out-of-fold prediction per row, model and seed."
     splits = lambda d: [(s, grouped_folds(d, k=k, seed=s)) for s in seeds]
-    return _run('grouped', df, splits, models, spec, configs, overrides, checkpoint_dir, progress)
+    return _run('grouped', df, splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set)
 
 # %% ../nbs/05_train.ipynb #1eea4970
 from .features import MelParams, RESOLVED_SOURCES
@@ -390,6 +433,8 @@ def save_predictor(model:NetModel, # a fitted network from `make_model`
         raise ParameterError("expected a fitted network (NetModel after .fit); baselines are not saved as predictors", where='model')
     if model.name not in MODELS or MODELS[model.name].kind != 'net':
         raise ParameterError(f"unknown network; choose one of {[k for k,s in MODELS.items() if s.kind == 'net']}", where=f"model.name={model.name!r}")
+    if list(model.cols) != list(META_COLS):
+        raise ParameterError("a predictor bundle takes the paper's 13 inputs (feature_set='spotify'); this network was trained on others", where='model.cols')
     if not isinstance(params, MelParams): raise ParameterError(f"expected a MelParams, got {type(params).__name__}", where='params')
     if audio_source not in RESOLVED_SOURCES:
         raise ParameterError(f"must be a resolved audio source (previews, local, synthetic, none), got {audio_source!r}", where='audio_source')
