@@ -13,12 +13,12 @@ from .core import DataError, ParameterError, closest, did_you_mean
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'TIER_NAMES', 'FIXED_BANDS', 'TIER_METRICS',
-           'MAJORITY_TIER', 'RANDOM_TIER', 'CAL_METRICS', 'check_yp', 'resolve_threshold', 'threshold_label',
-           'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics', 'bootstrap_weights',
-           'ci_from_values', 'bootstrap_ci', 'check_columns', 'predictions_table', 'add_constant', 'score_table',
-           'threshold_sweep', 'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
-           'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores', 'release_period',
-           'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence',
+           'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'check_yp', 'resolve_threshold',
+           'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics',
+           'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'check_columns', 'predictions_table', 'add_constant',
+           'score_table', 'threshold_sweep', 'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores',
+           'tier_confusion', 'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores',
+           'release_period', 'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence',
            'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
 
 # %% ../nbs/06_evaluate.ipynb #2e16556e
@@ -473,8 +473,11 @@ def tier_confusion(tiers:pd.DataFrame, # what tier_table returns
     return c.div(c.sum(1).replace(0, np.nan), axis=0) if normalize else c
 
 # %% ../nbs/06_evaluate.ipynb #b8da9f4f
+BASE_RATE = 'base rate'   # the reference forecaster: the training rows' share of popular tracks
+
 def link_probabilities(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
-                       threshold:float|str=50 # popular = y_true >= threshold ('median': of all y_true)
+                       threshold:float|str=50, # popular = y_true >= threshold ('median': of all y_true)
+                       reference:bool=True # add the base-rate forecaster (model BASE_RATE)
                       ) -> pd.DataFrame:
     "Held-out rows with `prob`: P(popular) from a logistic link on y_pred fitted on the fold's training rows."
     from sklearn.linear_model import LogisticRegression
@@ -493,6 +496,8 @@ def link_probabilities(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                 lr = LogisticRegression(C=1e4, max_iter=1000).fit(((x - x.mean())/sd)[:, None], yb)
                 prob = lr.predict_proba(((te.y_pred.to_numpy(float) - x.mean())/sd)[:, None])[:, 1]
             out.append(te.assign(threshold=t, y_pos=(te.y_true >= t).astype(int), prob=prob))
+            if reference and model == preds[preds.protocol == proto].model.iloc[0]:
+                out.append(out[-1].assign(model=BASE_RATE, prob=yb.mean()))
     return pd.concat(out, ignore_index=True)
 
 # %% ../nbs/06_evaluate.ipynb #67d71334

@@ -39,7 +39,7 @@ def test_paper_08_claims_smoke(tmp_path, monkeypatch, kernel_name, mirror):
     assert {'majority tier', 'stratified random'} <= set(t9.model) and set(t9.metric) == {'macro_f1', 'balanced_accuracy', 'kappa'}
     assert (t9[t9.model == 'majority tier'].query("metric == 'kappa'").value.abs() < 0.15).all()   # 0 within a fold; folds may differ
     t10 = pd.read_csv(figs/'tables'/'T10_calibration.csv')
-    assert set(t10.threshold.astype(str)) == {'50', '70'} and set(t10.metric) == {'brier', 'ece'}
+    assert set(t10.threshold.astype(str)) == {'50', '70'} and set(t10.metric) == {'brier', 'ece'} and 'base rate' in set(t10.model)
     t11 = pd.read_csv(figs/'tables'/'T11_production_choices.csv')
     assert len(t11) == 18 and set(t11.model) == {'hgb_all', 'fusion_meta'} and (t11.ci_low <= t11.pd_range + 1e-9).all()
 

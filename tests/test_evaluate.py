@@ -220,7 +220,8 @@ def test_link_is_fitted_on_other_folds_only():
     x = tr.y_pred.to_numpy(); xs = (x - x.mean())/x.std()
     lr = LogisticRegression(C=1e4, max_iter=1000).fit(xs[:, None], (tr.y_true >= 70).astype(int))
     want = lr.predict_proba(((te.y_pred.to_numpy() - x.mean())/x.std())[:, None])[:, 1]
-    assert np.allclose(lp[lp.fold == 2].prob.to_numpy(), want)
+    assert np.allclose(lp[(lp.fold == 2) & (lp.model == 'good')].prob.to_numpy(), want)
+    assert np.allclose(lp[(lp.fold == 2) & (lp.model == BASE_RATE)].prob, (tr.y_true >= 70).mean())   # the reference: training share
     cs = calibration_scores(lp, n_boot=100)
     assert set(cs.metric) == set(CAL_METRICS) and (cs.threshold == '70').all()
 
