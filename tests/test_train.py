@@ -41,7 +41,7 @@ def test_configs():
 
 def test_registry():
     assert {'paper_cnn','fusion_cnn','fusion_audio','fusion_meta','mean','median','majority','artist_mean','ridge',
-            'hgb_all','hgb_audio','hgb_artist'} == set(MODELS)
+            'hgb_all','hgb_audio','hgb_artist','rf','svr','hitmusicnet'} == set(MODELS)
     assert isinstance(make_model('ridge'), SklearnModel) and isinstance(make_model('paper_cnn'), NetModel)
     with pytest.raises(ParameterError, match='unknown model'): make_model('resnet')
 
@@ -139,3 +139,41 @@ def test_store_rows_without_audio_are_dropped(df, spec):
 def test_cuda_mixed_precision(df, spec):
     m, p = _fit('fusion_cnn', df, spec, epochs=2)
     assert m.device_.startswith('cuda') and next(m.net_.parameters()).is_cuda and np.isfinite(p).all()
+
+def _with_desc(df):
+    from popnb.train import DESC_COLS
+    rng = np.random.default_rng(2)
+    return df.assign(**{c: rng.normal(size=len(df)) for c in DESC_COLS})
+
+def test_feature_sets_train_on_their_inputs(df):
+    from popnb.train import feature_cols
+    d = _with_desc(df)
+    g = {fs: run_grouped(d, ['ridge', 'hgb_all', 'fusion_meta'], k=3, seeds=[0], overrides={'epochs': 1}, progress=False, feature_set=fs)
+         for fs in ('spotify', 'descriptors', 'both')}
+    for fs, r in g.items(): assert r.groupby('model').track_key.nunique().tolist() == [120] * 3, fs
+    sp, de = (g[fs][g[fs].model == 'ridge'].y_pred.to_numpy() for fs in ('spotify', 'descriptors'))
+    assert not np.allclose(sp, de)
+    # the spotify run ignores the extra columns: the same predictions as on the table without them
+    base = run_grouped(df, ['ridge'], k=3, seeds=[0], progress=False)
+    np.testing.assert_allclose(base.y_pred, sp)
+    assert make_model('fusion_meta', feature_set='both').build().metadata_dim == len(feature_cols('both'))
+    with pytest.raises(DataError, match='add_descriptors'): run_grouped(df, ['ridge'], k=3, seeds=[0], progress=False, feature_set='descriptors')
+    with pytest.raises(ParameterError, match='feature_set'): make_model('ridge', feature_set='audio')
+
+def test_spotify_cache_keys_unchanged(df, monkeypatch):
+    "The keys of spotify runs are the keys cached before feature sets existed (no 'features' entry, same order)."
+    import json, popnb.protocols as P
+    keys = []
+    monkeypatch.setattr(P, 'cache_table', lambda kind, key, make, refresh=False: keys.append(json.dumps(key)) or pd.DataFrame(dict(track_key=['a'])))
+    P.protocol_predictions(df, ['ridge', 'fusion_meta'], 'grouped', 'synthetic', P.study_mel(16, 3.0), [0], 5, 2, progress=False)
+    h = P._data_hash(df)
+    assert h == 'c0c5d4d2f737e6bb'
+    assert keys == [json.dumps(dict(protocol='grouped', model=m, seeds=[0], k=5, epochs=2, mel=None, audio_source=None, data=h))
+                    for m in ('ridge', 'fusion_meta')]
+    keys.clear()
+    from popnb.features import DESCRIPTORS
+    fake = lambda d: pd.DataFrame({'track_key': d.track_key.astype(str), **{k: np.random.default_rng(3).normal(size=len(d)) for k in DESCRIPTORS},
+                                   'descriptor_reason': ''})
+    monkeypatch.setattr(P, 'build_store', lambda d, **kw: type('S', (), dict(index=pd.DataFrame(dict(ok=[True]*len(d))), descriptors=fake(d)))())
+    P.protocol_predictions(df, ['ridge'], 'grouped', 'synthetic', P.study_mel(16, 3.0), [0], 5, 2, progress=False, feature_set='descriptors')
+    assert json.loads(keys[0])['features']['feature_set'] == 'descriptors'
