@@ -23,25 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')
 
-def clip_sets(n:int, tmp:Path) -> dict:
-    "n real previews (cycled) and n stand-in MP3 clips (8 distinct, cycled)."
-    import soundfile as sf
-    from popnb.audio import synthesize_clip
-    from popnb.core import data_mirror
-    mirror = data_mirror()
-    if mirror is None: sys.exit('no data mirror: set POPNB_DATA_MIRROR')
-    previews = sorted((mirror/'previews').glob('*.mp3'))
-    rng = np.random.default_rng(0)
-    stand = []
-    for i in range(min(n, 8)):
-        f = dict(tempo=float(rng.uniform(70, 170)), energy=float(rng.uniform()), loudness=float(rng.uniform(-14, -4)),
-                 danceability=float(rng.uniform()), acousticness=float(rng.uniform()), valence=float(rng.uniform()))
-        p = tmp/f"standin{i}.mp3"
-        try: sf.write(p, synthesize_clip(f, 30.0, 44100, seed=i), 44100, format='MP3')
-        except Exception: p = p.with_suffix('.wav'); sf.write(p, synthesize_clip(f, 30.0, 44100, seed=i), 44100)
-        stand.append(p)
-    return {'real previews (MP3 44.1 kHz stereo)': [previews[i % len(previews)] for i in range(n)],
-            'stand-in (synthetic, MP3 44.1 kHz)': [stand[i % len(stand)] for i in range(n)]}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from extract import clip_sets   # the same clips as the extraction benchmark: stand-in MP3s and the mirror's previews
 
 def _t(fn) -> float:
     t0 = time.perf_counter(); fn(); return time.perf_counter() - t0
