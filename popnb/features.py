@@ -324,13 +324,13 @@ def file_descriptors(path:str|Path, # an audio file
 def _synth_features(row) -> dict:
     return {k: row.get(k) for k in SYNTH_DEFAULTS}
 
-def _clip(kind:str, arg, p:MelParams, seed:int, allow_silent:bool) -> np.ndarray:
-    "The audio of one row, at `p.sr`, `p.length` samples."
+def _clip(kind:str, arg, p:MelParams, seed:int, allow_silent:bool, info:dict|None=None) -> np.ndarray:
+    "The audio of one row, at `p.sr`, `p.length` samples (`info` gets a file's `padded_s`, as `load_audio` says)."
     if kind == 'synthetic':
         off = int(round(p.offset*p.sr))
         return synthesize_clip(arg, seconds=(off + p.length)/p.sr, sr=p.sr, seed=seed)[off:]
     if kind == 'file':
-        return load_audio(arg, sr=p.sr, offset=p.offset, duration=p.length/p.sr, allow_silent=allow_silent)
+        return load_audio(arg, sr=p.sr, offset=p.offset, duration=p.length/p.sr, allow_silent=allow_silent, info=info)
     return np.zeros(p.length, np.float32)
 
 def _describe(y:np.ndarray, kind:str, arg, p:MelParams):
@@ -345,24 +345,26 @@ def compute_chunk(jobs:list, # (row, kind, arg, reason) tuples; kind: 'synthetic
                   p:MelParams|dict, # spectrogram parameters (or their dict)
                   seed:int=0, # stand-in audio seed
                   allow_silent:bool=False, # accept silent audio
-                  descriptors:bool=False # also describe each decoded clip (`audio_descriptors`), from the same decode
+                  descriptors:bool=False, # also describe each decoded clip (`audio_descriptors`), from the same decode
+                  padding:bool=False # also return the seconds of zeros padded onto each clip (within `load_audio`'s coverage)
                  ) -> tuple:
-    "Spectrograms of a chunk of rows: (rows, array in the store's dtype, ok flags, reasons[, descriptors]). Never raises on bad audio."
+    "Spectrograms of a chunk of rows: (rows, array in the store's dtype, ok flags, reasons[, descriptors][, padded seconds]). Never raises on bad audio."
     if isinstance(p, dict): p = MelParams(**p)
     out = np.empty((len(jobs), *p.shape), p.dtype)
-    oks,reasons,descs = [],[],[]
+    oks,reasons,descs,pads = [],[],[],[]
     silence = None
     for i,(r,kind,arg,why) in enumerate(jobs):
         try:
             if kind == 'missing': raise AudioError(why)
-            y = _clip(kind, arg, p, seed, allow_silent)
+            inf = {}; y = _clip(kind, arg, p, seed, allow_silent, inf); pads.append(float(inf.get('padded_s', 0.0)))
             out[i] = melspec(y, p); oks.append(True); reasons.append(why or '')
             if descriptors: descs.append(_describe(y, kind, arg, p))   # a dict, or the reason there is none
         except AudioError as e:
             if silence is None: silence = melspec(np.zeros(p.length, np.float32), p)
             out[i] = silence; oks.append(False); reasons.append(str(e)); descs.append(str(e))
+            if len(pads) < len(oks): pads.append(0.0)
     rows = [j[0] for j in jobs]
-    return (rows, out, oks, reasons, descs) if descriptors else (rows, out, oks, reasons)
+    return (rows, out, oks, reasons) + ((descs,) if descriptors else ()) + ((pads,) if padding else ())
 
 def file_melspec(path:str|Path, # an audio file
                  p:MelParams, # spectrogram parameters
@@ -450,13 +452,14 @@ class SpecStore:
 
 # %% ../nbs/03_features.ipynb #9996bc67
 def _done_rows(journal:Journal, n:int) -> tuple:
-    "(done mask, ok flags, reasons, descriptors) of a partial store, from its journal of finished chunks."
-    done, ok, reason, desc = np.zeros(n, bool), [False]*n, ['']*n, [None]*n
+    "(done mask, ok flags, reasons, descriptors, padded seconds) of a partial store, from its journal of finished chunks."
+    done, ok, reason, desc, pad = np.zeros(n, bool), [False]*n, ['']*n, [None]*n, [0.0]*n
     for e in journal.records():
         for i,(r,o,w) in enumerate(zip(e['rows'], e['ok'], e['reason'])):
             done[r],ok[r],reason[r] = True,o,w
             if 'desc' in e: desc[r] = e['desc'][i]
-    return done, ok, reason, desc
+            if 'padded' in e: pad[r] = e['padded'][i]
+    return done, ok, reason, desc, pad
 
 def _partial_state(part:Path, name:str, n:int, p:MelParams):
     "Open (or create) a partial store: (memmap, journal of finished chunks)."
@@ -514,7 +517,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     if overwrite and final.exists(): shutil.rmtree(final)
     n = len(df)
     X,journal = _partial_state(part, name, n, params)
-    done,ok,reason,desc = _done_rows(journal, n)
+    done,ok,reason,desc,pad = _done_rows(journal, n)
     todo = [j for j in jobs if not done[j[0]]]
     workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
     size = max(1, min(chunk_size, math.ceil(len(todo)/(4*workers))))   # ≥ 4 chunks per worker: no idle tail
@@ -525,7 +528,8 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
         rows,arr,oks,whys = res[:4]
         X[rows] = arr; X.flush()                   # the data is on disk before the journal says so
         for r,o,w in zip(rows, oks, whys): done[r],ok[r],reason[r] = True,o,w
-        rec = dict(rows=[int(r) for r in rows], ok=[bool(o) for o in oks], reason=[str(w) for w in whys])
+        rec = dict(rows=[int(r) for r in rows], ok=[bool(o) for o in oks], reason=[str(w) for w in whys], padded=[float(s) for s in res[-1]])
+        for r,s in zip(rows, res[-1]): pad[r] = s
         if descriptors:
             rec['desc'] = res[4]
             for r,d in zip(rows, res[4]): desc[r] = d
@@ -537,17 +541,17 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
                 work, pd_ = _m.compute_chunk, asdict(params)
             if client is not None:
                 from distributed import as_completed as d_as_completed
-                futs = [client.submit(work, c, pd_, seed, allow_silent, descriptors, pure=False) for c in chunks]
+                futs = [client.submit(work, c, pd_, seed, allow_silent, descriptors, True, pure=False) for c in chunks]
                 for fut in d_as_completed(futs): take(fut.result())
             elif n_jobs > 1 and len(chunks) > 1:
                 with ProcessPoolExecutor(n_jobs, initializer=_one_thread) as ex:
-                    for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent, descriptors) for c in chunks]): take(fut.result())
+                    for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent, descriptors, True) for c in chunks]): take(fut.result())
             else:
-                for c in chunks: take(compute_chunk(c, params, seed, allow_silent, descriptors))
+                for c in chunks: take(compute_chunk(c, params, seed, allow_silent, descriptors, True))
     finally:
         bar.close(); del X
     if not done.all(): return None
-    idx = pd.DataFrame(dict(row=range(n), track_key=df.track_key.astype(str), ok=ok, reason=reason))
+    idx = pd.DataFrame(dict(row=range(n), track_key=df.track_key.astype(str), ok=ok, reason=reason, padded_s=pad))   # zeros padded onto a short clip
     if descriptors:
         idx = idx.join(pd.DataFrame([d if isinstance(d, dict) else {} for d in desc], columns=list(DESCRIPTORS)))
         idx['descriptor_reason'] = ['' if isinstance(d, dict) else str(d) for d in desc]

@@ -92,6 +92,18 @@ def test_local_bad_files_skipped(tmp_path, mirror):
     assert 'empty' in r['t001'] and 'trunc.ogg' in r['t002'] and 'not found' in r['t003'] and 'audio_map' in r['t004']
     assert np.allclose(st.get('t001'), -100.0)                 # skipped rows hold the spectrogram of silence
 
+def test_store_records_padding(tmp_path, mirror):
+    "A real clip a little shorter than the window (within load_audio's coverage) is padded, and the index says by how much."
+    import soundfile as sf
+    y = load_audio(mirror/'previews'/'rap.mp3', sr=22050, duration=3.0)
+    sf.write(tmp_path/'short.wav', y[:int(2.8*22050)], 22050)           # 2.8 s of a 3 s window: 93 % covered
+    sf.write(tmp_path/'cut.wav', y[:int(1.0*22050)], 22050)             # 1 s of 3 s: too short
+    amap = pd.DataFrame(dict(track_key=['t000', 't001', 't002'], path=[str(mirror/'previews'/'rap.mp3'), 'short.wav', 'cut.wav']))
+    st = build_store(tracks(3), 'local', replace(P, seconds=3.0), audio_map=amap, audio_dir=tmp_path, store_dir=tmp_path/'spec', progress=False)
+    ix = st.index.set_index('track_key')
+    assert ix.ok.tolist() == [True, True, False] and 'too short' in ix.reason['t002']
+    assert ix.padded_s['t000'] == 0 and abs(ix.padded_s['t001'] - 0.2) < 0.01
+
 def test_previews_source_and_auto(tmp_path, mirror):
     files = sorted((mirror/'previews').glob('*.mp3'))
     cat = [dict(id=i + 1, title=f"Song {i}", artist='A', duration_ms=30000, file=f) for i, f in enumerate(files[:2])]
