@@ -77,7 +77,8 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          n_jobs:int=1, # processes for spectrogram extraction
                          refresh:bool=False, # retrain even when cached
                          progress:bool=True, # show progress bars
-                         feature_set:str='spotify' # model inputs: spotify (the paper's 13) | descriptors | both
+                         feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both
+                         descriptor_mel:MelParams|None=None # the store whose clips the descriptors are measured on; `mel` by default
                         ) -> pd.DataFrame:
     "Out-of-fold predictions of `models` under `protocol`, cached per model; per-epoch histories in `.attrs['history']`."
     if protocol not in ('grouped','paper'): raise ParameterError(f"must be 'grouped' or 'paper', got {protocol!r}", where='protocol')
@@ -86,16 +87,17 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                                "use feature_set='descriptors' (the inputs measured from each track's audio)", where='feature_set')
     mel = mel or study_mel()
     needs = {m: model_inputs(m, mel) for m in models}
-    want = {p for p in needs.values() if p is not None} | ({mel} if feature_set != 'spotify' else set())
+    dmel = descriptor_mel or mel
+    want = {p for p in needs.values() if p is not None} | ({dmel} if feature_set != 'spotify' else set())
     stores = {p.key: build_store(df, audio_source=audio_source, params=p, n_jobs=n_jobs, progress=progress,
-                                 **({'descriptors': True} if feature_set != 'spotify' and p == mel else {}))
+                                 **({'descriptors': True} if feature_set != 'spotify' and p == dmel else {}))
               for p in want}
     ok = pd.Series(True, index=range(len(df)))
     for s in stores.values(): ok &= s.index['ok'].to_numpy(bool)
     keep = ok.to_numpy()
     d, no_desc = df.reset_index(drop=True), {}
     if feature_set != 'spotify':
-        d, why = _descriptor_columns(d, stores[mel.key])
+        d, why = _descriptor_columns(d, stores[dmel.key])
         no_desc = dict(zip(d.track_key.astype(str)[keep & (why != '')], why[keep & (why != '')]))
         keep = keep & (why == '')
     d = d[keep].reset_index(drop=True)
@@ -110,7 +112,7 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
         key = dict(protocol=protocol, model=m, seeds=list(seeds), k=k if protocol == 'grouped' else None, epochs=epochs,
                    mel=p.key if p else None, audio_source=audio_source if p else None, data=_data_hash(d))
         if feature_set != 'spotify':    # only then: the spotify runs keep their keys
-            key['features'] = dict(feature_set=feature_set, audio_source=audio_source, mel=mel.key, descriptors=DESCRIPTORS_VERSION)
+            key['features'] = dict(feature_set=feature_set, audio_source=audio_source, mel=dmel.key, descriptors=DESCRIPTORS_VERSION)
         r = cache_table('predictions', key, lambda: run(m, spec), refresh=refresh)
         h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
         if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
