@@ -10,8 +10,8 @@ import numpy as np, pandas as pd
 from .core import PopnbError, ParameterError, DataError, AudioError, closest, did_you_mean, paths, sha256_file, short_hash
 
 # %% auto #0
-__all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'metadata_table', 'predict_files', 'cmd_data', 'cmd_previews', 'cmd_extract', 'cmd_train',
-           'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
+__all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'metadata_table', 'predict_files', 'parse_vary', 'plot_vary', 'cmd_data', 'cmd_previews',
+           'cmd_extract', 'cmd_train', 'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #e9989a1c
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
@@ -140,15 +140,21 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
                   params=None, # MelParams the caller expects; must equal the bundle's
                   device:str|None=None, # torch device (default_device() by default)
                   batch_size:int=32, # files decoded and predicted together
+                  vary:tuple|None=None, # (input, values): each file predicted at every value of one input, the others held
                   progress:bool=True # show a progress bar
                  ) -> pd.DataFrame:
-    "One row per file: predicted popularity (0-100), status 'ok'/'error' and the error, and what made the prediction."
+    "One row per file (per file and value with `vary`): predicted popularity (0-100), status and error, and what made the prediction."
     from tqdm.auto import tqdm
     from popnb.features import file_melspec
     from popnb.train import Predictor, load_predictor
     pr = predictor if isinstance(predictor, Predictor) else load_predictor(predictor, params=params, device=device)
     if params is not None and params != pr.params: load_predictor(pr.path, params=params)   # raises, naming the difference
     files = [str(f) for f in paths]
+    if vary is not None:
+        col, values = vary[0], np.asarray(vary[1], float).ravel()
+        if col not in pr.meta_cols: raise ParameterError(f"the bundle takes no input {col!r}{did_you_mean(col, pr.meta_cols)}", where='vary')
+        if not len(values): raise ParameterError("no values to vary over", where='vary')
+    curves = {}
     vals = dict(audio_features or {}, artist_popularity=artist_popularity, artist_followers=artist_followers)
     unknown = [k for k in (audio_features or {}) if k not in AUDIO_FEATURES]
     if unknown: raise ParameterError(f"unknown audio feature(s) {unknown}; expected any of {AUDIO_FEATURES}", where='audio_features')
@@ -176,10 +182,51 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
                 rows[j]['error'] = '; '.join(x for x in (e.what, rows[j]['error']) if x)
             bar.update(1)
         if idx:
-            p = pr.predict(M[idx], np.stack(specs) if pr.uses_audio else None)
+            S = np.stack(specs) if pr.uses_audio else None
+            p = pr.predict(M[idx], S)
             for j,v in zip(idx, np.clip(p, 0, 100)): rows[j].update(popularity=round(float(v), 2), status='ok', error='')
+            if vary is not None:
+                from popnb.evaluate import vary_input
+                ice = vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S), pd.DataFrame(M[idx], columns=list(pr.meta_cols)), col, values)
+                curves.update(zip(idx, np.clip(ice, 0, 100)))
     bar.close()
-    return pd.DataFrame(rows, columns=PREDICT_COLS)
+    t = pd.DataFrame(rows, columns=PREDICT_COLS)
+    if vary is None: return t
+    t = t.loc[t.index.repeat(len(values))].reset_index(drop=True)
+    t.insert(1, 'vary', col); t.insert(2, 'value', np.tile(values, len(files)))
+    t['popularity'] = [round(float(curves[j][g]), 2) if j in curves else np.nan for j in range(len(files)) for g in range(len(values))]
+    return t
+
+# %% ../nbs/08_cli.ipynb #11431a3d
+def parse_vary(s:str # 'tempo=90:150:10' (start:stop:step, stop included) or 'tempo=90,120,150'
+              ) -> tuple[str, np.ndarray]:
+    "(input name, values) of a `--vary` specification."
+    name, sep, rng = str(s).partition('=')
+    bad = lambda why: ParameterError(f"{why}; expected NAME=START:STOP:STEP or NAME=V1,V2,... (e.g. tempo=90:150:10)", where=f'--vary {s}')
+    if not sep or not name.strip(): raise bad("no input name")
+    try:
+        if ':' in rng:
+            a, b, st = (float(x) for x in rng.split(':'))
+            if st <= 0 or b < a: raise bad("need start <= stop and step > 0")
+            vals = np.arange(a, b + st/2, st)
+        else: vals = np.array([float(x) for x in rng.split(',') if x.strip()])
+    except ValueError: raise bad("values must be numbers") from None
+    if not len(vals): raise bad("no values")
+    return name.strip().replace('-', '_'), np.round(vals, 10)
+
+def plot_vary(t:pd.DataFrame, # predict_files(..., vary=...) output
+              out=None # a .png or .pdf to write (None: only return the figure)
+             ):
+    "Predicted popularity against the varied input, one line per file."
+    from popnb.report import new_figure, show_figure
+    import matplotlib.pyplot as plt
+    col = t['vary'].iloc[0]
+    fig, ax = new_figure('column')
+    for f, g in t[t.status == 'ok'].groupby('file', sort=False): ax.plot(g.value, g.popularity, marker='.', label=Path(f).name)
+    ax.set(xlabel=col, ylabel='predicted popularity', title=f'prediction as {col} varies, other inputs held')
+    ax.legend(frameon=False, fontsize=6)
+    if out: fig.savefig(out, metadata={'png': {'Software': None}, 'pdf': {'CreationDate': None}}.get(Path(out).suffix[1:]))
+    return fig
 
 # %% ../nbs/08_cli.ipynb #077fbdeb
 _NETS = ('fusion_cnn', 'fusion_meta', 'fusion_audio', 'paper_cnn')
@@ -348,19 +395,22 @@ def cmd_predict(a) -> int:
     if ck is None: raise ParameterError(f"no trained model in {paths().interim/'models'}; {_HOW}", where='--model')
     if not ck.is_file(): raise ParameterError(f"no predictor bundle at this path; {_HOW}", where=f'--model {ck}')
     feats = {c: getattr(a, c) for c in AUDIO_FEATURES}
+    vary = parse_vary(a.vary) if a.vary else None
+    if a.plot and not vary: raise ParameterError("--plot draws the curves of --vary: give --vary too", where='--plot')
     t = predict_files(a.audio, ck, features=a.features, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers,
-                      audio_features=feats, fill_missing=a.fill_missing, descriptors=not a.no_descriptors, device=a.device, progress=not a.quiet)
+                      audio_features=feats, fill_missing=a.fill_missing, descriptors=not a.no_descriptors, device=a.device, progress=not a.quiet, vary=vary)
     if a.format == 'json': s = json.dumps([{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k,v in r.items()} for r in t.to_dict('records')], indent=1)
     elif a.format == 'csv': s = t.to_csv(index=False)
     else:
         short = lambda f: f"{len(f.split())} value(s)" if len(f) > 30 else f
-        v = t[['file','popularity','status','error','from_user','from_descriptors','filled']].assign(
+        v = t[[*(['file','vary','value'] if vary else ['file']),'popularity','status','error','from_user','from_descriptors','filled']].assign(
             from_user=t.from_user.map(short), from_descriptors=t.from_descriptors.map(short), filled=t.filled.map(short))
         s = _table(v) + f"\nmodel {t.model.iloc[0]} ({ck}), trained on {t.audio_source.iloc[0]} audio, spectrogram {t.mel_key.iloc[0]}"
     if a.out:
         from popnb.core import atomic_write
         with atomic_write(a.out, 'w') as f: f.write(s if s.endswith('\n') else s + '\n')
     else: print(s)
+    if a.plot: plot_vary(t, a.plot); _say(f"wrote {a.plot}")
     src, used = t.audio_source.iloc[0], bool(t.audio_used.iloc[0])
     if used and src == 'synthetic': _say("note: this model's audio branch was trained on synthetic stand-in audio, not recordings")
     if not used: _say("note: this model does not use the audio (trained without it); files are only checked")
@@ -439,14 +489,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--log-output', action='store_true', help="stream the notebooks' output")
     p = _sub(sp, 'predict', cmd_predict, 'predict the popularity (0-100) of audio files with a trained predictor bundle',
              "popnb predict song.wav --artist-popularity 35 --artist-followers 12000\n"
+             "popnb predict song.mp3 --artist-popularity 35 --artist-followers 12000 --vary tempo=90:150:10 --plot tempo.png\n"
              "popnb predict a.mp3 b.ogg --features tracks.csv --model data/interim/models/fusion_cnn.pt --format json")
-    p.add_argument('audio', nargs='+', metavar='AUDIO', help='MP3, OGG, FLAC or WAV files')
+    p.add_argument('audio', nargs='+', metavar='AUDIO', help='MP3, OGG, FLAC, WAV, M4A/AAC or Opus files')
     p.add_argument('--model', default=None, metavar='CHECKPOINT', help='predictor bundle (default: data/interim/models/fusion_cnn.pt, else the newest bundle there)')
     p.add_argument('--features', default=None, metavar='CSV', help="metadata table: columns of META_COLS, plus 'file' to match files (else one row per file, in order)")
     for c in ARTIST_COLS + AUDIO_FEATURES:
         p.add_argument(_flag(c), dest=c, type=float, default=None, metavar='N', help=f'{c} for every file (range {RANGES.get(c)})')
     p.add_argument('--fill-missing', action='store_true', help='fill any missing metadata with the training medians (named in the `filled` column)')
     p.add_argument('--no-descriptors', action='store_true', help='do not measure tempo, loudness, key, mode and duration from the audio (then every input comes from the user, or from medians with --fill-missing)')
+    p.add_argument('--vary', default=None, metavar='NAME=START:STOP:STEP', help='predict each file at every value of one input, the others held (e.g. tempo=90:150:10, or energy=0.2,0.5,0.8)')
+    p.add_argument('--plot', default=None, metavar='FILE', help='with --vary: draw the curves into this PNG or PDF')
     p.add_argument('--format', default='table', choices=('table', 'json', 'csv'), help='output format')
     p.add_argument('--out', default=None, help='write the output to this file instead of stdout')
     p.add_argument('--device', default=None, help='torch device (default: CUDA when available, else CPU)')
