@@ -112,3 +112,18 @@ def test_collection_chain(spotify, mirror, tmp_path, monkeypatch):
     assert 0.7 * len(sub) <= scored <= len(sub)        # tracks whose descriptors failed are left out, and said so
     assert f'{scored} tracks of 6 artists scored' in out and 'without descriptors' in out
     print(f"chain: gather {t1 - t0:.1f} s, notebook {t2 - t1:.1f} s")
+
+def test_collection_refused_under_spotify(spotify, tmp_path):
+    "The paper's 13 inputs cannot be had from a collection gathered today: the notebook stops at its first run, saying what to use."
+    from popnb.data import spotify_client, gather_spotify
+    sp = spotify_client(api_url=spotify + '/v1/', token_url=spotify + '/api/token', backoff=0.01)
+    coll = tmp_path/'collection.csv'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        gather_spotify(sorted(_Spotify.tops, key=lambda i: -len(_Spotify.tops[i]))[:6], sp=sp, out=coll)
+    env = {**os.environ, 'POPNB_SMOKE_ROOT': str(tmp_path/'smoke'), 'POPNB_ROOT': str(tmp_path/'root'), 'POPNB_THREADS': '1', 'MPLBACKEND': 'Agg',
+           'PATH': str(Path(sys.executable).parent) + os.pathsep + os.environ.get('PATH', '')}
+    r = subprocess.run([str(Path(sys.executable).parent/'papermill'), str(PAPER/'04_grouped_audit.ipynb'), str(tmp_path/'out.ipynb'),
+                        '-k', 'python3', '--cwd', str(PAPER), '-p', 'dataset', str(coll), '-p', 'audio_source', 'none', '-p', 'smoke', 'True',
+                        '--no-progress-bar'], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "use feature_set='descriptors'" in r.stderr + r.stdout
