@@ -391,11 +391,13 @@ _TYPES = {'int':(int,), 'float':(int,float), 'bool':(bool,), 'str':(str,), 'list
 
 # %% ../nbs/00_core.ipynb #c0ea10c6
 def _from_text(k:str, v:str, base:str):
-    "A list or dict parameter given as text (papermill's `-p seeds '[0, 1, 2]'`), read as YAML."
+    "A list, dict or bool parameter given as text (papermill's `-p seeds '[0, 1, 2]'`, `-p smoke true`), read as YAML."
     import yaml
     try: out = yaml.safe_load(v)
     except yaml.YAMLError: out = None
-    if not isinstance(out, _TYPES[base]): raise ParameterError(f"expected {base}, got str {v!r} (write it as YAML, e.g. -p {k} '[0, 1, 2]')", where=k)
+    if not isinstance(out, _TYPES[base]):
+        eg = 'true' if base == 'bool' else "'[0, 1, 2]'" if base == 'list' else "'{a: 1}'"
+        raise ParameterError(f"expected {base}, got str {v!r} (write it as YAML, e.g. -p {k} {eg})", where=k)
     return out
 
 def check_params(ns:dict, # the notebook's globals()
@@ -417,7 +419,7 @@ def check_params(ns:dict, # the notebook's globals()
     for k,ann in decl.items():
         v = ns[k]
         base = (ann or '').split('|')[0].strip()
-        if base in ('list', 'dict') and isinstance(v, str): v = ns[k] = _from_text(k, v, base)   # papermill's -p passes text
+        if base in ('list', 'dict', 'bool') and isinstance(v, str): v = ns[k] = _from_text(k, v, base)   # papermill's -p passes text
         ok = (v is None and 'None' in (ann or '')) or base not in _TYPES or (isinstance(v, _TYPES[base]) and not (base in ('int','float') and isinstance(v,bool)))
         if not ok: raise ParameterError(f"expected {ann}, got {type(v).__name__} {v!r}", where=k)
         if k in choices and v not in choices[k]: raise ParameterError(f"must be one of {list(choices[k])}, got {v!r}", where=k)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
+from fastcore.xtras import modified_env
 import pandas as pd
 from .core import (DataError, ParameterError, PopnbError, atomic_write, did_you_mean, find_root, hash_input, paths,
                         provenance, read_json, sha256_file, short_hash, write_json)
@@ -605,11 +606,10 @@ def run_notebook(nb, # the notebook to run
         env['POPNB_SMOKE_ROOT'] = str(log_root)
     default = write and passed.get('smoke') is not True and _is_default(nb, passed)
     log = Path(tempfile.mkstemp(prefix='popnb-artefacts-', suffix='.txt')[1]); env['POPNB_ARTEFACT_LOG'] = str(log)
-    old = {k: os.environ.get(k) for k in env}; os.environ.update(env)
     rec = dict(notebook=name, output=_rel(out, root), params=passed, params_file=_rel(Path(params_file), root) if params_file else None,
                params_file_sha256=sha256_file(params_file) if params_file else None, kernel=kernel_name)
     try:
-        pm.execute_notebook(str(nb), str(out), parameters=passed, kernel_name=kernel_name, cwd=str(nb.parent),
+        with modified_env(**env): pm.execute_notebook(str(nb), str(out), parameters=passed, kernel_name=kernel_name, cwd=str(nb.parent),
                             progress_bar=False, log_output=log_output)
         rec['status'] = 'ok'
         if default:
@@ -618,9 +618,6 @@ def run_notebook(nb, # the notebook to run
     except pm.PapermillExecutionError as e:
         rec.update(status='failed', error=f'{e.ename}: {e.evalue}'); raise
     finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
         if 'status' not in rec: rec['status'] = 'interrupted'
         log.unlink(missing_ok=True)
         record('runs', name, {**rec, 'environment': _environment({}, passed)}, log_root)

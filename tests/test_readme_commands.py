@@ -12,7 +12,8 @@ def commands() -> list:
     for block in re.findall(r'```sh\n(.*?)```', README, re.S):
         out += [l.split('  #')[0].strip() for l in block.splitlines() if l.strip() and not l.startswith('#')]
     out += [c for c in re.findall(r'`((?:papermill|popnb|make) [^`]+)`', README.replace('\n', ' '))]
-    return sorted(set(out))
+    placeholder = lambda c: any(t.isalpha() and t.isupper() for t in shlex.split(c))   # `popnb COMMAND --help`
+    return sorted({c for c in out if not placeholder(c)})
 
 CMDS = commands()
 
