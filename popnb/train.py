@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 from sklearn.base import clone
+from fastcore.basics import patch
 from .core import atomic_write, default_device, ParameterError, DataError
 from .models import PaperCNN, FusionCNN, META_COLS, LOG_COLS, BASELINES, EARLIER_METHODS, make_baseline
 from .data import AUDIO_FEATURES, ARTIST_COLS
@@ -121,124 +122,155 @@ class NetModel:
         self.build,self.config,self.name,self.zero_shape = build,config,name,tuple(zero_shape)
         self.cols = list(cols or META_COLS)
 
-    def _check_shape(self, net, shape):
-        want = getattr(net, 'in_shape', None)
-        if want is not None and tuple(shape) != tuple(want):
-            raise ParameterError(f"{type(net).__name__} takes {want[0]}×{want[1]} spectrograms (the paper's mel settings), got {shape[0]}×{shape[1]}", where='S')
+# %% ../nbs/05_train.ipynb #3c94c14f
+@patch
+def _check_shape(self:NetModel, net, # a built network
+                 shape): # (n_mels, frames) it is about to be fed
+    "Refuse spectrograms of another shape than a network with a fixed `in_shape` takes."
+    want = getattr(net, 'in_shape', None)
+    if want is not None and tuple(shape) != tuple(want):
+        raise ParameterError(f"{type(net).__name__} takes {want[0]}×{want[1]} spectrograms (the paper's mel settings), got {shape[0]}×{shape[1]}", where='S')
 
-    def fit(self, X, # training rows: DataFrame with META_COLS (and `artist` for the inner split)
-            y, # training targets (popularity)
-            S=None, # spectrograms aligned to X, or None
-            X_val=None, y_val=None, S_val=None, # early-stopping rows, when config.val == 'test'
-            checkpoint:str|Path|None=None, # file for the training state; resumes from it when it exists
-            callback:Callable|None=None): # called as callback(model, epoch, record) after each epoch
-        "Train from scratch, or resume from `checkpoint`."
-        cfg = self.config; dev = cfg.device or default_device()
-        M, y = _meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
-        if len(y) != len(M): raise DataError(f"{len(y)} targets for {len(M)} rows", where='y')
-        if not np.isfinite(y).all(): raise DataError("missing or infinite target value(s)", where='y')
-        if S is not None and len(S) != len(M): raise DataError(f"spectrograms have {len(S)} rows, the table {len(M)}", where='S')
-        if cfg.val == 'inner':
-            tr,va = _inner_split(X, len(M), cfg.val_size, cfg.seed)
-            Mv,yv,Sv = M[va],y[va],(None if S is None else S[va])
-            M,y,S = M[tr],y[tr],(None if S is None else S[tr])
-        elif cfg.val == 'test':
-            if X_val is None or y_val is None: raise ParameterError("config.val='test' needs X_val and y_val (the held-out rows)", where='fit')
-            Mv,yv,Sv = _meta_array(X_val, self.cols),np.asarray(y_val,dtype=np.float32),S_val
-        else: Mv = None
-        train = Batches(M, S, y, dev, self.zero_shape)
-        val = None if Mv is None else Batches(Mv, Sv, yv, dev, self.zero_shape)
-        rng_devs = [torch.cuda.current_device()] if dev.startswith('cuda') else []
-        with torch.random.fork_rng(devices=rng_devs):
-            torch.manual_seed(cfg.seed)
-            net = self.build()
-            self._check_shape(net, train.shape)
-            if hasattr(net, 'fit_meta'): net.fit_meta(M, y)
-            net = net.to(dev)
-            self.net_, self.device_ = net, dev
-            self._train(net, train, val, dev, checkpoint, callback)
-        return self
+# %% ../nbs/05_train.ipynb #7937602f
+@patch
+@torch.no_grad()
+def _predict_batches(self:NetModel, net, # the network
+                     b:Batches, # rows to predict
+                     dev:str, # torch device
+                     bs:int=512 # rows per forward pass
+                    ) -> np.ndarray:
+    "Predictions of `net` (in eval mode, no gradients) for all rows of `b`, as float64."
+    net.eval(); out = []
+    amp = self.config.amp and dev.startswith('cuda')
+    for i in range(0, b.n, bs):
+        s,m,_ = b.get(np.arange(i, min(i+bs, b.n)))
+        with torch.autocast('cuda', dtype=torch.float16, enabled=amp): out.append(net(s, m).float().cpu())
+    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
-    def _state(self, net, opt, scaler, epoch, best, history, done):
-        return dict(name=self.name, config=asdict(self.config), epoch=epoch, done=done, model=_cpu_state(net.state_dict()),
-                    optimizer=opt.state_dict(), scaler=scaler.state_dict(), best_state=best['state'], best_score=best['score'],
-                    best_epoch=best['epoch'], bad=best['bad'], history=history)
+# %% ../nbs/05_train.ipynb #f108810b
+@patch
+def _state(self:NetModel, net, opt, scaler, # the network, its optimiser and gradient scaler
+           epoch:int, # epochs done
+           best:dict, # early-stopping bookkeeping: state, score, epoch, bad
+           history:list, # one record per epoch
+           done:bool): # whether training has ended (last epoch or stopped early)
+    "The full training state, with CPU tensors, as a checkpoint holds it."
+    return dict(name=self.name, config=asdict(self.config), epoch=epoch, done=done, model=_cpu_state(net.state_dict()),
+                optimizer=opt.state_dict(), scaler=scaler.state_dict(), best_state=best['state'], best_score=best['score'],
+                best_epoch=best['epoch'], bad=best['bad'], history=history)
 
-    def _train(self, net, train, val, dev, checkpoint, callback):
-        cfg = self.config
-        Opt = torch.optim.AdamW if cfg.optimizer == 'adamw' else torch.optim.Adam
-        opt = Opt(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        amp = cfg.amp and dev.startswith('cuda')
-        scaler = torch.amp.GradScaler('cuda', enabled=amp)
-        loss_fn = _loss_fn(cfg)
-        best = dict(state=None, score=float('inf'), epoch=-1, bad=0)
-        history, start = [], 0
-        ck = Path(checkpoint) if checkpoint else None
-        if ck is not None and ck.exists():
-            st = torch.load(ck, map_location='cpu', weights_only=True)
-            if st.get('config') != asdict(cfg): raise ParameterError(f"checkpoint was written with another config; delete it or use the same config", where=str(ck))
-            net.load_state_dict(st['model']); opt.load_state_dict(st['optimizer']); scaler.load_state_dict(st['scaler'])
-            best = dict(state=st['best_state'], score=st['best_score'], epoch=st['best_epoch'], bad=st['bad'])
-            history, start = list(st['history']), st['epoch']
-            if st['done']: start = cfg.epochs
-        bar = tqdm(range(start, cfg.epochs), desc=self.name, disable=not cfg.progress, leave=False)
-        stopped = False
-        for epoch in bar:
-            t0 = time.perf_counter(); train.load_s = 0.0
-            torch.manual_seed(cfg.seed * 1_000_003 + epoch)
-            perm = np.random.default_rng([cfg.seed, epoch]).permutation(train.n)
-            net.train(); tot = 0.0
-            for i in range(0, train.n, cfg.batch_size):
-                s,m,yb = train.get(perm[i:i+cfg.batch_size])
-                with torch.autocast('cuda', dtype=torch.float16, enabled=amp):
-                    p = net(s, m)
-                loss = loss_fn(p.float(), yb)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if cfg.grad_clip:
-                    scaler.unscale_(opt); nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-                scaler.step(opt); scaler.update()
-                tot += loss.item() * len(yb)
-            rec = dict(epoch=epoch+1, train_loss=tot/train.n)
-            if val is not None:
-                pv = self._predict_batches(net, val, dev)
-                yv = val.y.cpu().numpy()
-                rec.update(val_mse=float(np.mean((pv-yv)**2)), val_mae=float(np.mean(np.abs(pv-yv))))
-                score = rec['val_' + cfg.monitor]
-                if score < best['score']:
-                    best.update(state=_cpu_state(net.state_dict()), score=score, epoch=epoch+1, bad=0)
-                else: best['bad'] += 1
-                bar.set_postfix(train=f"{rec['train_loss']:.1f}", val=f"{score:.2f}")
-                stopped = cfg.patience > 0 and best['bad'] >= cfg.patience
-            rec.update(seconds=time.perf_counter()-t0, load_share=train.load_s/max(time.perf_counter()-t0, 1e-9))
-            history.append(rec)
-            done = stopped or epoch+1 == cfg.epochs
-            if ck is not None:
-                with atomic_write(ck) as f: torch.save(self._state(net, opt, scaler, epoch+1, best, history, done), f)
-            if callback is not None: callback(self, epoch+1, rec)
-            if stopped: break
-        if cfg.restore_best and best['state'] is not None: net.load_state_dict(best['state'])
-        self.best_epoch_ = best['epoch']
-        self.history_ = pd.DataFrame(history)
+# %% ../nbs/05_train.ipynb #49e65eb6
+@patch
+def _train(self:NetModel, net, # the built network, on `dev`
+           train:Batches, # training rows
+           val:Batches|None, # early-stopping rows, or None
+           dev:str, # torch device
+           checkpoint, # file for the training state (resumed from when it exists), or None
+           callback): # callback(model, epoch, record) after each epoch, or None
+    "The epochs: seeded shuffling, optimiser steps, validation, early stopping, checkpoints; sets `best_epoch_` and `history_`."
+    cfg = self.config
+    Opt = torch.optim.AdamW if cfg.optimizer == 'adamw' else torch.optim.Adam
+    opt = Opt(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    amp = cfg.amp and dev.startswith('cuda')
+    scaler = torch.amp.GradScaler('cuda', enabled=amp)
+    loss_fn = _loss_fn(cfg)
+    best = dict(state=None, score=float('inf'), epoch=-1, bad=0)
+    history, start = [], 0
+    ck = Path(checkpoint) if checkpoint else None
+    if ck is not None and ck.exists():
+        st = torch.load(ck, map_location='cpu', weights_only=True)
+        if st.get('config') != asdict(cfg): raise ParameterError(f"checkpoint was written with another config; delete it or use the same config", where=str(ck))
+        net.load_state_dict(st['model']); opt.load_state_dict(st['optimizer']); scaler.load_state_dict(st['scaler'])
+        best = dict(state=st['best_state'], score=st['best_score'], epoch=st['best_epoch'], bad=st['bad'])
+        history, start = list(st['history']), st['epoch']
+        if st['done']: start = cfg.epochs
+    bar = tqdm(range(start, cfg.epochs), desc=self.name, disable=not cfg.progress, leave=False)
+    stopped = False
+    for epoch in bar:
+        t0 = time.perf_counter(); train.load_s = 0.0
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)
+        perm = np.random.default_rng([cfg.seed, epoch]).permutation(train.n)
+        net.train(); tot = 0.0
+        for i in range(0, train.n, cfg.batch_size):
+            s,m,yb = train.get(perm[i:i+cfg.batch_size])
+            with torch.autocast('cuda', dtype=torch.float16, enabled=amp):
+                p = net(s, m)
+            loss = loss_fn(p.float(), yb)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.grad_clip:
+                scaler.unscale_(opt); nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+            scaler.step(opt); scaler.update()
+            tot += loss.item() * len(yb)
+        rec = dict(epoch=epoch+1, train_loss=tot/train.n)
+        if val is not None:
+            pv = self._predict_batches(net, val, dev)
+            yv = val.y.cpu().numpy()
+            rec.update(val_mse=float(np.mean((pv-yv)**2)), val_mae=float(np.mean(np.abs(pv-yv))))
+            score = rec['val_' + cfg.monitor]
+            if score < best['score']:
+                best.update(state=_cpu_state(net.state_dict()), score=score, epoch=epoch+1, bad=0)
+            else: best['bad'] += 1
+            bar.set_postfix(train=f"{rec['train_loss']:.1f}", val=f"{score:.2f}")
+            stopped = cfg.patience > 0 and best['bad'] >= cfg.patience
+        rec.update(seconds=time.perf_counter()-t0, load_share=train.load_s/max(time.perf_counter()-t0, 1e-9))
+        history.append(rec)
+        done = stopped or epoch+1 == cfg.epochs
+        if ck is not None:
+            with atomic_write(ck) as f: torch.save(self._state(net, opt, scaler, epoch+1, best, history, done), f)
+        if callback is not None: callback(self, epoch+1, rec)
+        if stopped: break
+    if cfg.restore_best and best['state'] is not None: net.load_state_dict(best['state'])
+    self.best_epoch_ = best['epoch']
+    self.history_ = pd.DataFrame(history)
 
-    @torch.no_grad()
-    def _predict_batches(self, net, b:Batches, dev, bs:int=512) -> np.ndarray:
-        net.eval(); out = []
-        amp = self.config.amp and dev.startswith('cuda')
-        for i in range(0, b.n, bs):
-            s,m,_ = b.get(np.arange(i, min(i+bs, b.n)))
-            with torch.autocast('cuda', dtype=torch.float16, enabled=amp): out.append(net(s, m).float().cpu())
-        return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+# %% ../nbs/05_train.ipynb #bc7834b1
+@patch
+def fit(self:NetModel, X, # training rows: DataFrame with META_COLS (and `artist` for the inner split)
+        y, # training targets (popularity)
+        S=None, # spectrograms aligned to X, or None
+        X_val=None, y_val=None, S_val=None, # early-stopping rows, when config.val == 'test'
+        checkpoint:str|Path|None=None, # file for the training state; resumes from it when it exists
+        callback:Callable|None=None): # called as callback(model, epoch, record) after each epoch
+    "Train from scratch, or resume from `checkpoint`."
+    cfg = self.config; dev = cfg.device or default_device()
+    M, y = _meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
+    if len(y) != len(M): raise DataError(f"{len(y)} targets for {len(M)} rows", where='y')
+    if not np.isfinite(y).all(): raise DataError("missing or infinite target value(s)", where='y')
+    if S is not None and len(S) != len(M): raise DataError(f"spectrograms have {len(S)} rows, the table {len(M)}", where='S')
+    if cfg.val == 'inner':
+        tr,va = _inner_split(X, len(M), cfg.val_size, cfg.seed)
+        Mv,yv,Sv = M[va],y[va],(None if S is None else S[va])
+        M,y,S = M[tr],y[tr],(None if S is None else S[tr])
+    elif cfg.val == 'test':
+        if X_val is None or y_val is None: raise ParameterError("config.val='test' needs X_val and y_val (the held-out rows)", where='fit')
+        Mv,yv,Sv = _meta_array(X_val, self.cols),np.asarray(y_val,dtype=np.float32),S_val
+    else: Mv = None
+    train = Batches(M, S, y, dev, self.zero_shape)
+    val = None if Mv is None else Batches(Mv, Sv, yv, dev, self.zero_shape)
+    rng_devs = [torch.cuda.current_device()] if dev.startswith('cuda') else []
+    with torch.random.fork_rng(devices=rng_devs):
+        torch.manual_seed(cfg.seed)
+        net = self.build()
+        self._check_shape(net, train.shape)
+        if hasattr(net, 'fit_meta'): net.fit_meta(M, y)
+        net = net.to(dev)
+        self.net_, self.device_ = net, dev
+        self._train(net, train, val, dev, checkpoint, callback)
+    return self
 
-    def predict(self, X, # rows: DataFrame with META_COLS
-                S=None # spectrograms aligned to X, or None
-               ) -> np.ndarray:
-        "Predicted popularity for each row of X."
-        if not hasattr(self, 'net_'): raise ParameterError("call fit first", where=self.name)
-        b = Batches(_meta_array(X, self.cols), S, None, self.device_, self.zero_shape)
-        self._check_shape(self.net_, b.shape)
-        return self._predict_batches(self.net_, b, self.device_)
+# %% ../nbs/05_train.ipynb #109aa947
+@patch
+def predict(self:NetModel, X, # rows: DataFrame with META_COLS
+            S=None # spectrograms aligned to X, or None
+           ) -> np.ndarray:
+    "Predicted popularity for each row of X."
+    if not hasattr(self, 'net_'): raise ParameterError("call fit first", where=self.name)
+    b = Batches(_meta_array(X, self.cols), S, None, self.device_, self.zero_shape)
+    self._check_shape(self.net_, b.shape)
+    return self._predict_batches(self.net_, b, self.device_)
 
+# %% ../nbs/05_train.ipynb #604c1422
 class SklearnModel:
     "A scikit-learn baseline behind the same fit/predict signature as `NetModel` (spectrograms ignored)."
     def __init__(self, estimator, name:str='baseline'): self.estimator,self.name = estimator,name
