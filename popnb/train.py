@@ -504,25 +504,28 @@ class Predictor:
     path:Path|None # the bundle file
     device:str # where the network runs
 
-    @torch.no_grad()
-    def predict(self, meta:np.ndarray, # N × 13 raw metadata values (META_COLS order)
-                spec:np.ndarray|None=None, # N × n_mels × frames spectrograms (ignored when not uses_audio)
-                batch_size:int=64) -> np.ndarray:
-        "Raw predicted popularity of each row (not clipped)."
-        M = np.asarray(meta, dtype=np.float32)
-        if M.ndim != 2 or M.shape[1] != len(self.meta_cols): raise DataError(f"expected N × {len(self.meta_cols)} metadata, got {M.shape}", where='meta')
-        if self.uses_audio:
-            if spec is None: raise DataError("this network uses audio: spectrograms are needed", where='spec')
-            if tuple(np.shape(spec)[1:]) != tuple(self.spec_shape) or len(spec) != len(M):
-                raise ParameterError(f"expected {len(M)} × {self.spec_shape[0]}×{self.spec_shape[1]} spectrograms, got {np.shape(spec)}", where='spec')
-        out = []
-        for i in range(0, len(M), batch_size):
-            m = torch.from_numpy(M[i:i+batch_size]).to(self.device)
-            s = (torch.from_numpy(np.asarray(spec[i:i+batch_size], dtype=np.float32)).unsqueeze(1).to(self.device) if self.uses_audio
-                 else torch.zeros(len(m), 1, *self.spec_shape, device=self.device))
-            out.append(self.net(s, m).float().cpu())
-        return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+# %% ../nbs/05_train.ipynb #3c1d70dd
+@patch
+@torch.no_grad()
+def predict(self:Predictor, meta:np.ndarray, # N × 13 raw metadata values (META_COLS order)
+            spec:np.ndarray|None=None, # N × n_mels × frames spectrograms (ignored when not uses_audio)
+            batch_size:int=64) -> np.ndarray:
+    "Raw predicted popularity of each row (not clipped)."
+    M = np.asarray(meta, dtype=np.float32)
+    if M.ndim != 2 or M.shape[1] != len(self.meta_cols): raise DataError(f"expected N × {len(self.meta_cols)} metadata, got {M.shape}", where='meta')
+    if self.uses_audio:
+        if spec is None: raise DataError("this network uses audio: spectrograms are needed", where='spec')
+        if tuple(np.shape(spec)[1:]) != tuple(self.spec_shape) or len(spec) != len(M):
+            raise ParameterError(f"expected {len(M)} × {self.spec_shape[0]}×{self.spec_shape[1]} spectrograms, got {np.shape(spec)}", where='spec')
+    out = []
+    for i in range(0, len(M), batch_size):
+        m = torch.from_numpy(M[i:i+batch_size]).to(self.device)
+        s = (torch.from_numpy(np.asarray(spec[i:i+batch_size], dtype=np.float32)).unsqueeze(1).to(self.device) if self.uses_audio
+             else torch.zeros(len(m), 1, *self.spec_shape, device=self.device))
+        out.append(self.net(s, m).float().cpu())
+    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
+# %% ../nbs/05_train.ipynb #eeb60857
 def _mel_diff(a:MelParams, b:MelParams) -> str:
     da,db = asdict(a),asdict(b)
     return ', '.join(f"{k}={da[k]!r} (bundle: {db[k]!r})" for k in da if da[k] != db[k])
