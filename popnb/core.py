@@ -283,11 +283,11 @@ def outputs_only(root:str|Path, # the git checkout
                  a:str, # a commit
                  b:str|None=None # a later commit; the working tree (tracked files) when None
                 ) -> bool:
-    "Whether `b` differs from `a` only in what a run generates: `figures/` and the outputs of notebooks."
+    "Whether `b` differs from `a` only in what a run generates: `figures/`, `README.md` (made from nbs/index.ipynb) and the outputs of notebooks."
     d = _git(root, 'diff', '--name-only', '--no-renames', a, *([b] if b else []), '--', '.')
     if d.returncode: return False
     for n in d.stdout.split():
-        if n.startswith('figures/'): continue
+        if n.startswith('figures/') or n == 'README.md': continue
         if not n.endswith('.ipynb'): return False
         old = _git(root, 'show', f'{a}:{n}')
         new = _git(root, 'show', f'{b}:{n}').stdout if b else (Path(root)/n).read_text(encoding='utf-8') if (Path(root)/n).is_file() else None
