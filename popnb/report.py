@@ -548,6 +548,15 @@ def _clean_output(o:dict, root:str) -> dict|None:
         if m.startswith('text/') or m.endswith('json'): o['data'][m] = rel(''.join(v) if isinstance(v, list) else v)
     return o
 
+def _merge_streams(outs:list) -> list:
+    "Consecutive stream outputs of one name as one (how a kernel splits a cell's prints varies between runs)."
+    merged = []
+    for o in outs:
+        if merged and o.get('output_type') == 'stream' and merged[-1].get('output_type') == 'stream' and merged[-1].get('name') == o.get('name'):
+            merged[-1] = {**merged[-1], 'text': merged[-1]['text'] + o['text']}
+        else: merged.append(o)
+    return merged
+
 def write_back(executed, # a notebook as papermill executed it
                source, # its source notebook, to be refreshed with the outputs
                root=None # project root, whose absolute path is written as '.'
@@ -561,7 +570,8 @@ def write_back(executed, # a notebook as papermill executed it
         raise ParameterError("the notebook changed since it ran: rerun it before writing its outputs back", where=str(source))
     r = str(paths(root).root)
     for s, c in zip(src.cells, cells):
-        if s.cell_type == 'code': s.outputs = [nbformat.from_dict(o) for o in (_clean_output(dict(o), r) for o in c.get('outputs', [])) if o is not None]
+        if s.cell_type == 'code':
+            s.outputs = [nbformat.from_dict(o) for o in _merge_streams([o for o in (_clean_output(dict(o), r) for o in c.get('outputs', [])) if o is not None])]
     nbformat.write(src, str(source))
     nbdev_clean(fname=str(source))
     return Path(source)
