@@ -48,6 +48,8 @@ test: env
 	@before=$$(git diff -- README.md | sha256sum); $(MAKE) --no-print-directory readme; \
 	  if [ "$$before" != "$$(git diff -- README.md | sha256sum)" ]; then \
 	    echo "!!! README.md is not what nbs/index.ipynb generates: run 'make lib' and commit"; exit 1; fi
+	@# compile librosa's numba kernels once before two workers do (numba#10128: a parallel first compile can leave a cache that segfaults)
+	CUDA_VISIBLE_DEVICES="" python -c "from popnb.features import warm_numba; warm_numba()"
 	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
 	CUDA_VISIBLE_DEVICES="" python -m pytest -q tests
 

@@ -22,7 +22,8 @@ from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_
 __all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'DESCRIPTORS', 'DESCRIPTORS_VERSION', 'LEARNED_FEATURES',
            'MEASURED_FEATURES', 'DESC_SR', 'DESC_NFFT', 'DESC_HOP', 'DESC_MIN_SECONDS', 'KK_MAJOR', 'KK_MINOR',
            'MelParams', 'mel_basis', 'mel_bands', 'melspec', 'resolve_audio_source', 'key_from_chroma',
-           'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'SpecStore', 'build_store']
+           'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'SpecStore', 'warm_numba',
+           'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -478,6 +479,15 @@ def _one_thread():
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
 
+def warm_numba():
+    "Compile librosa's numba kernels (beat, onset, contrast) in this process once, before worker processes need them."
+    # numba#10128: processes compiling one cached gufunc at the same time can pair cache files from different
+    # processes, and every later load of that pair segfaults. Compiled here first, workers only read the cache.
+    sr = 22050
+    y = np.zeros(4*sr, np.float32); y[::sr//2] = 1.0
+    audio_descriptors(y, sr)
+    return True
+
 def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (synthetic) — e.g. `load_paper_dataset()`
                 audio_source:str='synthetic', # previews | local | synthetic | none | auto
                 params:MelParams=LOGMEL, # spectrogram parameters
@@ -520,6 +530,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     done,ok,reason,desc,pad = _done_rows(journal, n)
     todo = [j for j in jobs if not done[j[0]]]
     workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
+    if descriptors and workers > 1 and todo: warm_numba()   # before the workers compile the same kernels at once
     size = max(1, min(chunk_size, math.ceil(len(todo)/(4*workers))))   # ≥ 4 chunks per worker: no idle tail
     chunks = [todo[i:i+size] for i in range(0, len(todo), size)]
     if stop_after is not None: chunks = chunks[:stop_after]
