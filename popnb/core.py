@@ -325,6 +325,7 @@ def hash_input(x) -> str:
 # %% ../nbs/00_core.ipynb #0aa957ce
 def provenance(inputs:dict|None=None, # name -> input (a path, a DataFrame, bytes or a sha256), see `hash_input`
                params:dict|None=None, # the parameters that made the artefact
+               commit:str|None=None, # the code's commit when the caller has it (`git_commit()` by default)
                **extra) -> dict:
     "A JSON-able record of how an artefact was made."
     import torch
@@ -333,7 +334,7 @@ def provenance(inputs:dict|None=None, # name -> input (a path, a DataFrame, byte
     if bad: raise ParameterError("credentials come from environment variables only, never parameters", where=', '.join(bad))
     ins = {k: hash_input(v) for k,v in (inputs or {}).items()}
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
-    return dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), commit=git_commit(),
+    return dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), commit=commit or git_commit(),
                 python=platform.python_version(), platform=platform.platform(), packages=package_versions(),
                 device=dev, device_name=torch.cuda.get_device_name(0) if dev=='cuda' else platform.processor() or platform.machine(),
                 inputs=ins, params=params, **extra)

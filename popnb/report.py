@@ -20,8 +20,8 @@ from .features import RESOLVED_SOURCES
 __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'SMOKE',
            'SMOKE_TRACKS', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'smoke_root', 'start_run',
            'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'record', 'mark_synthetic', 'show_figure',
-           'save_figure', 'tex_escape', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'render_index',
-           'write_index', 'read_table', 'num', 'findings', 'plot_threshold_sweep', 'plot_training_curves',
+           'save_figure', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'render_index',
+           'write_index', 'read_table', 'findings', 'plot_threshold_sweep', 'plot_training_curves',
            'plot_pred_vs_actual', 'read_params_file', 'declared_params', 'notebook_params', 'write_back', 'prune',
            'run_notebook', 'main']
 
@@ -92,6 +92,8 @@ def start_run(params:dict, # the notebook's checked parameters (what `check_para
     set_threads()
     root = smoke_root() if smoke else None
     set_context(params=params, inputs=inputs, audio_source=audio_source, root=root)
+    from popnb.core import git_commit
+    _CTX['commit'] = git_commit()   # once per run: every artefact it saves records this commit
     return root
 
 # %% ../nbs/07_report.ipynb #e186015e
@@ -117,7 +119,7 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
                 **choices # name=allowed values (audio_source is checked against AUDIO_SOURCES already)
                ) -> PaperRun:
     "Start a paper notebook: check its parameters, shrink a smoke run, load the tracks, resolve the audio, start the run."
-    from popnb.core import check_params, git_commit
+    from popnb.core import check_params
     from popnb.data import load_dataset, fetch_file, PAPER_TABLES
     from popnb.features import AUDIO_SOURCES, resolve_audio_source
     params = check_params(ns, **{'audio_source': AUDIO_SOURCES, **choices})
@@ -131,7 +133,7 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     audio = resolve_audio_source(params['audio_source']) if 'audio_source' in params else None
     src = fetch_file(PAPER_TABLES[dataset]) if dataset in PAPER_TABLES else Path(dataset)
     root = start_run(params, {src.name: src, **(inputs or {})}, smoke, audio if audio_artefacts else None)
-    commit = git_commit()
+    commit = _CTX['commit']
     where = 'a temporary folder (smoke run)' if smoke else 'figures/'
     print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists ({Path(str(dataset)).name})"
           f"{f', audio {audio}' if audio else ''}; writes {where}; code at commit {(commit or 'unknown')[:12]}")
@@ -157,7 +159,7 @@ def load_manifest(root=None) -> dict:
     return {'artefacts': m.get('artefacts', {}), 'runs': m.get('runs', {})}
 
 def _environment(inputs:dict, params:dict, **extra) -> dict:
-    env = provenance(inputs, params, **extra)
+    env = provenance(inputs, params, commit=_CTX.get('commit'), **extra)
     env.pop('inputs'); env.pop('params'); env.pop('created')   # no wall-clock time: a rerun writes the same manifest
     return env
 
@@ -260,14 +262,20 @@ def tex_escape(s:str) -> str:
     "`s` with LaTeX's special characters escaped."
     return ''.join(_TEX.get(c, c) for c in str(s))
 
+def num(x:float, # a number
+        digits:int=3 # decimals
+       ) -> str:
+    "`x` with `digits` decimals, and never '-0.000'."
+    s = f'{x:.{digits}f}'
+    return s[1:] if s.startswith('-') and float(s) == 0 else s
+
 def _fmt(v, digits:int, missing:str) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT: return missing
     if isinstance(v, (bool, np.bool_)): return 'true' if v else 'false'
     if isinstance(v, (int, np.integer)): return str(int(v))
     if isinstance(v, (float, np.floating)):
         if math.isinf(v): return 'inf' if v > 0 else '-inf'
-        s = f'{float(v):.{digits}f}'
-        return s[1:] if re.fullmatch(r'-0\.?0*', s) else s
+        return num(float(v), digits)
     if isinstance(v, (list, tuple)): return ', '.join(map(str, v))
     return str(v)
 
@@ -390,13 +398,6 @@ def read_table(name:str, # a table's file stem, e.g. 'T3_paper_reproduction'
     if not f.is_file(): raise DataError("table not found: run `make reproduce` (or the notebook that makes it) first", where=str(f))
     t = pd.read_csv(f)
     return t.set_index(index) if index else t
-
-def num(x:float, # a number
-        digits:int=3 # decimals
-       ) -> str:
-    "`x` with `digits` decimals, and never '-0.000'."
-    s = f'{x:.{digits}f}'
-    return s[1:] if s.startswith('-') and float(s) == 0 else s
 
 def _range(s, d=2): return f"{num(s.min(), d)}–{num(s.max(), d)}"
 
