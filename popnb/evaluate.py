@@ -313,7 +313,7 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                 constant:float|None=None, # add a constant predictor with this value (see add_constant)
                 classifiers=(CONSTANT_MODEL,) # models scored with classification metrics only (a constant 100 is no regression)
                ) -> pd.DataFrame:
-    "Tidy metric table: protocol, model, subset, [by], threshold, metric, value, ci_low, ci_high, n, n_seeds."
+    "Tidy metric table: protocol, model, subset, [by], threshold, metric, value (mean over seeds), seed_sd, ci_low, ci_high, n, n_seeds."
     check_columns(preds, PRED_COLS)
     by = [by] if isinstance(by, str) else list(by or [])
     check_columns(preds, by, where='by')
@@ -337,10 +337,10 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                     pt = [fn(yv, P[i], weights=M[i], **kw) for i in range(len(seeds))]
                     bv = [_boot_values(fn, yv, P[i], W*M[i], **kw) for i in range(len(seeds))] if n_boot else None
                     for m in pt[0]:
-                        v = float(np.mean([q[m] for q in pt]))
+                        v = float(np.mean([q[m] for q in pt])); sd = float(np.std([q[m] for q in pt], ddof=1)) if len(pt) > 1 else np.nan
                         lo, hi = ci_from_values(np.mean([b[m] for b in bv], 0), level) if n_boot else (np.nan, np.nan)
-                        rows.append((*gkey, model, sub, lab or '', m, v, lo, hi, int(M.any(0).sum()), len(seeds)))
-    cols = ['protocol', *by, 'model', 'subset', 'threshold', 'metric', 'value', 'ci_low', 'ci_high', 'n', 'n_seeds']
+                        rows.append((*gkey, model, sub, lab or '', m, v, sd, lo, hi, int(M.any(0).sum()), len(seeds)))
+    cols = ['protocol', *by, 'model', 'subset', 'threshold', 'metric', 'value', 'seed_sd', 'ci_low', 'ci_high', 'n', 'n_seeds']
     return pd.DataFrame(rows, columns=cols)
 
 # %% ../nbs/06_evaluate.ipynb #50f354e2

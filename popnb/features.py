@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import (AudioError, DataError, Journal, ParameterError, atomic_write, paths, provenance, read_json,
+from .core import (AudioError, DataError, Journal, ParameterError, atomic_write, default_device, paths, provenance, read_json,
                         short_hash, write_json)
 from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_previews, load_audio,
                          preview_path, provider_available, synthesize_clip)
@@ -21,9 +21,9 @@ from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_
 # %% auto #0
 __all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'DESCRIPTORS', 'DESCRIPTORS_VERSION', 'LEARNED_FEATURES',
            'MEASURED_FEATURES', 'DESC_SR', 'DESC_NFFT', 'DESC_HOP', 'DESC_MIN_SECONDS', 'KK_MAJOR', 'KK_MINOR',
-           'MelParams', 'mel_basis', 'mel_bands', 'melspec', 'resolve_audio_source', 'key_from_chroma',
-           'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'SpecStore', 'warm_numba',
-           'build_store']
+           'MelParams', 'study_mel', 'mel_basis', 'mel_bands', 'melspec', 'melspec_torch', 'resolve_audio_source',
+           'key_from_chroma', 'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'SpecStore',
+           'warm_numba', 'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -74,6 +74,15 @@ class MelParams:
 PAPER_MEL = MelParams(sr=44100, n_fft=512, hop_length=256, n_mels=40, seconds=1967/44100, n_samples=1967,
                       power=2.0, log=False, center=True, htk=True, norm=None, pad_mode='reflect')
 LOGMEL = MelParams()
+
+# %% ../nbs/03_features.ipynb #07ca209f
+def study_mel(n_mels:int=128, # mel bands
+              clip_seconds:float=30.0, # clip length; a preview is 30 s
+              hop_length:int|None=None # samples between frames; 512 for 30 s clips, 1024 for shorter ones by default
+             ) -> MelParams:
+    "The log-mel parameters of the corrected network (22.05 kHz, n_fft 2048)."
+    if n_mels < 8 or clip_seconds <= 0: raise ParameterError(f"need n_mels >= 8 and clip_seconds > 0, got {n_mels}, {clip_seconds}", where='study_mel')
+    return MelParams(sr=22050, n_fft=2048, hop_length=hop_length or (512 if clip_seconds >= 30 else 1024), n_mels=n_mels, seconds=float(clip_seconds))
 
 # %% ../nbs/03_features.ipynb #02de2aa8
 @lru_cache(maxsize=16)
@@ -129,6 +138,33 @@ def melspec(y:np.ndarray, # mono audio at `p.sr`
         for a,b,lo,hi,W in mel_bands(p): M[s:s+block, a:b] = S[:, lo:hi] @ W
     if p.log: np.maximum(M, p.amin, out=M); np.log10(M, out=M); M *= 10
     return np.ascontiguousarray(M.T)
+
+# %% ../nbs/03_features.ipynb #d4c6b219
+def melspec_torch(Y:np.ndarray, # B × samples mono clips at `p.sr` (or one clip), float32
+                  p:MelParams=LOGMEL, # spectrogram parameters
+                  device:str='cpu' # torch device: 'cuda' where there is one
+                 ) -> np.ndarray: # float32 (B, n_mels, n_frames), or (n_mels, n_frames) for one clip
+    "`melspec` of a batch of clips with `torch.stft` and the same filterbank, on `device` (the GPU path of `build_store`)."
+    import torch
+    one = np.ndim(Y) == 1
+    Y = np.atleast_2d(np.asarray(Y, dtype=np.float32))
+    n = p.length
+    Y = Y[:, :n] if Y.shape[1] >= n else np.pad(Y, ((0, 0), (0, n - Y.shape[1])))
+    fb, kmax = mel_basis(p)
+    with torch.no_grad():
+        y = torch.from_numpy(np.ascontiguousarray(Y)).to(device)
+        if p.center:
+            h = p.n_fft//2
+            mode = p.pad_mode if (p.pad_mode != 'reflect' or n > h) else 'constant'
+            y = torch.nn.functional.pad(y[:, None], (h, h), mode=mode)[:, 0]
+        w = torch.from_numpy(_window(p.n_fft)).to(device)
+        X = torch.stft(y, p.n_fft, p.hop_length, window=w, center=False, return_complex=True)[:, :kmax]   # B × bins × frames
+        S = X.real**2 + X.imag**2 if p.power == 2 else X.abs()**p.power
+        M = torch.from_numpy(fb).to(device) @ S                                                               # B × mels × frames
+        if p.log: M = 10*torch.log10(M.clamp_min(p.amin))
+        out = M.float().cpu().numpy()
+    return out[0] if one else out
+
 
 # %% ../nbs/03_features.ipynb #8788b137
 RESOLVED_SOURCES = ('previews', 'local', 'synthetic', 'none')   # what a store, a bundle or an artefact records
@@ -347,21 +383,22 @@ def compute_chunk(jobs:list, # (row, kind, arg, reason) tuples; kind: 'synthetic
                   seed:int=0, # stand-in audio seed
                   allow_silent:bool=False, # accept silent audio
                   descriptors:bool=False, # also describe each decoded clip (`audio_descriptors`), from the same decode
-                  padding:bool=False # also return the seconds of zeros padded onto each clip (within `load_audio`'s coverage)
+                  padding:bool=False, # also return the seconds of zeros padded onto each clip (within `load_audio`'s coverage)
+                  clips:bool=False # return the decoded clips (float32, rows × samples) instead of spectrograms, for `melspec_torch`
                  ) -> tuple:
-    "Spectrograms of a chunk of rows: (rows, array in the store's dtype, ok flags, reasons[, descriptors][, padded seconds]). Never raises on bad audio."
+    "Spectrograms (or clips) of a chunk of rows: (rows, array, ok flags, reasons[, descriptors][, padded seconds]). Never raises on bad audio."
     if isinstance(p, dict): p = MelParams(**p)
-    out = np.empty((len(jobs), *p.shape), p.dtype)
+    out = np.empty((len(jobs), p.length) if clips else (len(jobs), *p.shape), np.float32 if clips else p.dtype)
     oks,reasons,descs,pads = [],[],[],[]
     silence = None
     for i,(r,kind,arg,why) in enumerate(jobs):
         try:
             if kind == 'missing': raise AudioError(why)
             inf = {}; y = _clip(kind, arg, p, seed, allow_silent, inf); pads.append(float(inf.get('padded_s', 0.0)))
-            out[i] = melspec(y, p); oks.append(True); reasons.append(why or '')
+            out[i] = np.pad(y[:p.length], (0, max(0, p.length - len(y)))) if clips else melspec(y, p); oks.append(True); reasons.append(why or '')
             if descriptors: descs.append(_describe(y, kind, arg, p))   # a dict, or the reason there is none
         except AudioError as e:
-            if silence is None: silence = melspec(np.zeros(p.length, np.float32), p)
+            if silence is None: silence = np.zeros(p.length, np.float32) if clips else melspec(np.zeros(p.length, np.float32), p)
             out[i] = silence; oks.append(False); reasons.append(str(e)); descs.append(str(e))
             if len(pads) < len(oks): pads.append(0.0)
     rows = [j[0] for j in jobs]
@@ -506,7 +543,8 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
                 stop_after:int|None=None, # compute at most this many chunks, leave the partial store and return None
                 progress:bool=True, # show a progress bar
                 overwrite:bool=False, # rebuild even if a finished store exists
-                descriptors:bool=False # also compute `audio_descriptors` of every clip in the same pass (columns of index.csv)
+                descriptors:bool=False, # also compute `audio_descriptors` of every clip in the same pass (columns of index.csv)
+                device:str|None=None # a torch device: spectrograms by `melspec_torch` there (workers only decode); None: CUDA when present, else numpy's `melspec`
                ) -> SpecStore|None:
     "Compute (or reuse, or resume) the spectrogram store of `df` for an audio source and parameters."
     from tqdm.auto import tqdm
@@ -530,6 +568,8 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     done,ok,reason,desc,pad = _done_rows(journal, n)
     todo = [j for j in jobs if not done[j[0]]]
     workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
+    dev = device or (d if (d := default_device()).startswith('cuda') else None)   # by default a CPU keeps numpy's `melspec`: its stores do not change
+    gpu = dev is not None
     if descriptors and workers > 1 and todo: warm_numba()   # before the workers compile the same kernels at once
     size = max(1, min(chunk_size, math.ceil(len(todo)/(4*workers))))   # ≥ 4 chunks per worker: no idle tail
     chunks = [todo[i:i+size] for i in range(0, len(todo), size)]
@@ -537,6 +577,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     bar = tqdm(total=n, initial=int(done.sum()), disable=not progress, desc=f"spectrograms ({source})")
     def take(res):
         rows,arr,oks,whys = res[:4]
+        if gpu: arr = melspec_torch(arr, params, dev).astype(params.dtype)
         X[rows] = arr; X.flush()                   # the data is on disk before the journal says so
         for r,o,w in zip(rows, oks, whys): done[r],ok[r],reason[r] = True,o,w
         rec = dict(rows=[int(r) for r in rows], ok=[bool(o) for o in oks], reason=[str(w) for w in whys], padded=[float(s) for s in res[-1]])
@@ -552,13 +593,13 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
                 work, pd_ = _m.compute_chunk, asdict(params)
             if client is not None:
                 from distributed import as_completed as d_as_completed
-                futs = [client.submit(work, c, pd_, seed, allow_silent, descriptors, True, pure=False) for c in chunks]
+                futs = [client.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu, pure=False) for c in chunks]
                 for fut in d_as_completed(futs): take(fut.result())
             elif n_jobs > 1 and len(chunks) > 1:
                 with ProcessPoolExecutor(n_jobs, initializer=_one_thread) as ex:
-                    for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent, descriptors, True) for c in chunks]): take(fut.result())
+                    for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu) for c in chunks]): take(fut.result())
             else:
-                for c in chunks: take(compute_chunk(c, params, seed, allow_silent, descriptors, True))
+                for c in chunks: take(compute_chunk(c, params, seed, allow_silent, descriptors, True, gpu))
     finally:
         bar.close(); del X
     if not done.all(): return None
@@ -571,6 +612,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     meta = provenance(params=asdict(params), audio_source=source, audio_source_requested=requested, audio_label=label,
                       n_rows=n, n_ok=int(sum(ok)), n_skipped=int(n - sum(ok)), shape=[n, *params.shape], dtype=np.dtype(params.dtype).name,
                       seed=seed, allow_silent=allow_silent, store=name, inputs_fingerprint=short_hash(fp),
+                      extractor=f'melspec_torch on {dev}' if gpu else 'melspec (numpy)',
                       **(dict(descriptors=DESCRIPTORS_VERSION, n_described=int(sum(isinstance(d, dict) for d in desc))) if descriptors else {}))
     write_json(meta, part/'meta.json')
     (part/'state.json').unlink(); journal.remove()

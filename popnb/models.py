@@ -16,9 +16,9 @@ from fastcore.basics import patch
 from .core import ParameterError, DataError
 
 # %% auto #0
-__all__ = ['LOG_COLS', 'EARLIER_METHODS', 'BASELINES', 'PaperCNN', 'count_params', 'layer_summary', 'FusionCNN', 'Columns',
-           'ConstantRegressor', 'MajorityRegressor', 'ArtistMeanRegressor', 'GroupedSearchSVR', 'HitMusicNetRegressor',
-           'make_baseline']
+__all__ = ['LOG_COLS', 'EARLIER_METHODS', 'BASELINES', 'PaperCNN', 'count_params', 'layer_summary', 'FusionCNN', 'count_macs',
+           'Columns', 'ConstantRegressor', 'MajorityRegressor', 'ArtistMeanRegressor', 'GroupedSearchSVR',
+           'HitMusicNetRegressor', 'make_baseline']
 
 # %% ../nbs/04_models.ipynb #642fd445
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS
@@ -81,28 +81,34 @@ def layer_summary(model:nn.Module, # a popnb network
     return pd.DataFrame(rows)
 
 # %% ../nbs/04_models.ipynb #2eccbaa2
-def _conv_block(cin, cout, pool=True):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                         *( [nn.MaxPool2d(2, ceil_mode=True)] if pool else [] ))
+def _conv_block(cin, cout, stride=1, pool=True):
+    "Conv1d (kernel 3) → BatchNorm → ReLU, then a max-pool of 2 unless `pool` is False."
+    return nn.Sequential(nn.Conv1d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm1d(cout), nn.ReLU(inplace=True),
+                         *( [nn.MaxPool1d(2, ceil_mode=True)] if pool else [] ))
 
 class FusionCNN(nn.Module):
-    "Log-mel CNN with global pooling + standardised metadata MLP, fused late; `mode` picks the branches."
+    "Log-mel CNN (mel bands as channels, 1-D convolutions over time, global pooling) + standardised metadata MLP, fused late; `mode` picks the branches."
     modes = ('fusion', 'audio', 'meta')
     def __init__(self, metadata_dim:int=13, # number of metadata inputs
                  mode:str='fusion', # 'fusion', 'audio' (spectrogram only) or 'meta' (metadata only)
-                 channels:tuple=(16, 32, 64, 128), # conv block widths
+                 n_mels:int=64, # mel bands of the spectrogram: the input channels
+                 channels:tuple=(32, 64, 64), # conv block widths; the first block strides by 2
                  meta_hidden:int=64, # width of the metadata branch
                  dropout:float=0.3, # dropout before the heads
+                 fuse_dropout:float=0.8, # dropout of the audio embedding where it meets the metadata (fusion mode only)
                  log_cols:tuple|list=(12,), # metadata columns to log1p before standardising (followers)
                  log_input:bool=False): # apply log(x + 1e-6) to the spectrogram (for power, not log, mels)
         super().__init__()
         if mode not in self.modes: raise ParameterError(f"must be one of {list(self.modes)}, got {mode!r}", where='mode')
-        self.mode,self.metadata_dim,self.log_input = mode,metadata_dim,log_input
+        if n_mels < 1: raise ParameterError(f"need at least one mel band, got {n_mels}", where='n_mels')
+        self.mode,self.metadata_dim,self.log_input,self.n_mels = mode,metadata_dim,log_input,n_mels
+        self.fuse_drop = nn.Dropout(fuse_dropout if mode == 'fusion' else 0.0)
         emb = 0
         if mode in ('fusion','audio'):
-            self.spec_norm = nn.BatchNorm2d(1)
-            cs = (1, *channels)
-            self.conv = nn.Sequential(*[_conv_block(a, b, pool=i < len(channels)-1) for i,(a,b) in enumerate(zip(cs[:-1], cs[1:]))])
+            self.spec_norm = nn.BatchNorm1d(n_mels)
+            cs = (n_mels, *channels)
+            self.conv = nn.Sequential(*[_conv_block(a, b, stride=2 if i == 0 else 1, pool=i < len(channels)-1)
+                                        for i,(a,b) in enumerate(zip(cs[:-1], cs[1:]))])
             self.audio_fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(2*channels[-1], 64), nn.ReLU(inplace=True))
             emb += 64
         if mode in ('fusion','meta'):
@@ -140,12 +146,35 @@ class FusionCNN(nn.Module):
                ) -> torch.Tensor: # B predictions
         parts = []
         if self.mode in ('fusion','audio'):
-            x = spec.float()
+            if spec.shape[-2] != self.n_mels: raise DataError(f"built for {self.n_mels} mel bands, got {spec.shape[-2]}", where='spec')
+            x = spec.float().flatten(1, 2)   # B × n_mels × frames: the bands are the channels
             if self.log_input: x = torch.log(x.clamp_min(0) + 1e-6)
             x = self.conv(self.spec_norm(x))
-            parts.append(self.audio_fc(torch.cat([x.mean((2,3)), x.amax((2,3))], 1)))
+            parts.append(self.fuse_drop(self.audio_fc(torch.cat([x.mean(2), x.amax(2)], 1))))
         if self.mode in ('fusion','meta'): parts.append(self.meta_fc(self._prep_meta(meta.float())))
         return self.head(torch.cat(parts, 1)).squeeze(-1) + self.out_shift
+
+# %% ../nbs/04_models.ipynb #9507fac8
+def count_macs(model:nn.Module, # a popnb network
+               spec_shape:tuple=(64, 108), # (n_mels, frames) of one clip
+               meta_dim:int=13 # number of metadata inputs
+              ) -> int:
+    "Multiply-adds of one forward pass for one clip: convolutions and linear layers."
+    macs, hooks = [0], []
+    def hook(mod, inp, out):
+        if isinstance(mod, (nn.Conv1d, nn.Conv2d)):
+            macs[0] += out[0].numel() * (mod.in_channels // mod.groups) * int(np.prod(mod.kernel_size))
+        elif isinstance(mod, nn.Linear): macs[0] += mod.in_features * mod.out_features
+    for m in model.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)): hooks.append(m.register_forward_hook(hook))
+    was = model.training; model.eval()
+    dev = next(model.parameters()).device
+    try:
+        with torch.no_grad(): model(torch.zeros(1, 1, *spec_shape, device=dev), torch.zeros(1, meta_dim, device=dev))
+    finally:
+        for h in hooks: h.remove()
+        model.train(was)
+    return macs[0]
 
 # %% ../nbs/04_models.ipynb #d3d0a1eb
 class Columns(BaseEstimator, TransformerMixin):

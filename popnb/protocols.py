@@ -6,21 +6,12 @@
 from __future__ import annotations
 import numpy as np, pandas as pd
 from .core import cache_table, sha256_bytes, ParameterError, DataError
-from .features import MelParams, PAPER_MEL, build_store, DESCRIPTORS, DESCRIPTORS_VERSION
+from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS, DESCRIPTORS_VERSION
 from .audio import SYNTH_LABEL
 from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS
 
 # %% auto #0
-__all__ = ['study_mel', 'model_inputs', 'add_descriptors', 'feature_label', 'protocol_predictions', 'fold_models']
-
-# %% ../nbs/05a_protocols.ipynb #e55a5c80
-def study_mel(n_mels:int=128, # mel bands
-              clip_seconds:float=30.0, # clip length; a preview is 30 s
-              hop_length:int|None=None # samples between frames; 512 for 30 s clips, 1024 for shorter ones by default
-             ) -> MelParams:
-    "The log-mel parameters of the corrected network (22.05 kHz, n_fft 2048)."
-    if n_mels < 8 or clip_seconds <= 0: raise ParameterError(f"need n_mels >= 8 and clip_seconds > 0, got {n_mels}, {clip_seconds}", where='study_mel')
-    return MelParams(sr=22050, n_fft=2048, hop_length=hop_length or (512 if clip_seconds >= 30 else 1024), n_mels=n_mels, seconds=float(clip_seconds))
+__all__ = ['model_inputs', 'add_descriptors', 'feature_label', 'protocol_predictions', 'fold_models']
 
 # %% ../nbs/05a_protocols.ipynb #6eef1920
 def model_inputs(model:str, # a key of popnb.train.MODELS

@@ -20,8 +20,8 @@ from .features import RESOLVED_SOURCES
 __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'SMOKE',
            'SMOKE_TRACKS', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'smoke_root', 'start_run',
            'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'record', 'mark_synthetic', 'show_figure',
-           'save_figure', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'render_index',
-           'write_index', 'read_table', 'findings', 'plot_threshold_sweep', 'plot_training_curves',
+           'save_figure', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell',
+           'render_index', 'write_index', 'read_table', 'findings', 'plot_threshold_sweep', 'plot_training_curves',
            'plot_pred_vs_actual', 'read_params_file', 'declared_params', 'notebook_params', 'write_back', 'prune',
            'run_notebook', 'main']
 
@@ -329,6 +329,15 @@ def save_table(df:pd.DataFrame, # the table
         files.append(out/f'{name}.{ext}')
     return _save_record('table', name, files, caption, audio_source, notebook, params or _CTX.get('params'),
                         inputs if inputs is not None else _CTX.get('inputs'), root, shape=list(df.shape))
+
+# %% ../nbs/07_report.ipynb #61999b31
+def score_cell(r, # a row of `popnb.evaluate.score_table`: value, and seed_sd, ci_low, ci_high where known
+               digits:int=3 # decimals
+              ) -> str:
+    "'value ± seed sd [ci_low, ci_high]', leaving out the parts that are not known (NaN or absent)."
+    g = lambda k: float(r[k]) if k in r and pd.notna(r[k]) else math.nan
+    v, sd, lo, hi = g('value'), g('seed_sd'), g('ci_low'), g('ci_high')
+    return num(v, digits) + (f" ± {num(sd, digits)}" if sd == sd else '') + (f" [{num(lo, digits)}, {num(hi, digits)}]" if lo == lo else '')
 
 # %% ../nbs/07_report.ipynb #67c7da7e
 def _env_id(env:dict) -> str:
