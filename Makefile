@@ -5,11 +5,14 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PAPERMILL := papermill -k python3 --log-output --no-progress-bar
 PARAMS ?= params/paper.yaml
-# the predictor bundle's settings (CPU-sized; on a GPU: make bundle N_MELS=128 SECONDS=30)
+# the predictor bundle's settings: by default the study's log-mel and epochs in $(PARAMS) (04_grouped_audit's section)
 AUDIO ?= auto
-N_MELS ?= 64
-SECONDS ?= 5
-EPOCHS ?= 20
+STUDY = $(shell $(VENV)/bin/python -c "from popnb.report import notebook_params as n; p = n('nbs/paper/04_grouped_audit.ipynb', None, '$(PARAMS)'); print(p.get('n_mels', 64), p.get('clip_seconds', 5.0), p.get('epochs', 25))")
+N_MELS ?= $(word 1,$(STUDY))
+SECONDS ?= $(word 2,$(STUDY))
+EPOCHS ?= $(word 3,$(STUDY))
+# a stage of `make reproduce` outside papermill: name, UTC start and seconds appended to _runs/stages.tsv
+TIMED = t0=$$(date +%s.%N); s0=$$(date -u +%Y-%m-%dT%H:%M:%S.%N); $(2) && printf '%s\t%s\t%s\n' '$(1)' "$$s0" "$$(python -c "print(round($$(date +%s.%N) - $$t0, 2))")" >> _runs/stages.tsv
 LIB_NBS := $(sort $(wildcard nbs/0*.ipynb))
 PAPER_NBS := $(sort $(wildcard nbs/paper/*.ipynb))
 
@@ -53,19 +56,20 @@ test: env
 	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
 	CUDA_VISIBLE_DEVICES="" python -m pytest -q tests
 
-## reproduce: run every notebook in order with papermill into _runs/, write figures/ and each notebook's outputs, train the predictor bundle
+## reproduce: run every notebook in order with papermill into _runs/, write figures/ and each notebook's outputs, train the predictor bundle, print the stage table (PARAMS=params/gpu.yaml: the full-resolution study)
 reproduce: env
-	@mkdir -p _runs
+	@mkdir -p _runs; rm -f _runs/*.ipynb _runs/paper/*.ipynb; : > _runs/stages.tsv
 	@for nb in $(LIB_NBS); do \
 	  echo "== $$nb"; $(PAPERMILL) --cwd nbs $$nb _runs/$$(basename $$nb) || exit 1; \
 	  python -m popnb.report write-back _runs/$$(basename $$nb) $$nb || exit 1; done
 	popnb reproduce --params $(PARAMS)
 	@echo "== nbs/index.ipynb (reads figures/tables)"; $(PAPERMILL) --cwd nbs nbs/index.ipynb _runs/index.ipynb && \
 	  python -m popnb.report write-back _runs/index.ipynb nbs/index.ipynb
-	$(MAKE) --no-print-directory readme
-	$(MAKE) --no-print-directory bundle
+	@$(call TIMED,README.md,$(MAKE) --no-print-directory readme)
+	@$(call TIMED,bundle (popnb train),$(MAKE) --no-print-directory bundle)
+	@echo "== stage table (python -m popnb.report stages _runs)"; python -m popnb.report stages _runs
 
-## bundle: train the corrected network on all tracks and write data/interim/models/fusion_cnn.pt (for `popnb predict`)
+## bundle: train the corrected network on all tracks with the study's log-mel of PARAMS and write data/interim/models/fusion_cnn.pt (for `popnb predict`)
 bundle: env
 	popnb train --model fusion_cnn --audio-source $(AUDIO) --n-mels $(N_MELS) --seconds $(SECONDS) --epochs $(EPOCHS)
 

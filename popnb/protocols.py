@@ -4,6 +4,7 @@
 
 # %% ../nbs/05a_protocols.ipynb #1640927f
 from __future__ import annotations
+import os
 import numpy as np, pandas as pd
 from .core import cache_table, sha256_bytes, ParameterError, DataError
 from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS, DESCRIPTORS_VERSION
@@ -65,7 +66,7 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          seeds:list|tuple=(0,), # fold assignments / splits and network seeds
                          k:int=5, # folds of the grouped protocol
                          epochs:int|None=None, # override every network's epochs (None: each model's default)
-                         n_jobs:int=1, # processes for spectrogram extraction
+                         n_jobs:int|None=None, # processes for spectrogram extraction (None: one per core)
                          refresh:bool=False, # retrain even when cached
                          progress:bool=True, # show progress bars
                          feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both
@@ -77,6 +78,7 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     if absent: raise DataError(f"{absent} absent or empty as gathered, and the '{feature_set}' inputs need them: "
                                "use feature_set='descriptors' (the inputs measured from each track's audio)", where='feature_set')
     mel = mel or study_mel()
+    n_jobs = n_jobs or os.cpu_count() or 1
     needs = {m: model_inputs(m, mel) for m in models}
     dmel = descriptor_mel or mel
     want = {p for p in needs.values() if p is not None} | ({dmel} if feature_set != 'spotify' else set())

@@ -18,12 +18,12 @@ from .features import RESOLVED_SOURCES
 
 # %% auto #0
 __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'SMOKE',
-           'SMOKE_TRACKS', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'smoke_root', 'start_run',
-           'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'record', 'mark_synthetic', 'show_figure',
-           'save_figure', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell',
-           'render_index', 'write_index', 'read_table', 'findings', 'plot_threshold_sweep', 'plot_training_curves',
-           'plot_pred_vs_actual', 'read_params_file', 'declared_params', 'notebook_params', 'write_back', 'prune',
-           'run_notebook', 'main']
+           'SMOKE_TRACKS', 'NETWORKS', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'smoke_root',
+           'start_run', 'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'record', 'mark_synthetic',
+           'show_figure', 'save_figure', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table',
+           'score_cell', 'render_index', 'write_index', 'read_table', 'findings', 'reproducibility',
+           'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual', 'read_params_file', 'declared_params',
+           'notebook_params', 'write_back', 'prune', 'run_notebook', 'stage_table', 'main']
 
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
@@ -449,6 +449,26 @@ def findings(root=None # project root whose figures/tables/ are read
                  "carries a signal.")
     return '\n'.join(L)
 
+# %% ../nbs/07_report.ipynb #600c3a6f
+NETWORKS = ('fusion_cnn', 'fusion_audio', 'fusion_meta', 'paper_cnn')   # the study's networks, as T4 names them
+
+def reproducibility(root=None # project root whose figures/tables/ are read
+                   ) -> str:
+    "What a rerun gives back bit for bit and what only within the seed spread, as Markdown, with the committed run's seed sds."
+    t3 = read_table('T3_paper_reproduction', root, 'row'); s = read_table('T4_grouped_summary', root, 'model')
+    ours = t3.loc['PaperCNN, our rerun — held-out']
+    n = int(read_table('T4_grouped_protocol', root).n_seeds.max())
+    pm = lambda v, sd, d=3: f"{num(v, d)} ± {num(sd, d)}" if sd == sd else num(v, d)
+    nets = ', '.join(f"{m} R² {pm(s.loc[m, 'r2'], s.loc[m, 'r2_seed_sd'])}" for m in NETWORKS if m in s.index)
+    return (f"- **Bit for bit, on any machine:** the paper's numbers recomputed from the authors' saved predictions (Table 3), the "
+            f"dataset tables (Tables 1 and 2), the constant predictors, and the baselines with a fixed seed (ridge, the per-artist mean, "
+            f"gradient boosting, the SVR, Random Forest) — given the pinned versions of `settings.ini`.\n"
+            f"- **Within the seed spread only:** every network. Their sums of floating-point products run in an order that depends on "
+            f"the CPU or GPU, the number of threads and the torch build, so another machine trains a slightly different network from the "
+            f"same seed. Each network is reported as the mean over {n} seeds (fold assignments and initialisations) with its seed standard "
+            f"deviation, which is the scale a rerun elsewhere should land within — under the artist-grouped protocol: {nets}; the "
+            f"paper's network under the paper's protocol: held-out MAE {pm(ours.mae, ours.get('mae_seed_sd', float('nan')), 2)}.")
+
 # %% ../nbs/07_report.ipynb #13c97edd
 def plot_threshold_sweep(sweep:pd.DataFrame, # popnb.evaluate.threshold_sweep output
                          mark:float|None=50, # a threshold to mark with a dotted line
@@ -650,10 +670,39 @@ def run_notebook(nb, # the notebook to run
         write_index(log_root)
     return out
 
+# %% ../nbs/07_report.ipynb #22794b98
+def _cell_label(src:str) -> str:
+    "The first line of a cell's source that is code, shortened."
+    lines = [l.strip() for l in src.splitlines() if l.strip() and not l.lstrip().startswith('#')]
+    return (lines[0] if lines else '')[:60]
+
+def stage_table(run_dir='_runs', # where `make reproduce` left the executed notebooks (and stages.tsv)
+                top:int=2 # slowest cells listed per notebook
+               ) -> pd.DataFrame:
+    "Stage, seconds, share of the run and the slowest cells, for every executed notebook and Makefile stage of a run, in the order they ran."
+    import nbformat
+    run_dir = Path(run_dir); rows = []
+    for f in [*run_dir.glob('*.ipynb'), *run_dir.glob('paper/*.ipynb')]:
+        nb = nbformat.read(str(f), as_version=4); pm = nb.metadata.get('papermill', {})
+        if pm.get('duration') is None: continue
+        cells = sorted(((c.metadata.get('papermill', {}).get('duration') or 0.0, _cell_label(c.source)) for c in nb.cells if c.cell_type == 'code'), reverse=True)
+        rows.append(dict(stage=str(f.relative_to(run_dir)), start=str(pm.get('start_time', '')), seconds=float(pm['duration']),
+                         top_cells='; '.join(f"{s:.0f} s {lab}" for s, lab in cells[:top] if s >= 1)))
+    tsv = run_dir/'stages.tsv'
+    if tsv.is_file():
+        for line in tsv.read_text().splitlines():
+            if line.strip():
+                name, start, secs = line.split('\t')
+                rows.append(dict(stage=name, start=start, seconds=float(secs), top_cells=''))
+    if not rows: raise DataError("no executed notebooks or stages here: run `make reproduce` first", where=str(run_dir))
+    t = pd.DataFrame(rows).sort_values('start', kind='stable').drop(columns='start').reset_index(drop=True)
+    t['share'] = t.seconds / t.seconds.sum()
+    return t[['stage', 'seconds', 'share', 'top_cells']]
+
 # %% ../nbs/07_report.ipynb #494b89c2
 def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
         ) -> int:
-    "Command line of popnb.report: run-paper-notebook, index, write-back."
+    "Command line of popnb.report: run-paper-notebook, index, write-back, stages."
     import yaml
     ap = argparse.ArgumentParser(prog='python -m popnb.report', description='Run popnb paper notebooks and index their artefacts.')
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -665,10 +714,16 @@ def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
     sub.add_parser('index', help='render figures/README.md from the manifest')
     w = sub.add_parser('write-back', help="copy an executed notebook's outputs into its source")
     w.add_argument('executed'); w.add_argument('source')
+    g = sub.add_parser('stages', help="the stage table of a make reproduce: seconds per notebook and stage, slowest cells")
+    g.add_argument('run_dir', nargs='?', default='_runs')
     a = ap.parse_args(argv)
     try:
         if a.cmd == 'index': print(write_index()); return 0
         if a.cmd == 'write-back': print(f'wrote {_rel(write_back(a.executed, a.source), None)}'); return 0
+        if a.cmd == 'stages':
+            t = stage_table(a.run_dir)
+            print(t.assign(seconds=t.seconds.round(1), share=(100*t.share).round(1).astype(str) + ' %').to_string(index=False))
+            print(f"total {t.seconds.sum():.0f} s ({t.seconds.sum()/60:.1f} min)"); return 0
         ps = {k: yaml.safe_load(v) for k,v in a.parameter}
         out = run_notebook(a.notebook, ps, a.params_file, a.out, kernel_name=a.kernel, log_output=a.log_output)
         print(f'wrote {out}'); return 0

@@ -84,6 +84,8 @@ class Batches:
         self.spec = spec
         if spec is not None and device != 'cpu' and getattr(spec, 'nbytes', 0) < 4 * 2**30:
             self.spec = torch.from_numpy(np.asarray(spec, dtype=np.float16)).to(device)  # once, as float16
+        elif spec is not None and device == 'cpu' and np.prod(np.shape(spec)) * 4 <= 2**29:
+            self.spec = torch.from_numpy(np.asarray(spec, dtype=np.float32))  # up to 512 MB: converted once, not per batch
         self.load_s = 0.0  # seconds spent gathering batches
     @property
     def shape(self) -> tuple: return self.zero_shape if self.spec is None else tuple(self.spec.shape[1:])

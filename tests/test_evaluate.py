@@ -39,7 +39,8 @@ def test_score_table_published(paper):
     assert set(t.subset) == {'all rows'}  # no held-out rows in the authors' predictions
     lo, hi = v.loc[("authors' CNN", 'all rows', '', 'mae'), ['ci_low', 'ci_high']]
     assert lo < 9.4958 < hi
-    assert list(t.columns) == ['protocol', 'model', 'subset', 'threshold', 'metric', 'value', 'ci_low', 'ci_high', 'n', 'n_seeds']
+    assert list(t.columns) == ['protocol', 'model', 'subset', 'threshold', 'metric', 'value', 'seed_sd', 'ci_low', 'ci_high', 'n', 'n_seeds']
+    assert t.seed_sd.isna().all()   # one run: no seed spread
 
 
 def _sk(a, b, s):

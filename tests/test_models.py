@@ -38,15 +38,19 @@ def test_paper_cnn_rejects_other_sizes():
 
 @pytest.mark.parametrize('mode', FusionCNN.modes)
 def test_fusion_any_length_and_modes(mode):
-    torch.manual_seed(0); net = FusionCNN(mode=mode).eval()
-    with torch.no_grad():
-        for shape in [(40,8), (64,100), (128,431)]:
-            assert net(torch.randn(3,1,*shape), torch.rand(3,13)*100).shape == (3,)
-    assert count_params(net) < 500_000
+    torch.manual_seed(0)
+    for n_mels in (40, 64, 128):   # built for its bands; any number of frames
+        net = FusionCNN(mode=mode, n_mels=n_mels).eval()
+        with torch.no_grad():
+            for frames in (8, 100, 431):
+                assert net(torch.randn(3,1,n_mels,frames), torch.rand(3,13)*100).shape == (3,)
+        assert count_params(net) < 500_000
+    if mode != 'meta':
+        with pytest.raises(DataError, match='built for 128 mel bands, got 64'): net(torch.randn(3,1,64,100), torch.rand(3,13))
 
 def test_fusion_ablations_ignore_the_other_branch():
     torch.manual_seed(0)
-    a, m = FusionCNN(mode='audio').eval(), FusionCNN(mode='meta').eval()
+    a, m = FusionCNN(mode='audio', n_mels=32).eval(), FusionCNN(mode='meta').eval()
     x, meta = torch.randn(2,1,32,20), torch.rand(2,13)
     with torch.no_grad():
         assert torch.equal(a(x, meta), a(x, torch.rand(2,13)))
