@@ -562,6 +562,8 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     root = Path(store_dir) if store_dir else paths().interim/'spec'
     final,part = root/name, root/f"{name}.partial"
     if (final/'meta.json').is_file() and not overwrite: return SpecStore(final)
+    richer = root/f"{source}-{short_hash({**key, 'descriptors': DESCRIPTORS_VERSION})}"   # the same spectrograms, with descriptors
+    if not descriptors and not overwrite and (richer/'meta.json').is_file(): return SpecStore(richer)
     if overwrite and final.exists(): shutil.rmtree(final)
     n = len(df)
     X,journal = _partial_state(part, name, n, params)

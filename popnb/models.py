@@ -246,14 +246,15 @@ class GroupedSearchSVR(BaseEstimator, RegressorMixin):
                  gammas:tuple=(0.01, 0.03, 0.1, 0.3), # candidate gamma (inputs standardised)
                  epsilon:float=1.0, # width of the insensitive tube, in popularity points
                  inner_k:int=3, # inner folds
-                 group_col:str='artist'): # column no inner fold may share (plain K-fold when absent)
-        self.cols,self.Cs,self.gammas,self.epsilon,self.inner_k,self.group_col = cols,Cs,gammas,epsilon,inner_k,group_col
+                 group_col:str='artist', # column no inner fold may share (plain K-fold when absent)
+                 n_jobs:int|None=-1): # processes for the grid's fits (-1: one per core; the result does not depend on it)
+        self.cols,self.Cs,self.gammas,self.epsilon,self.inner_k,self.group_col,self.n_jobs = cols,Cs,gammas,epsilon,inner_k,group_col,n_jobs
     def fit(self, X, y):
         pipe = make_pipeline(Columns(self.cols), StandardScaler(), SVR(kernel='rbf', epsilon=self.epsilon))
         grid = {'svr__C': list(self.Cs), 'svr__gamma': list(self.gammas)}
         has_g = self.group_col in getattr(X, 'columns', []) and X[self.group_col].nunique() >= self.inner_k
         cv = GroupKFold(self.inner_k) if has_g else KFold(self.inner_k)
-        gs = GridSearchCV(pipe, grid, cv=cv, scoring='neg_mean_absolute_error', n_jobs=1)
+        gs = GridSearchCV(pipe, grid, cv=cv, scoring='neg_mean_absolute_error', n_jobs=self.n_jobs)
         gs.fit(X, np.asarray(y, dtype=float), **({'groups': X[self.group_col].astype(str).to_numpy()} if has_g else {}))
         self.best_params_ = {k.split('__')[1]: v for k,v in gs.best_params_.items()}
         self.estimator_ = gs.best_estimator_; return self
@@ -347,7 +348,7 @@ EARLIER_METHODS = ('rf', 'svr', 'hitmusicnet')   # Random Forest, SVM, HitMusicN
 
 def _earlier(name, seed):
     if name == 'rf': return make_pipeline(Columns(META_COLS), RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5,
-                                                                                    n_jobs=1, random_state=seed))
+                                                                                    n_jobs=-1, random_state=seed))   # trees on every core: the same forest
     if name == 'svr': return GroupedSearchSVR()
     return HitMusicNetRegressor(seed=seed)
 
