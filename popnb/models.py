@@ -235,6 +235,7 @@ class ArtistMeanRegressor(BaseEstimator, RegressorMixin):
         return np.array([self.artist_means_.get(a, self.global_mean_) for a in self._artists(X)], dtype=float)
 
 # %% ../nbs/04_models.ipynb #8ee9a58f
+import joblib
 from sklearn.svm import SVR
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
@@ -247,7 +248,7 @@ class GroupedSearchSVR(BaseEstimator, RegressorMixin):
                  epsilon:float=1.0, # width of the insensitive tube, in popularity points
                  inner_k:int=3, # inner folds
                  group_col:str='artist', # column no inner fold may share (plain K-fold when absent)
-                 n_jobs:int|None=-1): # processes for the grid's fits (-1: one per core; the result does not depend on it)
+                 n_jobs:int|None=-1): # threads for the grid's fits (-1: one per core; libsvm releases the GIL; the result does not depend on it)
         self.cols,self.Cs,self.gammas,self.epsilon,self.inner_k,self.group_col,self.n_jobs = cols,Cs,gammas,epsilon,inner_k,group_col,n_jobs
     def fit(self, X, y):
         pipe = make_pipeline(Columns(self.cols), StandardScaler(), SVR(kernel='rbf', epsilon=self.epsilon))
@@ -255,7 +256,8 @@ class GroupedSearchSVR(BaseEstimator, RegressorMixin):
         has_g = self.group_col in getattr(X, 'columns', []) and X[self.group_col].nunique() >= self.inner_k
         cv = GroupKFold(self.inner_k) if has_g else KFold(self.inner_k)
         gs = GridSearchCV(pipe, grid, cv=cv, scoring='neg_mean_absolute_error', n_jobs=self.n_jobs)
-        gs.fit(X, np.asarray(y, dtype=float), **({'groups': X[self.group_col].astype(str).to_numpy()} if has_g else {}))
+        with joblib.parallel_backend('threading', n_jobs=self.n_jobs):   # threads: no worker processes left idling after the fit
+            gs.fit(X, np.asarray(y, dtype=float), **({'groups': X[self.group_col].astype(str).to_numpy()} if has_g else {}))
         self.best_params_ = {k.split('__')[1]: v for k,v in gs.best_params_.items()}
         self.estimator_ = gs.best_estimator_; return self
     def predict(self, X): return self.estimator_.predict(X)
