@@ -59,9 +59,7 @@ test: env
 ## reproduce: run every notebook in order with papermill into _runs/, write figures/ and each notebook's outputs, train the predictor bundle, print the stage table (PARAMS=params/gpu.yaml: the full-resolution study)
 reproduce: env
 	@mkdir -p _runs; rm -f _runs/*.ipynb _runs/paper/*.ipynb; : > _runs/stages.tsv
-	@for nb in $(LIB_NBS); do \
-	  echo "== $$nb"; $(PAPERMILL) --cwd nbs $$nb _runs/$$(basename $$nb) || exit 1; \
-	  python -m popnb.report write-back _runs/$$(basename $$nb) $$nb || exit 1; done
+	python -m popnb.report run-library --log-output $(LIB_NBS)
 	popnb reproduce --params $(PARAMS)
 	@echo "== nbs/index.ipynb (reads figures/tables)"; $(PAPERMILL) --cwd nbs nbs/index.ipynb _runs/index.ipynb && \
 	  python -m popnb.report write-back _runs/index.ipynb nbs/index.ipynb

@@ -23,7 +23,7 @@ __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOT
            'show_figure', 'save_figure', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table',
            'score_cell', 'render_index', 'write_index', 'read_table', 'findings', 'reproducibility',
            'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual', 'read_params_file', 'declared_params',
-           'notebook_params', 'write_back', 'prune', 'run_notebook', 'stage_table', 'main']
+           'notebook_params', 'write_back', 'prune', 'run_notebook', 'run_library', 'stage_table', 'main']
 
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
@@ -670,6 +670,25 @@ def run_notebook(nb, # the notebook to run
         write_index(log_root)
     return out
 
+# %% ../nbs/07_report.ipynb #14e86bbf
+def run_library(nbs:list, # library notebooks, run in this order
+                out_dir=None, # where the executed copies go; _runs/ by default
+                root=None, # project root (found by default)
+                kernel_name:str='python3', # jupyter kernel
+                log_output:bool=False # stream each notebook's output to the log
+               ) -> list:
+    "Run each notebook with papermill (cwd = its folder) and write its outputs back into it; the executed copies."
+    import papermill as pm
+    out_dir = Path(out_dir) if out_dir else paths(root).runs; out_dir.mkdir(parents=True, exist_ok=True)
+    outs = []
+    for nb in map(Path, nbs):
+        if not nb.is_file(): raise ParameterError("notebook not found", where=str(nb))
+        print(f"== {_rel(nb.resolve(), root)}", flush=True)
+        out = out_dir/nb.name
+        pm.execute_notebook(str(nb), str(out), kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False, log_output=log_output)
+        print(f"wrote {_rel(write_back(out, nb, root), root)}", flush=True); outs.append(out)
+    return outs
+
 # %% ../nbs/07_report.ipynb #22794b98
 def _cell_label(src:str) -> str:
     "The first line of a cell's source that is code, shortened."
@@ -702,7 +721,7 @@ def stage_table(run_dir='_runs', # where `make reproduce` left the executed note
 # %% ../nbs/07_report.ipynb #494b89c2
 def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
         ) -> int:
-    "Command line of popnb.report: run-paper-notebook, index, write-back, stages."
+    "Command line of popnb.report: run-paper-notebook, run-library, index, write-back, stages."
     import yaml
     ap = argparse.ArgumentParser(prog='python -m popnb.report', description='Run popnb paper notebooks and index their artefacts.')
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -714,12 +733,15 @@ def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
     sub.add_parser('index', help='render figures/README.md from the manifest')
     w = sub.add_parser('write-back', help="copy an executed notebook's outputs into its source")
     w.add_argument('executed'); w.add_argument('source')
+    l = sub.add_parser('run-library', help='run library notebooks in order with papermill and write their outputs back')
+    l.add_argument('notebooks', nargs='+'); l.add_argument('--log-output', action='store_true', help="stream the notebooks' output")
     g = sub.add_parser('stages', help="the stage table of a make reproduce: seconds per notebook and stage, slowest cells")
     g.add_argument('run_dir', nargs='?', default='_runs')
     a = ap.parse_args(argv)
     try:
         if a.cmd == 'index': print(write_index()); return 0
         if a.cmd == 'write-back': print(f'wrote {_rel(write_back(a.executed, a.source), None)}'); return 0
+        if a.cmd == 'run-library': run_library(a.notebooks, log_output=a.log_output); return 0
         if a.cmd == 'stages':
             t = stage_table(a.run_dir)
             print(t.assign(seconds=t.seconds.round(1), share=(100*t.share).round(1).astype(str) + ' %').to_string(index=False))
