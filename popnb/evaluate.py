@@ -12,13 +12,15 @@ import pandas as pd
 from .core import DataError, ParameterError, closest, did_you_mean
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'TIER_NAMES', 'FIXED_BANDS', 'TIER_METRICS',
-           'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'check_yp', 'resolve_threshold',
-           'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics',
-           'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'check_columns', 'predictions_table', 'add_constant',
-           'score_table', 'threshold_sweep', 'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores',
-           'tier_confusion', 'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores',
-           'release_period', 'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence',
+__all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERGED_RULE', 'LOWER_IS_BETTER', 'TIER_NAMES',
+           'FIXED_BANDS', 'TIER_METRICS', 'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'check_yp',
+           'resolve_threshold', 'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics',
+           'classification_metrics', 'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample',
+           'interval_caption', 'check_columns', 'predictions_table', 'add_constant', 'score_table', 'seed_table',
+           'seed_summary', 'paired_difference', 'holm', 'comparison_table', 'verdict_sentence', 'threshold_sweep',
+           'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
+           'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores', 'release_period',
+           'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence',
            'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
 
 # %% ../nbs/06_evaluate.ipynb #2e16556e
@@ -236,6 +238,30 @@ def bootstrap_ci(y, # true popularity (n,)
     rows = [(k, float(point[k]), *ci_from_values(vals[k], level)) for k in point]
     return pd.DataFrame(rows, columns=['metric', 'value', 'ci_low', 'ci_high'])
 
+# %% ../nbs/06_evaluate.ipynb #d96305d6
+def seed_resample(V:np.ndarray, # S × B: each seed's metric (rows) on each artist resample (columns)
+                  seed:int=0 # random seed of the seed draws (depends only on seed, S and B: paired across models)
+                 ) -> np.ndarray:
+    "Second bootstrap level: in each resample, S seeds drawn with replacement and their metrics averaged (B,)."
+    V = np.atleast_2d(np.asarray(V, float)); S, B = V.shape
+    if S == 1: return V[0].copy()
+    idx = np.random.default_rng([int(seed), S, B]).integers(0, S, size=(B, S))
+    return V[idx, np.arange(B)[:, None]].mean(1)
+
+def interval_caption(n_boot:int, # number of resamples
+                     cluster:bool=True, # artists resampled (else tracks)
+                     seeds:bool=True, # seeds resampled within each resample
+                     level:float=0.95 # confidence level
+                    ) -> str:
+    "How a table's intervals were made, for its caption."
+    units = ('artists' if cluster else 'tracks') + (' and seeds' if seeds else '')
+    return f"{level*100:g} % interval: {units} resampled, {int(n_boot):,} resamples"
+
+def _unit_weights(n:int, n_boot:int, seed:int, artists=None, cluster:bool=True) -> np.ndarray:
+    "Bootstrap counts over n tracks: whole artists when `cluster` and there are two or more, else tracks."
+    a = None if artists is None else np.asarray(artists, dtype=object).astype(str)
+    return bootstrap_weights(n, n_boot, seed, a if cluster and a is not None and len(set(a)) > 1 else None)
+
 # %% ../nbs/06_evaluate.ipynb #4979b882
 from .train import PRED_COLS   # the prediction table the protocol runners write
 
@@ -302,12 +328,18 @@ def _matrix(d:pd.DataFrame, keys:pd.Index):
         j = keys.get_indexer(ds['track_key']); P[i, j] = ds['y_pred'].to_numpy(float); M[i, j] = 1
     return seeds, P, M
 
+def _seed_level(V, seed:int, resample:bool) -> np.ndarray:
+    "Per resample: the seeds' metrics resampled (two-level bootstrap) or just averaged."
+    V = np.asarray(V, float)
+    return seed_resample(V, seed) if resample else V.mean(0)
+
 def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                 thresholds=THRESHOLDS, # classification thresholds: numbers and/or 'median'
                 n_boot:int=1000, # bootstrap resamples (0: no intervals)
                 seed:int=0, # bootstrap seed
                 level:float=0.95, # confidence level
-                cluster:bool=False, # resample artists instead of tracks
+                cluster:bool=True, # resample artists (the independent units); False: tracks
+                resample_seeds:bool=True, # resample the seeds within each artist resample (the two-level bootstrap)
                 subsets=('all rows', 'held-out'), # which subsets to score (see above)
                 by:str|list|None=None, # extra grouping column(s), e.g. 'genre_family'
                 constant:float|None=None, # add a constant predictor with this value (see add_constant)
@@ -327,8 +359,7 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
             if d.groupby('track_key')['y_true'].nunique().max() > 1:
                 raise DataError("a track has different y_true in different rows", where=f"protocol {gkey[0]!r}")
             keys = truth.index; yv = truth['y_true'].to_numpy(float)
-            W = (bootstrap_weights(len(keys), n_boot, seed, truth['artist'].astype(str).to_numpy() if cluster else None)
-                 if n_boot else None)
+            W = _unit_weights(len(keys), n_boot, seed, truth['artist'].to_numpy(), cluster) if n_boot else None
             ths = [(threshold_label(t), resolve_threshold(yv, t)) for t in thresholds]
             for model, dm in d.groupby('model', sort=False):
                 seeds, P, M = _matrix(dm, keys)
@@ -338,10 +369,147 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                     bv = [_boot_values(fn, yv, P[i], W*M[i], **kw) for i in range(len(seeds))] if n_boot else None
                     for m in pt[0]:
                         v = float(np.mean([q[m] for q in pt])); sd = float(np.std([q[m] for q in pt], ddof=1)) if len(pt) > 1 else np.nan
-                        lo, hi = ci_from_values(np.mean([b[m] for b in bv], 0), level) if n_boot else (np.nan, np.nan)
+                        lo, hi = ci_from_values(_seed_level([b[m] for b in bv], seed, resample_seeds), level) if n_boot else (np.nan, np.nan)
                         rows.append((*gkey, model, sub, lab or '', m, v, sd, lo, hi, int(M.any(0).sum()), len(seeds)))
     cols = ['protocol', *by, 'model', 'subset', 'threshold', 'metric', 'value', 'seed_sd', 'ci_low', 'ci_high', 'n', 'n_seeds']
     return pd.DataFrame(rows, columns=cols)
+
+# %% ../nbs/06_evaluate.ipynb #925386fc
+DIVERGED_RULE = "a run diverged when its held-out MAE is above that of predicting the training mean on the same folds"
+
+def _train_mean(g:pd.DataFrame) -> pd.Series:
+    "For each held-out row of one model and seed: the mean y_true of its fold's training rows."
+    test = g[g['split'] == 'test']; out = pd.Series(np.nan, index=test.index)
+    for f, te in test.groupby('fold', sort=False):
+        tr = g[(g['split'] == 'train') & (g['fold'] == f)]
+        if not len(tr): tr = test[test['fold'] != f]
+        if len(tr): out[te.index] = tr['y_true'].mean()
+    return out
+
+def seed_table(preds:pd.DataFrame # tidy prediction table (PRED_COLS)
+              ) -> pd.DataFrame:
+    "Held-out metrics per run: protocol, model, seed, mae, r2, mean_mae (training-mean predictor, same rows), diverged, n."
+    check_columns(preds, PRED_COLS); rows = []
+    for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
+        te = g[g['split'] == 'test']
+        if not len(te): continue
+        r = regression_metrics(te['y_true'], te['y_pred'], metrics=('mae', 'r2')); ref = _train_mean(g)
+        ref_mae = float(np.mean(np.abs(te['y_true'] - ref))) if ref.notna().all() else np.nan
+        rows.append((proto, model, int(s), r['mae'], r['r2'], ref_mae, bool(r['mae'] > ref_mae), len(te)))
+    return pd.DataFrame(rows, columns=['protocol', 'model', 'seed', 'mae', 'r2', 'mean_mae', 'diverged', 'n'])
+
+def seed_summary(st:pd.DataFrame # what seed_table returns
+                ) -> pd.DataFrame:
+    "Per protocol and model: runs, mean and median of MAE and R², their seed sd, diverged runs and 'k of n runs diverged'."
+    g = st.groupby(['protocol', 'model'], sort=False)
+    out = g.agg(runs=('seed', 'size'), mae_mean=('mae', 'mean'), mae_median=('mae', 'median'), mae_sd=('mae', 'std'),
+                r2_mean=('r2', 'mean'), r2_median=('r2', 'median'), r2_sd=('r2', 'std'), diverged=('diverged', 'sum')).reset_index()
+    out['diverged'] = out['diverged'].astype(int)
+    return out.assign(runs_diverged=[f"{k} of {n} runs diverged" for k, n in zip(out.diverged, out.runs)])
+
+# %% ../nbs/06_evaluate.ipynb #e878dd75
+def _metric_fn(metric:str):
+    if metric in REG_METRICS: return regression_metrics
+    if metric in CLS_METRICS: return classification_metrics
+    _unknown([metric], REG_METRICS + CLS_METRICS)
+
+def _rows_of(preds, proto, model, subset):
+    g = preds[(preds['protocol'] == proto) & (preds['model'] == model)]
+    if not len(g): raise ParameterError(f"no predictions of model {model!r} under protocol {proto!r}", where=f"model={model!r}")
+    sub = _subsets(g, (subset,))
+    if subset not in sub: raise DataError(f"model {model!r} has no {subset!r} rows under protocol {proto!r}", where='subset')
+    return sub[subset]
+
+def _pair_seeds(sa, sb, a, b):
+    "Index pairs (i, j) of the seeds of A and B that are compared."
+    common = sorted(set(sa) & set(sb))
+    if common: return [sa.index(s) for s in common], [sb.index(s) for s in common]
+    if len(sb) == 1: return list(range(len(sa))), [0]*len(sa)
+    if len(sa) == 1: return [0]*len(sb), list(range(len(sb)))
+    raise DataError(f"{a!r} and {b!r} share no seed ({sa} against {sb})", where='seed')
+
+# %% ../nbs/06_evaluate.ipynb #377a6f0b
+def paired_difference(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
+                      a:str, # model A
+                      b:str, # model B
+                      metric:str='mae', # a regression or classification metric
+                      protocol:str='grouped', # protocol of A (and of B unless protocol_b)
+                      protocol_b:str|None=None, # protocol of B, to compare protocols
+                      subset:str='held-out', # rows scored: 'held-out' or 'all rows'
+                      threshold:float|str=50, # threshold of classification metrics
+                      n_boot:int=1000, # resamples (0: the difference only)
+                      seed:int=0, # bootstrap seed
+                      level:float=0.95, # confidence level
+                      cluster:bool=True, # resample artists (else tracks)
+                      resample_seeds:bool=True # resample seeds within each resample
+                     ) -> dict:
+    "metric(A) − metric(B) on the same tracks, folds and seeds, with its two-level bootstrap interval and two-sided p-value."
+    check_columns(preds, PRED_COLS); fn = _metric_fn(metric); pb = protocol_b or protocol
+    da, db = _rows_of(preds, protocol, a, subset), _rows_of(preds, pb, b, subset)
+    truth = pd.concat([da, db]).drop_duplicates('track_key').set_index('track_key'); keys = truth.index; yv = truth['y_true'].to_numpy(float)
+    kw = {'metrics': (metric,)} | ({'threshold': resolve_threshold(yv, threshold)} if fn is classification_metrics else {})
+    (sa, PA, MA), (sb, PB, MB) = _matrix(da, keys), _matrix(db, keys)
+    ia, ib = _pair_seeds(list(sa), list(sb), a, b)
+    va = np.array([fn(yv, PA[i], weights=MA[i], **kw)[metric] for i in ia]); vb = np.array([fn(yv, PB[j], weights=MB[j], **kw)[metric] for j in ib])
+    out = dict(a=a, b=b, protocol_a=protocol, protocol_b=pb, metric=metric, value_a=float(va.mean()), value_b=float(vb.mean()),
+               difference=float(np.mean(va - vb)), ci_low=np.nan, ci_high=np.nan, p_value=np.nan, n=len(keys), n_seeds=len(ia))
+    if not n_boot: return out
+    W = _unit_weights(len(keys), n_boot, seed, truth['artist'].to_numpy(), cluster)
+    D = np.stack([_boot_values(fn, yv, PA[i], W*MA[i], **kw)[metric] - _boot_values(fn, yv, PB[j], W*MB[j], **kw)[metric] for i, j in zip(ia, ib)])
+    d = _seed_level(D, seed, resample_seeds); d = d[~np.isnan(d)]
+    lo, hi = ci_from_values(d, level); k = len(d)
+    p = min(1., 2*min((1 + (d <= 0).sum())/(k + 1), (1 + (d >= 0).sum())/(k + 1))) if k else np.nan
+    return out | dict(ci_low=lo, ci_high=hi, p_value=float(p))
+
+# %% ../nbs/06_evaluate.ipynb #5b806935
+def holm(pvalues # p-values of one family of comparisons (NaN: not in the family)
+        ) -> np.ndarray:
+    "Holm-adjusted p-values, in the input order."
+    p = np.asarray(pvalues, float); out = np.full(p.shape, np.nan); ok = np.flatnonzero(~np.isnan(p)); m = len(ok)
+    if not m: return out
+    order = ok[np.argsort(p[ok], kind='mergesort')]
+    out[order] = np.minimum(1., np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out
+
+# %% ../nbs/06_evaluate.ipynb #bd1c45af
+LOWER_IS_BETTER = ('mae', 'rmse')   # the other metrics: higher is better
+
+def _learnt(preds, model, proto, metric, reference, subset, threshold) -> bool:
+    "False when `model` does no better than `reference` on the same rows and seeds (True when there is no reference)."
+    if model == reference or not ((preds['protocol'] == proto) & (preds['model'] == reference)).any(): return True
+    d = paired_difference(preds, model, reference, metric, proto, subset=subset, threshold=threshold, n_boot=0)['difference']
+    return bool(d < 0 if metric in LOWER_IS_BETTER else d > 0)
+
+def comparison_table(preds:pd.DataFrame, # tidy prediction table with every model compared
+                     comparisons, # (a, b), (a, b, protocol) or (a, b, protocol_a, protocol_b) tuples
+                     metric:str='mae', # the metric compared
+                     reference:str|None='mean', # the training-mean predictor a model must beat to count (None: no check)
+                     alpha:float=0.05, # level of the Holm-adjusted verdict
+                     n_boot:int=1000, seed:int=0, level:float=0.95, subset:str='held-out', threshold:float|str=50
+                    ) -> pd.DataFrame:
+    "T12: comparison, a, protocol_a, b, protocol_b, metric, value_a, value_b, difference, ci_low, ci_high, p_value, p_holm, verdict, n, n_seeds."
+    rows, learnt = [], {}
+    for c in comparisons:
+        a, b, *pr = c; pa = pr[0] if pr else 'grouped'; pb = pr[1] if len(pr) > 1 else pa
+        r = paired_difference(preds, a, b, metric, pa, pb, subset, threshold, n_boot, seed, level)
+        lost = [m for m, p in ((a, pa), (b, pb)) if reference is not None and
+                not learnt.setdefault((m, p), _learnt(preds, m, p, metric, reference, subset, threshold))]
+        rows.append(dict(comparison=f"{a} − {b}" + (f" ({pa} − {pb})" if pa != pb else ''), **r, lost=lost))
+    t = pd.DataFrame(rows); fam = np.where(t['lost'].str.len() > 0, np.nan, t['p_value'])
+    t['p_holm'] = holm(fam); good = (t['difference'] < 0) if metric in LOWER_IS_BETTER else (t['difference'] > 0)
+    t['verdict'] = np.where(t['p_holm'] < alpha, np.where(good, 'better', 'worse'), 'no detectable difference')
+    t.loc[t['lost'].str.len() > 0, 'verdict'] = ['did not learn (' + ', '.join(l) + ')' for l in t['lost'] if l]
+    return t[['comparison', 'a', 'protocol_a', 'b', 'protocol_b', 'metric', 'value_a', 'value_b', 'difference', 'ci_low', 'ci_high',
+              'p_value', 'p_holm', 'verdict', 'n', 'n_seeds']]
+
+def verdict_sentence(r, # a row of comparison_table
+                     digits:int=2 # decimals of the difference
+                    ) -> str:
+    "One T12 row in words: 'a against b: MAE difference −1.23 [−2.00, −0.40], Holm p = 0.004 — better.'"
+    where = r['protocol_a'] if r['protocol_a'] == r['protocol_b'] else f"{r['protocol_a']} against {r['protocol_b']} protocol"
+    p = 'not tested' if pd.isna(r['p_holm']) else f"Holm p = {r['p_holm']:.2g}"
+    return (f"{r['a']} against {r['b']} ({where}): {r['metric'].upper() if r['metric'] in LOWER_IS_BETTER else r['metric']} difference "
+            f"{r['difference']:+.{digits}f} [{r['ci_low']:+.{digits}f}, {r['ci_high']:+.{digits}f}], {p} — {r['verdict']}.")
 
 # %% ../nbs/06_evaluate.ipynb #50f354e2
 def threshold_sweep(preds:pd.DataFrame, # tidy prediction table
@@ -442,12 +610,15 @@ def tier_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
 def tier_scores(tiers:pd.DataFrame, # what tier_table returns
                 n_boot:int=1000, # bootstrap resamples of tracks (0: none)
                 seed:int=0, # bootstrap seed
-                level:float=0.95 # confidence level
+                level:float=0.95, # confidence level
+                cluster:bool=True, # resample artists (else tracks)
+                resample_seeds:bool=True # resample seeds within each resample (two-level bootstrap)
                ) -> pd.DataFrame:
-    "Macro-F1, balanced accuracy and kappa of every model with bootstrap intervals: protocol, model, metric, value, ci_low, ci_high, n, n_seeds."
+    "Macro-F1, balanced accuracy and kappa of every model with two-level bootstrap intervals (artists and seeds): protocol, model, metric, value, ci_low, ci_high, n, n_seeds."
     check_columns(tiers, ['protocol','model','seed','track_key','y_tier','p_tier'], where='tiers'); rows = []
     for proto, g in tiers.groupby('protocol', sort=True):
-        keys = pd.Index(g.track_key.unique()); W = bootstrap_weights(len(keys), n_boot, seed) if n_boot else None
+        keys = pd.Index(g.track_key.unique()); art = g.drop_duplicates('track_key').set_index('track_key').artist.reindex(keys) if 'artist' in g else None
+        W = _unit_weights(len(keys), n_boot, seed, art, cluster) if n_boot else None
         for model, dm in g.groupby('model', sort=False):
             vals, boots = {m: [] for m in TIER_METRICS}, {m: [] for m in TIER_METRICS}
             for s, ds in dm.groupby('seed'):
@@ -457,7 +628,7 @@ def tier_scores(tiers:pd.DataFrame, # what tier_table returns
                 if n_boot:
                     for m, v in _boot_values(tier_metrics, T, Q, W*Mk).items(): boots[m].append(v)
             for m in TIER_METRICS:
-                lo, hi = ci_from_values(np.mean(boots[m], 0), level) if n_boot else (np.nan, np.nan)
+                lo, hi = ci_from_values(_seed_level(boots[m], seed, resample_seeds), level) if n_boot else (np.nan, np.nan)
                 rows.append((proto, model, m, float(np.mean(vals[m])), lo, hi, int(dm.track_key.nunique()), int(dm.seed.nunique())))
     return pd.DataFrame(rows, columns=['protocol','model','metric','value','ci_low','ci_high','n','n_seeds'])
 
@@ -531,12 +702,15 @@ def calibration_scores(probs:pd.DataFrame, # what link_probabilities returns (on
                        n_boot:int=1000, # bootstrap resamples of tracks (0: none)
                        seed:int=0, # bootstrap seed
                        level:float=0.95, # confidence level
-                       n_bins:int=10 # ECE bins
+                       n_bins:int=10, # ECE bins
+                       cluster:bool=True, # resample artists (else tracks)
+                       resample_seeds:bool=True # resample seeds within each resample (two-level bootstrap)
                       ) -> pd.DataFrame:
-    "Brier and ECE of every model and threshold with bootstrap intervals: protocol, threshold, model, metric, value, ci_low, ci_high, n, n_seeds."
+    "Brier and ECE of every model and threshold with two-level bootstrap intervals (artists and seeds): protocol, threshold, model, metric, value, ci_low, ci_high, n, n_seeds."
     check_columns(probs, ['protocol','model','seed','track_key','threshold','y_pos','prob'], where='probs'); rows = []
     for (proto, t), g in probs.groupby(['protocol', 'threshold'], sort=True):
-        keys = pd.Index(g.track_key.unique()); W = bootstrap_weights(len(keys), n_boot, seed) if n_boot else None
+        keys = pd.Index(g.track_key.unique()); art = g.drop_duplicates('track_key').set_index('track_key').artist.reindex(keys) if 'artist' in g else None
+        W = _unit_weights(len(keys), n_boot, seed, art, cluster) if n_boot else None
         for model, dm in g.groupby('model', sort=False):
             vals, boots = {m: [] for m in CAL_METRICS}, {m: [] for m in CAL_METRICS}
             for s, ds in dm.groupby('seed'):
@@ -546,7 +720,7 @@ def calibration_scores(probs:pd.DataFrame, # what link_probabilities returns (on
                 if n_boot:
                     for m, v in _boot_values(calibration_metrics, Y, P, W*Mk, n_bins=n_bins).items(): boots[m].append(v)
             for m in CAL_METRICS:
-                lo, hi = ci_from_values(np.mean(boots[m], 0), level) if n_boot else (np.nan, np.nan)
+                lo, hi = ci_from_values(_seed_level(boots[m], seed, resample_seeds), level) if n_boot else (np.nan, np.nan)
                 rows.append((proto, threshold_label(t), model, m, float(np.mean(vals[m])), lo, hi, int(dm.track_key.nunique()), int(dm.seed.nunique())))
     return pd.DataFrame(rows, columns=['protocol','threshold','model','metric','value','ci_low','ci_high','n','n_seeds'])
 
