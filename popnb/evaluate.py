@@ -17,8 +17,8 @@ __all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERG
            'resolve_threshold', 'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics',
            'classification_metrics', 'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample',
            'interval_caption', 'check_columns', 'predictions_table', 'add_constant', 'score_table', 'seed_table',
-           'seed_summary', 'paired_difference', 'holm', 'comparison_table', 'verdict_sentence', 'threshold_sweep',
-           'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
+           'seed_summary', 'without_attrs', 'paired_difference', 'holm', 'comparison_table', 'verdict_sentence',
+           'threshold_sweep', 'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
            'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores', 'release_period',
            'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence',
            'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
@@ -408,6 +408,11 @@ def seed_summary(st:pd.DataFrame # what seed_table returns
     return out.assign(runs_diverged=[f"{k} of {n} runs diverged" for k, n in zip(out.diverged, out.runs)])
 
 # %% ../nbs/06_evaluate.ipynb #e878dd75
+def without_attrs(df:pd.DataFrame) -> pd.DataFrame:
+    "A shallow copy of `df` without `.attrs` (run tables carry per-epoch histories there, which pd.concat cannot compare)."
+    df = df.copy(deep=False); df.attrs = {}
+    return df
+
 def _metric_fn(metric:str):
     if metric in REG_METRICS: return regression_metrics
     if metric in CLS_METRICS: return classification_metrics
@@ -446,7 +451,7 @@ def paired_difference(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
     "metric(A) − metric(B) on the same tracks, folds and seeds, with its two-level bootstrap interval and two-sided p-value."
     check_columns(preds, PRED_COLS); fn = _metric_fn(metric); pb = protocol_b or protocol
     da, db = _rows_of(preds, protocol, a, subset), _rows_of(preds, pb, b, subset)
-    truth = pd.concat([da, db]).drop_duplicates('track_key').set_index('track_key'); keys = truth.index; yv = truth['y_true'].to_numpy(float)
+    truth = pd.concat([without_attrs(da), without_attrs(db)]).drop_duplicates('track_key').set_index('track_key'); keys = truth.index; yv = truth['y_true'].to_numpy(float)
     kw = {'metrics': (metric,)} | ({'threshold': resolve_threshold(yv, threshold)} if fn is classification_metrics else {})
     (sa, PA, MA), (sb, PB, MB) = _matrix(da, keys), _matrix(db, keys)
     ia, ib = _pair_seeds(list(sa), list(sb), a, b)

@@ -244,3 +244,60 @@ def test_vary_input_holds_the_other_inputs():
     assert all(s == [.2, .5, .8] for s in seen)
     with pytest.raises(DataError, match='non-finite'): vary_input(f, X, 'tempo', [100, np.nan])
     with pytest.raises(DataError, match='n × G'): partial_dependence(np.zeros(3))
+
+
+# --- issue 19: two-level bootstrap, runs, paired differences, Holm ---
+from popnb.evaluate import (seed_resample, interval_caption, seed_table, seed_summary, paired_difference, holm,
+                            comparison_table, verdict_sentence)
+
+def _runs(offsets, n=200, seed=0, models=None):
+    "One model per name with per-seed error offsets; artists a0..a19."
+    rng = np.random.default_rng(seed); y = rng.normal(60, 15, n); out = []
+    for m, offs in (models or {'net': offsets}).items():
+        for s, off in enumerate(offs):
+            out.append(pd.DataFrame(dict(protocol='grouped', model=m, seed=s, fold=np.arange(n) % 5, split='test',
+                                         track_key=[f't{i}' for i in range(n)], artist=[f'a{i % 20}' for i in range(n)],
+                                         y_true=y, y_pred=y + rng.normal(0, 5, n) + off)))
+    return pd.concat(out, ignore_index=True)
+
+def test_two_level_interval_is_the_default_and_widens_with_a_bad_seed():
+    pr = _runs([0, 0, 0, 0, 50])
+    w = lambda t: float((t.ci_high - t.ci_low).iloc[0])
+    two = score_table(pr, thresholds=(), n_boot=200, subsets=('held-out',)).query("metric == 'mae'")
+    art = score_table(pr, thresholds=(), n_boot=200, subsets=('held-out',), resample_seeds=False).query("metric == 'mae'")
+    trk = score_table(pr, thresholds=(), n_boot=200, subsets=('held-out',), resample_seeds=False, cluster=False).query("metric == 'mae'")
+    assert w(two) > 5 * w(art) and w(trk) > 0     # the diverged seed widens the default interval
+    assert interval_caption(1000) == '95 % interval: artists and seeds resampled, 1,000 resamples'
+    assert (seed_resample(np.ones((3, 7))) == 1).all()
+
+def test_seed_table_counts_diverged_runs():
+    st = seed_table(_runs([0, 0, 60]))
+    assert list(st.diverged) == [False, False, True] and st.mean_mae.nunique() == 1
+    s = seed_summary(st).iloc[0]
+    assert s.runs_diverged == '1 of 3 runs diverged' and s.mae_median < s.mae_mean
+
+def test_paired_difference_finds_a_planted_difference_and_not_an_absent_one():
+    pr = _runs(None, n=400, models={'a': [0, 0, 0], 'b': [8, 8, 8]})
+    d = paired_difference(pr, 'a', 'b', 'mae', n_boot=400)
+    assert d['ci_high'] < 0 and d['p_value'] < 0.01 and d['n_seeds'] == 3
+    same = paired_difference(pd.concat([pr[pr.model == 'a'], pr[pr.model == 'a'].assign(model='a2')]), 'a', 'a2', n_boot=200)
+    assert same['difference'] == 0 and same['p_value'] == 1
+    r2 = paired_difference(pr, 'a', 'b', 'r2', n_boot=200)
+    assert r2['difference'] > 0
+    with pytest.raises(DataError, match='share no seed'):
+        paired_difference(pd.concat([pr[(pr.model == 'a') & (pr.seed < 2)], pr[(pr.model == 'b') & (pr.seed == 2)],
+                                     pr[(pr.model == 'b') & (pr.seed == 2)].assign(seed=3)]), 'a', 'b', n_boot=0)
+
+def test_holm_by_hand():
+    # m = 5; sorted 0.001, 0.01, 0.02, 0.04, 0.3 → ×5, ×4, ×3, ×2, ×1 = 0.005, 0.04, 0.06, 0.08, 0.3 (already increasing)
+    assert np.allclose(holm([0.04, 0.001, 0.3, 0.01, 0.02]), [0.08, 0.005, 0.3, 0.04, 0.06])
+    assert np.allclose(holm([0.02, 0.02]), [0.04, 0.04]) and np.isnan(holm([np.nan])).all()
+
+def test_comparison_table_verdicts_and_did_not_learn():
+    pr = _runs(None, models={'good': [0, 0], 'same': [0, 0], 'mean': [0, 0], 'flat': [0, 0]})
+    pr.loc[pr.model == 'mean', 'y_pred'] = pr.y_true.mean(); pr.loc[pr.model == 'flat', 'y_pred'] = pr.y_true.mean() + 15
+    t = comparison_table(pr, [('good', 'mean'), ('mean', 'good'), ('good', 'same'), ('flat', 'good')], n_boot=300)
+    assert list(t.verdict[:2]) == ['better', 'worse'] and t.verdict[3] == 'did not learn (flat)'
+    assert t.verdict[2] in ('no detectable difference', 'better', 'worse') and np.isnan(t.p_holm[3])
+    assert np.allclose(t.p_holm[:3], holm(t.p_value[:3]))
+    assert verdict_sentence(t.iloc[0]).startswith('good against mean (grouped): MAE difference -')
