@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #c152da9d
 from __future__ import annotations
-import ast, difflib, functools, hashlib, json, os, platform, random, re, subprocess, sys, tempfile, threading, time
+import ast, difflib, functools, hashlib, inspect, json, os, platform, random, re, subprocess, sys, tempfile, threading, time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,8 +16,8 @@ from pathlib import Path
 __all__ = ['PopnbError', 'DataError', 'ChecksumError', 'DownloadError', 'AudioError', 'ParameterError', 'closest', 'did_you_mean',
            'find_root', 'Paths', 'paths', 'data_mirror', 'atomic_write', 'Journal', 'sha256_file', 'sha256_bytes',
            'short_hash', 'RateLimiter', 'http_get', 'default_device', 'seed_everything', 'set_threads',
-           'package_versions', 'outputs_only', 'git_commit', 'hash_input', 'provenance', 'write_json', 'read_json',
-           'cache_table', 'check_params']
+           'package_versions', 'code_fingerprint', 'outputs_only', 'git_commit', 'hash_input', 'provenance',
+           'write_json', 'read_json', 'cache_table', 'check_params']
 
 # %% ../nbs/00_core.ipynb #3b40ad7f
 class PopnbError(ValueError):
@@ -270,6 +270,48 @@ def package_versions(pkgs=_PKGS) -> dict:
     return {p: _version(p) for p in pkgs}
 
 
+# %% ../nbs/00_core.ipynb #f5733322
+def _names(code) -> set:
+    "The global and attribute names `code` and the functions nested in it refer to."
+    return set(code.co_names).union(*[_names(c) for c in code.co_consts if inspect.iscode(c)])
+
+def _code_text(o) -> str:
+    "The source of a function or class (with its `@patch`ed methods); its bytecode when no source is found."
+    try: src = inspect.getsource(o)
+    except (OSError, TypeError): src = None
+    if isinstance(o, type): return (src or o.__qualname__) + ''.join(_code_text(v) for v in vars(o).values() if inspect.isfunction(v))
+    if src is None and hasattr(o, '__code__'):
+        c = o.__code__; return repr((c.co_code, c.co_names, [x for x in c.co_consts if not inspect.iscode(x)]))
+    return src or repr(o)
+
+def _refs(o, pkg:str='popnb') -> list:
+    "The functions and classes of `pkg` (or of `o`'s own module) that `o` refers to."
+    o = o.func if isinstance(o, functools.partial) else inspect.unwrap(o) if inspect.isfunction(o) else o
+    fns = [v for v in vars(o).values() if inspect.isfunction(v)] if isinstance(o, type) else [o] if hasattr(o, '__code__') else []
+    mods = (pkg, getattr(o, '__module__', None))
+    out = [b for b in getattr(o, '__bases__', ()) if b.__module__.split('.')[0] in mods]
+    for f in fns:
+        for n in sorted(_names(f.__code__)):
+            v = f.__globals__.get(n)
+            if (inspect.isfunction(v) or isinstance(v, type)) and (getattr(v, '__module__', '') or '').split('.')[0] in mods: out.append(v)
+    return out
+
+
+# %% ../nbs/00_core.ipynb #24b8e8a0
+def code_fingerprint(*objs, # functions, classes (or partials of them) whose code makes a result
+                     packages:tuple=('torch','numpy','scikit-learn','librosa') # libraries whose versions shape its numbers
+                    ) -> str:
+    "A short hash of the code of `objs` and of every popnb function and class they refer to, with `packages`' versions."
+    seen, todo = {}, list(objs)
+    while todo:
+        o = todo.pop()
+        o = o.func if isinstance(o, functools.partial) else o
+        if id(o) in seen: continue
+        seen[id(o)] = o; todo += _refs(o)
+    code = sorted((f"{getattr(o, '__module__', '')}.{getattr(o, '__qualname__', repr(o))}", _code_text(o)) for o in seen.values())
+    return short_hash(dict(code=code, packages=package_versions(packages)), 16)
+
+
 # %% ../nbs/00_core.ipynb #06fe59e8
 def _git(root, *args) -> subprocess.CompletedProcess:
     return subprocess.run(['git', *args], cwd=root, capture_output=True, text=True, timeout=10)
@@ -350,6 +392,13 @@ def read_json(path:str|Path):
     return json.loads(Path(path).read_text(encoding='utf-8'))
 
 # %% ../nbs/00_core.ipynb #5ba44de2
+def _intact(f:Path, fh:Path, fs:Path) -> bool:
+    "Whether the cached table `f` (and its history `fh`) still have the sha256 recorded in `fs` when they were written."
+    if not f.exists(): return False
+    if not fs.exists(): return True   # written before hashes were recorded
+    want = read_json(fs)
+    return want.get('csv') == sha256_file(f) and want.get('history') == (sha256_file(fh) if fh.exists() else None)
+
 def cache_table(kind:str, # folder under data/interim, e.g. 'predictions'
                 key:dict, # everything the result depends on (JSON-able)
                 make, # () -> DataFrame, called only when the cache is empty
@@ -358,18 +407,21 @@ def cache_table(kind:str, # folder under data/interim, e.g. 'predictions'
     "The DataFrame `make()` returns, computed once per `key` and cached under data/interim/`kind`."
     import pandas as pd
     d = paths(root).interim/kind; h = short_hash(key, 16)
-    f, fh, fk = d/f'{h}.csv', d/f'{h}.history.csv', d/f'{h}.key.json'
-    if f.exists() and not refresh:
+    f, fh, fk, fs = d/f'{h}.csv', d/f'{h}.history.csv', d/f'{h}.key.json', d/f'{h}.sha256.json'
+    if not refresh and _intact(f, fh, fs):
         df = pd.read_csv(f, keep_default_na=False, na_values=[''])
         if fh.exists(): df.attrs['history'] = pd.read_csv(fh)
         return df
     df = make()
     hist = df.attrs.get('history')
+    fh.unlink(missing_ok=True)
     if isinstance(hist, pd.DataFrame) and len(hist):
         with atomic_write(fh, 'w') as o: hist.to_csv(o, index=False)
     with atomic_write(f, 'w') as o: df.to_csv(o, index=False)
+    write_json(dict(csv=sha256_file(f), history=sha256_file(fh) if fh.exists() else None), fs)
     write_json(key, fk)
     return df
+
 
 # %% ../nbs/00_core.ipynb #f9764efb
 def _assigned(src:str) -> dict:

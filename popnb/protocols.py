@@ -4,15 +4,19 @@
 
 # %% ../nbs/05a_protocols.ipynb #1640927f
 from __future__ import annotations
-import os
+import os, shutil
+from dataclasses import asdict
+from datetime import datetime, timezone
 import numpy as np, pandas as pd
-from .core import cache_table, sha256_bytes, ParameterError, DataError
+from .core import cache_table, code_fingerprint, paths, sha256_bytes, short_hash, ParameterError, DataError
 from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS, DESCRIPTORS_VERSION
 from .audio import SYNTH_LABEL
-from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS
+from .data import grouped_folds, paper_split
+from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS, make_model, _run
+
 
 # %% auto #0
-__all__ = ['model_inputs', 'add_descriptors', 'feature_label', 'protocol_predictions', 'fold_models']
+__all__ = ['model_inputs', 'add_descriptors', 'feature_label', 'model_code', 'run_tally', 'protocol_predictions', 'fold_models']
 
 # %% ../nbs/05a_protocols.ipynb #6eef1920
 def model_inputs(model:str, # a key of popnb.train.MODELS
@@ -55,6 +59,65 @@ def feature_label(feature_set:str, # spotify | descriptors | both
     return {'spotify': 'Spotify audio-features', 'descriptors': f'descriptors from {src}',
             'both': f'Spotify audio-features + descriptors from {src}'}[feature_set]
 
+# %% ../nbs/05a_protocols.ipynb #548923a3
+def model_code(model:str # a key of popnb.train.MODELS
+              ) -> str:
+    "The fingerprint of the code a run of `model` depends on (network or baselines, training, folds, audio)."
+    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
+    s = MODELS[model]
+    return code_fingerprint(*[s.build or make_model, make_model, _run, run_grouped, run_paper], *([build_store] if s.uses_audio else []))
+
+
+# %% ../nbs/05a_protocols.ipynb #986ae39c
+def _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, progress):
+    "Predictions of model `m` on one seed and fold (`split` = train and test positions), resuming from checkpoints in `ck`."
+    go = lambda: _run(protocol, d, lambda _: [(seed, [split])], (m,), spec, None, over, ck, progress, feature_set)
+    try: r = go()
+    except ParameterError as e:
+        if 'another config' not in str(e): raise
+        shutil.rmtree(ck, ignore_errors=True); r = go()   # a checkpoint of other settings (e.g. progress bars): start over
+    r['fold'] = fold
+    h = r.attrs.get('history')
+    if isinstance(h, pd.DataFrame) and len(h): h['fold'] = fold
+    return r
+
+def _tally(trained:bool, **run):
+    "Append to `_runs/runs.tsv` that a run was trained or read back from its cache."
+    f = paths().runs/'runs.tsv'; f.parent.mkdir(parents=True, exist_ok=True)
+    with open(f, 'a', encoding='utf-8') as o:
+        o.write('\t'.join([datetime.now(timezone.utc).isoformat(timespec='seconds'), 'trained' if trained else 'reused',
+                           *[f'{k}={v}' for k,v in run.items()]]) + '\n')
+
+def run_tally(path:str|os.PathLike|None=None, # a runs.tsv; `_runs/runs.tsv` of the project by default
+              show:bool=False # print the counts
+             ) -> dict:
+    "How many runs `protocol_predictions` read back from the cache ('reused') and trained ('trained')."
+    f = paths().runs/'runs.tsv' if path is None else path
+    rows = [l.split('\t')[1] for l in open(f, encoding='utf-8')] if os.path.exists(f) else []
+    n = dict(reused=rows.count('reused'), trained=rows.count('trained'))
+    if show: print(f"cached runs: {n['reused']} reused, {n['trained']} trained")
+    return n
+
+
+# %% ../nbs/05a_protocols.ipynb #634b1829
+def _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress):
+    "Every seed and fold of model `m`, each cached as it finishes: (predictions, histories)."
+    out, hist = [], []
+    for seed in seeds:
+        splits = grouped_folds(d, k=k, seed=seed) if protocol == 'grouped' else [paper_split(d, seed=seed)]
+        for fold, split in enumerate(splits):
+            rk, trained = dict(key, seed=seed, fold=fold), []
+            ck = paths().interim/'checkpoints'/short_hash(rk, 16)
+            make = lambda: trained.append(1) or _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, progress)
+            r = cache_table('runs', rk, make, refresh=refresh)
+            shutil.rmtree(ck, ignore_errors=True)
+            _tally(bool(trained), protocol=protocol, model=m, seed=seed, fold=fold)
+            h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
+            if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
+            out.append(r)
+    return out, hist
+
+
 # %% ../nbs/05a_protocols.ipynb #6dd0fac6
 def _data_hash(df): return sha256_bytes(pd.util.hash_pandas_object(df[['track_key','popularity']], index=False).values.tobytes())[:16]
 
@@ -72,7 +135,7 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both
                          descriptor_mel:MelParams|None=None # the store whose clips the descriptors are measured on; `mel` by default
                         ) -> pd.DataFrame:
-    "Out-of-fold predictions of `models` under `protocol`, cached per model; per-epoch histories in `.attrs['history']`."
+    "Out-of-fold predictions of `models` under `protocol`, cached per run; per-epoch histories in `.attrs['history']`."
     if protocol not in ('grouped','paper'): raise ParameterError(f"must be 'grouped' or 'paper', got {protocol!r}", where='protocol')
     absent = [c for c in df.attrs.get('absent_features', []) if c in feature_cols(feature_set)]
     if absent: raise DataError(f"{absent} absent or empty as gathered, and the '{feature_set}' inputs need them: "
@@ -95,21 +158,17 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
         keep = keep & (why == '')
     d = d[keep].reset_index(drop=True)
     over = {'epochs': epochs} if epochs else None
-    def run(m, spec):
-        if protocol == 'grouped': return run_grouped(d, (m,), spec=spec, k=k, seeds=seeds, overrides=over, progress=progress, feature_set=feature_set)
-        return run_paper(d, (m,), spec=spec, seeds=seeds, overrides=over, progress=progress, feature_set=feature_set)
     out, hist = [], []
     for m in models:
-        p = needs[m]
+        p, cfg = needs[m], MODELS[m].config
         spec = None if p is None else stores[p.key].X[keep]
-        key = dict(protocol=protocol, model=m, seeds=list(seeds), k=k if protocol == 'grouped' else None, epochs=epochs,
-                   mel=p.key if p else None, audio_source=audio_source if p else None, data=_data_hash(d))
-        if feature_set != 'spotify':    # only then: the spotify runs keep their keys
-            key['features'] = dict(feature_set=feature_set, audio_source=audio_source, mel=dmel.key, descriptors=DESCRIPTORS_VERSION)
-        r = cache_table('predictions', key, lambda: run(m, spec), refresh=refresh)
-        h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
-        if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
-        out.append(r)
+        key = dict(protocol=protocol, model=m, k=k if protocol == 'grouped' else None, epochs=epochs,
+                   mel=p.key if p else None, audio_source=audio_source if p else None, data=_data_hash(d),
+                   features=dict(feature_set=feature_set, audio_source=audio_source, mel=dmel.key, descriptors=DESCRIPTORS_VERSION)
+                            if feature_set != 'spotify' else None,
+                   config=asdict(cfg) if cfg else None, code=model_code(m))
+        o, h = _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress)
+        out += o; hist += h
     res = pd.concat(out, ignore_index=True)
     res['track_key'] = res['track_key'].astype(str)
     res.attrs['history'] = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame()
@@ -117,6 +176,7 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     res.attrs['no_descriptors'] = no_desc
     res.attrs['feature_set'] = feature_set
     return res
+
 
 # %% ../nbs/05a_protocols.ipynb #be58f882
 def fold_models(df:pd.DataFrame, # the rows the grouped run used (popnb.data schema)
