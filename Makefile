@@ -58,7 +58,7 @@ test: env
 
 ## reproduce: run every notebook in order with papermill into _runs/, write figures/ and each notebook's outputs, train the predictor bundle, print the stage table (PARAMS=params/gpu.yaml: the full-resolution study)
 reproduce: env
-	@mkdir -p _runs; rm -f _runs/*.ipynb _runs/paper/*.ipynb; : > _runs/stages.tsv
+	@mkdir -p _runs; rm -f _runs/*.ipynb _runs/paper/*.ipynb; : > _runs/stages.tsv; : > _runs/runs.tsv
 	python -m popnb.report run-library --log-output $(LIB_NBS)
 	popnb reproduce --params $(PARAMS)
 	@echo "== nbs/index.ipynb (reads figures/tables)"; $(PAPERMILL) --cwd nbs nbs/index.ipynb _runs/index.ipynb && \
@@ -66,6 +66,7 @@ reproduce: env
 	@$(call TIMED,README.md,$(MAKE) --no-print-directory readme)
 	@$(call TIMED,bundle (popnb train),$(MAKE) --no-print-directory bundle)
 	@echo "== stage table (python -m popnb.report stages _runs)"; python -m popnb.report stages _runs
+	@python -c "from popnb.protocols import run_tally; run_tally('_runs/runs.tsv', show=True)"
 
 ## bundle: train the corrected network on all tracks with the study's log-mel of PARAMS and write data/interim/models/fusion_cnn.pt (for `popnb predict`)
 bundle: env
@@ -79,8 +80,12 @@ docs: env
 docs-check: docs
 	python docs/check_browser.py --site _docs
 
+## clean-cache: remove the cached protocol runs and their checkpoints (data/interim/runs, predictions, checkpoints); never data/raw or the spectrogram stores
+clean-cache:
+	rm -rf data/interim/runs data/interim/predictions data/interim/checkpoints
+
 ## clean: remove executed notebooks and caches (never data/raw)
 clean:
 	rm -rf _runs _docs _proc .pytest_cache
 
-.PHONY: help env lib readme test reproduce bundle docs docs-check clean
+.PHONY: help env lib readme test reproduce bundle docs docs-check clean clean-cache
