@@ -711,7 +711,7 @@ def calibration_scores(probs:pd.DataFrame, # what link_probabilities returns (on
                        cluster:bool=True, # resample artists (else tracks)
                        resample_seeds:bool=True # resample seeds within each resample (two-level bootstrap)
                       ) -> pd.DataFrame:
-    "Brier and ECE of every model and threshold with two-level bootstrap intervals (artists and seeds): protocol, threshold, model, metric, value, ci_low, ci_high, n, n_seeds."
+    "Brier, ECE and bias-corrected ECE (`ece_bc`) of every model and threshold with two-level bootstrap intervals: protocol, threshold, model, metric, value, ci_low, ci_high, n, n_seeds."
     check_columns(probs, ['protocol','model','seed','track_key','threshold','y_pos','prob'], where='probs'); rows = []
     for (proto, t), g in probs.groupby(['protocol', 'threshold'], sort=True):
         keys = pd.Index(g.track_key.unique()); art = g.drop_duplicates('track_key').set_index('track_key').artist.reindex(keys) if 'artist' in g else None
@@ -725,8 +725,12 @@ def calibration_scores(probs:pd.DataFrame, # what link_probabilities returns (on
                 if n_boot:
                     for m, v in _boot_values(calibration_metrics, Y, P, W*Mk, n_bins=n_bins).items(): boots[m].append(v)
             for m in CAL_METRICS:
-                lo, hi = ci_from_values(_seed_level(boots[m], seed, resample_seeds), level) if n_boot else (np.nan, np.nan)
-                rows.append((proto, threshold_label(t), model, m, float(np.mean(vals[m])), lo, hi, int(dm.track_key.nunique()), int(dm.seed.nunique())))
+                dist = _seed_level(boots[m], seed, resample_seeds) if n_boot else None
+                v = float(np.mean(vals[m])); lo, hi = ci_from_values(dist, level) if n_boot else (np.nan, np.nan)
+                rows.append((proto, threshold_label(t), model, m, v, lo, hi, int(dm.track_key.nunique()), int(dm.seed.nunique())))
+                if m == 'ece' and n_boot:   # bias-corrected ECE with the basic bootstrap interval: the point lies inside it
+                    rows.append((proto, threshold_label(t), model, 'ece_bc', max(0., 2*v - float(np.nanmean(dist))), max(0., 2*v - hi), max(0., 2*v - lo),
+                                 int(dm.track_key.nunique()), int(dm.seed.nunique())))
     return pd.DataFrame(rows, columns=['protocol','threshold','model','metric','value','ci_low','ci_high','n','n_seeds'])
 
 # %% ../nbs/06_evaluate.ipynb #6f3cc636

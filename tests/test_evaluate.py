@@ -224,7 +224,9 @@ def test_link_is_fitted_on_other_folds_only():
     assert np.allclose(lp[(lp.fold == 2) & (lp.model == 'good')].prob.to_numpy(), want)
     assert np.allclose(lp[(lp.fold == 2) & (lp.model == BASE_RATE)].prob, (tr.y_true >= 70).mean())   # the reference: training share
     cs = calibration_scores(lp, n_boot=100)
-    assert set(cs.metric) == set(CAL_METRICS) and (cs.threshold == '70').all()
+    assert set(cs.metric) == set(CAL_METRICS) | {'ece_bc'} and (cs.threshold == '70').all()
+    bc = cs[cs.metric == 'ece_bc']
+    assert ((bc.ci_low <= bc.value) & (bc.value <= bc.ci_high)).all()      # the bias-corrected point lies inside its interval
 
 def test_calibration_metrics_against_sklearn():
     from sklearn.metrics import brier_score_loss
