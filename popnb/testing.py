@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 from .core import ParameterError, data_mirror
 
 # %% auto #0
-__all__ = ['recorded_bodies', 'encode_audio', 'LocalProviders']
+__all__ = ['recorded_bodies', 'encode_audio', 'LocalProviders', 'now', 'advance']
 
 # %% ../nbs/02a_testing.ipynb #3f39afee
 def recorded_bodies(folder:str|Path|None=None # the mirror's `providers/` by default
@@ -68,15 +68,16 @@ class LocalProviders:
                  faults:dict|None=None, # path prefix -> faults served in turn ('quota', '403', '429', '500', 'timeout', 'html', 'truncate', 'cut')
                  files:dict|None=None, # replay: provider id -> audio file served behind its preview URL (the mirror's previews by default)
                  no_data_status:int=200, # Deezer's "no data" (code 800) comes with 200 or with 404
-                 url_ttl:float=900.0, # seconds a signed Deezer preview URL stays valid
+                 url_ttl:float=900.0, # seconds a signed Deezer preview URL stays valid, on the server's clock
                  slow:float=5.0, # seconds a 'timeout' fault stalls
                  retry_after:float=1.0, # Retry-After of a '429' fault
-                 bodies:str|Path|None=None # folder of recorded bodies (the mirror's providers/ by default)
+                 bodies:str|Path|None=None, # folder of recorded bodies (the mirror's providers/ by default)
+                 clock=time.time # the server's clock (seconds since the epoch): signed URLs are made and checked against it
                 ):
         self.B = recorded_bodies(bodies)
         self.catalog,self.faults,self.files = catalog,{k: list(v) for k,v in (faults or {}).items()},dict(files or {})
-        self.no_data_status,self.url_ttl,self.slow,self.retry_after = no_data_status,url_ttl,slow,retry_after
-        self.log,self._lock,self._tmp = [],threading.Lock(),None
+        self.no_data_status,self.url_ttl,self.slow,self.retry_after,self.clock,self.skew = no_data_status,url_ttl,slow,retry_after,clock,0.0
+        self.log,self._lock = [],threading.Lock()
         srv = self
         class H(BaseHTTPRequestHandler):
             def log_message(self, *a): pass
@@ -88,10 +89,10 @@ class LocalProviders:
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._index()
 
-    def __enter__(self): self._thread.start(); return self
-    def __exit__(self, *a):
-        self.httpd.shutdown(); self.httpd.server_close()
-        if self._tmp is not None: self._tmp.cleanup()
+    def __enter__(self):
+        if self.catalog is None: self._m4a()         # before serving: never made inside a request a client times out on
+        self._thread.start(); return self
+    def __exit__(self, *a): self.httpd.shutdown(); self.httpd.server_close()
 
 # %% ../nbs/02a_testing.ipynb #7ad51ff4
 def _j(self, name): return json.loads(self.B[name][1])
@@ -140,7 +141,7 @@ LocalProviders._index_catalog = _index_catalog
 def _rewrite(self, url:str) -> str:
     "A provider's preview URL, pointing at this server's CDN route (a signed one valid for `url_ttl` s from now)."
     u = urlparse(url)
-    q = re.sub(r'exp=\d+', f'exp={int(time.time() + self.url_ttl)}', u.query)
+    q = re.sub(r'exp=\d+', f'exp={int(self.now() + self.url_ttl)}', u.query)
     return f"{self.url}/cdn/{u.netloc}{u.path}" + (f"?{q}" if q else '')
 
 _URL = re.compile(r'"(preview|previewUrl)"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
@@ -183,13 +184,16 @@ def _fault(self, path:str):
         for k,v in self.faults.items():
             if path.startswith(k) and v: return v.pop(0)
 
+_M4A, _M4A_LOCK = {}, threading.Lock()
+
 def _m4a(self) -> Path:
-    "The AAC/M4A served behind iTunes' preview URLs: made once from a real MP3 preview."
-    with self._lock:
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix='popnb-providers-')
-            encode_audio(sorted((data_mirror()/'previews').glob('*.mp3'))[2], Path(self._tmp.name)/'itunes.m4a')
-        return Path(self._tmp.name)/'itunes.m4a'
+    "The AAC/M4A served behind iTunes' preview URLs: made once per process from a real MP3 preview."
+    src = sorted((data_mirror()/'previews').glob('*.mp3'))[2]
+    with _M4A_LOCK:
+        if src not in _M4A:
+            tmp = tempfile.TemporaryDirectory(prefix='popnb-providers-')      # removed when the process ends
+            _M4A[src] = (tmp, encode_audio(src, Path(tmp.name)/'itunes.m4a'))
+        return _M4A[src][1]
 
 LocalProviders._send = _send; LocalProviders._answer = _answer; LocalProviders._fault = _fault; LocalProviders._m4a = _m4a
 
@@ -253,7 +257,7 @@ def _cdn(self, h, p:str, q:dict, f):
     hit = self.previews.get(path)
     if hit is None: return self._send(h, 404, b'<html>Not Found</html>', 'text/html')
     m = re.search(r'exp=(\d+)', q.get('hdnea', ''))
-    if m and int(m.group(1)) < time.time(): return self._send(h, 403, b'<html>Access Denied</html>', 'text/html')
+    if m and int(m.group(1)) < self.now(): return self._send(h, 403, b'<html>Access Denied</html>', 'text/html')
     prov, pid, file = hit
     file = self.files.get(pid, file) or self._m4a()
     b = Path(file).read_bytes()
@@ -263,3 +267,15 @@ def _cdn(self, h, p:str, q:dict, f):
     self._send(h, 200, b, ctype)
 
 LocalProviders._cdn = _cdn
+
+# %% ../nbs/02a_testing.ipynb #c10c4a02
+def now(self) -> float:
+    "The server's time: `clock()` plus what `advance` added."
+    return self.clock() + self.skew
+
+def advance(self, seconds:float # how far to move the server's clock forward
+           ):
+    "Move the server's clock forward (signed URLs it handed out may expire); returns the server."
+    self.skew += seconds; return self
+
+LocalProviders.now = now; LocalProviders.advance = advance
