@@ -1,6 +1,7 @@
 """Training-step throughput of PaperCNN and FusionCNN, float32 against bfloat16 autocast, and the share of step time spent loading data.
 
     python benchmarks/train.py [--devices cpu cuda] [--batches 32 64 128] [--steps 20] [--threads 2] [--profile]
+    python benchmarks/train.py --compare --threads 2 --steps 60 --rounds 3
 
 For each network, input, device, batch size and precision it times `steps` training steps (after 3 warm-up
 steps) with the code path of popnb.train: popnb.train.Batches gathers float16 rows of an in-memory
@@ -13,6 +14,12 @@ against the named baselines in this run:
 - bfloat16 against float32 of the same case (AVX-512 BF16 / AMX CPUs, and CUDA's float16);
 - FusionCNN against FusionCNN2d, the 2-D network it replaced (benchmarks/corrected_net.py);
 - PaperCNN with the fused Adam step against the loop of per-parameter kernels it had before.
+
+`--compare` times today's way of training against the new one, interleaved round by round in one run, at the
+study's inputs (PaperCNN 40 × 8 at batch 32, FusionCNN 64 × 108 at batch 64), on `--threads` cores:
+- before (the named baseline): one run at a time with every core as a torch thread, the network in contiguous memory;
+- after: one run per core in forked processes with one thread each (popnb.train.train_jobs/_map_jobs), PaperCNN in
+  channels-last memory format (popnb.train._to_device); the figure is the processes' summed samples/s while they run side by side.
 
 `--profile` adds torch.profiler's most expensive operators for FusionCNN2d at batches 32 and 128: the
 reason its larger batches were slower.
@@ -51,6 +58,44 @@ def bench(build, shape, cfg, dev, bs, steps, fused=True, n=1024):
         if i >= 3: load += t1 - t0; total += t2 - t0
     return steps * bs / total, load / total
 
+def _timed_steps(build, shape, cfg, bs, steps, threads, channels_last):
+    "samples/s of `steps` training steps of one run with `threads` torch threads (3 warm-up steps first)."
+    torch.set_num_threads(threads)
+    from popnb.train import _to_device
+    rng = np.random.default_rng(0); n = 1024
+    b = Batches(rng.random((n, 13), dtype=np.float32), rng.random((n, *shape), dtype=np.float32).astype(np.float16), rng.random(n, dtype=np.float32) * 100)
+    torch.manual_seed(0); net = _to_device(build(), 'cpu') if channels_last else build()
+    opt = (torch.optim.AdamW if cfg.optimizer == 'adamw' else torch.optim.Adam)(net.parameters(), 1e-3, fused=True)
+    for i in range(steps + 3):
+        if i == 3: t0 = time.perf_counter()
+        s, m, yb = b.get(rng.integers(0, n, bs))
+        loss = nn.functional.mse_loss(net(s, m).float(), yb); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+    return steps * bs / (time.perf_counter() - t0)
+
+def _side_by_side(build, shape, cfg, bs, steps, procs):
+    "Summed samples/s of `procs` forked runs with one thread each, started together."
+    import multiprocessing as mp
+    ctx = mp.get_context('fork'); q = ctx.Queue()
+    ps = [ctx.Process(target=lambda: q.put(_timed_steps(build, shape, cfg, bs, steps, 1, True))) for _ in range(procs)]
+    for p in ps: p.start()
+    out = [q.get() for _ in ps]
+    for p in ps: p.join()
+    return sum(out)
+
+def compare(threads, steps, rounds=3):
+    "Today's training (one run, `threads` threads, contiguous) against the new (one run per core, channels-last), interleaved."
+    cases = [('PaperCNN', lambda: PaperCNN(), (40, 8), PAPER_CONFIG, 32), ('FusionCNN', lambda: FusionCNN(n_mels=64), (64, 108), CORRECTED_CONFIG, 64)]
+    R = {}
+    for r in range(rounds):
+        for name, build, shape, cfg, bs in cases:
+            R.setdefault((name, 'before'), []).append(_timed_steps(build, shape, cfg, bs, steps, threads, False))
+            R.setdefault((name, 'after'), []).append(_side_by_side(build, shape, cfg, bs, steps, threads))
+    print(f"\ntoday's training (baseline: one run, {threads} threads, contiguous) against the new ({threads} runs side by side, one thread each, channels-last PaperCNN); median of {rounds} interleaved rounds")
+    print(f"{'network':10s} {'input':>7s} {'batch':>5s} {'before samples/s':>17s} {'after samples/s':>16s} {'ratio':>6s}")
+    for name, build, shape, cfg, bs in cases:
+        b, a = np.median(R[(name, 'before')]), np.median(R[(name, 'after')])
+        print(f"{name:10s} {'×'.join(map(str, shape)):>7s} {bs:5d} {b:17.0f} {a:16.0f} {a / b:6.2f}")
+
 def profile(bs, steps=8):
     from torch.profiler import profile as prof, ProfilerActivity
     net = FusionCNN2d(n_mels=64); opt = torch.optim.AdamW(net.parameters(), 1e-3, fused=True)
@@ -71,7 +116,15 @@ if __name__ == '__main__':
     ap.add_argument('--steps', type=int, default=20)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--profile', action='store_true')
+    ap.add_argument('--compare', action='store_true', help="only today's training against the new, interleaved")
+    ap.add_argument('--rounds', type=int, default=3)
     a = ap.parse_args()
+    if a.compare:
+        import os, subprocess
+        cpu = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
+        model = next((l.split(':', 1)[1].strip() for l in cpu.splitlines() if l.startswith('Model name')), '?')
+        print(f"torch {torch.__version__}; CPU: {model}; load average at start: {os.getloadavg()[0]:.2f}")
+        compare(a.threads, a.steps, a.rounds); sys.exit()
     torch.set_num_threads(a.threads)
     C, P = CORRECTED_CONFIG, PAPER_CONFIG
     cases = [('PaperCNN', lambda: PaperCNN(), (40, 8), P, True), ('PaperCNN, Adam not fused', lambda: PaperCNN(), (40, 8), P, False),
