@@ -18,12 +18,13 @@ from .features import RESOLVED_SOURCES
 
 # %% auto #0
 __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'SMOKE',
-           'SMOKE_TRACKS', 'NETWORKS', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'smoke_root',
-           'start_run', 'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'record', 'mark_synthetic',
-           'show_figure', 'save_figure', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table',
-           'score_cell', 'render_index', 'write_index', 'read_table', 'findings', 'reproducibility',
-           'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual', 'read_params_file', 'declared_params',
-           'notebook_params', 'write_back', 'prune', 'run_notebook', 'run_library', 'stage_table', 'main']
+           'SMOKE_TRACKS', 'LOCK_FILE', 'NETWORKS', 'set_style', 'new_figure', 'set_context', 'check_audio_source',
+           'notebook_name', 'smoke_root', 'start_run', 'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest',
+           'lock_sha256', 'record', 'mark_synthetic', 'show_figure', 'save_figure', 'tex_escape', 'num', 'format_table',
+           'to_markdown', 'to_latex', 'save_table', 'SavedTable', 'metric_col', 'metric_wide', 'score_cell',
+           'render_index', 'write_index', 'read_table', 'findings', 'reproducibility', 'plot_threshold_sweep',
+           'plot_training_curves', 'plot_pred_vs_actual', 'read_params_file', 'declared_params', 'notebook_params',
+           'write_back', 'prune', 'run_notebook', 'run_library', 'stage_table', 'main']
 
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
@@ -77,6 +78,16 @@ def check_audio_source(a:str|None) -> str|None:
 def _notebook_name() -> str:
     return _CTX.get('notebook') or os.environ.get('POPNB_NOTEBOOK') or 'interactive'
 
+def notebook_name(ns:dict|None=None, # the notebook's globals(): `__session__` (Jupyter) or `__vsc_ipynb_file__` (VS Code)
+                  given:str|None=None # the name the notebook passes itself (a plain `papermill` run sets nothing)
+                 ) -> str|None:
+    "The running notebook, relative to the project root: the runner's `POPNB_NOTEBOOK`, else `given`, else the front-end's."
+    ns = ns or {}
+    n = os.environ.get('POPNB_NOTEBOOK') or given or ns.get('__vsc_ipynb_file__') or ns.get('__session__') or os.environ.get('JPY_SESSION_NAME')
+    if not n or not Path(n).is_absolute(): return n or None   # the runner's and a notebook's own names are root-relative
+    try: return Path(n).resolve().relative_to(find_root()).as_posix()
+    except ValueError: return n
+
 # %% ../nbs/07_report.ipynb #9475706c
 def smoke_root() -> str:
     "Where a smoke run writes: `POPNB_SMOKE_ROOT`, else a fresh temporary folder."
@@ -116,6 +127,7 @@ def _shrink(params:dict) -> dict:
 def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in a smoke run, shrunk there
                 inputs:dict|None=None, # other input files each artefact is made from, name -> path
                 audio_artefacts:bool=True, # every artefact is made from the audio (False: those that are say so themselves)
+                notebook:str|None=None, # the notebook's own path from the project root, recorded with each artefact
                 **choices # name=allowed values (audio_source is checked against AUDIO_SOURCES already)
                ) -> PaperRun:
     "Start a paper notebook: check its parameters, shrink a smoke run, load the tracks, resolve the audio, start the run."
@@ -133,6 +145,7 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     audio = resolve_audio_source(params['audio_source']) if 'audio_source' in params else None
     src = fetch_file(PAPER_TABLES[dataset]) if dataset in PAPER_TABLES else Path(dataset)
     root = start_run(params, {src.name: src, **(inputs or {})}, smoke, audio if audio_artefacts else None)
+    if notebook_name(ns, notebook): _CTX['notebook'] = notebook_name(ns, notebook)
     commit = _CTX['commit']
     where = 'a temporary folder (smoke run)' if smoke else 'figures/'
     print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists ({Path(str(dataset)).name})"
@@ -158,9 +171,19 @@ def load_manifest(root=None) -> dict:
     m = read_json(p) if p.is_file() else {}
     return {'artefacts': m.get('artefacts', {}), 'runs': m.get('runs', {})}
 
+LOCK_FILE = 'requirements/lock.txt'   # the hashed dependency lock `make env` installs
+
+def lock_sha256(path:str|Path|None=None # the lock file; LOCK_FILE of the checkout popnb runs from by default
+               ) -> dict:
+    "{lock file: sha256} of the dependency lock, or {} when there is none."
+    f = Path(path) if path else Path(sys.modules['popnb.core'].__file__).resolve().parents[1]/LOCK_FILE
+    return {f.name if path else LOCK_FILE: sha256_file(f)} if f.is_file() else {}
+
 def _environment(inputs:dict, params:dict, **extra) -> dict:
     env = provenance(inputs, params, commit=_CTX.get('commit'), **extra)
     env.pop('inputs'); env.pop('params'); env.pop('created')   # no wall-clock time: a rerun writes the same manifest
+    lock = lock_sha256()
+    if lock: env['lock'] = lock
     return env
 
 def record(kind:str, # 'artefacts' or 'runs'
@@ -316,8 +339,8 @@ def save_table(df:pd.DataFrame, # the table
                audio_source:str|None=None, # the audio it was made from (context by default)
                digits:int|dict=4, # decimals for floats (per column with a dict)
                notebook:str|None=None, params:dict|None=None, inputs:dict|None=None, root=None # provenance (context by default)
-              ) -> dict:
-    "Write figures/tables/<name>.{csv,md,tex} deterministically and atomically; record it; returns the record."
+              ) -> SavedTable:
+    "Write figures/tables/<name>.{csv,md,tex} deterministically and atomically; record it; returns the record, shown as the .md."
     root, audio_source, caption = _resolve(name, root, audio_source, caption)
     f = format_table(df, digits)
     if not len(f.columns): raise DataError("the table has no columns", where=name)
@@ -327,8 +350,33 @@ def save_table(df:pd.DataFrame, # the table
     for ext, text in (('csv', buf.getvalue()), ('md', md), ('tex', tex)):
         with atomic_write(out/f'{name}.{ext}', 'w') as o: o.write(text)
         files.append(out/f'{name}.{ext}')
-    return _save_record('table', name, files, caption, audio_source, notebook, params or _CTX.get('params'),
-                        inputs if inputs is not None else _CTX.get('inputs'), root, shape=list(df.shape))
+    rec = _save_record('table', name, files, caption, audio_source, notebook, params or _CTX.get('params'),
+                       inputs if inputs is not None else _CTX.get('inputs'), root, shape=list(df.shape))
+    return SavedTable(rec, md)
+
+# %% ../nbs/07_report.ipynb #4deb03ab
+class SavedTable(dict):
+    "The manifest record of a saved table, displayed as exactly the Markdown written to figures/tables/<name>.md."
+    def __init__(self, rec:dict, markdown:str): super().__init__(rec); self.markdown = markdown
+    def _repr_markdown_(self) -> str: return self.markdown
+    def __repr__(self) -> str: return self.markdown
+
+def metric_col(scores:pd.DataFrame # popnb.evaluate.score_table output: metric, threshold, ...
+              ) -> pd.Series:
+    "Each row's column name in a wide view: `metric@threshold`, or `metric` where it has no threshold."
+    t = scores.threshold.fillna('').astype(str)
+    return scores.metric + np.where(t != '', '@' + t, '')
+
+def metric_wide(scores:pd.DataFrame, # popnb.evaluate.score_table output: model, metric, threshold, value (seed_sd, ...)
+                cols:list|tuple, # the columns to keep, in order: 'mae', 'f1@50', 'macro_f1@median', ...
+                values:str='value', # the score column spread into the view
+                index:str|list='model', # the row keys, e.g. ['protocol', 'model']
+                dropna:bool=False # drop columns that are missing for every row
+               ) -> pd.DataFrame:
+    "One row per `index`, one `metric@threshold` column per entry of `cols` that the scores hold."
+    w = scores.assign(col=metric_col(scores)).pivot_table(index=index, columns='col', values=values, sort=False, dropna=dropna)
+    return w[[c for c in cols if c in w.columns]].reset_index()
+
 
 # %% ../nbs/07_report.ipynb #61999b31
 def score_cell(r, # a row of `popnb.evaluate.score_table`: value, and seed_sd, ci_low, ci_high where known
