@@ -154,3 +154,25 @@ def test_written_files_are_readable(tmproot):
     um = os.umask(0); os.umask(um)
     for p in [*(tmproot/'figures'/'tables').glob('perm.*'), tmproot/'figures'/'README.md', tmproot/'figures'/'manifest.json']:
         assert p.stat().st_mode & 0o777 == 0o666 & ~um, p
+
+
+def test_plain_papermill_rerun_names_its_notebook(tmp_path, root, mirror):
+    "The README's rerun command, smoke-sized: every artefact names 01's notebook (not 'interactive'); F1 words 65 as what it is."
+    from conftest import smoke_env
+    cmd = ['papermill', 'nbs/paper/01_dataset_statistics.ipynb', str(tmp_path/'01.ipynb'), '-k', 'python3', '--cwd', 'nbs/paper',
+           '-p', 'version', 'full', '-p', 'duplicates', 'drop', '-p', 'threshold', '65', '-p', 'smoke', 'true', '--no-progress-bar']
+    env = {**smoke_env(tmp_path/'out'), 'POPNB_DATA_MIRROR': str(mirror)}
+    env.pop('POPNB_NOTEBOOK', None)
+    r = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    arts = json.loads((tmp_path/'out'/'figures'/'manifest.json').read_text())['artefacts']
+    assert arts and {a['notebook'] for a in arts.values()} == {'nbs/paper/01_dataset_statistics.ipynb'}
+    assert "threshold 65 (the paper's is 50)" in arts['figure/F1_popularity_distribution']['caption']
+
+
+def test_saved_table_shows_its_file(tmproot):
+    t = pd.DataFrame({'model': ['a', 'b'], 'accuracy': [0.956787, 0.5], 'F1': [np.nan, 0.25]})
+    shown = save_table(t, 'shown', 'What is shown is the file.')
+    assert shown._repr_markdown_() == (paths(tmproot).tables/'shown.md').read_text()
+    assert '0.956787' not in shown._repr_markdown_() and 'NaN' not in shown._repr_markdown_()
+    assert shown['name'] == 'shown' and shown['kind'] == 'table'
