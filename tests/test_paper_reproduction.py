@@ -26,9 +26,16 @@ def run(nb, tmp_path, monkeypatch, kernel_name, **params):
 # 01 runs with a non-default threshold: a rerun with `-p threshold 70` must rewrite its artefacts accordingly
 PARAMS = {'01_dataset_statistics': dict(threshold=70.0)}
 
+# runs shared with tests/test_readme_commands.py (conftest's session fixtures): the same notebook and parameters, made once
+SHARED = {'01_dataset_statistics': 'smoke_01', '04_grouped_audit': 'smoke_04'}
+
 @pytest.mark.parametrize('nb', list(ARTEFACTS))
-def test_paper_notebook_writes_its_artefacts(nb, tmp_path, monkeypatch, kernel_name, mirror):
-    figs = run(nb, tmp_path, monkeypatch, kernel_name, **PARAMS.get(nb, {}))
+def test_paper_notebook_writes_its_artefacts(nb, tmp_path, monkeypatch, kernel_name, mirror, request):
+    if nb in SHARED:
+        tmp, r, _, _ = request.getfixturevalue(SHARED[nb])
+        assert r.returncode == 0, r.stderr[-2000:]
+        figs = tmp/'root'/'figures'
+    else: figs = run(nb, tmp_path, monkeypatch, kernel_name, **PARAMS.get(nb, {}))
     for a in ARTEFACTS[nb]:
         exts = ('csv', 'md', 'tex') if a.startswith('tables/') else ('png', 'pdf')
         for e in exts: assert (figs/f'{a}.{e}').stat().st_size > 0, f'{a}.{e} missing'

@@ -41,23 +41,15 @@ def test_papermill_command_names_a_notebook_and_its_parameters(cmd):
 def test_make_target_exists(target):
     assert re.search(rf'^{re.escape(target)}:', (ROOT/'Makefile').read_text(), re.M), target
 
-def _env(tmp_path):
-    return {**os.environ, 'POPNB_SMOKE_ROOT': str(tmp_path/'root'), 'POPNB_THREADS': '1',
-            'PATH': str(Path(sys.executable).parent) + os.pathsep + os.environ.get('PATH', '')}
-
-def test_papermill_list_parameter_as_text_runs(tmp_path, mirror):
-    "The README's `-p seeds \"[0, 1, 2]\"`: papermill passes text; the notebook reads it as a list (smoke scale)."
-    cmd = ['papermill', 'nbs/paper/04_grouped_audit.ipynb', str(tmp_path/'out.ipynb'), '-k', 'python3', '--cwd', 'nbs/paper',
-           '-p', 'seeds', '[0, 1, 2]', '-p', 'smoke', 'true', '--no-progress-bar']
-    r = subprocess.run(cmd, cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=900)
+def test_papermill_list_parameter_as_text_runs(smoke_04):
+    "The README's `-p seeds \"[0, 1, 2]\"`: papermill passes text; the notebook reads it as a list (smoke scale; the run is shared)."
+    tmp, r, _, _ = smoke_04
     assert r.returncode == 0, r.stderr[-2000:]
-    assert (tmp_path/'root'/'figures'/'tables'/'T4_grouped_summary.csv').is_file()
+    assert (tmp/'root'/'figures'/'tables'/'T4_grouped_summary.csv').is_file()
 
-def test_popnb_reproduce_only_runs(tmp_path, mirror):
-    "`popnb reproduce --only NB -p name value` at smoke scale, and its run recorded in the smoke root, not figures/."
-    cmd = [str(Path(sys.executable).parent/'popnb'), 'reproduce', '--only', '01_dataset_statistics', '-p', 'threshold', '70', '-p', 'smoke', 'true']
-    before = (ROOT/'figures'/'manifest.json').read_bytes()
-    r = subprocess.run(cmd, cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=900)
+def test_popnb_reproduce_only_runs(smoke_01):
+    "`popnb reproduce --only NB -p name value` at smoke scale, and its run recorded in the smoke root, not figures/ (the run is shared)."
+    tmp, r, before, after = smoke_01
     assert r.returncode == 0, r.stderr[-2000:]
-    assert (tmp_path/'root'/'figures'/'F1_popularity_distribution.png').is_file()
-    assert (ROOT/'figures'/'manifest.json').read_bytes() == before
+    assert (tmp/'root'/'figures'/'F1_popularity_distribution.png').is_file()
+    assert after == before
