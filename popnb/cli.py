@@ -10,8 +10,9 @@ import numpy as np, pandas as pd
 from .core import PopnbError, ParameterError, DataError, AudioError, closest, did_you_mean, paths, sha256_file, short_hash
 
 # %% auto #0
-__all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'metadata_table', 'predict_files', 'parse_vary', 'plot_vary', 'cmd_data', 'cmd_previews',
-           'cmd_extract', 'cmd_train', 'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
+__all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'STREAM_SUFFIXES', 'metadata_table', 'predict_batch', 'iter_predictions', 'predict_files',
+           'RowWriter', 'parse_vary', 'plot_vary', 'cmd_data', 'cmd_previews', 'cmd_extract', 'cmd_train',
+           'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #e9989a1c
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
@@ -128,7 +129,124 @@ def metadata_table(files:list, # the audio files
             else: errs[j] = next((w for c in cols if (w := _check_value(c, t.at[j, c]))), '')
     return t.assign(from_user=user, from_descriptors=desc, filled=filled, error=errs)
 
-# %% ../nbs/08_cli.ipynb #363676fe
+# %% ../nbs/08_cli.ipynb #9f344b3c
+def _decoded(f:str, pr, descriptors:bool) -> tuple:
+    "(spectrogram or None, descriptors or the reason there are none or None, the file's error or '') of one file, decoded once."
+    from popnb.features import file_features
+    try: s, d = file_features(f, pr.params, descriptors)   # decoded even when the model ignores audio: a broken file is reported
+    except AudioError as e: return None, (e.what if descriptors else None), e.what
+    return s, d, ''
+
+def predict_batch(files:list, # audio files predicted together
+                  pr, # a `Predictor`
+                  features:pd.DataFrame|None=None, # metadata rows: with 'file', any files; without, one row per file of `files`, in order
+                  values:dict|None=None, # column -> value for every file (the flags)
+                  fill_missing:bool=False, # fill any missing metadata with the training medians
+                  descriptors:bool=True, # measure what can be measured from each file
+                  vary:tuple|None=None # (input, values): each file at every value of one input
+                 ) -> list: # row dicts, PREDICT_COLS (plus 'vary', 'value')
+    "Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass; a bad file is an error row."
+    files = [str(f) for f in files]
+    dec = [_decoded(f, pr, descriptors and pr.uses_meta) for f in files]
+    meta = metadata_table(files, pr.medians, features, values, fill_missing, required=pr.uses_meta,
+                          described=[d for _,d,_ in dec] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
+    rows = [dict(file=f, popularity=np.nan, status='error', error='; '.join(x for x in (dec[j][2], meta.at[j, 'error']) if x),
+                 from_user=meta.at[j, 'from_user'], from_descriptors=meta.at[j, 'from_descriptors'], filled=meta.at[j, 'filled'], model=pr.name,
+                 checkpoint=str(pr.path), audio_source=pr.audio_source, audio_used=pr.uses_audio, mel_key=pr.params.key) for j,f in enumerate(files)]
+    idx = [j for j,r in enumerate(rows) if not r['error']]
+    M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)[idx]
+    S = np.stack([dec[j][0] for j in idx]) if idx and pr.uses_audio else None
+    if idx:
+        for j,v in zip(idx, np.clip(pr.predict(M, S), 0, 100)): rows[j].update(popularity=round(float(v), 2), status='ok')
+    if vary is None: return rows
+    from popnb.evaluate import vary_input
+    col, vals = vary
+    ice = dict(zip(idx, np.clip(vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S), pd.DataFrame(M, columns=list(pr.meta_cols)), col, vals), 0, 100))) if idx else {}
+    return [{'file': r['file'], 'vary': col, 'value': float(v), **r, 'popularity': round(float(ice[j][g]), 2) if j in ice else np.nan}
+            for j,r in enumerate(rows) for g,v in enumerate(vals)]
+
+# %% ../nbs/08_cli.ipynb #d69746b9
+_W = {}   # a worker process's predictor and arguments (set once by `_init_worker`)
+
+def _init_worker(pr, kw:dict):
+    "Worker initializer: one thread (BLAS, OpenMP, torch), the predictor and the batch arguments kept for every batch."
+    import torch
+    from popnb.features import _one_thread
+    _one_thread(); torch.set_num_threads(1)
+    _W.update(pr=pr, kw=kw)
+
+def _work(files:list, features) -> list: return predict_batch(files, _W['pr'], features=features, **_W['kw'])
+
+def _batches(files:list, features, batch_size:int):
+    "(files, their features) per batch; a table without 'file' is cut by position (one row per file, in order)."
+    by_order = features is not None and 'file' not in features.columns
+    for s in range(0, len(files), batch_size):
+        yield files[s:s+batch_size], (features.iloc[s:s+batch_size].reset_index(drop=True) if by_order else features)
+
+# %% ../nbs/08_cli.ipynb #10513bce
+def _load(predictor, params=None, device=None):
+    "A `Predictor` from itself or a bundle path; ParameterError when `params` differ from the bundle's."
+    from popnb.train import Predictor, load_predictor
+    pr = predictor if isinstance(predictor, Predictor) else load_predictor(predictor, params=params, device=device)
+    if params is not None and params != pr.params: load_predictor(pr.path, params=params)   # raises, naming the difference
+    return pr
+
+def _predict_args(pr, features, values, vary, fill_missing, descriptors) -> tuple:
+    "(features table, values) checked once, before any file is decoded; ParameterError naming what is wrong."
+    values = {k: v for k,v in (values or {}).items() if v is not None}
+    if vary is not None:
+        if vary[0] not in pr.meta_cols: raise ParameterError(f"the bundle takes no input {vary[0]!r}{did_you_mean(vary[0], pr.meta_cols)}", where='vary')
+        if not len(vary[1]): raise ParameterError("no values to vary over", where='vary')
+    features = _read_features(features)
+    head = features if features is None or 'file' in features.columns else features.head(0)
+    metadata_table([], pr.medians, head, values, fill_missing, required=pr.uses_meta, described=[] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
+    return features, values
+
+# %% ../nbs/08_cli.ipynb #fc834e96
+def iter_predictions(paths:list, # audio files
+                     predictor, # a `Predictor` or the path of a bundle
+                     features=None, # DataFrame or CSV path of metadata (META_COLS, optionally 'file')
+                     values:dict|None=None, # column -> value for every file (the flags)
+                     fill_missing:bool=False, # fill any missing metadata with the training medians
+                     descriptors:bool=True, # measure tempo, loudness, key, mode, duration from each file
+                     vary:tuple|None=None, # (input, values): each file at every value of one input
+                     n_jobs:int=1, # worker processes (1: in this process)
+                     batch_size:int=32, # files per batch (the same batches whatever `n_jobs`: the same rows)
+                     skip=(), # files not to predict (already in a resumed output)
+                     progress:bool=True # show a progress bar
+                    ):
+    "Rows (lists of dicts) batch by batch, in the order of `paths`, as soon as they are predicted: memory flat in the number of files."
+    from collections import deque
+    from tqdm.auto import tqdm
+    if n_jobs < 1 or batch_size < 1: raise ParameterError(f"need n_jobs >= 1 and batch_size >= 1, got {n_jobs}, {batch_size}", where='n_jobs')
+    pr = _load(predictor)
+    features, values = _predict_args(pr, features, values, vary, fill_missing, descriptors)
+    files, skip = [str(f) for f in paths], set(map(str, skip))
+    if features is not None and 'file' not in features.columns and len(features) != len(files):
+        raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): without a 'file' column rows are matched by order", where='features')
+    if skip:
+        keep = [j for j,f in enumerate(files) if f not in skip]
+        if features is not None and 'file' not in features.columns: features = features.iloc[keep].reset_index(drop=True)
+        files = [files[j] for j in keep]
+    kw = dict(values=values, fill_missing=fill_missing, descriptors=descriptors, vary=vary)
+    bar = tqdm(total=len(files) + len(skip), initial=len(skip), desc='predict', unit='file', disable=not progress)
+    try:
+        if n_jobs == 1 or len(files) <= batch_size:
+            for b,f in _batches(files, features, batch_size): yield predict_batch(b, pr, features=f, **kw); bar.update(len(b))
+            return
+        from concurrent.futures import ProcessPoolExecutor
+        import popnb.cli as _m     # workers import the library's copy (picklable by reference)
+        if descriptors and pr.uses_meta:
+            from popnb.features import warm_numba; warm_numba()   # numba's cache compiled once, before the workers read it
+        with ProcessPoolExecutor(n_jobs, initializer=_m._init_worker, initargs=(pr, kw)) as ex:
+            todo, running = _batches(files, features, batch_size), deque()
+            for b,f in todo:                          # at most 2 batches per worker in flight: memory stays flat
+                running.append((len(b), ex.submit(_m._work, b, f)))
+                while len(running) >= 2*n_jobs: n, fut = running.popleft(); yield fut.result(); bar.update(n)
+            while running: n, fut = running.popleft(); yield fut.result(); bar.update(n)
+    finally: bar.close()
+
+# %% ../nbs/08_cli.ipynb #a2750e53
 def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, channels, length
                   predictor, # a `Predictor` or the path of a bundle
                   features=None, # DataFrame or CSV path of metadata (META_COLS, optionally 'file')
@@ -136,66 +254,68 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
                   artist_followers:float|None=None, # the artist's followers, for every file
                   audio_features:dict|None=None, # Spotify audio feature -> value, for every file
                   fill_missing:bool=False, # fill any missing metadata with the training medians (see `filled`)
-                  descriptors:bool=True, # measure tempo, loudness, key, mode, duration from each file (`file_descriptors`); others from medians
+                  descriptors:bool=True, # measure tempo, loudness, key, mode, duration from each file (`file_features`); others from medians
                   params=None, # MelParams the caller expects; must equal the bundle's
                   device:str|None=None, # torch device (default_device() by default)
                   batch_size:int=32, # files decoded and predicted together
                   vary:tuple|None=None, # (input, values): each file predicted at every value of one input, the others held
+                  n_jobs:int=1, # worker processes
                   progress:bool=True # show a progress bar
                  ) -> pd.DataFrame:
     "One row per file (per file and value with `vary`): predicted popularity (0-100), status and error, and what made the prediction."
-    from tqdm.auto import tqdm
-    from popnb.features import file_melspec
-    from popnb.train import Predictor, load_predictor
-    pr = predictor if isinstance(predictor, Predictor) else load_predictor(predictor, params=params, device=device)
-    if params is not None and params != pr.params: load_predictor(pr.path, params=params)   # raises, naming the difference
-    files = [str(f) for f in paths]
-    if vary is not None:
-        col, values = vary[0], np.asarray(vary[1], float).ravel()
-        if col not in pr.meta_cols: raise ParameterError(f"the bundle takes no input {col!r}{did_you_mean(col, pr.meta_cols)}", where='vary')
-        if not len(values): raise ParameterError("no values to vary over", where='vary')
-    curves = {}
-    vals = dict(audio_features or {}, artist_popularity=artist_popularity, artist_followers=artist_followers)
+    pr = _load(predictor, params, device)
     unknown = [k for k in (audio_features or {}) if k not in AUDIO_FEATURES]
     if unknown: raise ParameterError(f"unknown audio feature(s) {unknown}; expected any of {AUDIO_FEATURES}", where='audio_features')
-    described = None
-    if descriptors and pr.uses_meta:
-        from popnb.features import file_descriptors
-        described = []
-        for f in files:
-            try: described.append(file_descriptors(f))
-            except AudioError as e: described.append(e.what)
-    meta = metadata_table(files, pr.medians, features, vals, fill_missing, required=pr.uses_meta, described=described, cols=pr.meta_cols)
-    rows = [dict(file=f, popularity=np.nan, status='error', error=meta.at[j, 'error'], from_user=meta.at[j, 'from_user'],
-                 from_descriptors=meta.at[j, 'from_descriptors'], filled=meta.at[j, 'filled'], model=pr.name,
-                 checkpoint=str(pr.path), audio_source=pr.audio_source, audio_used=pr.uses_audio, mel_key=pr.params.key)
-            for j,f in enumerate(files)]
-    M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)
-    bar = tqdm(total=len(files), desc='predict', disable=not progress)
-    for s in range(0, len(files), batch_size):
-        idx, specs = [], []
-        for j in range(s, min(s + batch_size, len(files))):
-            try:
-                sp = file_melspec(files[j], pr.params)   # decoded even when the model ignores audio: a broken file is reported
-                if not rows[j]['error']: idx.append(j); specs.append(sp)
-            except AudioError as e:
-                rows[j]['error'] = '; '.join(x for x in (e.what, rows[j]['error']) if x)
-            bar.update(1)
-        if idx:
-            S = np.stack(specs) if pr.uses_audio else None
-            p = pr.predict(M[idx], S)
-            for j,v in zip(idx, np.clip(p, 0, 100)): rows[j].update(popularity=round(float(v), 2), status='ok', error='')
-            if vary is not None:
-                from popnb.evaluate import vary_input
-                ice = vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S), pd.DataFrame(M[idx], columns=list(pr.meta_cols)), col, values)
-                curves.update(zip(idx, np.clip(ice, 0, 100)))
-    bar.close()
-    t = pd.DataFrame(rows, columns=PREDICT_COLS)
-    if vary is None: return t
-    t = t.loc[t.index.repeat(len(values))].reset_index(drop=True)
-    t.insert(1, 'vary', col); t.insert(2, 'value', np.tile(values, len(files)))
-    t['popularity'] = [round(float(curves[j][g]), 2) if j in curves else np.nan for j in range(len(files)) for g in range(len(values))]
-    return t
+    if vary is not None: vary = (vary[0], np.asarray(vary[1], float).ravel())
+    vals = dict(audio_features or {}, artist_popularity=artist_popularity, artist_followers=artist_followers)
+    rows = [r for b in iter_predictions(paths, pr, features, vals, fill_missing, descriptors, vary, n_jobs, batch_size, progress=progress) for r in b]
+    return pd.DataFrame(rows, columns=PREDICT_COLS if vary is None else [PREDICT_COLS[0], 'vary', 'value', *PREDICT_COLS[1:]])
+
+# %% ../nbs/08_cli.ipynb #b72827d3
+STREAM_SUFFIXES = {'.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl'}
+
+def _plain(v):
+    "A JSON value: NaN -> None, numpy scalars -> Python."
+    v = v.item() if isinstance(v, np.generic) else v
+    return None if isinstance(v, float) and not np.isfinite(v) else v
+
+def _cut_partial_line(path:Path, tail:int=1<<20):
+    "Drop an unfinished last line (a run killed while writing it)."
+    with open(path, 'rb+') as f:
+        size = f.seek(0, 2); f.seek(max(0, size - tail)); b = f.read()
+        if b.endswith(b'\n') or not b: return
+        k = b.rfind(b'\n'); f.truncate(size - len(b) + k + 1 if k >= 0 else (0 if size <= tail else size))
+
+# %% ../nbs/08_cli.ipynb #1c49d319
+class RowWriter:
+    "Rows appended to a CSV or JSON-lines file (by its suffix) as they come, flushed per batch; `done`: the files a resumed output already has."
+    def __init__(self, path, cols:list, resume:bool=False):
+        self.path, self.cols = Path(path), list(cols)
+        self.fmt = STREAM_SUFFIXES.get(self.path.suffix.lower())
+        if self.fmt is None: raise ParameterError(f"rows are streamed to a .csv or .jsonl file, not {self.path.suffix or 'a file without suffix'}", where=str(self.path))
+        old = resume and self.path.is_file() and self.path.stat().st_size > 0
+        if old: _cut_partial_line(self.path)
+        self.done = self._done() if old and self.path.stat().st_size > 0 else set()
+        self.f = open(self.path, 'a' if old else 'w', newline='', encoding='utf-8')
+        if self.fmt == 'csv':
+            import csv
+            self.w = csv.writer(self.f)
+            if not (old and self.path.stat().st_size > 0): self.w.writerow(self.cols); self.f.flush()
+    def _done(self) -> set:
+        if self.fmt == 'jsonl':
+            with open(self.path, encoding='utf-8') as f: return {json.loads(l)['file'] for l in f if l.strip()}
+        head = pd.read_csv(self.path, nrows=0).columns.tolist()
+        if head != self.cols: raise ParameterError(f"its columns {head} are not this run's {self.cols}: resume with the same options, or write a new file", where=f'--resume {self.path}')
+        return set(pd.read_csv(self.path, usecols=['file'], dtype=str, keep_default_na=False)['file'])
+    def write(self, rows:list):
+        "Append `rows` (dicts) and flush them to disk."
+        for r in rows:
+            if self.fmt == 'csv': self.w.writerow(['' if (v := _plain(r.get(c))) is None else v for c in self.cols])
+            else: self.f.write(json.dumps({c: _plain(r.get(c)) for c in self.cols}) + '\n')
+        self.f.flush(); os.fsync(self.f.fileno())
+    def close(self): self.f.close()
+    def __enter__(self): return self
+    def __exit__(self, *a): self.close()
 
 # %% ../nbs/08_cli.ipynb #11431a3d
 def parse_vary(s:str # 'tempo=90:150:10' (start:stop:step, stop included) or 'tempo=90,120,150'
@@ -377,6 +497,33 @@ def cmd_reproduce(a) -> int:
     t = pd.DataFrame(rows); print(_table(t))
     return 1 if (t.status != 'ok').any() else 0
 
+# %% ../nbs/08_cli.ipynb #83f574d0
+def _notes(src:str, used:bool, n_desc:int, n_filled:int, bad:list, n:int) -> int:
+    "Say on stderr what the rows rest on and which files failed; the exit code."
+    if used and src == 'synthetic': _say("note: this model's audio branch was trained on synthetic stand-in audio, not recordings")
+    if not used: _say("note: this model does not use the audio (trained without it); files are only checked")
+    if n_desc: _say(f"note: {n_desc} file(s) have inputs measured from their audio (column `from_descriptors`)")
+    if n_filled: _say(f"note: {n_filled} file(s) have metadata filled with training medians (column `filled`): Spotify's learned scores have no measurement")
+    if not bad: return 0
+    _say(f"{len(bad)} of {n} file(s) failed:")
+    for f,e in bad[:50]: _say(f"  {f}: {e}")
+    if len(bad) > 50: _say(f"  ... and {len(bad) - 50} more (rows with status 'error')")
+    return 1
+
+def _predict_stream(a, ck:Path, vals:dict, vary) -> int:
+    "popnb predict --out FILE.csv|FILE.jsonl: rows appended as they are predicted; --resume skips the files already there."
+    pr = _load(ck, device=a.device)
+    cols = PREDICT_COLS if vary is None else [PREDICT_COLS[0], 'vary', 'value', *PREDICT_COLS[1:]]
+    n = n_desc = n_filled = 0; bad = []
+    with RowWriter(a.out, cols, resume=a.resume) as w:
+        if w.done: _say(f"resuming: {len(w.done)} file(s) already in {a.out}")
+        for rows in iter_predictions(a.audio, pr, a.features, vals, a.fill_missing, not a.no_descriptors, vary, a.n_jobs, skip=w.done, progress=not a.quiet):
+            w.write(rows); n += len(rows)
+            n_desc += sum(r['from_descriptors'] != '' for r in rows); n_filled += sum(r['filled'] != '' for r in rows)
+            bad += [(r['file'], r['error']) for r in rows if r['status'] != 'ok']
+    if a.plot: plot_vary(pd.read_csv(a.out) if w.fmt == 'csv' else pd.read_json(a.out, lines=True), a.plot); _say(f"wrote {a.plot}")
+    return _notes(pr.audio_source, pr.uses_audio, n_desc, n_filled, bad, n)
+
 # %% ../nbs/08_cli.ipynb #b207cf9f
 def default_checkpoint() -> Path|None:
     "The bundle `predict` uses without --model: data/interim/models/fusion_cnn.pt, else the newest *.pt there."
@@ -397,8 +544,13 @@ def cmd_predict(a) -> int:
     feats = {c: getattr(a, c) for c in AUDIO_FEATURES}
     vary = parse_vary(a.vary) if a.vary else None
     if a.plot and not vary: raise ParameterError("--plot draws the curves of --vary: give --vary too", where='--plot')
+    stream = a.out is not None and Path(a.out).suffix.lower() in STREAM_SUFFIXES
+    if a.resume and not stream: raise ParameterError("--resume continues a streamed output: give --out FILE.csv or FILE.jsonl", where='--resume')
+    if a.n_jobs < 1: raise ParameterError(f"expected an int >= 1, got {a.n_jobs}", where='--n-jobs')
+    if stream: return _predict_stream(a, ck, dict(feats, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers), vary)
     t = predict_files(a.audio, ck, features=a.features, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers,
-                      audio_features=feats, fill_missing=a.fill_missing, descriptors=not a.no_descriptors, device=a.device, progress=not a.quiet, vary=vary)
+                      audio_features=feats, fill_missing=a.fill_missing, descriptors=not a.no_descriptors, device=a.device, progress=not a.quiet,
+                      vary=vary, n_jobs=a.n_jobs)
     if a.format == 'json': s = json.dumps([{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k,v in r.items()} for r in t.to_dict('records')], indent=1)
     elif a.format == 'csv': s = t.to_csv(index=False)
     else:
@@ -411,17 +563,9 @@ def cmd_predict(a) -> int:
         with atomic_write(a.out, 'w') as f: f.write(s if s.endswith('\n') else s + '\n')
     else: print(s)
     if a.plot: plot_vary(t, a.plot); _say(f"wrote {a.plot}")
-    src, used = t.audio_source.iloc[0], bool(t.audio_used.iloc[0])
-    if used and src == 'synthetic': _say("note: this model's audio branch was trained on synthetic stand-in audio, not recordings")
-    if not used: _say("note: this model does not use the audio (trained without it); files are only checked")
-    if (t.from_descriptors != '').any(): _say(f"note: {int((t.from_descriptors != '').sum())} file(s) have inputs measured from their audio (column `from_descriptors`)")
-    if (t.filled != '').any(): _say(f"note: {int((t.filled != '').sum())} file(s) have metadata filled with training medians (column `filled`): Spotify's learned scores have no measurement")
     bad = t[t.status != 'ok']
-    if len(bad):
-        _say(f"{len(bad)} of {len(t)} file(s) failed:")
-        for r in bad.itertuples(): _say(f"  {r.file}: {r.error}")
-        return 1
-    return 0
+    return _notes(t.audio_source.iloc[0], bool(t.audio_used.iloc[0]), int((t.from_descriptors != '').sum()), int((t.filled != '').sum()),
+                  list(zip(bad.file, bad.error)), len(t))
 
 # %% ../nbs/08_cli.ipynb #23349e03
 class _Fmt(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -490,7 +634,8 @@ def parser() -> argparse.ArgumentParser:
     p = _sub(sp, 'predict', cmd_predict, 'predict the popularity (0-100) of audio files with a trained predictor bundle',
              "popnb predict song.wav --artist-popularity 35 --artist-followers 12000\n"
              "popnb predict song.mp3 --artist-popularity 35 --artist-followers 12000 --vary tempo=90:150:10 --plot tempo.png\n"
-             "popnb predict a.mp3 b.ogg --features tracks.csv --model data/interim/models/fusion_cnn.pt --format json")
+             "popnb predict a.mp3 b.ogg --features tracks.csv --model data/interim/models/fusion_cnn.pt --format json\n"
+             "popnb predict catalogue/*.mp3 --features tracks.csv --n-jobs 2 --out rows.csv --resume")
     p.add_argument('audio', nargs='+', metavar='AUDIO', help='MP3, OGG, FLAC, WAV, M4A/AAC or Opus files')
     p.add_argument('--model', default=None, metavar='CHECKPOINT', help='predictor bundle (default: data/interim/models/fusion_cnn.pt, else the newest bundle there)')
     p.add_argument('--features', default=None, metavar='CSV', help="metadata table: columns of META_COLS, plus 'file' to match files (else one row per file, in order)")
@@ -501,7 +646,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--vary', default=None, metavar='NAME=START:STOP:STEP', help='predict each file at every value of one input, the others held (e.g. tempo=90:150:10, or energy=0.2,0.5,0.8)')
     p.add_argument('--plot', default=None, metavar='FILE', help='with --vary: draw the curves into this PNG or PDF')
     p.add_argument('--format', default='table', choices=('table', 'json', 'csv'), help='output format')
-    p.add_argument('--out', default=None, help='write the output to this file instead of stdout')
+    p.add_argument('--out', default=None, help='write the output to this file instead of stdout; a .csv or .jsonl file gets each row as soon as it is predicted (a thousand files: memory stays flat, an interrupted run keeps its rows)')
+    p.add_argument('--resume', action='store_true', help='with --out FILE.csv|FILE.jsonl: skip the files already in it and append the others')
+    p.add_argument('--n-jobs', type=int, default=1, help='worker processes decoding, describing and predicting the files')
     p.add_argument('--device', default=None, help='torch device (default: CUDA when available, else CPU)')
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     return ap

@@ -22,8 +22,8 @@ from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_
 __all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'DESCRIPTORS', 'DESCRIPTORS_VERSION', 'LEARNED_FEATURES',
            'MEASURED_FEATURES', 'DESC_SR', 'DESC_NFFT', 'DESC_HOP', 'DESC_MIN_SECONDS', 'KK_MAJOR', 'KK_MINOR',
            'MelParams', 'study_mel', 'mel_basis', 'mel_bands', 'melspec', 'melspec_torch', 'resolve_audio_source',
-           'key_from_chroma', 'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'SpecStore',
-           'warm_numba', 'build_store']
+           'key_from_chroma', 'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'file_features',
+           'SpecStore', 'code_fingerprint', 'warm_numba', 'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -411,6 +411,37 @@ def file_melspec(path:str|Path, # an audio file
     "The spectrogram of a file's clip (from `p.offset`, `p.length` samples), or AudioError naming the file."
     return melspec(_clip('file', path, p, 0, p.silent_ok if allow_silent is None else allow_silent), p)
 
+# %% ../nbs/03_features.ipynb #cc6080a4
+def _cut_clip(y:np.ndarray, p:MelParams, allow_silent:bool, where:str) -> np.ndarray:
+    "The clip of `p` (from `p.offset`, `p.length` samples, zero-padded) out of a whole decoded file, with `load_audio`'s checks."
+    a, n = int(round(p.offset*p.sr)), p.length
+    y = y[a:a+n]; got, want = len(y)/p.sr, n/p.sr
+    if not len(y): raise AudioError("no audio frames decoded (empty, truncated or not audio)", where=where)
+    if got < 0.9*want - 1e-9: raise AudioError(f"too short: {got:.1f} s of a {want:.1f} s window (at least 90% needed)", where=where)
+    if got < min(0.1, want) - 1e-9: raise AudioError(f"too short: {got:.3f} s of audio after offset {p.offset} s, at least 0.1 s needed", where=where)
+    peak = float(np.abs(y).max())
+    if not allow_silent and peak <= 10**(-70/20):
+        raise AudioError(f"silent: peak {20*math.log10(peak):.1f} dBFS, below -70.0 dBFS" if peak > 0 else "silent: peak digital silence, below -70.0 dBFS", where=where)
+    return np.pad(y, (0, n - len(y)))
+
+def file_features(path:str|Path, # an audio file
+                  p:MelParams, # spectrogram parameters
+                  descriptors:bool=True, # also describe the whole file (`file_descriptors`)
+                  allow_silent:bool|None=None # accept a silent clip; `p.silent_ok` by default
+                 ) -> tuple: # (spectrogram, descriptors dict or the reason there are none; None without `descriptors`)
+    "The spectrogram of a file's clip and the descriptors of the whole file from one decode; AudioError naming the file when the clip is unusable."
+    silent_ok = p.silent_ok if allow_silent is None else allow_silent
+    if not descriptors or p.sr != DESC_SR:   # only the clip is decoded at p.sr (the paper's: 1,967 samples)
+        spec = file_melspec(path, p, silent_ok)
+        if not descriptors: return spec, None
+        try: return spec, file_descriptors(path)
+        except AudioError as e: return spec, e.what
+    y = load_audio(path, sr=DESC_SR, allow_silent=True)   # the whole file, once
+    spec = melspec(_cut_clip(y, p, silent_ok, str(path)), p)
+    ms = _file_ms(path)
+    try: return spec, audio_descriptors(y, DESC_SR, duration_ms=ms if ms is not None else 1000*len(y)/DESC_SR)
+    except AudioError as e: return spec, e.what
+
 # %% ../nbs/03_features.ipynb #0f44871f
 def _read_map(audio_map, audio_dir) -> dict:
     if audio_map is None: raise ParameterError("audio_source='local' needs an audio_map (track_key -> file)", where='audio_map')
@@ -510,6 +541,19 @@ def _partial_state(part:Path, name:str, n:int, p:MelParams):
     write_json(dict(name=name, n=n), st)
     return X, Journal(part/'journal.jsonl')
 
+# %% ../nbs/03_features.ipynb #551d85ab
+def _source(f) -> str:
+    "The source of a function (its bytecode and constants when the source is not available)."
+    import inspect
+    try: return inspect.getsource(f)
+    except (OSError, TypeError): return repr((f.__code__.co_code, f.__code__.co_consts))
+
+def code_fingerprint(source:str='synthetic' # a resolved audio source: synthetic | previews | local | none
+                    ) -> str:
+    "A short hash of the source of the code that makes a store's audio and spectrograms."
+    audio = {'synthetic': [synthesize_clip], 'none': []}.get(source, [load_audio])
+    return short_hash([_source(f) for f in [*audio, _clip, melspec, _frames, _window, mel_basis, mel_bands]])
+
 # %% ../nbs/03_features.ipynb #9044ba09
 def _one_thread():
     "Worker initializer: one BLAS/OpenMP thread per process, so `n_jobs` processes use `n_jobs` cores."
@@ -556,7 +600,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     if allow_silent is None: allow_silent = params.silent_ok
     df = df.reset_index(drop=True)
     jobs,fp = _jobs(df, source, audio_map, audio_dir, previews, preview_dir, (deezer_url, itunes_url))
-    key = dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp)
+    key = dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp, code=code_fingerprint(source))
     if descriptors: key['descriptors'] = DESCRIPTORS_VERSION     # only then: stores built without descriptors keep their names
     name = f"{source}-{short_hash(key)}"
     root = Path(store_dir) if store_dir else paths().interim/'spec'

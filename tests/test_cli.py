@@ -265,3 +265,33 @@ def test_previews_keep_a_collections_isrcs(capsys, mirror_env, tmp_path, monkeyp
         rc, _, err = run(capsys, 'previews', '--dataset', tmp_path/'c.csv', '--out', tmp_path/'audio')
     assert rc == 0, err
     assert seen['isrc'][0] == 'USAAA0000001' and seen['isrc'][2] == 'USAAA0000003'
+
+def test_streamed_rows_resume_and_jobs(capsys, bundle, files, tmp_path):
+    "predict --out rows.csv|rows.jsonl: a corrupt file is an error row, the others go on; --resume after an interrupted run; --n-jobs 2 (the console script) gives the rows of --n-jobs 1."
+    good, bad = files
+    audio = [good[0], good[3], bad[1], good[4], good[0]]    # a preview, a FLAC, the corrupt file, a WAV, the preview again
+    opts = ['--model', bundle, *ARTIST, '--fill-missing', '-q']
+    rc, _, err = run(capsys, 'predict', *audio, *opts, '--out', tmp_path/'one.csv')
+    assert rc == 1 and 'corrupt.mp3' in err, err
+    one = pd.read_csv(tmp_path/'one.csv', keep_default_na=False)
+    assert list(one.columns) == PREDICT_COLS and one.file.tolist() == [str(f) for f in audio]
+    assert one.status.tolist() == ['ok', 'ok', 'error', 'ok', 'ok'] and 'not a readable audio file' in one.error.iloc[2]
+    r = subprocess.run([sys.executable, '-m', 'popnb.cli', 'predict', *map(str, audio), *map(str, opts), '--out', str(tmp_path/'two.csv'), '--n-jobs', '2'],
+                       capture_output=True, text=True, env=dict(os.environ, POPNB_THREADS='1'), timeout=300)
+    assert r.returncode == 1, r.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path/'two.csv', keep_default_na=False), one)
+    # an interrupted run: its first two rows and part of the third; --resume predicts the rest, once each
+    lines = (tmp_path/'one.csv').read_text().splitlines(keepends=True)
+    (tmp_path/'part.csv').write_text(''.join(lines[:3]) + lines[3][:20])
+    rc, _, err = run(capsys, 'predict', *audio[:4], *opts, '--out', tmp_path/'part.csv', '--resume')
+    assert rc == 1 and 'resuming: 2 file(s)' in err, err
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path/'part.csv', keep_default_na=False), one.iloc[:4])
+    rc, _, _ = run(capsys, 'predict', *audio[:2], *opts, '--out', tmp_path/'part.csv', '--resume')   # nothing left to do
+    assert rc == 0 and len(pd.read_csv(tmp_path/'part.csv')) == 4
+    # JSON lines by the suffix, the same rows
+    rc, _, _ = run(capsys, 'predict', *audio[:3], *opts, '--out', tmp_path/'rows.jsonl')
+    j = pd.read_json(tmp_path/'rows.jsonl', lines=True)
+    assert rc == 1 and j.file.tolist() == one.file.iloc[:3].tolist()
+    assert np.allclose(j.popularity, one.popularity.iloc[:3].replace('', np.nan).astype(float), equal_nan=True)
+    rc, _, err = run(capsys, 'predict', audio[0], *opts, '--resume')
+    assert rc == 2 and '--out FILE.csv' in err
