@@ -54,7 +54,13 @@ test: env
 	@# compile librosa's numba kernels once before two workers do (numba#10128: a parallel first compile can leave a cache that segfaults)
 	CUDA_VISIBLE_DEVICES="" python -c "from popnb.features import warm_numba; warm_numba()"
 	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
-	CUDA_VISIBLE_DEVICES="" python -m pytest -q tests
+	CUDA_VISIBLE_DEVICES="" python -m pytest -q tests --durations=10
+
+## check-slow: the tests marked slow (what only a full run can check; make test deselects them), run at the end of reproduce
+check-slow: env
+	@# exit status 5: no test is marked slow (none selected), which is not a failure
+	CUDA_VISIBLE_DEVICES="" python -m pytest -q -m slow tests --durations=10; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
+.PHONY: check-slow
 
 ## reproduce: run every notebook in order with papermill into _runs/, write figures/ and each notebook's outputs, train the predictor bundle, print the stage table (PARAMS=params/gpu.yaml: the full-resolution study)
 reproduce: env
@@ -67,6 +73,7 @@ reproduce: env
 	@$(call TIMED,bundle (popnb train),$(MAKE) --no-print-directory bundle)
 	@echo "== stage table (python -m popnb.report stages _runs)"; python -m popnb.report stages _runs
 	@python -c "from popnb.protocols import run_tally; run_tally('_runs/runs.tsv', show=True)"
+	@$(MAKE) --no-print-directory check-slow
 
 ## bundle: train the corrected network on all tracks with the study's log-mel of PARAMS and write data/interim/models/fusion_cnn.pt (for `popnb predict`)
 bundle: env
