@@ -6,7 +6,8 @@ import pytest
 
 PAPER = Path(__file__).resolve().parents[1]/'nbs'/'paper'
 SYNTH = 'synthetic stand-in audio'
-TABLES = ('T8_earlier_methods', 'T8_earlier_methods_summary', 'T9_popularity_tiers', 'T10_calibration', 'T11_production_choices')
+TABLES = ('T8_earlier_methods', 'T8_earlier_methods_summary', 'T9_popularity_tiers', 'T10_calibration', 'T11_production_choices',
+          'T10_reliability_bins', 'T12_differences', 'T12_runs')
 FIGURES = ('F13_tier_confusion', 'F14_reliability', 'F15_partial_dependence')
 
 def _run(tmp_path, monkeypatch, kernel_name, **params):
@@ -39,7 +40,18 @@ def test_paper_08_claims_smoke(tmp_path, monkeypatch, kernel_name, mirror):
     assert {'majority tier', 'stratified random'} <= set(t9.model) and set(t9.metric) == {'macro_f1', 'balanced_accuracy', 'kappa'}
     assert (t9[t9.model == 'majority tier'].query("metric == 'kappa'").value.abs() < 0.15).all()   # 0 within a fold; folds may differ
     t10 = pd.read_csv(figs/'tables'/'T10_calibration.csv')
-    assert set(t10.threshold.astype(str)) == {'50', '70'} and set(t10.metric) == {'brier', 'ece'} and 'base rate' in set(t10.model)
+    assert set(t10.threshold.astype(str)) == {'50', '70'} and set(t10.metric) == {'brier', 'ece', 'ece_bc'} and 'base rate' in set(t10.model)
+    t12 = pd.read_csv(figs/'tables'/'T12_differences.csv')                 # which differences are real (issue 19)
+    assert {('fusion_cnn', 'fusion_meta'), ('paper_cnn', 'rf'), ('hgb_all', 'hgb_artist'), ('ridge', 'mean')} <= set(zip(t12.a, t12.b))
+    assert ((t12.protocol_a == 'paper') & (t12.protocol_b == 'grouped')).any()
+    assert set(t12.verdict) <= {'better', 'worse', 'no detectable difference'} | {v for v in t12.verdict if v.startswith('did not learn (')}
+    assert t12.p_holm.isna().equals(t12.verdict.str.startswith('did not learn')) and (t12.p_holm.dropna() >= t12.p_value[t12.p_holm.notna()]).all()
+    assert '95 % interval: artists and seeds resampled' in arts['table/T12_differences']['caption']
+    assert '95 % interval: artists and seeds resampled' in arts['table/T8_earlier_methods']['caption']
+    runs = pd.read_csv(figs/'tables'/'T12_runs.csv')
+    assert {'protocol', 'model', 'seed', 'mae', 'mean_mae', 'diverged'} <= set(runs.columns)
+    bc = t10[t10.metric == 'ece_bc']
+    assert len(bc) and ((bc.ci_low <= bc.value + 1e-9) & (bc.value <= bc.ci_high + 1e-9)).all()   # issue 19 §4: point inside its interval
     t11 = pd.read_csv(figs/'tables'/'T11_production_choices.csv')
     assert len(t11) == 18 and set(t11.model) == {'hgb_all', 'fusion_meta'} and (t11.ci_low <= t11.pd_range + 1e-9).all()
 
