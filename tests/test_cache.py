@@ -2,7 +2,7 @@
 import os, subprocess, sys
 from dataclasses import replace
 from pathlib import Path
-import pandas as pd, pytest, torch
+import numpy as np, pandas as pd, pytest, torch
 import popnb.features
 from popnb.core import set_threads
 from popnb.data import load_paper_dataset
@@ -109,3 +109,27 @@ def test_killed_run_resumes(small, tmp_path):
     h1 = h[(h.model == 'fusion_meta') & (h.fold == 1)].sort_values('epoch')
     assert h1.epoch.tolist() == [1, 2] and h1.seconds.iloc[0] == st['history'][0]['seconds']   # epoch 1 came from the checkpoint
     assert not list((tmp_path/'b'/'data'/'interim'/'checkpoints').rglob('*.pt'))   # removed once the run is cached
+
+def test_run_keys(monkeypatch):
+    "Each run's key: its protocol, model, seed and fold, the data, the feature set, the model's config and its code fingerprint."
+    import json, popnb.protocols as P
+    from dataclasses import asdict
+    from popnb.data import META_COLS
+    rng = np.random.default_rng(0); n = 120
+    df = pd.DataFrame(rng.random((n, 13)), columns=META_COLS).assign(artist=[f'artist{i % 15}' for i in range(n)],
+                                                                     track_key=[f't{i:04d}' for i in range(n)], popularity=50.0)
+    keys = []
+    monkeypatch.setattr(P, 'cache_table', lambda kind, key, make, refresh=False: keys.append(json.dumps(key)) or pd.DataFrame(dict(track_key=['a'])))
+    P.protocol_predictions(df, ['ridge', 'fusion_meta'], 'grouped', 'synthetic', study_mel(16, 3.0), [0], 5, 2, progress=False)
+    h = P._data_hash(df)
+    want = [dict(protocol='grouped', model=m, k=5, epochs=2, mel=None, audio_source=None, data=h, features=None,
+                 config=asdict(MODELS[m].config) if MODELS[m].config else None, code=P.model_code(m), seed=0, fold=f)
+            for m in ('ridge', 'fusion_meta') for f in range(5)]
+    assert keys == [json.dumps(k) for k in want]
+    keys.clear()
+    from popnb.features import DESCRIPTORS
+    fake = lambda d: pd.DataFrame({'track_key': d.track_key.astype(str), **{k: np.random.default_rng(3).normal(size=len(d)) for k in DESCRIPTORS},
+                                   'descriptor_reason': ''})
+    monkeypatch.setattr(P, 'build_store', lambda d, **kw: type('S', (), dict(index=pd.DataFrame(dict(ok=[True]*len(d))), descriptors=fake(d)))())
+    P.protocol_predictions(df, ['ridge'], 'grouped', 'synthetic', study_mel(16, 3.0), [0], 5, 2, progress=False, feature_set='descriptors')
+    assert json.loads(keys[0])['features']['feature_set'] == 'descriptors'

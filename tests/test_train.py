@@ -159,21 +159,3 @@ def test_feature_sets_train_on_their_inputs(df):
     assert make_model('fusion_meta', feature_set='both').build().metadata_dim == len(feature_cols('both'))
     with pytest.raises(DataError, match='add_descriptors'): run_grouped(df, ['ridge'], k=3, seeds=[0], progress=False, feature_set='descriptors')
     with pytest.raises(ParameterError, match='feature_set'): make_model('ridge', feature_set='audio')
-
-def test_spotify_cache_keys_unchanged(df, monkeypatch):
-    "The keys of spotify runs are the keys cached before feature sets existed (no 'features' entry, same order)."
-    import json, popnb.protocols as P
-    keys = []
-    monkeypatch.setattr(P, 'cache_table', lambda kind, key, make, refresh=False: keys.append(json.dumps(key)) or pd.DataFrame(dict(track_key=['a'])))
-    P.protocol_predictions(df, ['ridge', 'fusion_meta'], 'grouped', 'synthetic', P.study_mel(16, 3.0), [0], 5, 2, progress=False)
-    h = P._data_hash(df)
-    assert h == 'c0c5d4d2f737e6bb'
-    assert keys == [json.dumps(dict(protocol='grouped', model=m, seeds=[0], k=5, epochs=2, mel=None, audio_source=None, data=h))
-                    for m in ('ridge', 'fusion_meta')]
-    keys.clear()
-    from popnb.features import DESCRIPTORS
-    fake = lambda d: pd.DataFrame({'track_key': d.track_key.astype(str), **{k: np.random.default_rng(3).normal(size=len(d)) for k in DESCRIPTORS},
-                                   'descriptor_reason': ''})
-    monkeypatch.setattr(P, 'build_store', lambda d, **kw: type('S', (), dict(index=pd.DataFrame(dict(ok=[True]*len(d))), descriptors=fake(d)))())
-    P.protocol_predictions(df, ['ridge'], 'grouped', 'synthetic', P.study_mel(16, 3.0), [0], 5, 2, progress=False, feature_set='descriptors')
-    assert json.loads(keys[0])['features']['feature_set'] == 'descriptors'
