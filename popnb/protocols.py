@@ -108,6 +108,7 @@ def _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh,
         for fold, split in enumerate(splits):
             rk, trained = dict(key, seed=seed, fold=fold), []
             ck = paths().interim/'checkpoints'/short_hash(rk, 16)
+            if refresh: shutil.rmtree(ck, ignore_errors=True)   # retrain from the first epoch
             make = lambda: trained.append(1) or _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, progress)
             r = cache_table('runs', rk, make, refresh=refresh)
             shutil.rmtree(ck, ignore_errors=True)
