@@ -10,9 +10,9 @@ import numpy as np, pandas as pd
 from .core import PopnbError, ParameterError, DataError, AudioError, closest, did_you_mean, paths, sha256_file, short_hash
 
 # %% auto #0
-__all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'STREAM_SUFFIXES', 'metadata_table', 'predict_batch', 'iter_predictions', 'predict_files',
-           'RowWriter', 'parse_vary', 'plot_vary', 'cmd_data', 'cmd_previews', 'cmd_extract', 'cmd_train',
-           'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
+__all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'STREAM_SUFFIXES', 'metadata_table', 'decode_files', 'predict_batch', 'iter_predictions',
+           'predict_files', 'RowWriter', 'parse_vary', 'plot_vary', 'cmd_data', 'cmd_previews', 'cmd_extract',
+           'cmd_train', 'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #e9989a1c
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
@@ -130,12 +130,17 @@ def metadata_table(files:list, # the audio files
     return t.assign(from_user=user, from_descriptors=desc, filled=filled, error=errs)
 
 # %% ../nbs/08_cli.ipynb #9f344b3c
-def _decoded(f:str, pr, descriptors:bool) -> tuple:
-    "(spectrogram or None, descriptors or the reason there are none or None, the file's error or '') of one file, decoded once."
+def decode_files(files:list, # audio files
+                 params, # the bundle's MelParams
+                 descriptors:bool=True # also describe each file
+                ) -> list: # per file: (spectrogram or None, descriptors or the reason there are none or None, error or '')
+    "Each file decoded once: its spectrogram, its descriptors, or why it has none. Never raises on bad audio."
     from popnb.features import file_features
-    try: s, d = file_features(f, pr.params, descriptors)   # decoded even when the model ignores audio: a broken file is reported
-    except AudioError as e: return None, (e.what if descriptors else None), e.what
-    return s, d, ''
+    out = []
+    for f in files:
+        try: s, d = file_features(f, params, descriptors); out.append((s, d, ''))   # decoded even when the model ignores audio: a broken file is reported
+        except AudioError as e: out.append((None, e.what if descriptors else None, e.what))
+    return out
 
 def predict_batch(files:list, # audio files predicted together
                   pr, # a `Predictor`
@@ -143,11 +148,12 @@ def predict_batch(files:list, # audio files predicted together
                   values:dict|None=None, # column -> value for every file (the flags)
                   fill_missing:bool=False, # fill any missing metadata with the training medians
                   descriptors:bool=True, # measure what can be measured from each file
-                  vary:tuple|None=None # (input, values): each file at every value of one input
+                  vary:tuple|None=None, # (input, values): each file at every value of one input
+                  decoded:list|None=None # `decode_files(files, ...)` when already done (by a worker process)
                  ) -> list: # row dicts, PREDICT_COLS (plus 'vary', 'value')
     "Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass; a bad file is an error row."
     files = [str(f) for f in files]
-    dec = [_decoded(f, pr, descriptors and pr.uses_meta) for f in files]
+    dec = decoded if decoded is not None else decode_files(files, pr.params, descriptors and pr.uses_meta)
     meta = metadata_table(files, pr.medians, features, values, fill_missing, required=pr.uses_meta,
                           described=[d for _,d,_ in dec] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
     rows = [dict(file=f, popularity=np.nan, status='error', error='; '.join(x for x in (dec[j][2], meta.at[j, 'error']) if x),
@@ -166,22 +172,29 @@ def predict_batch(files:list, # audio files predicted together
             for j,r in enumerate(rows) for g,v in enumerate(vals)]
 
 # %% ../nbs/08_cli.ipynb #d69746b9
-_W = {}   # a worker process's predictor and arguments (set once by `_init_worker`)
-
-def _init_worker(pr, kw:dict):
-    "Worker initializer: one thread (BLAS, OpenMP, torch), the predictor and the batch arguments kept for every batch."
+def _init_worker():
+    "Worker initializer: one thread (BLAS, OpenMP, torch) per process, so `n_jobs` processes use `n_jobs` cores."
     import torch
     from popnb.features import _one_thread
     _one_thread(); torch.set_num_threads(1)
-    _W.update(pr=pr, kw=kw)
-
-def _work(files:list, features) -> list: return predict_batch(files, _W['pr'], features=features, **_W['kw'])
 
 def _batches(files:list, features, batch_size:int):
     "(files, their features) per batch; a table without 'file' is cut by position (one row per file, in order)."
     by_order = features is not None and 'file' not in features.columns
     for s in range(0, len(files), batch_size):
         yield files[s:s+batch_size], (features.iloc[s:s+batch_size].reset_index(drop=True) if by_order else features)
+
+def _decoded_in_order(files:list, params, descriptors:bool, n_jobs:int, chunk:int):
+    "`decode_files` of each file, in order, decoded `chunk` files at a time by `n_jobs` worker processes, a few chunks ahead."
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+    import popnb.cli as _m     # workers import the library's copy (picklable by reference)
+    with ProcessPoolExecutor(n_jobs, initializer=_m._init_worker) as ex:
+        running = deque()
+        for s in range(0, len(files), chunk):
+            running.append(ex.submit(_m.decode_files, files[s:s+chunk], params, descriptors))
+            while len(running) >= 3*n_jobs: yield from running.popleft().result()
+        while running: yield from running.popleft().result()
 
 # %% ../nbs/08_cli.ipynb #10513bce
 def _load(predictor, params=None, device=None):
@@ -216,12 +229,12 @@ def iter_predictions(paths:list, # audio files
                      progress:bool=True # show a progress bar
                     ):
     "Rows (lists of dicts) batch by batch, in the order of `paths`, as soon as they are predicted: memory flat in the number of files."
-    from collections import deque
     from tqdm.auto import tqdm
     if n_jobs < 1 or batch_size < 1: raise ParameterError(f"need n_jobs >= 1 and batch_size >= 1, got {n_jobs}, {batch_size}", where='n_jobs')
     pr = _load(predictor)
     features, values = _predict_args(pr, features, values, vary, fill_missing, descriptors)
     files, skip = [str(f) for f in paths], set(map(str, skip))
+    n0 = len(files)
     if features is not None and 'file' not in features.columns and len(features) != len(files):
         raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): without a 'file' column rows are matched by order", where='features')
     if skip:
@@ -229,21 +242,16 @@ def iter_predictions(paths:list, # audio files
         if features is not None and 'file' not in features.columns: features = features.iloc[keep].reset_index(drop=True)
         files = [files[j] for j in keep]
     kw = dict(values=values, fill_missing=fill_missing, descriptors=descriptors, vary=vary)
-    bar = tqdm(total=len(files) + len(skip), initial=len(skip), desc='predict', unit='file', disable=not progress)
+    bar = tqdm(total=n0, initial=n0 - len(files), desc='predict', unit='file', disable=not progress)
     try:
-        if n_jobs == 1 or len(files) <= batch_size:
+        if n_jobs == 1 or len(files) <= 1:
             for b,f in _batches(files, features, batch_size): yield predict_batch(b, pr, features=f, **kw); bar.update(len(b))
             return
-        from concurrent.futures import ProcessPoolExecutor
-        import popnb.cli as _m     # workers import the library's copy (picklable by reference)
         if descriptors and pr.uses_meta:
             from popnb.features import warm_numba; warm_numba()   # numba's cache compiled once, before the workers read it
-        with ProcessPoolExecutor(n_jobs, initializer=_m._init_worker, initargs=(pr, kw)) as ex:
-            todo, running = _batches(files, features, batch_size), deque()
-            for b,f in todo:                          # at most 2 batches per worker in flight: memory stays flat
-                running.append((len(b), ex.submit(_m._work, b, f)))
-                while len(running) >= 2*n_jobs: n, fut = running.popleft(); yield fut.result(); bar.update(n)
-            while running: n, fut = running.popleft(); yield fut.result(); bar.update(n)
+        dec = _decoded_in_order(files, pr.params, descriptors and pr.uses_meta, n_jobs, max(1, min(8, batch_size)))
+        for b,f in _batches(files, features, batch_size):     # the workers decode; the batches are predicted here, as with one job
+            yield predict_batch(b, pr, features=f, decoded=[next(dec) for _ in b], **kw); bar.update(len(b))
     finally: bar.close()
 
 # %% ../nbs/08_cli.ipynb #a2750e53
