@@ -21,9 +21,10 @@ from .models import PaperCNN, FusionCNN, META_COLS, LOG_COLS, BASELINES, EARLIER
 from .data import AUDIO_FEATURES, ARTIST_COLS
 
 # %% auto #0
-__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'FEATURE_SETS', 'DESC_COLS', 'MODELS', 'PRED_COLS', 'PREDICTOR_FORMAT',
-           'TrainConfig', 'Batches', 'NetModel', 'SklearnModel', 'feature_cols', 'ModelSpec', 'make_model',
-           'train_jobs', 'run_paper', 'run_grouped', 'save_predictor', 'Predictor', 'load_predictor']
+__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'FEATURE_SETS', 'DESC_COLS', 'MODELS', 'NETWORKS', 'STUDY_MODELS', 'PRED_COLS',
+           'PREDICTOR_FORMAT', 'TrainConfig', 'Batches', 'NetModel', 'SklearnModel', 'feature_cols', 'ModelSpec',
+           'model_label', 'make_model', 'train_jobs', 'run_paper', 'run_grouped', 'save_predictor', 'Predictor',
+           'load_predictor']
 
 # %% ../nbs/05_train.ipynb #8aa0f5a1
 @dataclass(frozen=True)
@@ -332,22 +333,37 @@ class ModelSpec:
     config:TrainConfig|None=None # default training configuration, for networks
     zero_shape:tuple=(40, 8) # silence fed to the network when no spectrograms are given
     uses_audio:bool=False # whether its predictions depend on the spectrograms
+    label:str='' # its name in prose and tables (the key when empty)
+    short:str='' # its name in figure titles and legends (`label` when empty)
 
 MODELS = {s.name: s for s in [
-    ModelSpec('paper_cnn', 'net', "authors' CNN, 40x8 mel + 13 raw values", PaperCNN, PAPER_CONFIG, (40, 8), True),
-    ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', lambda **kw: FusionCNN(mode='fusion', **kw), CORRECTED_CONFIG, (40, 16), True),
-    ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', lambda **kw: FusionCNN(mode='audio', **kw), CORRECTED_CONFIG, (40, 16), True),
-    ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', lambda **kw: FusionCNN(mode='meta', **kw), CORRECTED_CONFIG, (40, 16), False),
-    ModelSpec('mean', 'baseline', 'training mean'), ModelSpec('median', 'baseline', 'training median'),
-    ModelSpec('majority', 'baseline', 'constant on the majority side of 50'),
-    ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks"),
-    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values'),
-    ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values'),
-    ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features'),
-    ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers'),
-    ModelSpec('rf', 'baseline', 'random forest, 13 values'),
-    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV'),
-    ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP')]}
+    ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', lambda **kw: FusionCNN(mode='fusion', **kw),
+              CORRECTED_CONFIG, (40, 16), True, 'the corrected network', 'corrected network'),
+    ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', lambda **kw: FusionCNN(mode='audio', **kw), CORRECTED_CONFIG, (40, 16), True,
+              'audio-only network'),
+    ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', lambda **kw: FusionCNN(mode='meta', **kw), CORRECTED_CONFIG, (40, 16), False,
+              'metadata network'),
+    ModelSpec('paper_cnn', 'net', "authors' CNN, 40x8 mel + 13 raw values", PaperCNN, PAPER_CONFIG, (40, 8), True,
+              "the paper's network (PaperCNN)", 'PaperCNN'),
+    ModelSpec('mean', 'baseline', 'training mean', label='training mean'), ModelSpec('median', 'baseline', 'training median', label='training median'),
+    ModelSpec('majority', 'baseline', 'constant on the majority side of 50', label='majority constant'),
+    ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean'),
+    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge'),
+    ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values', label='gradient boosting'),
+    ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features', label='gradient boosting, audio features'),
+    ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers', label='gradient boosting, artist features'),
+    ModelSpec('rf', 'baseline', 'random forest, 13 values', label='Random Forest'),
+    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV', label='SVM (RBF SVR)', short='SVR'),
+    ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP', label='HitMusicNet-style')]}
+NETWORKS = tuple(n for n,s in MODELS.items() if s.kind == 'net')   # the study's networks, in the order of T4
+STUDY_MODELS = NETWORKS + tuple(BASELINES)   # what the grouped audit (T4) trains
+
+def model_label(name:str, # a key of MODELS
+                short:bool=False # the figure label instead of the prose one
+               ) -> str:
+    "How tables and prose (or, `short`, figures) name model `name`."
+    s = MODELS[name]
+    return (short and s.short) or s.label or name
 
 _TAKES = {'ridge': 'all', 'hgb_all': 'all', 'rf': 'all', 'svr': 'all', 'hitmusicnet': 'all', 'hgb_audio': 'audio'}   # baselines whose inputs follow the feature set
 
