@@ -335,6 +335,8 @@ class ModelSpec:
     uses_audio:bool=False # whether its predictions depend on the spectrograms
     label:str='' # its name in prose and tables (the key when empty)
     short:str='' # its name in figure titles and legends (`label` when empty)
+    spec_input:str='study' # the spectrogram it is fed: 'study' (the study's log-mel) or 'paper' (the authors' 40 × 8 power mel)
+    study:bool=True # one of Table 4's models (False: an ablation only)
 
 MODELS = {s.name: s for s in [
     ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', lambda **kw: FusionCNN(mode='fusion', **kw),
@@ -344,7 +346,10 @@ MODELS = {s.name: s for s in [
     ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', lambda **kw: FusionCNN(mode='meta', **kw), CORRECTED_CONFIG, (40, 16), False,
               'metadata network'),
     ModelSpec('paper_cnn', 'net', "authors' CNN, 40x8 mel + 13 raw values", PaperCNN, PAPER_CONFIG, (40, 8), True,
-              "the paper's network (PaperCNN)", 'PaperCNN'),
+              "the paper's network (PaperCNN)", 'PaperCNN', 'paper'),
+    ModelSpec('fusion_paper_input', 'net', "corrected CNN and training fed the authors' 40x8 power mel (log taken) + metadata",
+              lambda **kw: FusionCNN(mode='fusion', log_input=True, **kw), CORRECTED_CONFIG, (40, 8), True,
+              "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False),
     ModelSpec('mean', 'baseline', 'training mean', label='training mean'), ModelSpec('median', 'baseline', 'training median', label='training median'),
     ModelSpec('majority', 'baseline', 'constant on the majority side of 50', label='majority constant'),
     ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean'),
@@ -355,7 +360,7 @@ MODELS = {s.name: s for s in [
     ModelSpec('rf', 'baseline', 'random forest, 13 values', label='Random Forest'),
     ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV', label='SVM (RBF SVR)', short='SVR'),
     ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP', label='HitMusicNet-style')]}
-NETWORKS = tuple(n for n,s in MODELS.items() if s.kind == 'net')   # the study's networks, in the order of T4
+NETWORKS = tuple(n for n,s in MODELS.items() if s.kind == 'net' and s.study)   # the study's networks, in the order of T4
 STUDY_MODELS = NETWORKS + tuple(BASELINES)   # what the grouped audit (T4) trains
 
 def model_label(name:str, # a key of MODELS
