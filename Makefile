@@ -20,14 +20,30 @@ PAPER_NBS := $(sort $(wildcard nbs/paper/*.ipynb))
 help:
 	@grep -E '^## ' Makefile | sed 's/^## /  make /'
 
-## env: create .venv (if missing) and install popnb with its pinned dependencies
+## env: create .venv (if missing), install exactly the hashed lock requirements/lock.txt (CPU torch; LOCK=requirements/lock-cuda.txt in a new .venv: the CUDA build), then popnb itself
+LOCK ?= requirements/lock.txt
+# torch's CPU build is not on PyPI: pip takes it from wherever its own configuration finds it (find-links), else from TORCH_INDEX
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 env: $(VENV)/.installed
-$(VENV)/.installed: settings.ini setup.py
+$(VENV)/.installed: $(LOCK) settings.ini setup.py
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade "pip>=24" "setuptools>=64" wheel
-	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q -e ".[dev,docs]"
+	@awk '/^torch==/{p=1} p{print} p && !/\\$$/{exit}' $(LOCK) > $(VENV)/torch.lock
+	@$(VENV)/bin/pip install -q --require-hashes --no-deps -r $(VENV)/torch.lock 2>/dev/null || \
+	  $(VENV)/bin/pip install -q --require-hashes --no-deps --extra-index-url $(TORCH_INDEX) -r $(VENV)/torch.lock
+	$(VENV)/bin/pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
+
+## lock: regenerate requirements/lock.txt and lock-cuda.txt from settings.ini with pip-compile (hashed, every package, Python 3.11 Linux x86-64); pins stay unless UPGRADE=1; LOCK_ARGS: more pip-compile options (e.g. --extra-index-url for the CPU torch)
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+  --no-emit-index-url --no-emit-find-links --extra dev --extra docs
+lock: env
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) $(LOCK_ARGS) --output-file requirements/lock.txt setup.py
+	@# the CUDA lock starts from the CPU lock's pins (which win over its own), then takes torch and its CUDA libraries from PyPI alone
+	{ $(if $(UPGRADE),,cat requirements/lock-cuda.txt;) awk '/^torch==/{s=1; next} s && /^ /{next} {s=0; print}' requirements/lock.txt; } > $(VENV)/lock-cuda.seed
+	mv $(VENV)/lock-cuda.seed requirements/lock-cuda.txt
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PIP_COMPILE) --output-file requirements/lock-cuda.txt setup.py
+.PHONY: lock
 
 ## lib: export popnb/ from the notebooks (nbdev_export), clean the notebooks, regenerate README.md
 lib: env
