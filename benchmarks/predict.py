@@ -70,6 +70,11 @@ def new_path(files:list, pr, n_jobs:int) -> list:
     from popnb.cli import iter_predictions
     return [r['popularity'] for b in iter_predictions(files, pr, None, ARTIST, True, n_jobs=n_jobs, progress=False) for r in b]
 
+def cpu_seconds() -> float:
+    "User + system CPU seconds of this process and of its children that have ended (the pool's workers, once shut down)."
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
 def peak_rss(files:list, bundle:Path, d:Path) -> float:
     "Peak RSS (MiB) of `popnb predict --out rows.csv` on `files` in a fresh process (one job)."
     code = ("import resource, sys; from popnb.cli import main; rc = main(sys.argv[1:]); "
@@ -101,19 +106,24 @@ def main():
         print(f"bundle {bundle.name}: {pr.name}, spectrogram {pr.params.shape} at {pr.params.sr} Hz; {a.n} files timed", flush=True)
         new_path(files[:4], pr, 1); baseline(files[:4], pr)   # warm: imports, numba, filterbanks
         paths = dict(baseline=lambda f: baseline(f, pr), jobs1=lambda f: new_path(f, pr, 1), jobs2=lambda f: new_path(f, pr, 2))
-        secs, got = {k: 0.0 for k in paths}, {k: [] for k in paths}
+        secs, cpu, got = {k: 0.0 for k in paths}, {k: 0.0 for k in paths}, {k: [] for k in paths}
         blocks = np.array_split(np.arange(a.n), a.rounds)
         for i,b in enumerate(blocks):
             order = list(paths)[i % 3:] + list(paths)[:i % 3]      # rotate who goes first
             for k in order:
-                t = time.perf_counter(); got[k] += paths[k]([files[j] for j in b]); secs[k] += time.perf_counter() - t
+                c, t = cpu_seconds(), time.perf_counter(); got[k] += paths[k]([files[j] for j in b])
+                secs[k] += time.perf_counter() - t; cpu[k] += cpu_seconds() - c
             print(f"block {i+1}/{len(blocks)}: " + ', '.join(f"{k} {len(b)*(i+1)/secs[k]:.2f} files/s" for k in paths) + f"; load {os.getloadavg()[0]:.2f}", flush=True)
         fps = {k: a.n/secs[k] for k in paths}
         same = np.allclose(np.array(got['jobs1'], float), np.array(got['jobs2'], float), equal_nan=True)
         diff = np.nanmax(np.abs(np.array(got['jobs1'], float) - np.array(got['baseline'], float)))
-        print(f"\nfiles/s over {a.n} files: baseline {fps['baseline']:.2f}, one job {fps['jobs1']:.2f}, two jobs {fps['jobs2']:.2f}")
-        print(f"one job / baseline: {fps['jobs1']/fps['baseline']:.2f}x (target >= 1.5)")
-        print(f"two jobs / one job: {fps['jobs2']/fps['jobs1']:.2f}x (target >= 1.8)")
+        cps = {k: a.n/cpu[k] for k in paths}
+        print(f"\nfiles/s over {a.n} files (wall clock): baseline {fps['baseline']:.2f}, one job {fps['jobs1']:.2f}, two jobs {fps['jobs2']:.2f}")
+        print(f"files per CPU-second (this process and its workers): baseline {cps['baseline']:.2f}, one job {cps['jobs1']:.2f}, two jobs {cps['jobs2']:.2f}")
+        print(f"CPU: one job / baseline {cps['jobs1']/cps['baseline']:.2f}x; two jobs use {cps['jobs1']/cps['jobs2']:.2f}x the CPU per file of one "
+              f"(two free cores would give about {2*cps['jobs2']/cps['jobs1']:.2f}x one job's files/s)")
+        print(f"wall clock: one job / baseline {fps['jobs1']/fps['baseline']:.2f}x (target >= 1.5)")
+        print(f"wall clock: two jobs / one job {fps['jobs2']/fps['jobs1']:.2f}x (target >= 1.8)")
         print(f"two jobs' predictions equal one job's: {same}; largest difference from the baseline's: {diff:.2f} popularity points")
         for n in a.rss: print(f"peak RSS, popnb predict --out rows.csv, {n} files, one job: {peak_rss(files[:n], bundle, d):.0f} MiB", flush=True)
         print(f"load average at the end {os.getloadavg()}")
