@@ -25,7 +25,7 @@ def model_inputs(model:str, # a key of popnb.train.MODELS
     "The spectrogram parameters `model` is trained on, or None when it uses no audio."
     if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
     if not MODELS[model].uses_audio: return None
-    return PAPER_MEL if model == 'paper_cnn' else mel
+    return PAPER_MEL if getattr(MODELS[model], 'spec_input', 'study') == 'paper' else mel   # paper: the authors' 40 × 8 input
 
 # %% ../nbs/05a_protocols.ipynb #e6e40e2b
 def _descriptor_columns(df, store):
