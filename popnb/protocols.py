@@ -12,7 +12,8 @@ from .core import cache_table, code_fingerprint, paths, sha256_bytes, short_hash
 from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS, DESCRIPTORS_VERSION
 from .audio import SYNTH_LABEL
 from .data import grouped_folds, paper_split
-from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS, make_model, _run
+import torch
+from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS, make_model, _run, _threads, _map_jobs, train_jobs
 
 
 # %% auto #0
@@ -100,22 +101,28 @@ def run_tally(path:str|os.PathLike|None=None, # a runs.tsv; `_runs/runs.tsv` of 
 
 
 # %% ../nbs/05a_protocols.ipynb #634b1829
-def _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress):
-    "Every seed and fold of model `m`, each cached as it finishes: (predictions, histories)."
+def _cached_run(protocol, d, m, spec, seed, fold, split, over, feature_set, key, refresh, threads=1):
+    "One seed and fold of model `m`, read back from its cache or trained (from its checkpoint when one exists) and cached."
+    rk, trained = dict(key, seed=seed, fold=fold), []
+    ck = paths().interim/'checkpoints'/short_hash(rk, 16)
+    if refresh: shutil.rmtree(ck, ignore_errors=True)   # retrain from the first epoch
+    make = lambda: trained.append(1) or _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, False)
+    with _threads(threads): r = cache_table('runs', rk, make, refresh=refresh)
+    shutil.rmtree(ck, ignore_errors=True)
+    _tally(bool(trained), protocol=protocol, model=m, seed=seed, fold=fold)
+    return r
+
+def _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress, n_jobs=None):
+    "Every seed and fold of model `m`, trained side by side (`train_jobs`) and each cached as it finishes: (predictions, histories)."
+    runs = [(seed, fold, split) for seed in seeds
+            for fold, split in enumerate(grouped_folds(d, k=k, seed=seed) if protocol == 'grouped' else [paper_split(d, seed=seed)])]
+    nj = min(train_jobs(n_jobs), len(runs)); th = max(1, torch.get_num_threads() // nj)
+    args = [(protocol, d, m, spec, seed, fold, split, over, feature_set, key, refresh, th) for seed, fold, split in runs]
     out, hist = [], []
-    for seed in seeds:
-        splits = grouped_folds(d, k=k, seed=seed) if protocol == 'grouped' else [paper_split(d, seed=seed)]
-        for fold, split in enumerate(splits):
-            rk, trained = dict(key, seed=seed, fold=fold), []
-            ck = paths().interim/'checkpoints'/short_hash(rk, 16)
-            if refresh: shutil.rmtree(ck, ignore_errors=True)   # retrain from the first epoch
-            make = lambda: trained.append(1) or _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, progress)
-            r = cache_table('runs', rk, make, refresh=refresh)
-            shutil.rmtree(ck, ignore_errors=True)
-            _tally(bool(trained), protocol=protocol, model=m, seed=seed, fold=fold)
-            h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
-            if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
-            out.append(r)
+    for r in _map_jobs(_cached_run, args, nj, progress, f'{protocol} {m}'):
+        h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
+        if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
+        out.append(r)
     return out, hist
 
 

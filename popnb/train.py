@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #c6a99d0a
 from __future__ import annotations
-import contextlib, dataclasses, inspect, multiprocessing, os, tempfile, time
+import contextlib, ctypes, dataclasses, inspect, multiprocessing, os, signal, tempfile, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 from dataclasses import dataclass, asdict, replace
@@ -468,6 +468,11 @@ def train_jobs(n_jobs:int|None=None, # runs trained at once; None: POPNB_JOBS, e
 _FORKED = {}   # what forked workers run: set before the fork, inherited (never pickled)
 def _call(i:int): return _FORKED['fn'](*_FORKED['args'][i])
 
+def _die_with_parent():
+    "In a worker: ask Linux to end this process when its parent dies (a killed run leaves no orphans; checkpoints resume it)."
+    try: ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
+
 def _map_jobs(fn:Callable, # called as fn(*args) for each argument tuple
               args:list, # one tuple per job
               n_jobs:int, # processes (1: in this process)
@@ -478,7 +483,7 @@ def _map_jobs(fn:Callable, # called as fn(*args) for each argument tuple
     import popnb.train as T   # the library's _call, whichever namespace this runs in (a notebook's included)
     T._FORKED.update(fn=fn, args=args); out = [None] * len(args)
     try:
-        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork')) as ex:
+        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'), initializer=T._die_with_parent) as ex:
             futs = {ex.submit(T._call, i): i for i in range(len(args))}
             for f in tqdm(as_completed(futs), total=len(futs), desc=desc, disable=not progress): out[futs[f]] = f.result()
     finally: T._FORKED.clear()

@@ -84,7 +84,7 @@ r.attrs['history'].to_pickle(sys.argv[3] + '.history'); r.attrs = {}; r.to_pickl
 '''
 
 def child(root, data, kill_at, out):
-    env = {**os.environ, 'POPNB_ROOT': str(root), 'POPNB_THREADS': '1'}
+    env = {**os.environ, 'POPNB_ROOT': str(root), 'POPNB_THREADS': '1', 'POPNB_JOBS': '1'}   # one run at a time: the kill lands where counted
     return subprocess.run([sys.executable, '-c', CHILD, str(data), str(kill_at), str(out)], env=env, capture_output=True, text=True, timeout=600)
 
 def test_killed_run_resumes(small, tmp_path):
