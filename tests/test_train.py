@@ -41,7 +41,7 @@ def test_configs():
 
 def test_registry():
     assert {'paper_cnn','fusion_cnn','fusion_audio','fusion_meta','mean','median','majority','artist_mean','ridge',
-            'hgb_all','hgb_audio','hgb_artist','rf','svr','hitmusicnet'} == set(MODELS)
+            'hgb_all','hgb_audio','hgb_artist','rf','svr','hitmusicnet','fusion_paper_input'} == set(MODELS)
     assert isinstance(make_model('ridge'), SklearnModel) and isinstance(make_model('paper_cnn'), NetModel)
     with pytest.raises(ParameterError, match='unknown model'): make_model('resnet')
 
