@@ -357,7 +357,7 @@ def plot_vary(t:pd.DataFrame, # predict_files(..., vary=...) output
     return fig
 
 # %% ../nbs/08_cli.ipynb #077fbdeb
-_NETS = ('fusion_cnn', 'fusion_meta', 'fusion_audio', 'paper_cnn')
+_NETS = ('fusion_cnn', 'fusion_audio', 'fusion_meta', 'paper_cnn')   # popnb.train.NETWORKS, without importing torch for `--help` (a test ties them)
 
 def _say(*a): print(*a, file=sys.stderr)
 

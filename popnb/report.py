@@ -18,13 +18,13 @@ from .features import RESOLVED_SOURCES
 
 # %% auto #0
 __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'SMOKE',
-           'SMOKE_TRACKS', 'LOCK_FILE', 'NETWORKS', 'set_style', 'new_figure', 'set_context', 'check_audio_source',
-           'notebook_name', 'smoke_root', 'start_run', 'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest',
-           'lock_sha256', 'record', 'mark_synthetic', 'show_figure', 'save_figure', 'tex_escape', 'num', 'format_table',
-           'to_markdown', 'to_latex', 'save_table', 'SavedTable', 'metric_col', 'metric_wide', 'score_cell',
-           'render_index', 'write_index', 'read_table', 'findings', 'reproducibility', 'plot_threshold_sweep',
-           'plot_training_curves', 'plot_pred_vs_actual', 'read_params_file', 'declared_params', 'notebook_params',
-           'write_back', 'prune', 'run_notebook', 'run_library', 'stage_table', 'main']
+           'SMOKE_TRACKS', 'LOCK_FILE', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'notebook_name',
+           'smoke_root', 'start_run', 'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'lock_sha256',
+           'record', 'mark_synthetic', 'show_figure', 'save_figure', 'SavedTable', 'metric_col', 'metric_wide',
+           'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell', 'render_index',
+           'write_index', 'read_table', 'findings', 'reproducibility', 'plot_threshold_sweep', 'plot_training_curves',
+           'plot_pred_vs_actual', 'read_params_file', 'declared_params', 'notebook_params', 'write_back', 'prune',
+           'run_notebook', 'run_library', 'stage_table', 'cpu_model', 'main']
 
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
@@ -276,6 +276,30 @@ def save_figure(fig, # a matplotlib figure
     return _save_record('figure', name, files, caption, audio_source, notebook, params or _CTX.get('params'),
                         inputs if inputs is not None else _CTX.get('inputs'), root)
 
+# %% ../nbs/07_report.ipynb #4deb03ab
+class SavedTable(dict):
+    "The manifest record of a saved table, displayed as exactly the Markdown written to figures/tables/<name>.md."
+    def __init__(self, rec:dict, markdown:str): super().__init__(rec); self.markdown = markdown
+    def _repr_markdown_(self) -> str: return self.markdown
+    def __repr__(self) -> str: return self.markdown
+
+def metric_col(scores:pd.DataFrame # popnb.evaluate.score_table output: metric, threshold, ...
+              ) -> pd.Series:
+    "Each row's column name in a wide view: `metric@threshold`, or `metric` where it has no threshold."
+    t = scores.threshold.fillna('').astype(str)
+    return scores.metric + np.where(t != '', '@' + t, '')
+
+def metric_wide(scores:pd.DataFrame, # popnb.evaluate.score_table output: model, metric, threshold, value (seed_sd, ...)
+                cols:list|tuple, # the columns to keep, in order: 'mae', 'f1@50', 'macro_f1@median', ...
+                values:str='value', # the score column spread into the view
+                index:str|list='model', # the row keys, e.g. ['protocol', 'model']
+                dropna:bool=False # drop columns that are missing for every row
+               ) -> pd.DataFrame:
+    "One row per `index`, one `metric@threshold` column per entry of `cols` that the scores hold."
+    w = scores.assign(col=metric_col(scores)).pivot_table(index=index, columns='col', values=values, sort=False, dropna=dropna)
+    return w[[c for c in cols if c in w.columns]].reset_index()
+
+
 # %% ../nbs/07_report.ipynb #7e25be1a
 _TEX = {'\\': r'\textbackslash{}', '&': r'\&', '%': r'\%', '$': r'\$', '#': r'\#', '_': r'\_', '{': r'\{', '}': r'\}',
         '~': r'\textasciitilde{}', '^': r'\textasciicircum{}', '²': r'\textsuperscript{2}', '≥': r'$\geq$', '≤': r'$\leq$',
@@ -353,30 +377,6 @@ def save_table(df:pd.DataFrame, # the table
     rec = _save_record('table', name, files, caption, audio_source, notebook, params or _CTX.get('params'),
                        inputs if inputs is not None else _CTX.get('inputs'), root, shape=list(df.shape))
     return SavedTable(rec, md)
-
-# %% ../nbs/07_report.ipynb #4deb03ab
-class SavedTable(dict):
-    "The manifest record of a saved table, displayed as exactly the Markdown written to figures/tables/<name>.md."
-    def __init__(self, rec:dict, markdown:str): super().__init__(rec); self.markdown = markdown
-    def _repr_markdown_(self) -> str: return self.markdown
-    def __repr__(self) -> str: return self.markdown
-
-def metric_col(scores:pd.DataFrame # popnb.evaluate.score_table output: metric, threshold, ...
-              ) -> pd.Series:
-    "Each row's column name in a wide view: `metric@threshold`, or `metric` where it has no threshold."
-    t = scores.threshold.fillna('').astype(str)
-    return scores.metric + np.where(t != '', '@' + t, '')
-
-def metric_wide(scores:pd.DataFrame, # popnb.evaluate.score_table output: model, metric, threshold, value (seed_sd, ...)
-                cols:list|tuple, # the columns to keep, in order: 'mae', 'f1@50', 'macro_f1@median', ...
-                values:str='value', # the score column spread into the view
-                index:str|list='model', # the row keys, e.g. ['protocol', 'model']
-                dropna:bool=False # drop columns that are missing for every row
-               ) -> pd.DataFrame:
-    "One row per `index`, one `metric@threshold` column per entry of `cols` that the scores hold."
-    w = scores.assign(col=metric_col(scores)).pivot_table(index=index, columns='col', values=values, sort=False, dropna=dropna)
-    return w[[c for c in cols if c in w.columns]].reset_index()
-
 
 # %% ../nbs/07_report.ipynb #61999b31
 def score_cell(r, # a row of `popnb.evaluate.score_table`: value, and seed_sd, ci_low, ci_high where known
@@ -498,8 +498,6 @@ def findings(root=None # project root whose figures/tables/ are read
     return '\n'.join(L)
 
 # %% ../nbs/07_report.ipynb #600c3a6f
-NETWORKS = ('fusion_cnn', 'fusion_audio', 'fusion_meta', 'paper_cnn')   # the study's networks, as T4 names them
-
 def reproducibility(root=None # project root whose figures/tables/ are read
                    ) -> str:
     "What a rerun gives back bit for bit and what only within the seed spread, as Markdown, with the committed run's seed sds."
@@ -507,10 +505,11 @@ def reproducibility(root=None # project root whose figures/tables/ are read
     ours = t3.loc['PaperCNN, our rerun — held-out']
     n = int(read_table('T4_grouped_protocol', root).n_seeds.max())
     pm = lambda v, sd, d=3: f"{num(v, d)} ± {num(sd, d)}" if sd == sd else num(v, d)
+    from popnb.train import NETWORKS   # the study's networks, as T4 names them (the registry's; imported here: torch)
     nets = ', '.join(f"{m} R² {pm(s.loc[m, 'r2'], s.loc[m, 'r2_seed_sd'])}" for m in NETWORKS if m in s.index)
     return (f"- **Bit for bit, on any machine:** the paper's numbers recomputed from the authors' saved predictions (Table 3), the "
             f"dataset tables (Tables 1 and 2), the constant predictors, and the baselines with a fixed seed (ridge, the per-artist mean, "
-            f"gradient boosting, the SVR, Random Forest) — given the pinned versions of `settings.ini`.\n"
+            f"gradient boosting, the SVR, Random Forest) — given the environment of `requirements/lock.txt`.\n"
             f"- **Within the seed spread only:** every network. Their sums of floating-point products run in an order that depends on "
             f"the CPU or GPU, the number of threads and the torch build, so another machine trains a slightly different network from the "
             f"same seed. Each network is reported as the mean over {n} seeds (fold assignments and initialisations) with its seed standard "
@@ -766,6 +765,14 @@ def stage_table(run_dir='_runs', # where `make reproduce` left the executed note
     t['share'] = t.seconds / t.seconds.sum()
     return t[['stage', 'seconds', 'share', 'top_cells']]
 
+def cpu_model() -> str:
+    "This machine's CPU as timings should name it: /proc/cpuinfo's model name (else platform's) and the cores torch may use."
+    import platform
+    try: name = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.lower().startswith('model name'))
+    except (OSError, StopIteration): name = platform.processor() or platform.machine()
+    return f"{name}, {os.cpu_count()} cores"
+
+
 # %% ../nbs/07_report.ipynb #494b89c2
 def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
         ) -> int:
@@ -793,7 +800,7 @@ def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
         if a.cmd == 'stages':
             t = stage_table(a.run_dir)
             print(t.assign(seconds=t.seconds.round(1), share=(100*t.share).round(1).astype(str) + ' %').to_string(index=False))
-            print(f"total {t.seconds.sum():.0f} s ({t.seconds.sum()/60:.1f} min)"); return 0
+            print(f"total {t.seconds.sum():.0f} s ({t.seconds.sum()/60:.1f} min) on {cpu_model()}"); return 0
         ps = {k: yaml.safe_load(v) for k,v in a.parameter}
         out = run_notebook(a.notebook, ps, a.params_file, a.out, kernel_name=a.kernel, log_output=a.log_output)
         print(f'wrote {out}'); return 0

@@ -295,3 +295,9 @@ def test_streamed_rows_resume_and_jobs(capsys, bundle, files, tmp_path):
     assert np.allclose(j.popularity, one.popularity.iloc[:3].replace('', np.nan).astype(float), equal_nan=True)
     rc, _, err = run(capsys, 'predict', audio[0], *opts, '--resume')
     assert rc == 2 and '--out FILE.csv' in err
+
+def test_cli_networks_are_the_registrys():
+    "`popnb train --model` offers exactly the study's networks of popnb.train's registry (kept as a literal so --help needs no torch)."
+    from popnb.cli import _NETS
+    from popnb.train import NETWORKS
+    assert _NETS == NETWORKS

@@ -77,5 +77,5 @@ def test_paper_notebook_shows_every_table_it_saves(nb):
         src = ''.join(c['source'])
         for name in re.findall(r"save_table\([^,]+, '([A-Za-z0-9_]+)'", src):
             near = [x for x in cs[i:i + 2] if x['cell_type'] == 'code']
-            assert any(o.get('output_type') in ('execute_result', 'display_data') and 'text/html' in o.get('data', {})
+            assert any(o.get('output_type') in ('execute_result', 'display_data') and ({'text/html', 'text/markdown'} & set(o.get('data', {})))
                        for x in near for o in x.get('outputs', [])), f'{nb.name}: table {name} is not displayed'
