@@ -68,3 +68,11 @@ def test_library_notebook_rejects_bad_parameter(nb, bad, tmp_path, kernel_name):
     with pytest.raises(pm.PapermillExecutionError, match=next(iter(bad))) as e:
         pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=bad, kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False)
     assert 'ParameterError' in str(e.value)
+
+def test_paper_09_between_within_artists_smoke(tmp_path, monkeypatch, kernel_name, mirror):
+    "T13 and F16 written; the within-artist R² of the artist mean (one value per artist) is 0 by construction."
+    import pandas as pd
+    root, arts = _smoke('09_between_within_artists', tmp_path, monkeypatch, kernel_name)
+    _check(root, arts, figures=('F16_per_artist_errors',), tables=('T13_between_within_artists',))
+    t = pd.read_csv(root/'figures'/'tables'/'T13_between_within_artists.csv').set_index('model')
+    assert abs(float(t.loc['artist_mean', 'within_r2'])) < 1e-9 and {'fusion_cnn', 'ridge', 'mean'} <= set(t.index)
