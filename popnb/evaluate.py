@@ -393,9 +393,9 @@ def seed_table(preds:pd.DataFrame # tidy prediction table (PRED_COLS)
     for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
         te = g[g['split'] == 'test']
         if not len(te): continue
-        r = regression_metrics(te['y_true'], te['y_pred'], metrics=('mae', 'r2')); ref = _train_mean(g)
+        r = regression_metrics(te['y_true'], te['y_pred'], metrics=('mae', 'r2')); ref = _train_mean(g)   # 'above': beyond float rounding
         ref_mae = float(np.mean(np.abs(te['y_true'] - ref))) if ref.notna().all() else np.nan
-        rows.append((proto, model, int(s), r['mae'], r['r2'], ref_mae, bool(r['mae'] > ref_mae), len(te)))
+        rows.append((proto, model, int(s), r['mae'], r['r2'], ref_mae, bool(r['mae'] > ref_mae + 1e-9 * max(1.0, ref_mae)), len(te)))
     return pd.DataFrame(rows, columns=['protocol', 'model', 'seed', 'mae', 'r2', 'mean_mae', 'diverged', 'n'])
 
 def seed_summary(st:pd.DataFrame # what seed_table returns
