@@ -115,6 +115,7 @@ def test_run_keys(monkeypatch):
     import json, popnb.protocols as P
     from dataclasses import asdict
     from popnb.data import META_COLS
+    monkeypatch.setenv('POPNB_JOBS', '1')   # runs in this process, where the patched cache_table records the keys
     rng = np.random.default_rng(0); n = 120
     df = pd.DataFrame(rng.random((n, 13)), columns=META_COLS).assign(artist=[f'artist{i % 15}' for i in range(n)],
                                                                      track_key=[f't{i:04d}' for i in range(n)], popularity=50.0)
