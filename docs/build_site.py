@@ -209,7 +209,8 @@ def stage(lib_dir, paper_dir, stage_dir, jobs=1):
     lib, paper = _notebooks(lib_dir, '0*.ipynb', ROOT/'nbs'), _notebooks(paper_dir, '[0-9]*.ipynb', ROOT/'nbs'/'paper')
     (stage_dir/'api').mkdir(parents=True, exist_ok=True); (stage_dir/'paper').mkdir()
     pages = {nbdev_page(p): f'api/{p.stem}' for p in lib}
-    jobs_ = [(p, stage_dir/'api'/p.name) for p in lib] + [(p, stage_dir/'paper'/p.name) for p in paper]
+    jobs_ = [(p, stage_dir/'api'/p.name) for p in lib] + [(p, stage_dir/'paper'/p.name) for p in paper] \
+          + [(ROOT/'nbs'/'contributing.ipynb', stage_dir/'contributing.ipynb')]   # the contributor's chapter, as committed
     # the workers find process_nb in the module `build_site`: IPython's shell (show_doc runs in one) replaces __main__
     sys.path.insert(0, str(DOCS)); import build_site
     if jobs > 1:
@@ -220,10 +221,10 @@ def stage(lib_dir, paper_dir, stage_dir, jobs=1):
         try: ids = [build_site.process_nb(*j) for j in jobs_]
         finally: os.chdir(cwd); os.environ.pop('IN_TEST', None)
     anchors = {dst.relative_to(stage_dir).with_suffix('').as_posix(): set(i) for (_, dst), i in zip(jobs_, ids)}
-    for _, dst in jobs_: link_nb(dst, pages, '../', anchors)
+    for _, dst in jobs_: link_nb(dst, pages, '../' if dst.parent != stage_dir else '', anchors)
 
     readme = (ROOT/'README.md').read_text(encoding='utf-8')
-    toc = ('\n\n```{toctree}\n:hidden:\n\napi/index\npaper/index\nfigures/README\n```\n')
+    toc = ('\n\n```{toctree}\n:hidden:\n\napi/index\npaper/index\nfigures/README\ncontributing\n```\n')
     (stage_dir/'index.md').write_text(rewrite_links(readme, pages, '', anchors) + toc, encoding='utf-8')
     (stage_dir/'api'/'index.md').write_text(_section_page(
         'Library', 'One notebook per module of `popnb`, in the order data flows through them: each is a chapter '

@@ -29,7 +29,8 @@ PARAMS = {'01_dataset_statistics': dict(threshold=70.0)}
 # runs shared with tests/test_readme_commands.py (conftest's session fixtures): the same notebook and parameters, made once
 SHARED = {'01_dataset_statistics': 'smoke_01', '04_grouped_audit': 'smoke_04'}
 
-@pytest.mark.parametrize('nb', list(ARTEFACTS))
+# under pytest-xdist (make test: -n 2 --dist loadgroup) a shared run's tests go to one worker, which makes it once
+@pytest.mark.parametrize('nb', [pytest.param(nb, marks=pytest.mark.xdist_group(SHARED[nb])) if nb in SHARED else nb for nb in ARTEFACTS])
 def test_paper_notebook_writes_its_artefacts(nb, tmp_path, monkeypatch, kernel_name, mirror, request):
     if nb in SHARED:
         tmp, r, _, _ = request.getfixturevalue(SHARED[nb])

@@ -41,12 +41,14 @@ def test_papermill_command_names_a_notebook_and_its_parameters(cmd):
 def test_make_target_exists(target):
     assert re.search(rf'^{re.escape(target)}:', (ROOT/'Makefile').read_text(), re.M), target
 
+@pytest.mark.xdist_group('smoke_04')   # with the other tests of this run: one worker makes it once
 def test_papermill_list_parameter_as_text_runs(smoke_04):
     "The README's `-p seeds \"[0, 1, 2]\"`: papermill passes text; the notebook reads it as a list (smoke scale; the run is shared)."
     tmp, r, _, _ = smoke_04
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp/'root'/'figures'/'tables'/'T4_grouped_summary.csv').is_file()
 
+@pytest.mark.xdist_group('smoke_01')
 def test_popnb_reproduce_only_runs(smoke_01):
     "`popnb reproduce --only NB -p name value` at smoke scale, and its run recorded in the smoke root, not figures/ (the run is shared)."
     tmp, r, before, after = smoke_01
