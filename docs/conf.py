@@ -40,6 +40,6 @@ html_theme_options = {
     'footer_end': [],
     'icon_links': [],
 }
-html_sidebars = {'index': [], 'figures/README': []}
+html_sidebars = {'index': [], 'figures/README': [], 'contributing': []}
 # a page read from file:// cannot fetch another page for a result's summary: list the matching pages only
 html_show_search_summary = False
