@@ -13,15 +13,16 @@ from .core import DataError, ParameterError, closest, did_you_mean
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERGED_RULE', 'LOWER_IS_BETTER', 'TIER_NAMES',
-           'FIXED_BANDS', 'TIER_METRICS', 'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'check_yp',
-           'resolve_threshold', 'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics',
+           'FIXED_BANDS', 'TIER_METRICS', 'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'SHADOW',
+           'check_yp', 'resolve_threshold', 'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics',
            'classification_metrics', 'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample',
            'interval_caption', 'check_columns', 'predictions_table', 'add_constant', 'score_table', 'seed_table',
            'seed_summary', 'without_attrs', 'paired_difference', 'holm', 'comparison_table', 'verdict_sentence',
            'threshold_sweep', 'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
            'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores', 'release_period',
-           'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence',
-           'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
+           'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence', 'shadow_copies',
+           'fold_refits', 'refit_ice', 'pd_over_refits', 'occlusion_saliency', 'gradient_saliency',
+           'parse_training_log', 'parse_log_predictions']
 
 # %% ../nbs/06_evaluate.ipynb #2e16556e
 def _as_1d(a, name:str) -> np.ndarray:
@@ -818,6 +819,107 @@ def partial_dependence(ice:np.ndarray, # n × G curves from vary_input
     a = (1 - level)/2; lo, hi = np.quantile(B, [a, 1 - a], axis=0)
     r = B.max(1) - B.min(1); rlo, rhi = np.quantile(r, [a, 1 - a])
     return pd.DataFrame(dict(point=np.arange(ice.shape[1]), pd=pdv, lo=lo, hi=hi, range=pdv.max() - pdv.min(), range_lo=rlo, range_hi=rhi))
+
+# %% ../nbs/06_evaluate.ipynb #b4e1d2f3
+from .models import LOG_COLS
+SHADOW = '~permuted'   # suffix of an input's permuted copy, the null reference of its partial dependence
+
+def shadow_copies(X:pd.DataFrame, # the rows
+                  columns, # inputs to copy
+                  seed:int=0, # permutation seed
+                  log_cols=LOG_COLS # inputs whose copy is log1p-ed (popnb models log1p those by name, and a copy has another name)
+                 ) -> pd.DataFrame:
+    "`X` with a column `<c>~permuted` per input `c`: its values in shuffled row order, unrelated to the target and the other inputs."
+    check_columns(X, list(columns), where='X')
+    rng = np.random.default_rng(seed); out = X.copy()
+    for c in columns:
+        v = X[c].to_numpy(float)[rng.permutation(len(X))]
+        out[c + SHADOW] = np.log1p(np.clip(v, 0, None)) if c in log_cols else v
+    return out
+
+# %% ../nbs/06_evaluate.ipynb #e7b4a5c6
+def _set_inputs(m, name:str, cols):
+    "Model `m` of `popnb.train.make_model` reading the columns `cols` instead of its own."
+    from popnb.train import MODELS, _net_build
+    if MODELS[name].kind == 'net': m.cols, m.build = list(cols), _net_build(MODELS[name], cols); return m
+    e = m.estimator; key = 'cols' if 'cols' in e.get_params(deep=False) else 'columns__cols'
+    m.estimator = e.set_params(**{key: tuple(cols)}); return m
+
+def fold_refits(df:pd.DataFrame, # the rows the grouped run used (popnb.data schema, plus any column `cols` names)
+                model:str, # a key of popnb.train.MODELS without audio inputs
+                k:int=5, # artist-grouped folds
+                seeds=(0,), # fold assignments and model seeds
+                cols:list|None=None, # inputs replacing the model's own (None: its own)
+                epochs:int|None=None # override a network's epochs, as protocol_predictions does
+               ) -> list:
+    "[(seed, fold, fitted model, held-out positions)] for every seed and artist-grouped fold, trained as the grouped protocol trains them."
+    from dataclasses import replace
+    from popnb.train import MODELS, make_model
+    from popnb.data import grouped_folds
+    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
+    if MODELS[model].uses_audio: raise ParameterError("refitting needs a model without audio inputs (hgb_all, fusion_meta, ...)", where=f"model={model!r}")
+    d = df.reset_index(drop=True); y = d['popularity'].to_numpy(float); net = MODELS[model].kind == 'net'; out = []
+    for s in seeds:
+        for f, (tr, te) in enumerate(grouped_folds(d, k=k, seed=s)):
+            m = make_model(model, seed=s, **(dict(progress=False, **({'epochs': epochs} if epochs else {})) if net else {}))
+            if net and m.config.val == 'test': m.config = replace(m.config, val='inner')   # never stop on the held-out rows
+            if cols is not None: _set_inputs(m, model, cols)
+            m.fit(d.iloc[tr], y[tr], X_val=d.iloc[te], y_val=y[te]); out.append((s, f, m, te))
+    return out
+
+# %% ../nbs/06_evaluate.ipynb #e8b5a6c7
+def refit_ice(fits:list, # [(seed, fold, model, held-out positions)] from fold_refits
+              X:pd.DataFrame, # the rows, at the positions `fits` name
+              column:str, # the input to vary
+              values # the values it takes
+             ) -> np.ndarray:
+    "seeds × rows × values: each row's ICE curve from the fold model of each seed that never saw it (NaN where a seed held it out nowhere)."
+    check_columns(X, [column], where='X'); v = _as_1d(values, 'values')
+    seeds = sorted({s for s, *_ in fits}); out = np.full((len(seeds), len(X), len(v)), np.nan)
+    for s, _, m, te in fits:
+        big = pd.concat([X.iloc[te].assign(**{column: x}) for x in v], ignore_index=True)   # one predict call per fold
+        out[seeds.index(s)][te] = np.asarray(m.predict(big), float).reshape(len(v), len(te)).T
+    return out
+
+# %% ../nbs/06_evaluate.ipynb #b0e7d8f9
+def _pd_boot(ice, W, idx):
+    "Each seed's mean curve (S × G) and the curves of the two-level resamples (B × G) of an S × n × G array."
+    M = ~np.isnan(ice[..., 0]); A = np.nan_to_num(ice)
+    pts = np.stack([A[s][M[s]].mean(0) for s in range(len(A))])
+    per = np.stack([((W*M[s]) @ A[s]) / (W*M[s]).sum(1, keepdims=True) for s in range(len(A))])   # S × B × G
+    return pts, per[idx, np.arange(W.shape[0])[:, None]].mean(1)
+
+def _bc(point, boot, level):
+    "Bias-corrected point and basic bootstrap interval, floored at 0."
+    a = (1 - level)/2; lo, hi = np.nanquantile(boot, [a, 1 - a])
+    return max(0., 2*point - float(np.nanmean(boot))), max(0., 2*point - float(hi)), max(0., 2*point - float(lo))
+
+def pd_over_refits(ice:np.ndarray, # seeds × tracks × grid points, from refit_ice
+                   artists, # (tracks,) each track's artist: the units resampled
+                   null:np.ndarray|None=None, # seeds × tracks × grid of the input's permuted copy, from the refits with the copies
+                   n_boot:int=1000, # resamples
+                   seed:int=0, # bootstrap seed (the same artist and seed draws for the input and its copy)
+                   level:float=0.95, # confidence level
+                   cluster:bool=True # resample artists (else tracks)
+                  ) -> tuple:
+    "(summary dict, curve DataFrame): the PD range over refits, bias-corrected, with its two-level interval; the copy's range and the excess over it."
+    ice = np.asarray(ice, float)
+    if ice.ndim != 3 or not ice.size: raise DataError(f"expected a non-empty seeds × tracks × grid array, got shape {ice.shape}", where='ice')
+    S, n, G = ice.shape
+    if null is not None and np.shape(null)[:2] != (S, n): raise DataError(f"null has shape {np.shape(null)}, the curves {ice.shape}: the same seeds and tracks", where='null')
+    W = _unit_weights(n, n_boot, seed, artists, cluster)
+    idx = np.random.default_rng([int(seed), S, n_boot]).integers(0, S, size=(n_boot, S))   # seeds drawn as seed_resample draws them
+    pts, boot = _pd_boot(ice, W, idx); pdv = pts.mean(0); rb = np.ptp(boot, 1); a = (1 - level)/2
+    lo, hi = np.quantile(boot, [a, 1 - a], axis=0)
+    r, rlo, rhi = _bc(float(np.ptp(pdv)), rb, level)
+    out = dict(pd_range=r, ci_low=rlo, ci_high=rhi, raw_range=float(np.ptp(pdv)),
+               seed_sd=float(np.std(np.ptp(pts, 1), ddof=1)) if S > 1 else np.nan, n=n, n_seeds=S)
+    if null is not None:
+        npts, nboot = _pd_boot(np.asarray(null, float), W, idx); nr = float(np.ptp(npts.mean(0)))
+        out |= dict(zip(['null_range', 'null_ci_low', 'null_ci_high'], _bc(nr, np.ptp(nboot, 1), level)))
+        d, db = out['raw_range'] - nr, rb - np.ptp(nboot, 1); dlo, dhi = np.quantile(db, [a, 1 - a])
+        out |= dict(excess=2*d - float(db.mean()), excess_ci_low=2*d - float(dhi), excess_ci_high=2*d - float(dlo))
+    return out, pd.DataFrame(dict(point=np.arange(G), pd=pdv, lo=lo, hi=hi))
 
 # %% ../nbs/06_evaluate.ipynb #ba58edc6
 def occlusion_saliency(predict:Callable, # f(specs (B, n_mels, frames), metas (B, d) or None) -> (B,)

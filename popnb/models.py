@@ -16,9 +16,9 @@ from fastcore.basics import patch
 from .core import ParameterError, DataError
 
 # %% auto #0
-__all__ = ['LOG_COLS', 'EARLIER_METHODS', 'BASELINES', 'PaperCNN', 'count_params', 'layer_summary', 'FusionCNN', 'count_macs',
-           'Columns', 'ConstantRegressor', 'MajorityRegressor', 'ArtistMeanRegressor', 'GroupedSearchSVR',
-           'HitMusicNetRegressor', 'make_baseline']
+__all__ = ['LOG_COLS', 'EARLIER_METHODS', 'RF_GRID', 'BASELINES', 'HGB_GRID', 'PaperCNN', 'count_params', 'layer_summary',
+           'FusionCNN', 'count_macs', 'Columns', 'ConstantRegressor', 'MajorityRegressor', 'ArtistMeanRegressor',
+           'GroupedSearchSVR', 'GroupedSearch', 'HitMusicNetRegressor', 'make_baseline']
 
 # %% ../nbs/04_models.ipynb #642fd445
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS
@@ -238,7 +238,17 @@ class ArtistMeanRegressor(BaseEstimator, RegressorMixin):
 import joblib
 from sklearn.svm import SVR
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.pipeline import Pipeline
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
+
+def _inner_search(est, grid, X, y, inner_k, group_col, n_jobs, refit=True):
+    "GridSearchCV of `est` over `grid` on held-out MAE; no inner fold shares a `group_col` value (plain K-fold when absent)."
+    has_g = group_col in getattr(X, 'columns', []) and X[group_col].nunique() >= inner_k
+    cv = GroupKFold(inner_k) if has_g else KFold(inner_k)
+    gs = GridSearchCV(est, grid, cv=cv, scoring='neg_mean_absolute_error', n_jobs=n_jobs, refit=refit)
+    with joblib.parallel_backend('threading', n_jobs=n_jobs):   # threads: no worker processes left idling after the fit
+        gs.fit(X, np.asarray(y, dtype=float), **({'groups': X[group_col].astype(str).to_numpy()} if has_g else {}))
+    return gs
 
 class GroupedSearchSVR(BaseEstimator, RegressorMixin):
     "RBF-kernel SVR on standardised inputs; C and gamma chosen by an inner artist-grouped CV."
@@ -253,13 +263,31 @@ class GroupedSearchSVR(BaseEstimator, RegressorMixin):
     def fit(self, X, y):
         pipe = make_pipeline(Columns(self.cols), StandardScaler(), SVR(kernel='rbf', epsilon=self.epsilon))
         grid = {'svr__C': list(self.Cs), 'svr__gamma': list(self.gammas)}
-        has_g = self.group_col in getattr(X, 'columns', []) and X[self.group_col].nunique() >= self.inner_k
-        cv = GroupKFold(self.inner_k) if has_g else KFold(self.inner_k)
-        gs = GridSearchCV(pipe, grid, cv=cv, scoring='neg_mean_absolute_error', n_jobs=self.n_jobs)
-        with joblib.parallel_backend('threading', n_jobs=self.n_jobs):   # threads: no worker processes left idling after the fit
-            gs.fit(X, np.asarray(y, dtype=float), **({'groups': X[self.group_col].astype(str).to_numpy()} if has_g else {}))
+        gs = _inner_search(pipe, grid, X, y, self.inner_k, self.group_col, self.n_jobs)
         self.best_params_ = {k.split('__')[1]: v for k,v in gs.best_params_.items()}
         self.estimator_ = gs.best_estimator_; return self
+    def predict(self, X): return self.estimator_.predict(X)
+
+# %% ../nbs/04_models.ipynb #2f6a0c4e
+class GroupedSearch(BaseEstimator, RegressorMixin):
+    "A `Columns` → `model` pipeline whose `grid` settings are chosen by an inner artist-grouped CV on MAE, then refitted on all rows."
+    def __init__(self, estimator, # a Pipeline of steps 'columns' (a Columns) and 'model'
+                 grid:dict, # parameter of the 'model' step -> candidate values
+                 cols:list|tuple|None=None, # model inputs (the pipeline's own when None)
+                 search:dict|None=None, # 'model' parameters during the search only (e.g. fewer trees); the refit keeps the pipeline's
+                 inner_k:int=3, # inner folds
+                 group_col:str='artist', # column no inner fold may share (plain K-fold when absent)
+                 n_jobs:int|None=1): # threads over the candidates (1: the fits run one after another)
+        self.estimator,self.grid,self.cols,self.search,self.inner_k,self.group_col,self.n_jobs = estimator,grid,cols,search,inner_k,group_col,n_jobs
+    def _pipe(self):
+        e = clone(self.estimator)
+        return e if self.cols is None else e.set_params(columns__cols=tuple(self.cols))
+    def fit(self, X, y):
+        pipe = self._pipe().set_params(**{f'model__{k}': v for k,v in (self.search or {}).items()})
+        gs = _inner_search(pipe, {f'model__{k}': list(v) for k,v in self.grid.items()}, X, y, self.inner_k, self.group_col, self.n_jobs, refit=False)
+        self.best_params_ = {k.split('__', 1)[1]: v for k,v in gs.best_params_.items()}
+        self.estimator_ = self._pipe().set_params(**{f'model__{k}': v for k,v in self.best_params_.items()}).fit(X, np.asarray(y, dtype=float))
+        return self
     def predict(self, X): return self.estimator_.predict(X)
 
 # %% ../nbs/04_models.ipynb #4bb8ea77
@@ -347,15 +375,18 @@ def predict(self:HitMusicNetRegressor, X) -> np.ndarray:
 
 # %% ../nbs/04_models.ipynb #aa80fe5a
 EARLIER_METHODS = ('rf', 'svr', 'hitmusicnet')   # Random Forest, SVM, HitMusicNet: what the paper is said to beat
+RF_GRID = {'min_samples_leaf': (2, 10), 'max_features': (0.33, 0.67)}   # Random Forest's inner grid (searched with 100 trees, refitted with 300)
 
 def _earlier(name, seed):
-    if name == 'rf': return make_pipeline(Columns(META_COLS), RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5,
-                                                                                    n_jobs=-1, random_state=seed))   # trees on every core: the same forest
+    if name == 'rf':
+        rf = RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5, n_jobs=-1, random_state=seed)   # trees on every core: the same forest
+        return GroupedSearch(Pipeline([('columns', Columns(META_COLS)), ('model', rf)]), RF_GRID, cols=tuple(META_COLS), search={'n_estimators': 100})
     if name == 'svr': return GroupedSearchSVR()
     return HitMusicNetRegressor(seed=seed)
 
 # %% ../nbs/04_models.ipynb #7c1019fa
 BASELINES = ('mean','median','majority','artist_mean','ridge','hgb_all','hgb_audio','hgb_artist')
+HGB_GRID = {'max_leaf_nodes': (7, 15), 'min_samples_leaf': (20, 80)}   # gradient boosting's inner grid
 
 def _hgb(seed): return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
                                                      min_samples_leaf=20, l2_regularization=1.0, random_state=seed)
@@ -370,5 +401,5 @@ def make_baseline(name:str, # one of `BASELINES` or `EARLIER_METHODS`
     if name == 'artist_mean': return ArtistMeanRegressor()
     if name == 'ridge': return make_pipeline(Columns(META_COLS), StandardScaler(), Ridge(alpha=1.0))
     cols = {'hgb_all': META_COLS, 'hgb_audio': AUDIO_FEATURES, 'hgb_artist': ARTIST_COLS}
-    if name in cols: return make_pipeline(Columns(cols[name]), _hgb(seed))
+    if name in cols: return GroupedSearch(Pipeline([('columns', Columns(cols[name])), ('model', _hgb(seed))]), HGB_GRID, cols=tuple(cols[name]))
     raise ParameterError(f"unknown baseline; choose one of {[*BASELINES, *EARLIER_METHODS]}", where=f"name={name!r}")

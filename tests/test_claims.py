@@ -54,6 +54,13 @@ def test_paper_08_claims_smoke(tmp_path, monkeypatch, kernel_name, mirror):
     assert len(bc) and ((bc.ci_low <= bc.value + 1e-9) & (bc.value <= bc.ci_high + 1e-9)).all()   # issue 19 §4: point inside its interval
     t11 = pd.read_csv(figs/'tables'/'T11_production_choices.csv')
     assert len(t11) == 18 and set(t11.model) == {'hgb_all', 'fusion_meta'} and (t11.ci_low <= t11.pd_range + 1e-9).all()
+    assert {'null_range', 'null_ci_low', 'null_ci_high', 'excess', 'excess_ci_low', 'excess_ci_high', 'seed_sd'} <= set(t11.columns)   # issue 19 §4
+    assert ((t11.null_ci_low <= t11.null_range + 1e-9) & (t11.null_range <= t11.null_ci_high + 1e-9) & (t11.pd_range <= t11.ci_high + 1e-9)).all()
+    assert set(t11.association) <= {'above its permuted copy', 'not above its permuted copy'}
+    cap = arts['table/T11_production_choices']['caption']
+    assert 'permuted copy' in cap and 'association' in cap and 'artists and seeds resampled' in cap   # what the model associates, not what a choice causes
+    t8cap = arts['table/T8_earlier_methods']['caption']
+    assert 'min_samples_leaf' in t8cap and 'max_leaf_nodes' in t8cap                  # Random Forest and gradient boosting: grids stated
 
 @pytest.mark.parametrize('bad,msg', [(dict(bands=[80.0, 60.0]), 'two increasing'), (dict(pd_points=2), 'at least 3'),
                                      (dict(band=[60.0, 80.0]), "did you mean 'bands'")])

@@ -108,8 +108,8 @@ def test_every_baseline_fits_predicts_and_clones(name):
     assert est.get_params() is not None
 
 def test_baseline_inputs_and_errors():
-    assert make_baseline('hgb_audio')[0].cols == AUDIO_FEATURES and len(AUDIO_FEATURES) == 11
-    assert make_baseline('hgb_artist')[0].cols == ARTIST_COLS
+    assert make_baseline('hgb_audio').cols == tuple(AUDIO_FEATURES) and len(AUDIO_FEATURES) == 11
+    assert make_baseline('hgb_artist').cols == tuple(ARTIST_COLS)
     with pytest.raises(ParameterError, match='hgb_all'): make_baseline('xgboost')
 
 def test_artist_leakage_on_the_authors_data(mirror, monkeypatch):
@@ -144,6 +144,27 @@ def test_svr_chooses_by_artist_grouped_inner_cv(monkeypatch):
     df = _df(); s = GroupedSearchSVR(Cs=(1., 10.), gammas=(0.1,)).fit(df, df.popularity)
     assert seen and all(not x for x in seen)
     assert s.best_params_['C'] in (1., 10.) and s.best_params_['gamma'] == 0.1
+
+def test_rf_and_gradient_boosting_choose_by_artist_grouped_inner_cv(monkeypatch):
+    "Random Forest and gradient boosting are tuned like the SVR (issue 19 §3): a stated grid, inner folds that never share an artist."
+    import popnb.models as pm
+    seen = []
+    class Spy(pm.GroupKFold):
+        def split(self, X, y=None, groups=None):
+            for tr, va in super().split(X, y, groups):
+                seen.append(set(groups[tr]) & set(groups[va])); yield tr, va
+    monkeypatch.setattr(pm, 'GroupKFold', Spy)
+    df = _df()
+    for name, grid in (('hgb_all', pm.HGB_GRID), ('hgb_artist', pm.HGB_GRID), ('rf', pm.RF_GRID)):
+        seen.clear(); m = make_baseline(name, seed=1).fit(df, df.popularity)
+        assert seen and all(not x for x in seen), name
+        assert set(m.best_params_) == set(grid) and all(m.best_params_[k] in v for k, v in grid.items()), name
+    assert m.estimator_['model'].n_estimators == 300                 # searched with 100 trees, refitted with 300
+
+def test_tuned_baselines_follow_the_feature_set():
+    from popnb.train import make_model, feature_cols
+    for name in ('hgb_all', 'rf'):
+        assert tuple(make_model(name, feature_set='both').estimator.cols) == tuple(feature_cols('both')), name
 
 def test_hitmusicnet_design_and_determinism():
     df = _df(); h = HitMusicNetRegressor(epochs=20, seed=3).fit(df, df.popularity)
