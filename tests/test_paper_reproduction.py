@@ -12,7 +12,7 @@ ARTEFACTS = {
                               'F5_predicted_vs_actual_paper'],
     '04_grouped_audit': ['tables/T4_grouped_protocol', 'tables/T4_grouped_summary', 'tables/T4_protocol_leakage',
                          'tables/T4_threshold_sweep', 'F7_threshold_sweep', 'F8_predicted_vs_actual_protocols'],
-    '05_ablations': ['tables/T5_ablations', 'F9_ablations', 'tables/T5b_feature_sets'],
+    '05_ablations': ['tables/T5_ablations', 'F9_ablations', 'tables/T5b_feature_sets', 'tables/T5_differences'],
     '06_breakdowns': ['tables/T6_breakdowns', 'F10_breakdowns'],
 }
 
