@@ -5,9 +5,9 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PAPERMILL := papermill -k python3 --log-output --no-progress-bar
 PARAMS ?= params/paper.yaml
-# the predictor bundle's settings: by default the study's log-mel and epochs in $(PARAMS) (04_grouped_audit's section)
+# the predictor bundle's settings: by default the study's log-mel and epochs, 04_grouped_audit's parameters under $(PARAMS) (python -m popnb.runner study)
 AUDIO ?= auto
-STUDY = $(shell $(VENV)/bin/python -c "from popnb.report import notebook_params as n; p = n('nbs/paper/04_grouped_audit.ipynb', None, '$(PARAMS)'); print(p.get('n_mels', 64), p.get('clip_seconds', 5.0), p.get('epochs', 25))")
+STUDY = $(shell $(VENV)/bin/python -m popnb.runner study n_mels clip_seconds epochs --params $(PARAMS))
 N_MELS ?= $(word 1,$(STUDY))
 SECONDS ?= $(word 2,$(STUDY))
 EPOCHS ?= $(word 3,$(STUDY))
@@ -82,13 +82,13 @@ check-slow: env
 ## reproduce: run every notebook in order with papermill into _runs/, write figures/ and each notebook's outputs, train the predictor bundle, print the stage table (PARAMS=params/gpu.yaml: the full-resolution study)
 reproduce: env
 	@mkdir -p _runs; rm -f _runs/*.ipynb _runs/paper/*.ipynb; : > _runs/stages.tsv; : > _runs/runs.tsv
-	python -m popnb.report run-library --log-output $(LIB_NBS)
+	python -m popnb.runner run-library --log-output $(LIB_NBS)
 	popnb reproduce --params $(PARAMS)
 	@echo "== nbs/index.ipynb (reads figures/tables)"; $(PAPERMILL) --cwd nbs nbs/index.ipynb _runs/index.ipynb && \
-	  python -m popnb.report write-back _runs/index.ipynb nbs/index.ipynb
+	  python -m popnb.runner write-back _runs/index.ipynb nbs/index.ipynb
 	@$(call TIMED,README.md,$(MAKE) --no-print-directory readme)
 	@$(call TIMED,bundle (popnb train),$(MAKE) --no-print-directory bundle)
-	@echo "== stage table (python -m popnb.report stages _runs)"; python -m popnb.report stages _runs
+	@echo "== stage table (python -m popnb.runner stages _runs)"; python -m popnb.runner stages _runs
 	@python -c "from popnb.protocols import run_tally; run_tally('_runs/runs.tsv', show=True)"
 	@$(MAKE) --no-print-directory check-slow
 

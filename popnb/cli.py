@@ -479,7 +479,7 @@ def cmd_reproduce(a) -> int:
     "popnb reproduce: run the paper notebooks in order with papermill."
     import yaml
     from tqdm.auto import tqdm
-    from popnb.report import run_notebook, declared_params
+    from popnb.runner import run_notebook, declared_params
     nbs = sorted((paths().nbs/'paper').glob('*.ipynb'))
     if a.only:
         stems = {n.stem: n for n in nbs}
@@ -575,10 +575,12 @@ def cmd_predict(a) -> int:
     return _notes(t.audio_source.iloc[0], bool(t.audio_used.iloc[0]), int((t.from_descriptors != '').sum()), int((t.filled != '').sum()),
                   list(zip(bad.file, bad.error)), len(t))
 
-# %% ../nbs/08_cli.ipynb #23349e03
+# %% ../nbs/08_cli.ipynb #d7d09382
 class _Fmt(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     def _get_help_string(self, action):   # a help that names its own default is not given a second one
-        if '(default' in (action.help or '') or action.default is None or action.default is False or action.default == []: return action.help
+        if ('(default' in (action.help or '') or action.default is None or action.default is False
+                or action.default == []):
+            return action.help
         return super()._get_help_string(action)
 
 def _sub(sp, name, func, help, example):
@@ -586,15 +588,20 @@ def _sub(sp, name, func, help, example):
                       epilog='example:\n' + textwrap.indent(textwrap.dedent(example).strip(), '  '))
     p.set_defaults(func=func); return p
 
+# %% ../nbs/08_cli.ipynb #fe8d7b65
 def _data_args(p, rows='--limit'):
-    p.add_argument('--dataset', default='updated', metavar='DATASET', help="updated or full (the authors' tables), or the path of a CSV/Parquet collection in popnb's schema (what gather_spotify writes)")
+    p.add_argument('--dataset', default='updated', metavar='DATASET',
+                   help="updated or full (the authors' tables), or the path of a CSV/Parquet collection in popnb's "
+                        "schema (what gather_spotify writes)")
     p.add_argument(rows, type=int, default=None, metavar='N', help='use a random subset of N tracks (seeded by --seed)')
     p.add_argument('--seed', type=int, default=0, help='seed of the subset (and of training)')
 
 def _audio_args(p, default='auto'):
     from popnb.features import AUDIO_SOURCES
     p.add_argument('--audio-source', default=default, choices=AUDIO_SOURCES, help='audio to compute spectrograms from')
-    p.add_argument('--preset', default=None, choices=('paper', 'logmel'), help="spectrogram preset: the paper's 40x8 or a 30 s 128-band log-mel (default: paper for train --model paper_cnn, else logmel)")
+    p.add_argument('--preset', default=None, choices=('paper', 'logmel'),
+                   help="spectrogram preset: the paper's 40x8 or a 30 s 128-band log-mel "
+                        "(default: paper for train --model paper_cnn, else logmel)")
     p.add_argument('--n-mels', type=int, default=None, help='mel bands (overrides the preset)')
     p.add_argument('--seconds', type=float, default=None, help='clip length in seconds (overrides the preset)')
     p.add_argument('--n-jobs', type=int, default=1, help='worker processes for extraction')
@@ -603,62 +610,117 @@ def _audio_args(p, default='auto'):
     p.add_argument('--audio-map', default=None, help='local: CSV of track_key,path')
     p.add_argument('--audio-dir', default=None, help='local: folder the paths in --audio-map are relative to')
 
-def parser() -> argparse.ArgumentParser:
-    "The `popnb` argument parser."
-    from popnb.audio import DEEZER_API, ITUNES_API
-    ap = argparse.ArgumentParser(prog='popnb', formatter_class=_Fmt, allow_abbrev=False,
-                                 description='popnb: the reproducible companion of arXiv 2505.07280 (CNN popularity prediction).',
-                                 epilog='example:\n  popnb train --model fusion_cnn && popnb predict song.mp3 --artist-popularity 80 --artist-followers 2500000 --fill-missing\n\n'
-                                        'exit codes: 0 all done, 1 some inputs failed (listed), 2 bad arguments.\n'
-                                        'Credentials are read from environment variables only, never from options.')
-    sp = ap.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
-    p = _sub(sp, 'data', cmd_data, "fetch the authors' data into data/raw and verify every sha256", "popnb data\npopnb data --files spotify_data_updated.csv")
+# %% ../nbs/08_cli.ipynb #88b9fbd2
+def _add_data(sp):
+    p = _sub(sp, 'data', cmd_data, "fetch the authors' data into data/raw and verify every sha256",
+             "popnb data\npopnb data --files spotify_data_updated.csv")
     p.add_argument('--files', nargs='+', metavar='NAME', help='only these files (default: all)')
-    p = _sub(sp, 'previews', cmd_previews, 'gather 30 s audio previews (Deezer, then iTunes) for the paper\'s tracks', "popnb previews --limit 20 --out data/raw/audio")
+    return p
+
+def _add_previews(sp):
+    from popnb.audio import DEEZER_API, ITUNES_API
+    p = _sub(sp, 'previews', cmd_previews, 'gather 30 s audio previews (Deezer, then iTunes) for the paper\'s tracks',
+             "popnb previews --limit 20 --out data/raw/audio")
     _data_args(p)
     p.add_argument('--out', default=None, help='cache folder (data/raw/audio by default)')
-    p.add_argument('--providers', nargs='+', default=['deezer', 'itunes'], choices=('deezer', 'itunes'), help='providers, in order')
+    p.add_argument('--providers', nargs='+', default=['deezer', 'itunes'], choices=('deezer', 'itunes'),
+                   help='providers, in order')
     p.add_argument('--deezer-url', default=DEEZER_API, help='Deezer API base URL')
     p.add_argument('--itunes-url', default=ITUNES_API, help='iTunes Search API base URL')
     p.add_argument('--threshold', type=float, default=0.8, help='minimum title/artist/duration match score')
-    p.add_argument('--retry', nargs='+', default=[], choices=('no_match', 'bad_audio'), help='also ask again for the tracks an earlier run left with these statuses (error rows always are)')
-    p = _sub(sp, 'extract', cmd_extract, 'compute the spectrogram store of the paper\'s tracks', "popnb extract --audio-source synthetic --preset paper --n-jobs 2\npopnb extract --dataset data/raw/spotify/collection.csv --audio-source previews --descriptors")
+    p.add_argument('--retry', nargs='+', default=[], choices=('no_match', 'bad_audio'),
+                   help='also ask again for the tracks an earlier run left with these statuses (error rows always are)')
+    return p
+
+# %% ../nbs/08_cli.ipynb #d31a096e
+def _add_extract(sp):
+    p = _sub(sp, 'extract', cmd_extract, 'compute the spectrogram store of the paper\'s tracks',
+             "popnb extract --audio-source synthetic --preset paper --n-jobs 2\n"
+             "popnb extract --dataset data/raw/spotify/collection.csv --audio-source previews --descriptors")
     _data_args(p); _audio_args(p, 'auto')
-    p.add_argument('--descriptors', action='store_true', help='also compute the audio descriptors of every clip (tempo, loudness, key, mode, ...) in the same pass, into the store\'s index.csv')
+    p.add_argument('--descriptors', action='store_true',
+                   help='also compute the audio descriptors of every clip (tempo, loudness, key, mode, ...) in the '
+                        'same pass, into the store\'s index.csv')
+    return p
+
+def _add_train(sp):
     p = _sub(sp, 'train', cmd_train, 'train a network on the paper dataset and write a predictor bundle',
-             "popnb train --model fusion_cnn --audio-source previews --epochs 30\npopnb train --model paper_cnn --audio-source synthetic --rows 200 --epochs 2 --out /tmp/paper_cnn.pt")
+             "popnb train --model fusion_cnn --audio-source previews --epochs 30\n"
+             "popnb train --model paper_cnn --audio-source synthetic --rows 200 --epochs 2 --out /tmp/paper_cnn.pt")
     p.add_argument('--model', default='fusion_cnn', choices=_NETS, help='network to train')
     _data_args(p, '--rows'); _audio_args(p, 'auto')
     p.add_argument('--epochs', type=int, default=None, help="maximum epochs (default: the model's configuration)")
     p.add_argument('--device', default=None, help='torch device (default: CUDA when available, else CPU)')
     p.add_argument('--out', default=None, help='bundle file (default: data/interim/models/<model>.pt)')
+    return p
+
+# %% ../nbs/08_cli.ipynb #0f0e68d7
+def _add_reproduce(sp):
     p = _sub(sp, 'reproduce', cmd_reproduce, 'run the paper notebooks (nbs/paper/*.ipynb) in order, writing figures/',
              "popnb reproduce\npopnb reproduce --only 01_dataset_statistics -p smoke true")
     p.add_argument('--params', default=None, help='YAML parameters file (default: params/paper.yaml)')
-    p.add_argument('-p', '--parameter', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='a parameter (YAML value) for the notebooks that declare it')
+    p.add_argument('-p', '--parameter', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'),
+                   help='a parameter (YAML value) for the notebooks that declare it')
     p.add_argument('--only', nargs='+', metavar='NOTEBOOK', help='only these notebooks (file stems)')
     p.add_argument('--kernel', default='python3', help='jupyter kernel')
     p.add_argument('--log-output', action='store_true', help="stream the notebooks' output")
-    p = _sub(sp, 'predict', cmd_predict, 'predict the popularity (0-100) of audio files with a trained predictor bundle',
+    return p
+
+# %% ../nbs/08_cli.ipynb #cd9fc6b1
+def _predict_options(p):
+    p.add_argument('--fill-missing', action='store_true',
+                   help='fill any missing metadata with the training medians (named in the `filled` column)')
+    p.add_argument('--no-descriptors', action='store_true',
+                   help='do not measure tempo, loudness, key, mode and duration from the audio (then every input comes '
+                        'from the user, or from medians with --fill-missing)')
+    p.add_argument('--vary', default=None, metavar='NAME=START:STOP:STEP',
+                   help='predict each file at every value of one input, the others held (e.g. tempo=90:150:10, '
+                        'or energy=0.2,0.5,0.8)')
+    p.add_argument('--plot', default=None, metavar='FILE', help='with --vary: draw the curves into this PNG or PDF')
+    p.add_argument('--format', default='table', choices=('table', 'json', 'csv'), help='output format')
+    p.add_argument('--out', default=None,
+                   help='write the output to this file instead of stdout; a .csv or .jsonl file gets each row as soon '
+                        'as it is predicted (a thousand files: memory stays flat, an interrupted run keeps its rows)')
+    p.add_argument('--resume', action='store_true',
+                   help='with --out FILE.csv|FILE.jsonl: skip the files already in it and append the others')
+    p.add_argument('--n-jobs', type=int, default=1,
+                   help='worker processes decoding, describing and predicting the files')
+    p.add_argument('--device', default=None, help='torch device (default: CUDA when available, else CPU)')
+    p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+
+# %% ../nbs/08_cli.ipynb #e0af046a
+def _add_predict(sp):
+    p = _sub(sp, 'predict', cmd_predict,
+             'predict the popularity (0-100) of audio files with a trained predictor bundle',
              "popnb predict song.wav --artist-popularity 35 --artist-followers 12000\n"
-             "popnb predict song.mp3 --artist-popularity 35 --artist-followers 12000 --vary tempo=90:150:10 --plot tempo.png\n"
+             "popnb predict song.mp3 --artist-popularity 35 --artist-followers 12000 --vary tempo=90:150:10 "
+             "--plot tempo.png\n"
              "popnb predict a.mp3 b.ogg --features tracks.csv --model data/interim/models/fusion_cnn.pt --format json\n"
              "popnb predict catalogue/*.mp3 --features tracks.csv --n-jobs 2 --out rows.csv --resume")
     p.add_argument('audio', nargs='+', metavar='AUDIO', help='MP3, OGG, FLAC, WAV, M4A/AAC or Opus files')
-    p.add_argument('--model', default=None, metavar='CHECKPOINT', help='predictor bundle (default: data/interim/models/fusion_cnn.pt, else the newest bundle there)')
-    p.add_argument('--features', default=None, metavar='CSV', help="metadata table: columns of META_COLS, plus 'file' to match files (else one row per file, in order)")
+    p.add_argument('--model', default=None, metavar='CHECKPOINT',
+                   help='predictor bundle (default: data/interim/models/fusion_cnn.pt, else the newest bundle there)')
+    p.add_argument('--features', default=None, metavar='CSV',
+                   help="metadata table: columns of META_COLS, plus 'file' to match files "
+                        "(else one row per file, in order)")
     for c in ARTIST_COLS + AUDIO_FEATURES:
-        p.add_argument(_flag(c), dest=c, type=float, default=None, metavar='N', help=f'{c} for every file (range {RANGES.get(c)})')
-    p.add_argument('--fill-missing', action='store_true', help='fill any missing metadata with the training medians (named in the `filled` column)')
-    p.add_argument('--no-descriptors', action='store_true', help='do not measure tempo, loudness, key, mode and duration from the audio (then every input comes from the user, or from medians with --fill-missing)')
-    p.add_argument('--vary', default=None, metavar='NAME=START:STOP:STEP', help='predict each file at every value of one input, the others held (e.g. tempo=90:150:10, or energy=0.2,0.5,0.8)')
-    p.add_argument('--plot', default=None, metavar='FILE', help='with --vary: draw the curves into this PNG or PDF')
-    p.add_argument('--format', default='table', choices=('table', 'json', 'csv'), help='output format')
-    p.add_argument('--out', default=None, help='write the output to this file instead of stdout; a .csv or .jsonl file gets each row as soon as it is predicted (a thousand files: memory stays flat, an interrupted run keeps its rows)')
-    p.add_argument('--resume', action='store_true', help='with --out FILE.csv|FILE.jsonl: skip the files already in it and append the others')
-    p.add_argument('--n-jobs', type=int, default=1, help='worker processes decoding, describing and predicting the files')
-    p.add_argument('--device', default=None, help='torch device (default: CUDA when available, else CPU)')
-    p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+        p.add_argument(_flag(c), dest=c, type=float, default=None, metavar='N',
+                       help=f'{c} for every file (range {RANGES.get(c)})')
+    _predict_options(p)
+    return p
+
+# %% ../nbs/08_cli.ipynb #2cd99dff
+def parser() -> argparse.ArgumentParser:
+    "The `popnb` argument parser."
+    ap = argparse.ArgumentParser(prog='popnb', formatter_class=_Fmt, allow_abbrev=False,
+                                 description='popnb: the reproducible companion of arXiv 2505.07280 '
+                                             '(CNN popularity prediction).',
+                                 epilog='example:\n  popnb train --model fusion_cnn && popnb predict song.mp3 '
+                                        '--artist-popularity 80 --artist-followers 2500000 --fill-missing\n\n'
+                                        'exit codes: 0 all done, 1 some inputs failed (listed), 2 bad arguments.\n'
+                                        'Credentials are read from environment variables only, never from options.')
+    sp = ap.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
+    for add in (_add_data, _add_previews, _add_extract, _add_train, _add_reproduce, _add_predict): add(sp)
     return ap
 
 def main(argv:list|None=None # arguments (sys.argv[1:] by default)

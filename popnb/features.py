@@ -569,6 +569,126 @@ def warm_numba():
     audio_descriptors(y, sr)
     return True
 
+# %% ../nbs/03_features.ipynb #fac3e338
+def _check_build(df:pd.DataFrame, params, n_jobs:int):
+    "Refuse a table without `track_key`, parameters that are not a `MelParams` and fewer than one worker."
+    if 'track_key' not in df.columns: raise DataError("missing column 'track_key'", where='build_store(df)')
+    if not isinstance(params, MelParams):
+        raise ParameterError(f"expected a MelParams, got {type(params).__name__}", where='params')
+    if n_jobs < 1: raise ParameterError(f"expected an int >= 1, got {n_jobs}", where='n_jobs')
+
+# %% ../nbs/03_features.ipynb #35b5887f
+def _store_key(params:MelParams, source:str, seed:int, allow_silent:bool, fp:dict, descriptors:bool
+              ) -> tuple[dict, str]:
+    "The key of a store (everything that made it, the code included) and its name, `<source>-<hash of the key>`."
+    key = dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp,
+               code=code_fingerprint(source))
+    if descriptors: key['descriptors'] = DESCRIPTORS_VERSION     # only then: stores without descriptors keep their names
+    return key, f"{source}-{short_hash(key)}"
+
+# %% ../nbs/03_features.ipynb #d0ab8eb1
+def _finished(root:Path, source:str, key:dict, name:str, descriptors:bool, overwrite:bool) -> SpecStore|None:
+    "The finished store that answers a request: the one named `name`, else (no descriptors asked) the one with them."
+    final = root/name
+    if (final/'meta.json').is_file() and not overwrite: return SpecStore(final)
+    richer = root/f"{source}-{short_hash({**key, 'descriptors': DESCRIPTORS_VERSION})}"   # same spectrograms + descriptors
+    if not descriptors and not overwrite and (richer/'meta.json').is_file(): return SpecStore(richer)
+
+# %% ../nbs/03_features.ipynb #df8d7ce2
+def _chunks(todo:list, chunk_size:int, workers:int, stop_after:int|None) -> list:
+    "Work items in chunks of at most `chunk_size` and at least four per worker; the first `stop_after` of them."
+    size = max(1, min(chunk_size, math.ceil(len(todo)/(4*workers))))   # ≥ 4 chunks per worker: no idle tail
+    chunks = [todo[i:i+size] for i in range(0, len(todo), size)]
+    return chunks if stop_after is None else chunks[:stop_after]
+
+# %% ../nbs/03_features.ipynb #039abdf4
+def _take(res:tuple, X, rows:tuple, log:Journal, bar, params:MelParams, dev:str|None, descriptors:bool):
+    "Record one computed chunk: its spectrograms into `X`, then its rows' outcome into `rows` and the journal."
+    done,ok,reason,desc,pad = rows
+    chunk,arr,oks,whys = res[:4]
+    if dev is not None: arr = melspec_torch(arr, params, dev).astype(params.dtype)
+    X[chunk] = arr; X.flush()                   # the data is on disk before the journal says so
+    for r,o,w in zip(chunk, oks, whys): done[r],ok[r],reason[r] = True,o,w
+    rec = dict(rows=[int(r) for r in chunk], ok=[bool(o) for o in oks], reason=[str(w) for w in whys],
+               padded=[float(s) for s in res[-1]])
+    for r,s in zip(chunk, res[-1]): pad[r] = s
+    if descriptors:
+        rec['desc'] = res[4]
+        for r,d in zip(chunk, res[4]): desc[r] = d
+    log.add(rec); bar.update(len(chunk))
+
+# %% ../nbs/03_features.ipynb #75757b03
+def _compute(chunks:list, take, params:MelParams, seed:int, allow_silent:bool, descriptors:bool, gpu:bool,
+             n_jobs:int, client=None):
+    "Compute `chunks` on `client`, in `n_jobs` processes or here; each result goes to `take` as it finishes."
+    if client is not None or n_jobs > 1:
+        import popnb.features as _m     # workers import the library's copy (picklable by reference)
+        work, pd_ = _m.compute_chunk, asdict(params)
+    if client is not None:
+        from distributed import as_completed as d_as_completed
+        futs = [client.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu, pure=False) for c in chunks]
+        for fut in d_as_completed(futs): take(fut.result())
+    elif n_jobs > 1 and len(chunks) > 1:
+        with ProcessPoolExecutor(n_jobs, initializer=_one_thread) as ex:
+            futs = [ex.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu) for c in chunks]
+            for fut in as_completed(futs): take(fut.result())
+    else:
+        for c in chunks: take(compute_chunk(c, params, seed, allow_silent, descriptors, True, gpu))
+
+# %% ../nbs/03_features.ipynb #7efd2baa
+def _fill(part:Path, name:str, jobs:list, params:MelParams, seed:int, allow_silent:bool, descriptors:bool, dev:str|None,
+          n_jobs:int, client, chunk_size:int, stop_after:int|None, progress:bool, source:str) -> tuple|None:
+    "Resume the partial store `part`, compute its missing rows: (ok, reasons, descriptors, padding, journal) or None."
+    from tqdm.auto import tqdm
+    n = len(jobs)
+    X,journal = _partial_state(part, name, n, params)
+    rows = _done_rows(journal, n)
+    todo = [j for j in jobs if not rows[0][j[0]]]
+    workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
+    if descriptors and workers > 1 and todo: warm_numba()   # before the workers compile the same kernels at once
+    chunks = _chunks(todo, chunk_size, workers, stop_after)
+    bar = tqdm(total=n, initial=int(rows[0].sum()), disable=not progress, desc=f"spectrograms ({source})")
+    try:
+        with journal as log:
+            take = lambda res: _take(res, X, rows, log, bar, params, dev, descriptors)
+            _compute(chunks, take, params, seed, allow_silent, descriptors, dev is not None, n_jobs, client)
+    finally:
+        bar.close(); del X
+    return (*rows[1:], journal) if rows[0].all() else None
+
+# %% ../nbs/03_features.ipynb #646d22dd
+def _store_index(df:pd.DataFrame, ok:list, reason:list, desc:list, pad:list, descriptors:bool) -> pd.DataFrame:
+    "The index of a store: row, track_key, ok, reason, padded seconds (and the descriptors with their reason)."
+    idx = pd.DataFrame(dict(row=range(len(df)), track_key=df.track_key.astype(str), ok=ok, reason=reason,
+                            padded_s=pad))   # zeros padded onto a short clip
+    if descriptors:
+        idx = idx.join(pd.DataFrame([d if isinstance(d, dict) else {} for d in desc], columns=list(DESCRIPTORS)))
+        idx['descriptor_reason'] = ['' if isinstance(d, dict) else str(d) for d in desc]
+    return idx
+
+# %% ../nbs/03_features.ipynb #71f73e57
+def _finish_store(part:Path, final:Path, name:str, idx:pd.DataFrame, journal:Journal, meta:dict) -> SpecStore:
+    "Write a filled store's index and provenance `meta`, drop its journal and move it into place."
+    with atomic_write(part/'index.csv', 'w') as o: idx.to_csv(o, index=False)
+    write_json(meta, part/'meta.json')
+    (part/'state.json').unlink(); journal.remove()
+    if final.exists(): shutil.rmtree(final)
+    os.replace(part, final)
+    return SpecStore(final)
+
+def _store_meta(name:str, params:MelParams, source:str, requested:str, seed:int, allow_silent:bool, fp:dict,
+                ok:list, desc:list, descriptors:bool, dev:str|None) -> dict:
+    "A store's provenance: what made it, how many rows are usable, and the extractor."
+    n = len(ok)
+    return provenance(params=asdict(params), audio_source=source, audio_source_requested=requested,
+                      audio_label=SYNTH_LABEL if source == 'synthetic' else source, n_rows=n, n_ok=int(sum(ok)),
+                      n_skipped=int(n - sum(ok)), shape=[n, *params.shape], dtype=np.dtype(params.dtype).name,
+                      seed=seed, allow_silent=allow_silent, store=name, inputs_fingerprint=short_hash(fp),
+                      extractor=f'melspec_torch on {dev}' if dev is not None else 'melspec (numpy)',
+                      **(dict(descriptors=DESCRIPTORS_VERSION, n_described=int(sum(isinstance(d, dict) for d in desc)))
+                         if descriptors else {}))
+
+# %% ../nbs/03_features.ipynb #844b7614
 def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (synthetic) — e.g. `load_paper_dataset()`
                 audio_source:str='synthetic', # previews | local | synthetic | none | auto
                 params:MelParams=LOGMEL, # spectrogram parameters
@@ -587,81 +707,24 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
                 stop_after:int|None=None, # compute at most this many chunks, leave the partial store and return None
                 progress:bool=True, # show a progress bar
                 overwrite:bool=False, # rebuild even if a finished store exists
-                descriptors:bool=False, # also compute `audio_descriptors` of every clip in the same pass (columns of index.csv)
-                device:str|None=None # a torch device: spectrograms by `melspec_torch` there (workers only decode); None: CUDA when present, else numpy's `melspec`
+                descriptors:bool=False, # also compute `audio_descriptors` of every clip in the same pass (index.csv)
+                device:str|None=None # torch device for `melspec_torch` (workers decode); None: CUDA if present, else numpy
                ) -> SpecStore|None:
     "Compute (or reuse, or resume) the spectrogram store of `df` for an audio source and parameters."
-    from tqdm.auto import tqdm
-    if 'track_key' not in df.columns: raise DataError("missing column 'track_key'", where='build_store(df)')
-    if not isinstance(params, MelParams): raise ParameterError(f"expected a MelParams, got {type(params).__name__}", where='params')
-    if n_jobs < 1: raise ParameterError(f"expected an int >= 1, got {n_jobs}", where='n_jobs')
-    requested = audio_source
+    _check_build(df, params, n_jobs)
     source = resolve_audio_source(audio_source, deezer_url)
     if allow_silent is None: allow_silent = params.silent_ok
     df = df.reset_index(drop=True)
     jobs,fp = _jobs(df, source, audio_map, audio_dir, previews, preview_dir, (deezer_url, itunes_url))
-    key = dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp, code=code_fingerprint(source))
-    if descriptors: key['descriptors'] = DESCRIPTORS_VERSION     # only then: stores built without descriptors keep their names
-    name = f"{source}-{short_hash(key)}"
+    key,name = _store_key(params, source, seed, allow_silent, fp, descriptors)
     root = Path(store_dir) if store_dir else paths().interim/'spec'
-    final,part = root/name, root/f"{name}.partial"
-    if (final/'meta.json').is_file() and not overwrite: return SpecStore(final)
-    richer = root/f"{source}-{short_hash({**key, 'descriptors': DESCRIPTORS_VERSION})}"   # the same spectrograms, with descriptors
-    if not descriptors and not overwrite and (richer/'meta.json').is_file(): return SpecStore(richer)
-    if overwrite and final.exists(): shutil.rmtree(final)
-    n = len(df)
-    X,journal = _partial_state(part, name, n, params)
-    done,ok,reason,desc,pad = _done_rows(journal, n)
-    todo = [j for j in jobs if not done[j[0]]]
-    workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
-    dev = device or (d if (d := default_device()).startswith('cuda') else None)   # by default a CPU keeps numpy's `melspec`: its stores do not change
-    gpu = dev is not None
-    if descriptors and workers > 1 and todo: warm_numba()   # before the workers compile the same kernels at once
-    size = max(1, min(chunk_size, math.ceil(len(todo)/(4*workers))))   # ≥ 4 chunks per worker: no idle tail
-    chunks = [todo[i:i+size] for i in range(0, len(todo), size)]
-    if stop_after is not None: chunks = chunks[:stop_after]
-    bar = tqdm(total=n, initial=int(done.sum()), disable=not progress, desc=f"spectrograms ({source})")
-    def take(res):
-        rows,arr,oks,whys = res[:4]
-        if gpu: arr = melspec_torch(arr, params, dev).astype(params.dtype)
-        X[rows] = arr; X.flush()                   # the data is on disk before the journal says so
-        for r,o,w in zip(rows, oks, whys): done[r],ok[r],reason[r] = True,o,w
-        rec = dict(rows=[int(r) for r in rows], ok=[bool(o) for o in oks], reason=[str(w) for w in whys], padded=[float(s) for s in res[-1]])
-        for r,s in zip(rows, res[-1]): pad[r] = s
-        if descriptors:
-            rec['desc'] = res[4]
-            for r,d in zip(rows, res[4]): desc[r] = d
-        log.add(rec); bar.update(len(rows))
-    try:
-        with journal as log:
-            if client is not None or n_jobs > 1:
-                import popnb.features as _m     # workers import the library's copy (picklable by reference)
-                work, pd_ = _m.compute_chunk, asdict(params)
-            if client is not None:
-                from distributed import as_completed as d_as_completed
-                futs = [client.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu, pure=False) for c in chunks]
-                for fut in d_as_completed(futs): take(fut.result())
-            elif n_jobs > 1 and len(chunks) > 1:
-                with ProcessPoolExecutor(n_jobs, initializer=_one_thread) as ex:
-                    for fut in as_completed([ex.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu) for c in chunks]): take(fut.result())
-            else:
-                for c in chunks: take(compute_chunk(c, params, seed, allow_silent, descriptors, True, gpu))
-    finally:
-        bar.close(); del X
-    if not done.all(): return None
-    idx = pd.DataFrame(dict(row=range(n), track_key=df.track_key.astype(str), ok=ok, reason=reason, padded_s=pad))   # zeros padded onto a short clip
-    if descriptors:
-        idx = idx.join(pd.DataFrame([d if isinstance(d, dict) else {} for d in desc], columns=list(DESCRIPTORS)))
-        idx['descriptor_reason'] = ['' if isinstance(d, dict) else str(d) for d in desc]
-    with atomic_write(part/'index.csv', 'w') as o: idx.to_csv(o, index=False)
-    label = SYNTH_LABEL if source == 'synthetic' else source
-    meta = provenance(params=asdict(params), audio_source=source, audio_source_requested=requested, audio_label=label,
-                      n_rows=n, n_ok=int(sum(ok)), n_skipped=int(n - sum(ok)), shape=[n, *params.shape], dtype=np.dtype(params.dtype).name,
-                      seed=seed, allow_silent=allow_silent, store=name, inputs_fingerprint=short_hash(fp),
-                      extractor=f'melspec_torch on {dev}' if gpu else 'melspec (numpy)',
-                      **(dict(descriptors=DESCRIPTORS_VERSION, n_described=int(sum(isinstance(d, dict) for d in desc))) if descriptors else {}))
-    write_json(meta, part/'meta.json')
-    (part/'state.json').unlink(); journal.remove()
-    if final.exists(): shutil.rmtree(final)
-    os.replace(part, final)
-    return SpecStore(final)
+    if (st := _finished(root, source, key, name, descriptors, overwrite)) is not None: return st
+    if overwrite and (root/name).exists(): shutil.rmtree(root/name)
+    dev = device or (d if (d := default_device()).startswith('cuda') else None)   # a CPU keeps numpy's `melspec`
+    got = _fill(root/f"{name}.partial", name, jobs, params, seed, allow_silent, descriptors, dev, n_jobs, client,
+                chunk_size, stop_after, progress, source)
+    if got is None: return None
+    ok,reason,desc,pad,journal = got
+    meta = _store_meta(name, params, source, audio_source, seed, allow_silent, fp, ok, desc, descriptors, dev)
+    return _finish_store(root/f"{name}.partial", root/name, name, _store_index(df, ok, reason, desc, pad, descriptors),
+                         journal, meta)

@@ -126,9 +126,66 @@ def _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh,
     return out, hist
 
 
-# %% ../nbs/05a_protocols.ipynb #6dd0fac6
-def _data_hash(df): return sha256_bytes(pd.util.hash_pandas_object(df[['track_key','popularity']], index=False).values.tobytes())[:16]
+# %% ../nbs/05a_protocols.ipynb #b90f8eee
+def _check_protocol(df:pd.DataFrame, protocol:str, feature_set:str):
+    "Refuse an unknown protocol, and Spotify's inputs on a collection gathered without them."
+    if protocol not in ('grouped','paper'):
+        raise ParameterError(f"must be 'grouped' or 'paper', got {protocol!r}", where='protocol')
+    absent = [c for c in df.attrs.get('absent_features', []) if c in feature_cols(feature_set)]
+    if absent: raise DataError(f"{absent} absent or empty as gathered, and the '{feature_set}' inputs need them: "
+                               "use feature_set='descriptors' (the inputs measured from each track's audio)",
+                               where='feature_set')
 
+# %% ../nbs/05a_protocols.ipynb #6b8f95eb
+def _stores(df:pd.DataFrame, models, mel:MelParams, dmel:MelParams, feature_set:str, audio_source:str, n_jobs:int,
+            progress:bool) -> tuple[dict, dict]:
+    "({model: the MelParams it takes, or None}, {MelParams key: its store}) for `models` on `df`."
+    needs = {m: model_inputs(m, mel) for m in models}
+    want = {p for p in needs.values() if p is not None} | ({dmel} if feature_set != 'spotify' else set())
+    stores = {p.key: build_store(df, audio_source=audio_source, params=p, n_jobs=n_jobs, progress=progress,
+                                 **({'descriptors': True} if feature_set != 'spotify' and p == dmel else {}))
+              for p in want}
+    return needs, stores
+
+# %% ../nbs/05a_protocols.ipynb #4629eb06
+def _usable_rows(df:pd.DataFrame, stores:dict, dmel:MelParams, feature_set:str) -> tuple:
+    "(the rows kept, with descriptor columns under `descriptors`; their mask over `df`; {track_key: why undescribed})."
+    ok = pd.Series(True, index=range(len(df)))
+    for s in stores.values(): ok &= s.index['ok'].to_numpy(bool)
+    keep = ok.to_numpy()
+    d, no_desc = df.reset_index(drop=True), {}
+    if feature_set != 'spotify':
+        d, why = _descriptor_columns(d, stores[dmel.key])
+        no_desc = dict(zip(d.track_key.astype(str)[keep & (why != '')], why[keep & (why != '')]))
+        keep = keep & (why == '')
+    return d[keep].reset_index(drop=True), keep, no_desc
+
+# %% ../nbs/05a_protocols.ipynb #f09b96ba
+def _data_hash(df):
+    return sha256_bytes(pd.util.hash_pandas_object(df[['track_key','popularity']], index=False).values.tobytes())[:16]
+
+def _run_key(protocol:str, m:str, p:MelParams|None, k:int, epochs:int|None, audio_source:str, d:pd.DataFrame,
+             feature_set:str, dmel:MelParams) -> dict:
+    "The cache key of model `m`'s runs under `protocol` (the seed, fold and checkpoint are added per run)."
+    cfg = MODELS[m].config
+    return dict(protocol=protocol, model=m, k=k if protocol == 'grouped' else None, epochs=epochs,
+                mel=p.key if p else None, audio_source=audio_source if p else None, data=_data_hash(d),
+                features=dict(feature_set=feature_set, audio_source=audio_source, mel=dmel.key,
+                              descriptors=DESCRIPTORS_VERSION) if feature_set != 'spotify' else None,
+                config=asdict(cfg) if cfg else None, code=model_code(m))
+
+# %% ../nbs/05a_protocols.ipynb #f9d45627
+def _assemble(out:list, hist:list, keep:np.ndarray, no_desc:dict, feature_set:str) -> pd.DataFrame:
+    "The runs' predictions as one table; histories, skipped rows, undescribed tracks and the inputs in `.attrs`."
+    res = pd.concat(out, ignore_index=True)
+    res['track_key'] = res['track_key'].astype(str)
+    res.attrs['history'] = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame()
+    res.attrs['skipped'] = int((~keep).sum())
+    res.attrs['no_descriptors'] = no_desc
+    res.attrs['feature_set'] = feature_set
+    return res
+
+# %% ../nbs/05a_protocols.ipynb #31ae1411
 def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          models:list|tuple, # keys of popnb.train.MODELS
                          protocol:str='grouped', # 'grouped' (artist K-fold) or 'paper' (random 80/20)
@@ -141,50 +198,24 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          refresh:bool=False, # retrain even when cached
                          progress:bool=True, # show progress bars
                          feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both
-                         descriptor_mel:MelParams|None=None # the store whose clips the descriptors are measured on; `mel` by default
+                         descriptor_mel:MelParams|None=None # store the descriptors are measured on; `mel` by default
                         ) -> pd.DataFrame:
     "Out-of-fold predictions of `models` under `protocol`, cached per run; per-epoch histories in `.attrs['history']`."
-    if protocol not in ('grouped','paper'): raise ParameterError(f"must be 'grouped' or 'paper', got {protocol!r}", where='protocol')
-    absent = [c for c in df.attrs.get('absent_features', []) if c in feature_cols(feature_set)]
-    if absent: raise DataError(f"{absent} absent or empty as gathered, and the '{feature_set}' inputs need them: "
-                               "use feature_set='descriptors' (the inputs measured from each track's audio)", where='feature_set')
+    _check_protocol(df, protocol, feature_set)
     mel = mel or study_mel()
     n_jobs = n_jobs or os.cpu_count() or 1
-    needs = {m: model_inputs(m, mel) for m in models}
     dmel = descriptor_mel or mel
-    want = {p for p in needs.values() if p is not None} | ({dmel} if feature_set != 'spotify' else set())
-    stores = {p.key: build_store(df, audio_source=audio_source, params=p, n_jobs=n_jobs, progress=progress,
-                                 **({'descriptors': True} if feature_set != 'spotify' and p == dmel else {}))
-              for p in want}
-    ok = pd.Series(True, index=range(len(df)))
-    for s in stores.values(): ok &= s.index['ok'].to_numpy(bool)
-    keep = ok.to_numpy()
-    d, no_desc = df.reset_index(drop=True), {}
-    if feature_set != 'spotify':
-        d, why = _descriptor_columns(d, stores[dmel.key])
-        no_desc = dict(zip(d.track_key.astype(str)[keep & (why != '')], why[keep & (why != '')]))
-        keep = keep & (why == '')
-    d = d[keep].reset_index(drop=True)
+    needs, stores = _stores(df, models, mel, dmel, feature_set, audio_source, n_jobs, progress)
+    d, keep, no_desc = _usable_rows(df, stores, dmel, feature_set)
     over = {'epochs': epochs} if epochs else None
     out, hist = [], []
     for m in models:
-        p, cfg = needs[m], MODELS[m].config
+        p = needs[m]
         spec = None if p is None else stores[p.key].X[keep]
-        key = dict(protocol=protocol, model=m, k=k if protocol == 'grouped' else None, epochs=epochs,
-                   mel=p.key if p else None, audio_source=audio_source if p else None, data=_data_hash(d),
-                   features=dict(feature_set=feature_set, audio_source=audio_source, mel=dmel.key, descriptors=DESCRIPTORS_VERSION)
-                            if feature_set != 'spotify' else None,
-                   config=asdict(cfg) if cfg else None, code=model_code(m))
+        key = _run_key(protocol, m, p, k, epochs, audio_source, d, feature_set, dmel)
         o, h = _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress)
         out += o; hist += h
-    res = pd.concat(out, ignore_index=True)
-    res['track_key'] = res['track_key'].astype(str)
-    res.attrs['history'] = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame()
-    res.attrs['skipped'] = int((~keep).sum())
-    res.attrs['no_descriptors'] = no_desc
-    res.attrs['feature_set'] = feature_set
-    return res
-
+    return _assemble(out, hist, keep, no_desc, feature_set)
 
 # %% ../nbs/05a_protocols.ipynb #be58f882
 def fold_models(df:pd.DataFrame, # the rows the grouped run used (popnb.data schema)

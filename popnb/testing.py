@@ -8,11 +8,13 @@ import copy, io, json, re, tempfile, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+import numpy as np
 
 from .core import ParameterError, data_mirror
 
 # %% auto #0
-__all__ = ['recorded_bodies', 'encode_audio', 'LocalProviders', 'now', 'advance']
+__all__ = ['MAJOR_PROG', 'MINOR_PROG', 'recorded_bodies', 'encode_audio', 'LocalProviders', 'now', 'advance', 'click_track',
+           'chords']
 
 # %% ../nbs/02a_testing.ipynb #3f39afee
 def recorded_bodies(folder:str|Path|None=None # the mirror's `providers/` by default
@@ -279,3 +281,29 @@ def advance(self, seconds:float # how far to move the server's clock forward
     self.skew += seconds; return self
 
 LocalProviders.now = now; LocalProviders.advance = advance
+
+# %% ../nbs/02a_testing.ipynb #2cb0ce1f
+def click_track(bpm:float, # beats per minute
+                seconds:float=20.0, # length
+                sr:int=22050 # sample rate
+               ) -> np.ndarray:
+    "Clicks (10 ms decaying 1.5 kHz bursts) every beat at `bpm`."
+    y = np.zeros(int(seconds*sr), np.float32); n = int(0.01*sr)
+    click = (0.5*np.sin(2*np.pi*1500*np.arange(n)/sr)*np.exp(-np.arange(n)/(0.002*sr))).astype(np.float32)
+    for t in np.arange(0, seconds, 60/bpm): a = int(t*sr); y[a:a+n] += click[:len(y)-a]
+    return y
+
+# %% ../nbs/02a_testing.ipynb #a6c75eb3
+MAJOR_PROG = [(0,4,7),(5,9,12),(7,11,14),(0,4,7)]*2   # I–IV–V–I twice, semitones above the root
+MINOR_PROG = [(0,3,7),(5,8,12),(7,11,14),(0,3,7)]*2   # i–iv–V–i twice
+
+def chords(prog:list, # chords, each a tuple of semitones above `root_midi`
+           root_midi:int, # the key's root as a MIDI note (60: middle C)
+           seconds_each:float=1.5, # length of each chord
+           sr:int=22050 # sample rate
+          ) -> np.ndarray:
+    "A chord progression (semitones above `root_midi` per chord), four partials per note, plucked."
+    t = np.arange(int(seconds_each*sr))/sr
+    out = [sum(np.sin(2*np.pi*440*2**((root_midi+m-69)/12)*h*t)/h for m in ch for h in range(1, 5))*np.exp(-1.5*t)
+           for ch in prog]
+    return (0.025*np.concatenate(out)).astype(np.float32)

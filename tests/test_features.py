@@ -171,16 +171,7 @@ from popnb.core import AudioError
 from popnb.features import audio_descriptors, file_descriptors, key_from_chroma, DESCRIPTORS, MEASURED_FEATURES, LEARNED_FEATURES
 
 SR = 22050
-def click_track(bpm, seconds=20.0, sr=SR):
-    y = np.zeros(int(seconds*sr), np.float32); n = int(0.01*sr)
-    click = (0.5*np.sin(2*np.pi*1500*np.arange(n)/sr)*np.exp(-np.arange(n)/(0.002*sr))).astype(np.float32)
-    for t in np.arange(0, seconds, 60/bpm): a = int(t*sr); y[a:a+n] += click[:len(y)-a]
-    return y
-
-def chords(prog, root_midi, seconds_each=1.5, sr=SR):
-    t = np.arange(int(seconds_each*sr))/sr
-    return (0.025*np.concatenate([sum(np.sin(2*np.pi*440*2**((root_midi+m-69)/12)*h*t)/h for m in ch for h in range(1, 5))*np.exp(-1.5*t)
-                                  for ch in prog])).astype(np.float32)
+from popnb.testing import click_track, chords, MAJOR_PROG, MINOR_PROG   # signals with known tempo and key
 
 def test_descriptors_documented():
     assert set(MEASURED_FEATURES) <= set(DESCRIPTORS) and len(LEARNED_FEATURES) == 7
@@ -202,8 +193,7 @@ def test_sine_is_minus_23_lufs(sr):
 
 @pytest.mark.parametrize('root,mode,key', [(60, 1, 0), (67, 1, 7), (57, 0, 9), (52, 0, 4)])
 def test_key_of_chord_progressions(root, mode, key):
-    prog = [(0,4,7),(5,9,12),(7,11,14),(0,4,7)]*2 if mode else [(0,3,7),(5,8,12),(7,11,14),(0,3,7)]*2
-    d = audio_descriptors(chords(prog, root), SR)
+    d = audio_descriptors(chords(MAJOR_PROG if mode else MINOR_PROG, root), SR)
     assert (d['key'], d['mode']) == (key, mode) and d['key_strength'] > 0.6
 
 def test_descriptor_bad_input(tmp_path):
