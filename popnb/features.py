@@ -357,7 +357,7 @@ def file_descriptors(path:str|Path, # an audio file
     try: return audio_descriptors(y, DESC_SR, duration_ms=ms)
     except AudioError as e: raise AudioError(e.what, where=str(path)) from None
 
-# %% ../nbs/03_features.ipynb #7ff38e10
+# %% ../nbs/03_features.ipynb #b880207c
 def _synth_features(row) -> dict:
     return {k: row.get(k) for k in SYNTH_DEFAULTS}
 
@@ -370,6 +370,7 @@ def _clip(kind:str, arg, p:MelParams, seed:int, allow_silent:bool, info:dict|Non
         return load_audio(arg, sr=p.sr, offset=p.offset, duration=p.length/p.sr, allow_silent=allow_silent, info=info)
     return np.zeros(p.length, np.float32)
 
+# %% ../nbs/03_features.ipynb #8694bae5
 def _describe(y:np.ndarray, kind:str, arg, p:MelParams):
     "Descriptors of a decoded clip (a dict), or the reason it has none (a str); a file's zero padding is left out."
     if kind == 'none': return 'no audio (audio_source=none)'
@@ -378,6 +379,7 @@ def _describe(y:np.ndarray, kind:str, arg, p:MelParams):
     try: return audio_descriptors(y, p.sr, duration_ms=ms)
     except AudioError as e: return str(e)
 
+# %% ../nbs/03_features.ipynb #2e680b26
 def compute_chunk(jobs:list, # (row, kind, arg, reason) tuples; kind: 'synthetic' | 'file' | 'none' | 'missing'
                   p:MelParams|dict, # spectrogram parameters (or their dict)
                   seed:int=0, # stand-in audio seed
@@ -404,6 +406,7 @@ def compute_chunk(jobs:list, # (row, kind, arg, reason) tuples; kind: 'synthetic
     rows = [j[0] for j in jobs]
     return (rows, out, oks, reasons) + ((descs,) if descriptors else ()) + ((pads,) if padding else ())
 
+# %% ../nbs/03_features.ipynb #396de3c4
 def file_melspec(path:str|Path, # an audio file
                  p:MelParams, # spectrogram parameters
                  allow_silent:bool|None=None # accept a silent clip; `p.silent_ok` by default
@@ -583,7 +586,7 @@ def _store_key(params:MelParams, source:str, seed:int, allow_silent:bool, fp:dic
     "The key of a store (everything that made it, the code included) and its name, `<source>-<hash of the key>`."
     key = dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp,
                code=code_fingerprint(source))
-    if descriptors: key['descriptors'] = DESCRIPTORS_VERSION     # only then: stores without descriptors keep their names
+    if descriptors: key['descriptors'] = DESCRIPTORS_VERSION   # only then: stores without descriptors keep their names
     return key, f"{source}-{short_hash(key)}"
 
 # %% ../nbs/03_features.ipynb #d0ab8eb1
@@ -591,7 +594,7 @@ def _finished(root:Path, source:str, key:dict, name:str, descriptors:bool, overw
     "The finished store that answers a request: the one named `name`, else (no descriptors asked) the one with them."
     final = root/name
     if (final/'meta.json').is_file() and not overwrite: return SpecStore(final)
-    richer = root/f"{source}-{short_hash({**key, 'descriptors': DESCRIPTORS_VERSION})}"   # same spectrograms + descriptors
+    richer = root/f"{source}-{short_hash({**key, 'descriptors': DESCRIPTORS_VERSION})}"   # + descriptors
     if not descriptors and not overwrite and (richer/'meta.json').is_file(): return SpecStore(richer)
 
 # %% ../nbs/03_features.ipynb #df8d7ce2
@@ -708,7 +711,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
                 progress:bool=True, # show a progress bar
                 overwrite:bool=False, # rebuild even if a finished store exists
                 descriptors:bool=False, # also compute `audio_descriptors` of every clip in the same pass (index.csv)
-                device:str|None=None # torch device for `melspec_torch` (workers decode); None: CUDA if present, else numpy
+                device:str|None=None # torch device for `melspec_torch` (workers decode); None: CUDA if any, else numpy
                ) -> SpecStore|None:
     "Compute (or reuse, or resume) the spectrogram store of `df` for an audio source and parameters."
     _check_build(df, params, n_jobs)

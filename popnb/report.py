@@ -375,7 +375,7 @@ def save_table(df:pd.DataFrame, # the table
                notebook:str|None=None, params:dict|None=None, inputs:dict|None=None,
                root=None # provenance (context by default)
               ) -> SavedTable:
-    "Write figures/tables/<name>.{csv,md,tex} deterministically and atomically; record it; the record, shown as the .md."
+    "Write figures/tables/<name>.{csv,md,tex} deterministically and atomically; record it; the record, shown as .md."
     root, audio_source, caption = _resolve(name, root, audio_source, caption)
     f = format_table(df, digits)
     if not len(f.columns): raise DataError("the table has no columns", where=name)

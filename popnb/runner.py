@@ -33,7 +33,8 @@ def _sections(y:dict, path:Path) -> tuple[dict, dict]:
     for k, v in y.items():
         if k == 'common': continue
         if not isinstance(v, dict):
-            raise ParameterError("with a `common:` section, every other top-level key is a notebook section (a mapping)",
+            raise ParameterError("with a `common:` section, every other top-level key is a notebook section "
+                                 "(a mapping)",
                                  where=f'{path}: {k}')
         secs[Path(str(k)).stem] = v
     return dict(y['common'] or {}), secs
@@ -48,7 +49,8 @@ def read_params_file(path, # a YAML parameters file
     common, secs = _sections(y, path)
     if base is None: return common, secs
     b = path.parent/str(base)
-    if b.resolve() in (*_chain, path.resolve()): raise ParameterError("`base:` files form a cycle", where=f'{path}: base')
+    if b.resolve() in (*_chain, path.resolve()):
+        raise ParameterError("`base:` files form a cycle", where=f'{path}: base')
     bc, bs = read_params_file(b, (*_chain, path.resolve()))
     order = [*bs, *(k for k in secs if k not in bs)]
     return {**bc, **common}, {k: {**bs.get(k, {}), **secs.get(k, {})} for k in order}
@@ -107,7 +109,8 @@ def study_values(params_file=None, # a YAML parameters file; None: the notebook'
     "The parameters a run of the study's notebook gets: its declared defaults, then what `params_file` gives it."
     import ast
     nb = Path(nb) if nb else paths(root).root/STUDY_NOTEBOOK
-    return {**{k: ast.literal_eval(v) for k, v in declared_params(nb).items()}, **notebook_params(nb, None, params_file)}
+    defaults = {k: ast.literal_eval(v) for k, v in declared_params(nb).items()}
+    return {**defaults, **notebook_params(nb, None, params_file)}
 
 # %% ../nbs/07a_runner.ipynb #45018f2e
 _DROP_MIME = ('application/vnd.jupyter.widget-view+json',)   # progress bars: widgets whose text says how long it took
@@ -127,7 +130,8 @@ def _merge_streams(outs:list) -> list:
     merged = []
     for o in outs:
         last = merged[-1] if merged else {}
-        if o.get('output_type') == 'stream' and last.get('output_type') == 'stream' and last.get('name') == o.get('name'):
+        same = last.get('output_type') == 'stream' and last.get('name') == o.get('name')
+        if o.get('output_type') == 'stream' and same:
             merged[-1] = {**merged[-1], 'text': merged[-1]['text'] + o['text']}
         else: merged.append(o)
     return merged
@@ -202,10 +206,8 @@ def run_notebook(nb, # the notebook to run
     name = _rel(nb, root)
     env = {'POPNB_NOTEBOOK': name, **({'POPNB_ROOT': str(P.root)} if root else {})}
     # a smoke run of a paper notebook writes into a scratch root (POPNB_SMOKE_ROOT), never figures/: record it there too
-    log_root = root
-    if passed.get('smoke') is True and root is None:
-        log_root = Path(smoke_root())
-        env['POPNB_SMOKE_ROOT'] = str(log_root)
+    log_root = Path(smoke_root()) if passed.get('smoke') is True and root is None else root
+    if log_root is not root: env['POPNB_SMOKE_ROOT'] = str(log_root)
     default = write and passed.get('smoke') is not True and _is_default(nb, passed)
     log = Path(tempfile.mkstemp(prefix='popnb-artefacts-', suffix='.txt')[1]); env['POPNB_ARTEFACT_LOG'] = str(log)
     rec = _run_record(nb, out, passed, params_file, kernel_name, root)
