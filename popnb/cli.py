@@ -386,7 +386,7 @@ def _mel(preset:str, n_mels:int|None=None, seconds:float|None=None):
 
 def _table(df:pd.DataFrame) -> str: return df.to_string(index=False) if len(df) else '(nothing)'
 
-# %% ../nbs/08_cli.ipynb #7b977109
+# %% ../nbs/08_cli.ipynb #adf625f3
 def cmd_data(a) -> int:
     "popnb data: fetch and verify the authors' files."
     from popnb.data import SOURCES, fetch_paper_data
@@ -397,6 +397,7 @@ def cmd_data(a) -> int:
     t = pd.DataFrame([dict(file=n, bytes=p.stat().st_size, sha256=sha256_file(p), status='verified', path=str(p)) for n,p in got.items()])
     print(_table(t)); return 0
 
+# %% ../nbs/08_cli.ipynb #ab3aa17e
 def cmd_previews(a) -> int:
     "popnb previews: gather 30 s previews for the paper's tracks."
     from popnb.audio import gather_previews, match_stats
@@ -414,6 +415,7 @@ def cmd_previews(a) -> int:
         return 1
     return 0
 
+# %% ../nbs/08_cli.ipynb #95d9c6f8
 def cmd_extract(a) -> int:
     "popnb extract: the spectrogram store of the paper's tracks."
     from popnb.features import build_store
@@ -532,7 +534,7 @@ def _predict_stream(a, ck:Path, vals:dict, vary) -> int:
     if a.plot: plot_vary(pd.read_csv(a.out) if w.fmt == 'csv' else pd.read_json(a.out, lines=True), a.plot); _say(f"wrote {a.plot}")
     return _notes(pr.audio_source, pr.uses_audio, n_desc, n_filled, bad, n)
 
-# %% ../nbs/08_cli.ipynb #b207cf9f
+# %% ../nbs/08_cli.ipynb #55d45047
 def default_checkpoint() -> Path|None:
     "The bundle `predict` uses without --model: data/interim/models/fusion_cnn.pt, else the newest *.pt there."
     d = paths().interim/'models'
@@ -544,6 +546,7 @@ _HOW = ("train one first: `popnb train --model fusion_cnn` writes data/interim/m
         "(`popnb train --help` for the options; `make bundle` or `make reproduce` do it with the study's CPU settings), "
         "or pass --model PATH to a bundle written by `popnb train`")
 
+# %% ../nbs/08_cli.ipynb #425d8bb3
 def cmd_predict(a) -> int:
     "popnb predict: predicted popularity of audio files."
     ck = Path(a.model) if a.model else default_checkpoint()

@@ -151,7 +151,7 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
           f"{f', audio {audio}' if audio else ''}; writes {where}; code at commit {(commit or 'unknown')[:12]}")
     return PaperRun(params, df, audio, root, smoke, commit)
 
-# %% ../nbs/07_report.ipynb #119fa628
+# %% ../nbs/07_report.ipynb #d4706ff3
 def manifest_path(root=None) -> Path:
     "Where the manifest lives: figures/manifest.json."
     return paths(root or _CTX.get('root')).figures/'manifest.json'
@@ -172,12 +172,14 @@ def load_manifest(root=None) -> dict:
 
 LOCK_FILE = 'requirements/lock.txt'   # the hashed dependency lock `make env` installs
 
+# %% ../nbs/07_report.ipynb #2ff631d4
 def lock_sha256(path:str|Path|None=None # the lock file; LOCK_FILE of the checkout popnb runs from by default
                ) -> dict:
     "{lock file: sha256} of the dependency lock, or {} when there is none."
     f = Path(path) if path else Path(sys.modules['popnb.core'].__file__).resolve().parents[1]/LOCK_FILE
     return {f.name if path else LOCK_FILE: sha256_file(f)} if f.is_file() else {}
 
+# %% ../nbs/07_report.ipynb #eb54fa3d
 def _environment(inputs:dict, params:dict, **extra) -> dict:
     env = provenance(inputs, params, commit=_CTX.get('commit'), **extra)
     env.pop('inputs'); env.pop('params'); env.pop('created')   # no wall-clock time: a rerun writes the same manifest
@@ -399,7 +401,7 @@ def score_cell(r, # a row of `popnb.evaluate.score_table`: value, and seed_sd, c
     v, sd, lo, hi = g('value'), g('seed_sd'), g('ci_low'), g('ci_high')
     return num(v, digits) + (f" ± {num(sd, digits)}" if sd == sd else '') + (f" [{num(lo, digits)}, {num(hi, digits)}]" if lo == lo else '')
 
-# %% ../nbs/07_report.ipynb #67c7da7e
+# %% ../nbs/07_report.ipynb #58e57acc
 def _env_id(env:dict) -> str:
     return 'env-' + short_hash({k: v for k,v in env.items() if k != 'created'}, 8)
 
@@ -410,6 +412,7 @@ def _link(f:str) -> str:
     "A manifest file path as a link from figures/README.md."
     return Path(f).relative_to('figures').as_posix() if f.startswith('figures/') else f
 
+# %% ../nbs/07_report.ipynb #a0fe6e8e
 def render_index(m:dict) -> str:
     "The Markdown of figures/README.md from a manifest."
     arts, runs = m.get('artefacts', {}), m.get('runs', {})
@@ -447,6 +450,7 @@ def render_index(m:dict) -> str:
                   f'- device: {env.get("device")} ({env.get("device_name")})', f'- packages: {pk}', '']
     return '\n'.join(L).rstrip() + '\n'
 
+# %% ../nbs/07_report.ipynb #e456fd53
 def write_index(root=None # project root (found by default)
                ) -> Path:
     "Render the manifest into figures/README.md (atomically); returns its path."
@@ -457,7 +461,7 @@ def write_index(root=None # project root (found by default)
         with atomic_write(out, 'w') as f: f.write(text)
     return out
 
-# %% ../nbs/07_report.ipynb #d675e286
+# %% ../nbs/07_report.ipynb #e3847dff
 def read_table(name:str, # a table's file stem, e.g. 'T3_paper_reproduction'
                root=None, # project root (found by default)
                index:str|None=None # a column to index by
@@ -470,6 +474,7 @@ def read_table(name:str, # a table's file stem, e.g. 'T3_paper_reproduction'
 
 def _range(s, d=2): return f"{num(s.min(), d)}–{num(s.max(), d)}"
 
+# %% ../nbs/07_report.ipynb #7581868d
 def findings(root=None # project root whose figures/tables/ are read
             ) -> str:
     "The study's findings as Markdown bullets, every number formatted from the tables in figures/tables/."
