@@ -28,7 +28,7 @@ def test_popnb_command_parses(cmd):
 
 @pytest.mark.parametrize('cmd', [c for c in CMDS if c.startswith('papermill ')])
 def test_papermill_command_names_a_notebook_and_its_parameters(cmd):
-    from popnb.report import declared_params
+    from popnb.runner import declared_params
     args = shlex.split(cmd)
     nb = ROOT/args[1]
     assert nb.is_file(), f'{args[1]} does not exist'
