@@ -336,7 +336,8 @@ def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
         print(f'error: {e}', file=sys.stderr); return 2
     except Exception as e:
         if type(e).__name__ == 'PapermillExecutionError':
-            print(f'error: {a.notebook} failed: {e.ename}: {e.evalue}', file=sys.stderr); return 1
+            where = getattr(a, 'notebook', None) or 'the library notebook named last above'   # run-library runs several
+            print(f'error: {where} failed: {e.ename}: {e.evalue}', file=sys.stderr); return 1
         raise
 
 # %% ../nbs/07a_runner.ipynb #1f8005ac
