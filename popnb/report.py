@@ -447,7 +447,8 @@ def render_index(m:dict) -> str:
         for e, env in sorted(envs.items()):
             pk = ', '.join(f'{k} {v}' for k,v in sorted((env.get('packages') or {}).items()) if v)
             L += [f'### `{e}`', '', f'- commit: `{env.get("commit")}`', f'- python {env.get("python")} on {env.get("platform")}',
-                  f'- device: {env.get("device")} ({env.get("device_name")})', f'- packages: {pk}', '']
+                  f'- device: {env.get("device")} ({env.get("device_name")})', f'- packages: {pk}',
+                  *(f'- lock: `{f}` sha256 `{h}`' for f, h in sorted((env.get('lock') or {}).items())), '']
     return '\n'.join(L).rstrip() + '\n'
 
 # %% ../nbs/07_report.ipynb #e456fd53
