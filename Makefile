@@ -86,6 +86,8 @@ reproduce: env
 	popnb reproduce --params $(PARAMS)
 	@echo "== nbs/index.ipynb (reads figures/tables)"; $(PAPERMILL) --cwd nbs nbs/index.ipynb _runs/index.ipynb && \
 	  python -m popnb.runner write-back _runs/index.ipynb nbs/index.ipynb
+	@echo "== nbs/contributing.ipynb (reads figures/manifest.json)"; $(PAPERMILL) --cwd nbs nbs/contributing.ipynb _runs/contributing.ipynb && \
+	  python -m popnb.runner write-back _runs/contributing.ipynb nbs/contributing.ipynb
 	@$(call TIMED,README.md,$(MAKE) --no-print-directory readme)
 	@$(call TIMED,bundle (popnb train),$(MAKE) --no-print-directory bundle)
 	@echo "== stage table (python -m popnb.runner stages _runs)"; python -m popnb.runner stages _runs
