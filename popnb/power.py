@@ -14,10 +14,10 @@ from .train import PRED_COLS
 from .evaluate import paired_difference, without_attrs, LOWER_IS_BETTER
 
 # %% auto #0
-__all__ = ['POWER_DIR', 'RIDGE_ALPHAS', 'CHEAP_MODELS', 'power_dir', 'popularity_residual', 'planted_score', 'oracle_r2',
-           'shelf_response', 'plant_audio', 'plant_logmel', 'mel_shift', 'band_stats', 'planted_bands', 'cheap_runs',
-           'resample_artists', 'detection', 'wilson', 'effect_at_power', 'replicate_tracks', 'planted_replicate',
-           'cheap_grid', 'power_key', 'network_runs']
+__all__ = ['POWER_DIR', 'RIDGE_ALPHAS', 'CHEAP_MODELS', 'PLACEBO', 'power_dir', 'popularity_residual', 'planted_score',
+           'oracle_r2', 'shelf_response', 'plant_audio', 'plant_logmel', 'mel_shift', 'band_stats', 'planted_bands',
+           'cheap_runs', 'resample_artists', 'detection', 'wilson', 'effect_at_power', 'replicate_tracks',
+           'planted_replicate', 'cheap_grid', 'power_key', 'network_runs']
 
 # %% ../nbs/05b_power.ipynb #0ab3b921
 POWER_DIR = 'power'   # the planted study's own folder under data/interim: its runs and results, never the main study's caches
@@ -222,6 +222,8 @@ def _units(preds:pd.DataFrame, rep:pd.DataFrame) -> pd.DataFrame:
     return preds.assign(artist=preds.track_key.map(dict(zip(rep.track_key, rep.cluster))))
 
 # %% ../nbs/05b_power.ipynb #4c01c054
+PLACEBO = 1_000_000   # seed offset of the placebo's null tilt
+
 def cheap_grid(df:pd.DataFrame, # the tracks, in the order of `X`
                X:np.ndarray, # base log-mel spectrograms
                p:MelParams, # their parameters
@@ -233,15 +235,21 @@ def cheap_grid(df:pd.DataFrame, # the tracks, in the order of `X`
                metric:str='mae', n_boot:int=1000, # the paired difference (`detection`)
                progress:bool=False # a progress bar over replicates
               ) -> pd.DataFrame:
-    "Per share × replicate: the cheap model's two paired differences (with metadata − metadata only; audio only − training mean) and their detections."
+    "Per share × replicate: the cheap model's paired differences (with metadata − metadata only; audio only − training mean; at share 0 also the placebo) and their detections."
     from tqdm.auto import tqdm
     if len(X) != len(df): raise DataError(f"{len(X)} spectrograms for {len(df)} tracks", where='X')
     base, rows = band_stats(X), []
     for share, rep in tqdm([(s, r) for s in shares for r in range(replicates)], disable=not progress, desc='cheap grid'):
-        d = replicate_tracks(df, share, rep, gain_db)
+        d = replicate_tracks(df, share, rep, gain_db); folds = [rep*seeds + j for j in range(seeds)]
         b = planted_bands(base, p, d.row.to_numpy(), d.planted_db.to_numpy(), corner); d = pd.concat([d, b], axis=1)
-        pr = _units(cheap_runs(d, list(b.columns), [rep*seeds + j for j in range(seeds)], k), d)
-        for a, ref in (('ridge_fused', 'ridge_meta'), ('ridge_audio', 'mean')):
+        pr = _units(cheap_runs(d, list(b.columns), folds, k), d); pairs = [('ridge_fused', 'ridge_meta'), ('ridge_audio', 'mean')]
+        if share == 0:   # the placebo: the same model on another draw of the null tilt, an exact null by symmetry
+            g = gain_db * planted_score(popularity_residual(df), 0.0, seed=PLACEBO + rep)[d.row.to_numpy()]
+            alt = d.drop(columns=b.columns).join(planted_bands(base, p, d.row.to_numpy(), g, corner))
+            pl = _units(cheap_runs(alt, list(b.columns), folds, k), d)
+            pr = pd.concat([pr, pl[pl.model == 'ridge_fused'].assign(model='ridge_placebo')], ignore_index=True)
+            pairs.append(('ridge_fused', 'ridge_placebo'))
+        for a, ref in pairs:
             r = detection(pr, a, ref, metric, n_boot, seed=rep)
             rows.append(dict(share=share, replicate=rep, comparison=f'{a} − {ref}', **{c: r[c] for c in
                              ('difference', 'ci_low', 'ci_high', 'p_value', 'detected', 'against', 'n', 'n_seeds')}))

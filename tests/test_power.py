@@ -28,7 +28,8 @@ def test_paper_10_power_study_smoke(tmp_path, monkeypatch, kernel_name, mirror):
     for k in ('figure/F17_power_curve', 'table/T14_power_study'):
         assert arts[k]['audio_source'] == 'synthetic' and SYNTH in arts[k]['caption'], k
     t = pd.read_csv(root/'figures'/'tables'/'T14_power_study.csv')
-    assert {'ridge_fused − ridge_meta', 'ridge_audio − mean', 'fusion_cnn − fusion_meta'} == set(t.comparison)
+    assert {'ridge_fused − ridge_meta', 'ridge_audio − mean', 'ridge_fused − ridge_placebo', 'fusion_cnn − fusion_meta'} == set(t.comparison)
+    assert set(t[t.comparison == 'ridge_fused − ridge_placebo'].share) == {0.0}   # the placebo: at the null only
     cheap = t[t.comparison == 'ridge_fused − ridge_meta']
     assert cheap.share.iloc[0] == 0 and cheap.delta_r2.iloc[0] == 0 and (cheap.rate_low <= cheap.rate).all() and (cheap.rate <= cheap.rate_high).all()
 
