@@ -55,3 +55,17 @@ def smoke_04(tmp_path_factory):
     "README's `papermill nbs/paper/04_grouped_audit.ipynb … -p seeds \"[0, 1, 2]\" -p smoke true`, run once."
     return _once(tmp_path_factory, 'smoke04', ['papermill', 'nbs/paper/04_grouped_audit.ipynb', '{out}', '-k', 'python3', '--cwd', 'nbs/paper',
                                                '-p', 'seeds', '[0, 1, 2]', '-p', 'smoke', 'true', '--no-progress-bar'])
+
+@pytest.fixture
+def paper_smoke(tmp_path, monkeypatch, kernel_name):
+    "A function: run nbs/paper/<name>.ipynb with smoke=True (and `params`) into tmp_path/root; returns that root and its manifest's artefacts."
+    def run(name:str, **params):
+        import json, papermill as pm
+        root = tmp_path/'root'
+        monkeypatch.setenv('POPNB_SMOKE_ROOT', str(root)); monkeypatch.setenv('POPNB_THREADS', '1')   # one thread on a shared machine
+        nb = ROOT/'nbs'/'paper'/f'{name}.ipynb'
+        pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, **params), kernel_name=kernel_name,
+                            cwd=str(nb.parent), progress_bar=False)
+        assert (root/'figures'/'README.md').is_file()
+        return root, json.loads((root/'figures'/'manifest.json').read_text())['artefacts']
+    return run

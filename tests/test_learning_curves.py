@@ -1,25 +1,11 @@
 "Papermill smoke run of nbs/paper/11_learning_curves: T15 and F18 written, every model at every size, stand-in audio labelled."
-import json
-from pathlib import Path
 import pandas as pd
 
-PAPER = Path(__file__).resolve().parents[1]/'nbs'/'paper'
 SYNTH = 'synthetic stand-in audio'
 
-def _smoke(name, tmp_path, monkeypatch, kernel_name, **params):
-    "Run nbs/paper/<name>.ipynb with smoke=True into tmp_path/root; return that root and its manifest artefacts."
-    import papermill as pm
-    root = tmp_path/'root'
-    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(root)); monkeypatch.setenv('POPNB_THREADS', '1')   # one thread on a shared machine
-    nb = PAPER/f'{name}.ipynb'
-    pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, **params), kernel_name=kernel_name,
-                        cwd=str(nb.parent), progress_bar=False)
-    assert (root/'figures'/'README.md').is_file()
-    return root, json.loads((root/'figures'/'manifest.json').read_text())['artefacts']
-
-def test_paper_11_learning_curves_smoke(tmp_path, monkeypatch, kernel_name, mirror):
+def test_paper_11_learning_curves_smoke(paper_smoke, mirror):
     "Two drawn sizes and all artists for ridge, gradient boosting and the corrected network; slopes from the second size on."
-    root, arts = _smoke('11_learning_curves', tmp_path, monkeypatch, kernel_name, sizes=[20, 40])
+    root, arts = paper_smoke('11_learning_curves', sizes=[20, 40])
     for ext in ('png', 'pdf'): assert (root/'figures'/f'F18_learning_curves.{ext}').stat().st_size > 0
     for ext in ('csv', 'md', 'tex'): assert (root/'figures'/'tables'/f'T15_learning_curves.{ext}').stat().st_size > 0
     assert {'figure/F18_learning_curves', 'table/T15_learning_curves'} <= set(arts)

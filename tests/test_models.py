@@ -132,8 +132,9 @@ def test_every_earlier_method_fits_predicts_and_clones(name):
     p = clone(est).fit(df.iloc[:45], df.popularity.iloc[:45]).predict(df.iloc[45:])
     assert p.shape == (15,) and np.isfinite(p).all()
 
-def test_svr_chooses_by_artist_grouped_inner_cv(monkeypatch):
-    "The inner search never validates on an artist it fitted on: GroupKFold over the artist column."
+@pytest.fixture
+def inner_folds_seen(monkeypatch):
+    "Artists shared by the training and validation rows of every inner GroupKFold split made while the test runs."
     import popnb.models as pm
     seen = []
     class Spy(pm.GroupKFold):
@@ -141,19 +142,19 @@ def test_svr_chooses_by_artist_grouped_inner_cv(monkeypatch):
             for tr, va in super().split(X, y, groups):
                 seen.append(set(groups[tr]) & set(groups[va])); yield tr, va
     monkeypatch.setattr(pm, 'GroupKFold', Spy)
+    return seen
+
+def test_svr_chooses_by_artist_grouped_inner_cv(inner_folds_seen):
+    "The inner search never validates on an artist it fitted on: GroupKFold over the artist column."
+    seen = inner_folds_seen
     df = _df(); s = GroupedSearchSVR(Cs=(1., 10.), gammas=(0.1,)).fit(df, df.popularity)
     assert seen and all(not x for x in seen)
     assert s.best_params_['C'] in (1., 10.) and s.best_params_['gamma'] == 0.1
 
-def test_rf_and_gradient_boosting_choose_by_artist_grouped_inner_cv(monkeypatch):
+def test_rf_and_gradient_boosting_choose_by_artist_grouped_inner_cv(inner_folds_seen):
     "Random Forest and gradient boosting are tuned like the SVR (issue 19 §3): a stated grid, inner folds that never share an artist."
     import popnb.models as pm
-    seen = []
-    class Spy(pm.GroupKFold):
-        def split(self, X, y=None, groups=None):
-            for tr, va in super().split(X, y, groups):
-                seen.append(set(groups[tr]) & set(groups[va])); yield tr, va
-    monkeypatch.setattr(pm, 'GroupKFold', Spy)
+    seen = inner_folds_seen
     df = _df()
     for name, grid in (('hgb_all', pm.HGB_GRID), ('hgb_artist', pm.HGB_GRID), ('rf', pm.RF_GRID)):
         seen.clear(); m = make_baseline(name, seed=1).fit(df, df.popularity)

@@ -1,22 +1,10 @@
 "Papermill smoke runs of the paper notebooks: every artefact written into the smoke root, synthetic ones labelled."
-import json
 from pathlib import Path
 import pytest
 
 PAPER = Path(__file__).resolve().parents[1]/'nbs'/'paper'
 SYNTH = 'synthetic stand-in audio'
 
-def _smoke(name, tmp_path, monkeypatch, kernel_name, **params):
-    "Run nbs/paper/<name>.ipynb with smoke=True into tmp_path/root; return that root's manifest artefacts."
-    import papermill as pm
-    root = tmp_path/'root'
-    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(root)); monkeypatch.setenv('POPNB_THREADS', '1')   # one thread on a shared machine
-    nb = PAPER/f'{name}.ipynb'
-    pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, **params), kernel_name=kernel_name,
-                        cwd=str(nb.parent), progress_bar=False)
-    m = json.loads((root/'figures'/'manifest.json').read_text())
-    assert (root/'figures'/'README.md').is_file()
-    return root, m['artefacts']
 
 def _check(root, arts, figures=(), tables=()):
     for f in figures:
@@ -30,17 +18,17 @@ def _check(root, arts, figures=(), tables=()):
         if a['kind'] == 'table' and a['audio_source'] == 'synthetic':
             assert SYNTH in (root/'figures'/'tables'/f"{a['name']}.md").read_text(), k
 
-def test_paper_03_spectrogram_inputs_smoke(tmp_path, monkeypatch, kernel_name, mirror):
+def test_paper_03_spectrogram_inputs_smoke(paper_smoke, monkeypatch, mirror):
     monkeypatch.setenv('POPNB_DATA_MIRROR', str(mirror))   # the real previews come from the mirror
-    root, arts = _smoke('03_spectrogram_inputs', tmp_path, monkeypatch, kernel_name)
+    root, arts = paper_smoke('03_spectrogram_inputs')
     _check(root, arts, figures=('F6a_paper_input_real_preview', 'F6b_paper_input_standin', 'F6c_standin_feature_contrasts'),
            tables=('TS1_paper_window_silence',))
     assert arts['figure/F6a_paper_input_real_preview']['audio_source'] == 'local'   # a real preview from the mirror
     assert arts['figure/F6b_paper_input_standin']['audio_source'] == 'synthetic'
     assert arts['figure/F6c_standin_feature_contrasts']['audio_source'] == 'synthetic'
 
-def test_paper_07_interpretation_smoke(tmp_path, monkeypatch, kernel_name):
-    root, arts = _smoke('07_interpretation', tmp_path, monkeypatch, kernel_name)
+def test_paper_07_interpretation_smoke(paper_smoke):
+    root, arts = paper_smoke('07_interpretation')
     _check(root, arts, figures=('F11_permutation_importance', 'F12_spectrogram_saliency', 'F12b_saliency_profiles'),
            tables=('T7_permutation_importance',))
     assert arts['figure/F12_spectrogram_saliency']['audio_source'] == 'synthetic'
@@ -69,10 +57,10 @@ def test_library_notebook_rejects_bad_parameter(nb, bad, tmp_path, kernel_name):
         pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=bad, kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False)
     assert 'ParameterError' in str(e.value)
 
-def test_paper_09_between_within_artists_smoke(tmp_path, monkeypatch, kernel_name, mirror):
+def test_paper_09_between_within_artists_smoke(paper_smoke, mirror):
     "T13 and F16 written; the within-artist R² of the artist mean (one value per artist) is 0 by construction."
     import pandas as pd
-    root, arts = _smoke('09_between_within_artists', tmp_path, monkeypatch, kernel_name)
+    root, arts = paper_smoke('09_between_within_artists')
     _check(root, arts, figures=('F16_per_artist_errors',), tables=('T13_between_within_artists',))
     t = pd.read_csv(root/'figures'/'tables'/'T13_between_within_artists.csv').set_index('model')
     assert abs(float(t.loc['artist_mean', 'within_r2'])) < 1e-9 and {'fusion_cnn', 'ridge', 'mean'} <= set(t.index)

@@ -4,25 +4,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-PAPER = Path(__file__).resolve().parents[1]/'nbs'/'paper'
 SYNTH = 'synthetic stand-in audio'
 
-def _smoke(name, tmp_path, monkeypatch, kernel_name, **params):
-    "Run nbs/paper/<name>.ipynb with smoke=True into tmp_path/root; return that root's manifest artefacts (as tests/test_paper_notebooks.py)."
-    import papermill as pm
-    root = tmp_path/'root'
-    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(root)); monkeypatch.setenv('POPNB_THREADS', '1')   # one thread on a shared machine
-    nb = PAPER/f'{name}.ipynb'
-    pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True, **params), kernel_name=kernel_name,
-                        cwd=str(nb.parent), progress_bar=False)
-    m = json.loads((root/'figures'/'manifest.json').read_text())
-    assert (root/'figures'/'README.md').is_file()
-    return root, m['artefacts']
-
-def test_paper_10_power_study_smoke(tmp_path, monkeypatch, kernel_name, mirror):
+def test_paper_10_power_study_smoke(paper_smoke, mirror):
     "T14 and F17 written and labelled as stand-in audio; one row per comparison and share, the null first."
     import pandas as pd
-    root, arts = _smoke('10_power_study', tmp_path, monkeypatch, kernel_name)
+    root, arts = paper_smoke('10_power_study')
     for ext in ('png', 'pdf'): assert (root/'figures'/f'F17_power_curve.{ext}').stat().st_size > 0
     for ext in ('csv', 'md', 'tex'): assert (root/'figures'/'tables'/f'T14_power_study.{ext}').stat().st_size > 0
     for k in ('figure/F17_power_curve', 'table/T14_power_study'):
