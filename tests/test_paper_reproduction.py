@@ -29,8 +29,7 @@ PARAMS = {'01_dataset_statistics': dict(threshold=70.0)}
 # runs shared with tests/test_readme_commands.py (conftest's session fixtures): the same notebook and parameters, made once
 SHARED = {'01_dataset_statistics': 'smoke_01', '04_grouped_audit': 'smoke_04'}
 
-# under pytest-xdist (make test: -n 2 --dist loadgroup) a shared run's tests go to one worker, which makes it once
-@pytest.mark.parametrize('nb', [pytest.param(nb, marks=pytest.mark.xdist_group(SHARED[nb])) if nb in SHARED else nb for nb in ARTEFACTS])
+@pytest.mark.parametrize('nb', list(ARTEFACTS))
 def test_paper_notebook_writes_its_artefacts(nb, tmp_path, monkeypatch, kernel_name, mirror, request):
     if nb in SHARED:
         tmp, r, _, _ = request.getfixturevalue(SHARED[nb])
@@ -65,3 +64,17 @@ def test_bad_parameters_fail_at_the_top(tmp_path, monkeypatch, kernel_name, mirr
         run('01_dataset_statistics', tmp_path, monkeypatch, kernel_name, treshold=70)
     with pytest.raises(pm.PapermillExecutionError, match='audio_source: must be one of'):
         run('04_grouped_audit', tmp_path, monkeypatch, kernel_name, audio_source='mp3')
+
+# ---- the README's own commands that run these notebooks: the same shared runs, so in this file (make test runs a file on one worker)
+def test_papermill_list_parameter_as_text_runs(smoke_04):
+    "The README's `-p seeds \"[0, 1, 2]\"`: papermill passes text; the notebook reads it as a list (smoke scale; the run is shared)."
+    tmp, r, _, _ = smoke_04
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp/'root'/'figures'/'tables'/'T4_grouped_summary.csv').is_file()
+
+def test_popnb_reproduce_only_runs(smoke_01):
+    "`popnb reproduce --only NB -p name value` at smoke scale, and its run recorded in the smoke root, not figures/ (the run is shared)."
+    tmp, r, before, after = smoke_01
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp/'root'/'figures'/'F1_popularity_distribution.png').is_file()
+    assert after == before

@@ -1,4 +1,5 @@
-"Every command the README shows works as written: each is parsed and checked; those that fit the budget run at smoke scale."
+"Every command the README shows works as written: each is parsed and checked; those that fit the budget run at smoke scale
+(in test_paper_reproduction.py, beside the tests that share their runs)."
 import os, re, shlex, subprocess, sys
 from pathlib import Path
 import pytest
@@ -41,17 +42,3 @@ def test_papermill_command_names_a_notebook_and_its_parameters(cmd):
 def test_make_target_exists(target):
     assert re.search(rf'^{re.escape(target)}:', (ROOT/'Makefile').read_text(), re.M), target
 
-@pytest.mark.xdist_group('smoke_04')   # with the other tests of this run: one worker makes it once
-def test_papermill_list_parameter_as_text_runs(smoke_04):
-    "The README's `-p seeds \"[0, 1, 2]\"`: papermill passes text; the notebook reads it as a list (smoke scale; the run is shared)."
-    tmp, r, _, _ = smoke_04
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert (tmp/'root'/'figures'/'tables'/'T4_grouped_summary.csv').is_file()
-
-@pytest.mark.xdist_group('smoke_01')
-def test_popnb_reproduce_only_runs(smoke_01):
-    "`popnb reproduce --only NB -p name value` at smoke scale, and its run recorded in the smoke root, not figures/ (the run is shared)."
-    tmp, r, before, after = smoke_01
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert (tmp/'root'/'figures'/'F1_popularity_distribution.png').is_file()
-    assert after == before
