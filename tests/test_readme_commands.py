@@ -1,5 +1,5 @@
-"Every command the README shows works as written: each is parsed and checked; those that fit the budget run at smoke scale
-(in test_paper_reproduction.py, beside the tests that share their runs)."
+"""Every command the README shows works as written: each is parsed and checked; those that fit the budget run at smoke scale
+(in test_paper_reproduction.py, beside the tests that share their runs)."""
 import os, re, shlex, subprocess, sys
 from pathlib import Path
 import pytest
