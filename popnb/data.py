@@ -17,7 +17,7 @@ __all__ = ['SOURCES', 'AUDIO_FEATURES', 'ARTIST_COLS', 'META_COLS', 'SCHEMA', 'R
            'DATASETS', 'GATHERABLE_EMPTY', 'Source', 'download', 'fetch_file', 'fetch_paper_data', 'validate',
            'parse_release_date', 'genre_family', 'track_keys', 'tidy', 'load_paper_dataset', 'duplicate_report',
            'dataset_facts', 'capture_tracks', 'attach_capture_ids', 'spotify_client', 'gather_spotify',
-           'read_collection', 'load_dataset', 'paper_split', 'grouped_folds']
+           'read_collection', 'load_dataset', 'paper_split', 'grouped_folds', 'release_cutoff', 'release_folds']
 
 # %% ../nbs/01_data.ipynb #f16dafad
 @dataclass(frozen=True)
@@ -443,3 +443,28 @@ def grouped_folds(df:pd.DataFrame, # the dataset (needs `artist`)
     perm = dict(zip(uniq, np.random.default_rng(seed).permutation(len(uniq))))
     g = np.array([perm[x] for x in groups])
     return [(np.sort(tr), np.sort(te)) for tr,te in GroupKFold(n_splits=k).split(np.zeros(len(df)), groups=g)]
+
+# %% ../nbs/01_data.ipynb #3f62a712
+def release_cutoff(years, # the release year of each track
+                   share:float=0.2 # the share of tracks to test on: those released after the cutoff
+                  ) -> int:
+    "The last training year: the one whose later releases come closest to `share` of the tracks."
+    if not 0 < share < 1: raise ParameterError(f"must be in (0, 1), got {share}", where='share')
+    y = np.asarray(years, int); cand = np.unique(y)[:-1]
+    if not len(cand): raise DataError("every track was released in one year: no cutoff leaves tracks on both sides", where='year')
+    return int(cand[np.argmin([abs((y > c).mean() - share) for c in cand])])
+
+# %% ../nbs/01_data.ipynb #c38704e2
+def release_folds(df:pd.DataFrame, # the dataset (needs `year`, and `artist` for new_artists)
+                  cutoff:int, # the last release year trained on
+                  k:int=5, # artist folds of the new_artists variant
+                  seed:int=0, # assignment of artists to those folds
+                  new_artists:bool=False # hold out the test tracks' artists too
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    "Train on releases up to `cutoff`, test on later ones: [(train, test)], one split, or k with no artist on both sides."
+    late = df.year.to_numpy(int) > cutoff
+    if late.all() or not late.any():
+        raise ParameterError(f"no track released {'up to' if late.all() else 'after'} {cutoff}", where='cutoff')
+    if not new_artists: return [(np.flatnonzero(~late), np.flatnonzero(late))]
+    folds = [(tr[~late[tr]], te[late[te]]) for tr, te in grouped_folds(df, k=k, seed=seed)]
+    return [(tr, te) for tr, te in folds if len(te)]

@@ -11,13 +11,14 @@ import numpy as np, pandas as pd
 from .core import cache_table, code_fingerprint, paths, sha256_bytes, short_hash, ParameterError, DataError
 from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS, DESCRIPTORS_VERSION
 from .audio import SYNTH_LABEL
-from .data import grouped_folds, paper_split
+from .data import grouped_folds, paper_split, release_cutoff, release_folds
 import torch
 from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS, make_model, _run, _threads, _map_jobs, train_jobs
 
 
 # %% auto #0
-__all__ = ['model_inputs', 'add_descriptors', 'feature_label', 'model_code', 'run_tally', 'protocol_predictions', 'fold_models']
+__all__ = ['PROTOCOLS', 'model_inputs', 'add_descriptors', 'feature_label', 'model_code', 'protocol_splits', 'run_tally',
+           'protocol_predictions', 'fold_models']
 
 # %% ../nbs/05a_protocols.ipynb #6eef1920
 def model_inputs(model:str, # a key of popnb.train.MODELS
@@ -69,6 +70,22 @@ def model_code(model:str # a key of popnb.train.MODELS
     return code_fingerprint(*[s.build or make_model, make_model, _run, run_grouped, run_paper], *([build_store] if s.uses_audio else []))
 
 
+# %% ../nbs/05a_protocols.ipynb #13f69519
+PROTOCOLS = ('paper', 'grouped', 'release', 'release_grouped')
+
+def protocol_splits(d:pd.DataFrame, # the rows (popnb.data schema)
+                    protocol:str, # one of PROTOCOLS
+                    seed:int=0, # the split or fold assignment
+                    k:int=5, # artist folds (grouped, release_grouped)
+                    cutoff:int|None=None # last release year trained on (release protocols)
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    "The (train, test) positions of `protocol` for `seed`: one split, or one per fold."
+    if protocol == 'paper': return [paper_split(d, seed=seed)]
+    if protocol == 'grouped': return grouped_folds(d, k=k, seed=seed)
+    if protocol not in PROTOCOLS: raise ParameterError(f"must be one of {list(PROTOCOLS)}, got {protocol!r}", where='protocol')
+    if cutoff is None: raise ParameterError("a release protocol needs its cutoff year", where='cutoff')
+    return release_folds(d, cutoff, k, seed, new_artists=protocol == 'release_grouped')
+
 # %% ../nbs/05a_protocols.ipynb #986ae39c
 def _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, progress):
     "Predictions of model `m` on one seed and fold (`split` = train and test positions), resuming from checkpoints in `ck`."
@@ -112,10 +129,9 @@ def _cached_run(protocol, d, m, spec, seed, fold, split, over, feature_set, key,
     _tally(bool(trained), protocol=protocol, model=m, seed=seed, fold=fold)
     return r
 
-def _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress, n_jobs=None):
+def _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress, n_jobs=None, cutoff=None):
     "Every seed and fold of model `m`, trained side by side (`train_jobs`) and each cached as it finishes: (predictions, histories)."
-    runs = [(seed, fold, split) for seed in seeds
-            for fold, split in enumerate(grouped_folds(d, k=k, seed=seed) if protocol == 'grouped' else [paper_split(d, seed=seed)])]
+    runs = [(seed, fold, split) for seed in seeds for fold, split in enumerate(protocol_splits(d, protocol, seed, k, cutoff))]
     nj = min(train_jobs(n_jobs), len(runs)); th = max(1, torch.get_num_threads() // nj)
     args = [(protocol, d, m, spec, seed, fold, split, over, feature_set, key, refresh, th) for seed, fold, split in runs]
     out, hist = [], []
@@ -129,8 +145,7 @@ def _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh,
 # %% ../nbs/05a_protocols.ipynb #b90f8eee
 def _check_protocol(df:pd.DataFrame, protocol:str, feature_set:str):
     "Refuse an unknown protocol, and Spotify's inputs on a collection gathered without them."
-    if protocol not in ('grouped','paper'):
-        raise ParameterError(f"must be 'grouped' or 'paper', got {protocol!r}", where='protocol')
+    if protocol not in PROTOCOLS: raise ParameterError(f"must be one of {list(PROTOCOLS)}, got {protocol!r}", where='protocol')
     absent = [c for c in df.attrs.get('absent_features', []) if c in feature_cols(feature_set)]
     if absent: raise DataError(f"{absent} absent or empty as gathered, and the '{feature_set}' inputs need them: "
                                "use feature_set='descriptors' (the inputs measured from each track's audio)",
@@ -165,10 +180,11 @@ def _data_hash(df):
     return sha256_bytes(pd.util.hash_pandas_object(df[['track_key','popularity']], index=False).values.tobytes())[:16]
 
 def _run_key(protocol:str, m:str, p:MelParams|None, k:int, epochs:int|None, audio_source:str, d:pd.DataFrame,
-             feature_set:str, dmel:MelParams) -> dict:
+             feature_set:str, dmel:MelParams, cutoff:int|None=None) -> dict:
     "The cache key of model `m`'s runs under `protocol` (the seed, fold and checkpoint are added per run)."
     cfg = MODELS[m].config
-    return dict(protocol=protocol, model=m, k=k if protocol == 'grouped' else None, epochs=epochs,
+    return dict(protocol=protocol, model=m, k=k if protocol in ('grouped', 'release_grouped') else None, epochs=epochs,
+                **({'cutoff': cutoff} if protocol.startswith('release') else {}),
                 mel=p.key if p else None, audio_source=audio_source if p else None, data=_data_hash(d),
                 features=dict(feature_set=feature_set, audio_source=audio_source, mel=dmel.key,
                               descriptors=DESCRIPTORS_VERSION) if feature_set != 'spotify' else None,
@@ -188,7 +204,7 @@ def _assemble(out:list, hist:list, keep:np.ndarray, no_desc:dict, feature_set:st
 # %% ../nbs/05a_protocols.ipynb #31ae1411
 def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          models:list|tuple, # keys of popnb.train.MODELS
-                         protocol:str='grouped', # 'grouped' (artist K-fold) or 'paper' (random 80/20)
+                         protocol:str='grouped', # grouped (artist K-fold) | paper (random 80/20) | release | release_grouped
                          audio_source:str='synthetic', # a resolved audio source: synthetic | previews | local | none
                          mel:MelParams|None=None, # log-mel preset of the corrected networks; `study_mel()` by default
                          seeds:list|tuple=(0,), # fold assignments / splits and network seeds
@@ -198,7 +214,8 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          refresh:bool=False, # retrain even when cached
                          progress:bool=True, # show progress bars
                          feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both
-                         descriptor_mel:MelParams|None=None # store the descriptors are measured on; `mel` by default
+                         descriptor_mel:MelParams|None=None, # store the descriptors are measured on; `mel` by default
+                         cutoff:int|None=None # last release year trained on (release protocols); `release_cutoff` by default
                         ) -> pd.DataFrame:
     "Out-of-fold predictions of `models` under `protocol`, cached per run; per-epoch histories in `.attrs['history']`."
     _check_protocol(df, protocol, feature_set)
@@ -208,12 +225,13 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     needs, stores = _stores(df, models, mel, dmel, feature_set, audio_source, n_jobs, progress)
     d, keep, no_desc = _usable_rows(df, stores, dmel, feature_set)
     over = {'epochs': epochs} if epochs else None
+    if protocol.startswith('release'): cutoff = release_cutoff(df.year) if cutoff is None else int(cutoff)
     out, hist = [], []
     for m in models:
         p = needs[m]
         spec = None if p is None else stores[p.key].X[keep]
-        key = _run_key(protocol, m, p, k, epochs, audio_source, d, feature_set, dmel)
-        o, h = _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress)
+        key = _run_key(protocol, m, p, k, epochs, audio_source, d, feature_set, dmel, cutoff)
+        o, h = _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress, cutoff=cutoff)
         out += o; hist += h
     return _assemble(out, hist, keep, no_desc, feature_set)
 
