@@ -18,7 +18,7 @@ from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, D
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'model_inputs', 'add_descriptors', 'feature_label', 'model_code', 'protocol_splits', 'run_tally',
-           'protocol_predictions', 'fold_models']
+           'fit_runs', 'protocol_predictions', 'fold_models']
 
 # %% ../nbs/05a_protocols.ipynb #6eef1920
 def model_inputs(model:str, # a key of popnb.train.MODELS
@@ -129,18 +129,34 @@ def _cached_run(protocol, d, m, spec, seed, fold, split, over, feature_set, key,
     _tally(bool(trained), protocol=protocol, model=m, seed=seed, fold=fold)
     return r
 
-def _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress, n_jobs=None, cutoff=None):
-    "Every seed and fold of model `m`, trained side by side (`train_jobs`) and each cached as it finishes: (predictions, histories)."
-    runs = [(seed, fold, split) for seed in seeds for fold, split in enumerate(protocol_splits(d, protocol, seed, k, cutoff))]
+# %% ../nbs/05a_protocols.ipynb #4bcf854c
+def fit_runs(d:pd.DataFrame, # the rows, in the order of `spec`
+             runs:list, # (model, seed, fold, train positions, test positions, cache key) tuples
+             spec=None, # spectrograms aligned to `d`, given to the models that use audio
+             epochs:int|None=None, # override every network's epochs (None: each model's default)
+             protocol:str='grouped', # the protocol the runs are trained and recorded under
+             feature_set:str='spotify', # model inputs: spotify | descriptors | both
+             refresh:bool=False, # retrain even when cached
+             progress:bool=True, # a progress bar over the runs
+             desc:str='runs', # its label
+             n_jobs:int|None=None # runs trained at once (`train_jobs`)
+            ) -> list:
+    "Each run read back from its cache (its key plus seed and fold) or trained, side by side, and cached as it finishes: [predictions]."
+    over = {'epochs': epochs} if epochs else None
     nj = min(train_jobs(n_jobs), len(runs)); th = max(1, torch.get_num_threads() // nj)
-    args = [(protocol, d, m, spec, seed, fold, split, over, feature_set, key, refresh, th) for seed, fold, split in runs]
+    args = [(protocol, d, m, spec if MODELS[m].uses_audio else None, seed, fold, (tr, te), over, feature_set, key, refresh, th)
+            for m, seed, fold, tr, te, key in runs]
+    return _map_jobs(_cached_run, args, nj, progress, desc)
+
+def _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, n_jobs=None, cutoff=None):
+    "Every seed and fold of model `m` under `protocol` (`fit_runs`): (predictions, histories)."
+    runs = [(m, seed, fold, tr, te, key) for seed in seeds for fold, (tr, te) in enumerate(protocol_splits(d, protocol, seed, k, cutoff))]
     out, hist = [], []
-    for r in _map_jobs(_cached_run, args, nj, progress, f'{protocol} {m}'):
+    for r in fit_runs(d, runs, spec, epochs, protocol, feature_set, refresh, progress, f'{protocol} {m}', n_jobs):
         h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
         if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
         out.append(r)
     return out, hist
-
 
 # %% ../nbs/05a_protocols.ipynb #b90f8eee
 def _check_protocol(df:pd.DataFrame, protocol:str, feature_set:str):
@@ -224,14 +240,13 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     dmel = descriptor_mel or mel
     needs, stores = _stores(df, models, mel, dmel, feature_set, audio_source, n_jobs, progress)
     d, keep, no_desc = _usable_rows(df, stores, dmel, feature_set)
-    over = {'epochs': epochs} if epochs else None
     if protocol.startswith('release'): cutoff = release_cutoff(df.year) if cutoff is None else int(cutoff)
     out, hist = [], []
     for m in models:
         p = needs[m]
         spec = None if p is None else stores[p.key].X[keep]
         key = _run_key(protocol, m, p, k, epochs, audio_source, d, feature_set, dmel, cutoff)
-        o, h = _model_runs(protocol, d, m, spec, seeds, k, over, feature_set, key, refresh, progress, cutoff=cutoff)
+        o, h = _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, cutoff=cutoff)
         out += o; hist += h
     return _assemble(out, hist, keep, no_desc, feature_set)
 
