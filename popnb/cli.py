@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse, json, os, sys, textwrap
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import PopnbError, ParameterError, DataError, AudioError, closest, did_you_mean, paths, sha256_file, short_hash
+from fastcore.basics import patch
+from .core import (PopnbError, ParameterError, DataError, AudioError, closest, did_you_mean, paths, sha256_file,
+                        short_hash)
 
 # %% auto #0
 __all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'STREAM_SUFFIXES', 'metadata_table', 'decode_files', 'predict_batch', 'iter_predictions',
@@ -17,11 +19,14 @@ __all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'STREAM_SUFFIXES', 'metadata_table', 'de
 # %% ../nbs/08_cli.ipynb #e9989a1c
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
 
-PREDICT_COLS = ['file','popularity','status','error','from_user','from_descriptors','filled','model','checkpoint','audio_source','audio_used','mel_key']
-MEDIAN_OK = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence','time_signature']   # no descriptor measures them: training medians, flagged
+PREDICT_COLS = ['file','popularity','status','error','from_user','from_descriptors','filled','model','checkpoint',
+                'audio_source','audio_used','mel_key']
+MEDIAN_OK = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence',
+             'time_signature']   # no descriptor measures them: training medians, flagged
 
 def _flag(c:str) -> str: return '--' + c.replace('_', '-')
 
+# %% ../nbs/08_cli.ipynb #732f3dab
 def _check_value(c:str, v) -> str|None:
     "Why the value `v` of metadata column `c` is unusable, or None."
     try: v = float(v)
@@ -32,6 +37,7 @@ def _check_value(c:str, v) -> str|None:
         return f"{c}={v:g} is outside [{'' if lo is None else lo}, {'' if hi is None else hi}]"
     return None
 
+# %% ../nbs/08_cli.ipynb #97f985d3
 def _read_features(features) -> pd.DataFrame|None:
     "The features table of a DataFrame or a CSV path."
     if features is None or isinstance(features, pd.DataFrame): return features
@@ -40,39 +46,60 @@ def _read_features(features) -> pd.DataFrame|None:
     try: return pd.read_csv(p)
     except Exception as e: raise ParameterError(f"not a readable CSV ({e})", where=str(p)) from None
 
-def _features_table(features, files:list, inputs:list=META_COLS) -> tuple[pd.DataFrame, list]:
-    "Rows of `features` aligned to `files` (NaN where absent) and a per-file error ('' when matched)."
-    if not isinstance(features, pd.DataFrame): raise ParameterError(f"expected a DataFrame or a CSV path, got {type(features).__name__}", where='features')
+# %% ../nbs/08_cli.ipynb #a983c802
+def _check_columns(features:pd.DataFrame, # the features table
+                   inputs:list # the inputs it may give
+                  ):
+    "ParameterError naming the columns of `features` that are neither 'file' nor one of `inputs` (with the closest)."
     unknown = [c for c in features.columns if c not in inputs and c != 'file']
     if unknown:
         hints = [f"{c!r}" + (f" (did you mean {m!r}?)" if (m := closest(c, inputs)) else '') for c in unknown]
-        raise ParameterError(f"unknown column(s) {', '.join(hints)}; expected 'file' and any of {list(inputs)}", where='features')
+        raise ParameterError(f"unknown column(s) {', '.join(hints)}; expected 'file' and any of {list(inputs)}",
+                             where='features')
+
+# %% ../nbs/08_cli.ipynb #38d075e3
+def _match_files(keys:list, # the table's 'file' column
+                 files:list # the audio files
+                ) -> list: # per file: (its row, '') or (None, why it has none)
+    "The row of each file in `keys`: by full path, else by a name only one row has."
+    full = {str(Path(k)): i for i,k in enumerate(keys)}
+    names = {}
+    for i,k in enumerate(keys): names.setdefault(Path(k).name, []).append(i)
+    out = []
+    for f in files:
+        i, hits = full.get(str(Path(f))), names.get(Path(f).name, [])
+        if i is None and len(hits) > 1:
+            out.append((None, f"{len(hits)} rows of the features table name {Path(f).name!r}; "
+                              "give the full path in 'file'"))
+        elif i is None and not hits: out.append((None, "no row for this file in the features table (column 'file')"))
+        else: out.append((hits[0] if i is None else i, ''))
+    return out
+
+# %% ../nbs/08_cli.ipynb #b6e6996b
+def _features_table(features, files:list, inputs:list=META_COLS) -> tuple[pd.DataFrame, list]:
+    "Rows of `features` aligned to `files` (NaN where absent) and a per-file error ('' when matched)."
+    if not isinstance(features, pd.DataFrame):
+        raise ParameterError(f"expected a DataFrame or a CSV path, got {type(features).__name__}", where='features')
+    _check_columns(features, inputs)
     cols = [c for c in inputs if c in features.columns]
     out = pd.DataFrame(np.nan, index=range(len(files)), columns=list(inputs))
     errs = [''] * len(files)
     if 'file' not in features.columns:
         if len(features) != len(files):
-            raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): without a 'file' column rows are matched by order", where='features')
+            raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): without a 'file' column "
+                                 "rows are matched by order", where='features')
         out[cols] = features[cols].apply(pd.to_numeric, errors='coerce').to_numpy(dtype=float)
         return out, errs
-    keys = features['file'].astype(str).tolist()
-    full = {str(Path(k)): i for i,k in enumerate(keys)}
-    names = {}
-    for i,k in enumerate(keys): names.setdefault(Path(k).name, []).append(i)
     vals = features[cols].apply(pd.to_numeric, errors='coerce').to_numpy(dtype=float)
-    for j,f in enumerate(files):
-        i = full.get(str(Path(f)))
-        if i is None:
-            hits = names.get(Path(f).name, [])
-            if len(hits) > 1: errs[j] = f"{len(hits)} rows of the features table name {Path(f).name!r}; give the full path in 'file'"; continue
-            i = hits[0] if hits else None
-        if i is None: errs[j] = "no row for this file in the features table (column 'file')"; continue
-        out.loc[j, cols] = vals[i]
+    for j,(i,e) in enumerate(_match_files(features['file'].astype(str).tolist(), files)):
+        if i is None: errs[j] = e
+        else: out.loc[j, cols] = vals[i]
     return out, errs
 
 # %% ../nbs/08_cli.ipynb #41171221
 def _sources(cols:list, given:set, descriptors:bool, fill_missing:bool) -> dict:
-    "Where each input can come from ('user', 'descriptors', 'median'), or ParameterError naming the inputs nothing can supply and why."
+    ("Where each input can come from ('user', 'descriptors', 'median'), "
+     "or ParameterError naming the inputs nothing can supply and why.")
     from popnb.features import DESCRIPTORS
     src = {}
     for c in cols:
@@ -82,28 +109,67 @@ def _sources(cols:list, given:set, descriptors:bool, fill_missing:bool) -> dict:
     nowhere = [c for c in cols if c not in src]
     if nowhere:
         why = [f"{c} ({'give it as ' + _flag(c) if c in META_COLS else 'not a descriptor popnb computes from audio'}" +
-               (', and not measurable from audio' if c in META_COLS and c not in DESCRIPTORS else '') + ')' for c in nowhere]
+               (', and not measurable from audio' if c in META_COLS and c not in DESCRIPTORS else '') + ')'
+               for c in nowhere]
         raise ParameterError(f"no value for {', '.join(why)}: give them in --features or as flags, "
-                             "or pass --fill-missing to use the training medians (reported in the `filled` column)", where='metadata')
+                             "or pass --fill-missing to use the training medians (reported in the `filled` column)",
+                             where='metadata')
     return src
 
-def metadata_table(files:list, # the audio files
-                   medians:dict, # training median of each column (a bundle's `medians`)
-                   features=None, # DataFrame or CSV path: any of `cols`, optionally 'file'
-                   values:dict|None=None, # column -> value for every file (the flags)
-                   fill_missing:bool=False, # fill any gap with the training medians (named in `filled`)
-                   required:bool=True, # False: the model ignores metadata; medians fill everything silently
-                   described:list|None=None, # per file: its `file_descriptors` (a dict) or why it has none (a str); None: no descriptors
-                   cols:list=META_COLS # the bundle's inputs, in order
-                  ) -> pd.DataFrame:
-    "`cols` of each file plus `from_user`, `from_descriptors`, `filled` (from training medians) and `error` ('' when usable)."
-    files, cols = [str(f) for f in files], list(cols)
+# %% ../nbs/08_cli.ipynb #5aa391c7
+def _check_values(values:dict|None, # input -> value for every file (the flags); None: not given
+                  cols:list # the bundle's inputs
+                 ) -> dict:
+    "The values given, each checked: ParameterError naming an unknown input or an unusable value."
     values = {k: v for k,v in (values or {}).items() if v is not None}
     bad = [k for k in values if k not in cols]
     if bad: raise ParameterError(f"unknown metadata {bad}; expected any of {cols}", where='values')
     for k,v in values.items():
         why = _check_value(k, v)
         if why: raise ParameterError(why, where=_flag(k))
+    return values
+
+# %% ../nbs/08_cli.ipynb #99fe10a3
+def _fill_file(t:pd.DataFrame, # the inputs of the files, NaN where not given; row `j` is filled in place
+               j:int, # the file's row
+               cols:list, # the inputs
+               src:dict, # `_sources` of the inputs
+               d, # the file's descriptors (a dict), why it has none (a str), or None
+               medians:dict, # training median of each input
+               fill_missing:bool # fill any gap with the medians
+              ) -> tuple: # the inputs (from the user, from descriptors, from medians, still missing)
+    "Fill the gaps of row `j` from the file's descriptors, then from the medians."
+    u = [c for c in cols if np.isfinite(t.at[j, c])]
+    got = [c for c in cols if c not in u and src[c] == 'descriptors' and isinstance(d, dict)
+           and np.isfinite(d.get(c, np.nan))]
+    for c in got: t.at[j, c] = float(d[c])
+    gaps = [c for c in cols if c not in u and c not in got]
+    med = [c for c in gaps if fill_missing or src[c] == 'median']
+    for c in med: t.at[j, c] = float(medians.get(c, np.nan))
+    return u, got, med, [c for c in gaps if c not in med]
+
+# %% ../nbs/08_cli.ipynb #50890ed8
+def _row_error(t:pd.DataFrame, j:int, cols:list, left:list, d) -> str:
+    "Why row `j` of `t` cannot be predicted: its missing inputs `left`, else its first unusable value; '' when usable."
+    if left:
+        return (f"missing metadata {left}" + (f" (no descriptors: {d})" if isinstance(d, str) else '')
+                + " (or pass --fill-missing)")
+    return next((w for c in cols if (w := _check_value(c, t.at[j, c]))), '')
+
+# %% ../nbs/08_cli.ipynb #27694ea6
+def metadata_table(files:list, # the audio files
+                   medians:dict, # training median of each column (a bundle's `medians`)
+                   features=None, # DataFrame or CSV path: any of `cols`, optionally 'file'
+                   values:dict|None=None, # column -> value for every file (the flags)
+                   fill_missing:bool=False, # fill any gap with the training medians (named in `filled`)
+                   required:bool=True, # False: the model ignores metadata; medians fill everything silently
+                   described:list|None=None, # per file: `file_descriptors` (a dict) or why none (a str); None: none
+                   cols:list=META_COLS # the bundle's inputs, in order
+                  ) -> pd.DataFrame:
+    ("`cols` of each file plus `from_user`, `from_descriptors`, `filled` (from training medians) "
+     "and `error` ('' when usable).")
+    files, cols = [str(f) for f in files], list(cols)
+    values = _check_values(values, cols)
     blank = lambda: ['']*len(files)
     if not required:
         t = pd.DataFrame({c: [float(medians.get(c, 0.0))]*len(files) for c in cols})
@@ -112,63 +178,66 @@ def metadata_table(files:list, # the audio files
     t, errs = (_features_table(features, files, cols) if features is not None else
                (pd.DataFrame(np.nan, index=range(len(files)), columns=cols), blank()))
     for k,v in values.items(): t[k] = t[k].fillna(float(v))
-    src = _sources(cols, set(values) | (set() if features is None else set(features.columns)), described is not None, fill_missing)
+    given = set(values) | (set() if features is None else set(features.columns))
+    src = _sources(cols, given, described is not None, fill_missing)
     user, desc, filled = blank(), blank(), blank()
     for j in range(len(files)):
         d = described[j] if described is not None else None
-        u = [c for c in cols if np.isfinite(t.at[j, c])]
-        got = [c for c in cols if c not in u and src[c] == 'descriptors' and isinstance(d, dict) and np.isfinite(d.get(c, np.nan))]
-        for c in got: t.at[j, c] = float(d[c])
-        gaps = [c for c in cols if c not in u and c not in got]
-        med = [c for c in gaps if fill_missing or src[c] == 'median']
-        for c in med: t.at[j, c] = float(medians.get(c, np.nan))
+        u, got, med, left = _fill_file(t, j, cols, src, d, medians, fill_missing)
         user[j], desc[j], filled[j] = ' '.join(u), ' '.join(got), ' '.join(med)
-        left = [c for c in gaps if c not in med]
-        if not errs[j]:
-            if left: errs[j] = f"missing metadata {left}" + (f" (no descriptors: {d})" if isinstance(d, str) else '') + " (or pass --fill-missing)"
-            else: errs[j] = next((w for c in cols if (w := _check_value(c, t.at[j, c]))), '')
+        if not errs[j]: errs[j] = _row_error(t, j, cols, left, d)
     return t.assign(from_user=user, from_descriptors=desc, filled=filled, error=errs)
 
 # %% ../nbs/08_cli.ipynb #9f344b3c
 def decode_files(files:list, # audio files
                  params, # the bundle's MelParams
                  descriptors:bool=True # also describe each file
-                ) -> list: # per file: (spectrogram or None, descriptors or the reason there are none or None, error or '')
+                ) -> list: # per file: (spectrogram or None, descriptors or why there are none or None, error or '')
     "Each file decoded once: its spectrogram, its descriptors, or why it has none. Never raises on bad audio."
     from popnb.features import file_features
     out = []
     for f in files:
-        try: s, d = file_features(f, params, descriptors); out.append((s, d, ''))   # decoded even when the model ignores audio: a broken file is reported
+        try:   # decoded even when the model ignores audio: a broken file is reported
+            s, d = file_features(f, params, descriptors); out.append((s, d, ''))
         except AudioError as e: out.append((None, e.what if descriptors else None, e.what))
     return out
 
+# %% ../nbs/08_cli.ipynb #47a769a8
 def predict_batch(files:list, # audio files predicted together
                   pr, # a `Predictor`
-                  features:pd.DataFrame|None=None, # metadata rows: with 'file', any files; without, one row per file of `files`, in order
+                  features:pd.DataFrame|None=None, # with 'file': rows of any files; without: one per file, in order
                   values:dict|None=None, # column -> value for every file (the flags)
                   fill_missing:bool=False, # fill any missing metadata with the training medians
                   descriptors:bool=True, # measure what can be measured from each file
                   vary:tuple|None=None, # (input, values): each file at every value of one input
                   decoded:list|None=None # `decode_files(files, ...)` when already done (by a worker process)
                  ) -> list: # row dicts, PREDICT_COLS (plus 'vary', 'value')
-    "Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass; a bad file is an error row."
+    ("Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass; "
+     "a bad file is an error row.")
     files = [str(f) for f in files]
     dec = decoded if decoded is not None else decode_files(files, pr.params, descriptors and pr.uses_meta)
     meta = metadata_table(files, pr.medians, features, values, fill_missing, required=pr.uses_meta,
-                          described=[d for _,d,_ in dec] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
-    rows = [dict(file=f, popularity=np.nan, status='error', error='; '.join(x for x in (dec[j][2], meta.at[j, 'error']) if x),
-                 from_user=meta.at[j, 'from_user'], from_descriptors=meta.at[j, 'from_descriptors'], filled=meta.at[j, 'filled'], model=pr.name,
-                 checkpoint=str(pr.path), audio_source=pr.audio_source, audio_used=pr.uses_audio, mel_key=pr.params.key) for j,f in enumerate(files)]
+                          described=[d for _,d,_ in dec] if descriptors and pr.uses_meta else None,
+                          cols=pr.meta_cols)
+    rows = [dict(file=f, popularity=np.nan, status='error',
+                 error='; '.join(x for x in (dec[j][2], meta.at[j, 'error']) if x),
+                 from_user=meta.at[j, 'from_user'], from_descriptors=meta.at[j, 'from_descriptors'],
+                 filled=meta.at[j, 'filled'], model=pr.name, checkpoint=str(pr.path), audio_source=pr.audio_source,
+                 audio_used=pr.uses_audio, mel_key=pr.params.key) for j,f in enumerate(files)]
     idx = [j for j,r in enumerate(rows) if not r['error']]
     M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)[idx]
     S = np.stack([dec[j][0] for j in idx]) if idx and pr.uses_audio else None
     if idx:
-        for j,v in zip(idx, np.clip(pr.predict(M, S), 0, 100)): rows[j].update(popularity=round(float(v), 2), status='ok')
+        for j,v in zip(idx, np.clip(pr.predict(M, S), 0, 100)):
+            rows[j].update(popularity=round(float(v), 2), status='ok')
     if vary is None: return rows
     from popnb.evaluate import vary_input
     col, vals = vary
-    ice = dict(zip(idx, np.clip(vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S), pd.DataFrame(M, columns=list(pr.meta_cols)), col, vals), 0, 100))) if idx else {}
-    return [{'file': r['file'], 'vary': col, 'value': float(v), **r, 'popularity': round(float(ice[j][g]), 2) if j in ice else np.nan}
+    ice = dict(zip(idx, np.clip(vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S),
+                                           pd.DataFrame(M, columns=list(pr.meta_cols)), col, vals),
+                                0, 100))) if idx else {}
+    return [{'file': r['file'], 'vary': col, 'value': float(v), **r,
+             'popularity': round(float(ice[j][g]), 2) if j in ice else np.nan}
             for j,r in enumerate(rows) for g,v in enumerate(vals)]
 
 # %% ../nbs/08_cli.ipynb #d69746b9
@@ -296,11 +365,14 @@ def _cut_partial_line(path:Path, tail:int=1<<20):
 
 # %% ../nbs/08_cli.ipynb #1c49d319
 class RowWriter:
-    "Rows appended to a CSV or JSON-lines file (by its suffix) as they come, flushed per batch; `done`: the files a resumed output already has."
+    ("Rows appended to a CSV or JSON-lines file (by its suffix) as they come, flushed per batch; "
+     "`done`: the files a resumed output already has.")
     def __init__(self, path, cols:list, resume:bool=False):
         self.path, self.cols = Path(path), list(cols)
         self.fmt = STREAM_SUFFIXES.get(self.path.suffix.lower())
-        if self.fmt is None: raise ParameterError(f"rows are streamed to a .csv or .jsonl file, not {self.path.suffix or 'a file without suffix'}", where=str(self.path))
+        if self.fmt is None:
+            raise ParameterError(f"rows are streamed to a .csv or .jsonl file, "
+                                 f"not {self.path.suffix or 'a file without suffix'}", where=str(self.path))
         old = resume and self.path.is_file() and self.path.stat().st_size > 0
         if old: _cut_partial_line(self.path)
         self.done = self._done() if old and self.path.stat().st_size > 0 else set()
@@ -309,21 +381,34 @@ class RowWriter:
             import csv
             self.w = csv.writer(self.f)
             if not (old and self.path.stat().st_size > 0): self.w.writerow(self.cols); self.f.flush()
-    def _done(self) -> set:
-        if self.fmt == 'jsonl':
-            with open(self.path, encoding='utf-8') as f: return {json.loads(l)['file'] for l in f if l.strip()}
-        head = pd.read_csv(self.path, nrows=0).columns.tolist()
-        if head != self.cols: raise ParameterError(f"its columns {head} are not this run's {self.cols}: resume with the same options, or write a new file", where=f'--resume {self.path}')
-        return set(pd.read_csv(self.path, usecols=['file'], dtype=str, keep_default_na=False)['file'])
-    def write(self, rows:list):
-        "Append `rows` (dicts) and flush them to disk."
-        for r in rows:
-            if self.fmt == 'csv': self.w.writerow(['' if (v := _plain(r.get(c))) is None else v for c in self.cols])
-            else: self.f.write(json.dumps({c: _plain(r.get(c)) for c in self.cols}) + '\n')
-        self.f.flush(); os.fsync(self.f.fileno())
-    def close(self): self.f.close()
-    def __enter__(self): return self
-    def __exit__(self, *a): self.close()
+
+# %% ../nbs/08_cli.ipynb #1936053e
+@patch
+def close(self:RowWriter): self.f.close()
+@patch
+def __enter__(self:RowWriter): return self
+@patch
+def __exit__(self:RowWriter, *a): self.close()
+
+# %% ../nbs/08_cli.ipynb #1da99b71
+@patch
+def _done(self:RowWriter) -> set:
+    if self.fmt == 'jsonl':
+        with open(self.path, encoding='utf-8') as f: return {json.loads(l)['file'] for l in f if l.strip()}
+    head = pd.read_csv(self.path, nrows=0).columns.tolist()
+    if head != self.cols:
+        raise ParameterError(f"its columns {head} are not this run's {self.cols}: resume with the same options, "
+                             "or write a new file", where=f'--resume {self.path}')
+    return set(pd.read_csv(self.path, usecols=['file'], dtype=str, keep_default_na=False)['file'])
+
+# %% ../nbs/08_cli.ipynb #7c2d6a19
+@patch
+def write(self:RowWriter, rows:list):
+    "Append `rows` (dicts) and flush them to disk."
+    for r in rows:
+        if self.fmt == 'csv': self.w.writerow(['' if (v := _plain(r.get(c))) is None else v for c in self.cols])
+        else: self.f.write(json.dumps({c: _plain(r.get(c)) for c in self.cols}) + '\n')
+    self.f.flush(); os.fsync(self.f.fileno())
 
 # %% ../nbs/08_cli.ipynb #11431a3d
 def parse_vary(s:str # 'tempo=90:150:10' (start:stop:step, stop included) or 'tempo=90,120,150'
@@ -357,15 +442,21 @@ def plot_vary(t:pd.DataFrame, # predict_files(..., vary=...) output
     return fig
 
 # %% ../nbs/08_cli.ipynb #077fbdeb
-_NETS = ('fusion_cnn', 'fusion_audio', 'fusion_meta', 'paper_cnn')   # popnb.train.NETWORKS, without importing torch for `--help` (a test ties them)
+# popnb.train.NETWORKS, without importing torch for `--help` (a test ties them)
+_NETS = ('fusion_cnn', 'fusion_audio', 'fusion_meta', 'paper_cnn')
 
+# %% ../nbs/08_cli.ipynb #176e60c2
 def _say(*a): print(*a, file=sys.stderr)
 
+def _table(df:pd.DataFrame) -> str: return df.to_string(index=False) if len(df) else '(nothing)'
+
+# %% ../nbs/08_cli.ipynb #8c1fa7d0
 def _load_data(dataset:str='updated'):
     "A collection (`popnb.data.load_dataset`: updated, full or a CSV/Parquet path) and the sha256 of its file."
     from popnb.data import load_dataset
     df = load_dataset(dataset)
-    if df.attrs.get('absent_features'): _say(f"note: {dataset}: no {', '.join(df.attrs['absent_features'])} (absent or empty as gathered)")
+    if df.attrs.get('absent_features'):
+        _say(f"note: {dataset}: no {', '.join(df.attrs['absent_features'])} (absent or empty as gathered)")
     return df, df.attrs['sha256']
 
 def _subset(df, n:int|None, seed:int=0):
@@ -373,8 +464,10 @@ def _subset(df, n:int|None, seed:int=0):
     if n < 1: raise ParameterError(f"expected a number >= 1, got {n}", where='--rows/--limit')
     return df.sample(min(n, len(df)), random_state=seed).sort_index().reset_index(drop=True) if n < len(df) else df
 
+# %% ../nbs/08_cli.ipynb #0fcde9d6
 def _mel(preset:str, n_mels:int|None=None, seconds:float|None=None):
-    "MelParams of a preset with --n-mels/--seconds applied; log-mel is the study's (`popnb.protocols.study_mel`), so the CLI and the notebooks share stores."
+    ("MelParams of a preset with --n-mels/--seconds applied; log-mel is the study's "
+     "(`popnb.protocols.study_mel`), so the CLI and the notebooks share stores.")
     from dataclasses import replace
     from popnb.features import PAPER_MEL
     from popnb.protocols import study_mel
@@ -383,8 +476,6 @@ def _mel(preset:str, n_mels:int|None=None, seconds:float|None=None):
     if preset == 'logmel': return study_mel(n_mels or 128, seconds or 30.0)
     p = PAPER_MEL if n_mels is None else replace(PAPER_MEL, n_mels=n_mels)
     return p if seconds is None else replace(p, seconds=seconds, n_samples=None)
-
-def _table(df:pd.DataFrame) -> str: return df.to_string(index=False) if len(df) else '(nothing)'
 
 # %% ../nbs/08_cli.ipynb #adf625f3
 def cmd_data(a) -> int:

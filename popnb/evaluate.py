@@ -827,9 +827,10 @@ SHADOW = '~permuted'   # suffix of an input's permuted copy, the null reference 
 def shadow_copies(X:pd.DataFrame, # the rows
                   columns, # inputs to copy
                   seed:int=0, # permutation seed
-                  log_cols=LOG_COLS # inputs whose copy is log1p-ed (popnb models log1p those by name, and a copy has another name)
+                  log_cols=LOG_COLS # inputs whose copy is log1p-ed (models log1p by name; a copy has another name)
                  ) -> pd.DataFrame:
-    "`X` with a column `<c>~permuted` per input `c`: its values in shuffled row order, unrelated to the target and the other inputs."
+    ("`X` with a column `<c>~permuted` per input `c`: its values in shuffled row order, "
+     "unrelated to the target and the other inputs.")
     check_columns(X, list(columns), where='X')
     rng = np.random.default_rng(seed); out = X.copy()
     for c in columns:
@@ -837,7 +838,7 @@ def shadow_copies(X:pd.DataFrame, # the rows
         out[c + SHADOW] = np.log1p(np.clip(v, 0, None)) if c in log_cols else v
     return out
 
-# %% ../nbs/06_evaluate.ipynb #e7b4a5c6
+# %% ../nbs/06_evaluate.ipynb #2fa588f7
 def _set_inputs(m, name:str, cols):
     "Model `m` of `popnb.train.make_model` reading the columns `cols` instead of its own."
     from popnb.train import MODELS, _net_build
@@ -845,6 +846,7 @@ def _set_inputs(m, name:str, cols):
     e = m.estimator; key = 'cols' if 'cols' in e.get_params(deep=False) else 'columns__cols'
     m.estimator = e.set_params(**{key: tuple(cols)}); return m
 
+# %% ../nbs/06_evaluate.ipynb #e7b4a5c6
 def fold_refits(df:pd.DataFrame, # the rows the grouped run used (popnb.data schema, plus any column `cols` names)
                 model:str, # a key of popnb.train.MODELS without audio inputs
                 k:int=5, # artist-grouped folds
@@ -852,17 +854,23 @@ def fold_refits(df:pd.DataFrame, # the rows the grouped run used (popnb.data sch
                 cols:list|None=None, # inputs replacing the model's own (None: its own)
                 epochs:int|None=None # override a network's epochs, as protocol_predictions does
                ) -> list:
-    "[(seed, fold, fitted model, held-out positions)] for every seed and artist-grouped fold, trained as the grouped protocol trains them."
+    ("[(seed, fold, fitted model, held-out positions)] for every seed and artist-grouped fold, "
+     "trained as the grouped protocol trains them.")
     from dataclasses import replace
     from popnb.train import MODELS, make_model
     from popnb.data import grouped_folds
-    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
-    if MODELS[model].uses_audio: raise ParameterError("refitting needs a model without audio inputs (hgb_all, fusion_meta, ...)", where=f"model={model!r}")
+    if model not in MODELS:
+        raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
+    if MODELS[model].uses_audio:
+        raise ParameterError("refitting needs a model without audio inputs (hgb_all, fusion_meta, ...)",
+                             where=f"model={model!r}")
     d = df.reset_index(drop=True); y = d['popularity'].to_numpy(float); net = MODELS[model].kind == 'net'; out = []
     for s in seeds:
         for f, (tr, te) in enumerate(grouped_folds(d, k=k, seed=s)):
-            m = make_model(model, seed=s, **(dict(progress=False, **({'epochs': epochs} if epochs else {})) if net else {}))
-            if net and m.config.val == 'test': m.config = replace(m.config, val='inner')   # never stop on the held-out rows
+            m = make_model(model, seed=s,
+                           **(dict(progress=False, **({'epochs': epochs} if epochs else {})) if net else {}))
+            if net and m.config.val == 'test':   # never stop on the held-out rows
+                m.config = replace(m.config, val='inner')
             if cols is not None: _set_inputs(m, model, cols)
             m.fit(d.iloc[tr], y[tr], X_val=d.iloc[te], y_val=y[te]); out.append((s, f, m, te))
     return out
@@ -873,7 +881,8 @@ def refit_ice(fits:list, # [(seed, fold, model, held-out positions)] from fold_r
               column:str, # the input to vary
               values # the values it takes
              ) -> np.ndarray:
-    "seeds × rows × values: each row's ICE curve from the fold model of each seed that never saw it (NaN where a seed held it out nowhere)."
+    ("seeds × rows × values: each row's ICE curve from the fold model of each seed that never saw it "
+     "(NaN where a seed held it out nowhere).")
     check_columns(X, [column], where='X'); v = _as_1d(values, 'values')
     seeds = sorted({s for s, *_ in fits}); out = np.full((len(seeds), len(X), len(v)), np.nan)
     for s, _, m, te in fits:
@@ -881,7 +890,7 @@ def refit_ice(fits:list, # [(seed, fold, model, held-out positions)] from fold_r
         out[seeds.index(s)][te] = np.asarray(m.predict(big), float).reshape(len(v), len(te)).T
     return out
 
-# %% ../nbs/06_evaluate.ipynb #b0e7d8f9
+# %% ../nbs/06_evaluate.ipynb #77cb423e
 def _pd_boot(ice, W, idx):
     "Each seed's mean curve (S × G) and the curves of the two-level resamples (B × G) of an S × n × G array."
     M = ~np.isnan(ice[..., 0]); A = np.nan_to_num(ice)
@@ -894,21 +903,27 @@ def _bc(point, boot, level):
     a = (1 - level)/2; lo, hi = np.nanquantile(boot, [a, 1 - a])
     return max(0., 2*point - float(np.nanmean(boot))), max(0., 2*point - float(hi)), max(0., 2*point - float(lo))
 
+# %% ../nbs/06_evaluate.ipynb #b0e7d8f9
 def pd_over_refits(ice:np.ndarray, # seeds × tracks × grid points, from refit_ice
                    artists, # (tracks,) each track's artist: the units resampled
-                   null:np.ndarray|None=None, # seeds × tracks × grid of the input's permuted copy, from the refits with the copies
+                   null:np.ndarray|None=None, # seeds × tracks × grid: the permuted copy's, from refits with the copies
                    n_boot:int=1000, # resamples
                    seed:int=0, # bootstrap seed (the same artist and seed draws for the input and its copy)
                    level:float=0.95, # confidence level
                    cluster:bool=True # resample artists (else tracks)
                   ) -> tuple:
-    "(summary dict, curve DataFrame): the PD range over refits, bias-corrected, with its two-level interval; the copy's range and the excess over it."
+    ("(summary dict, curve DataFrame): the PD range over refits, bias-corrected, with its two-level interval; "
+     "the copy's range and the excess over it.")
     ice = np.asarray(ice, float)
-    if ice.ndim != 3 or not ice.size: raise DataError(f"expected a non-empty seeds × tracks × grid array, got shape {ice.shape}", where='ice')
+    if ice.ndim != 3 or not ice.size:
+        raise DataError(f"expected a non-empty seeds × tracks × grid array, got shape {ice.shape}", where='ice')
     S, n, G = ice.shape
-    if null is not None and np.shape(null)[:2] != (S, n): raise DataError(f"null has shape {np.shape(null)}, the curves {ice.shape}: the same seeds and tracks", where='null')
+    if null is not None and np.shape(null)[:2] != (S, n):
+        raise DataError(f"null has shape {np.shape(null)}, the curves {ice.shape}: the same seeds and tracks",
+                        where='null')
     W = _unit_weights(n, n_boot, seed, artists, cluster)
-    idx = np.random.default_rng([int(seed), S, n_boot]).integers(0, S, size=(n_boot, S))   # seeds drawn as seed_resample draws them
+    # seeds drawn as seed_resample draws them
+    idx = np.random.default_rng([int(seed), S, n_boot]).integers(0, S, size=(n_boot, S))
     pts, boot = _pd_boot(ice, W, idx); pdv = pts.mean(0); rb = np.ptp(boot, 1); a = (1 - level)/2
     lo, hi = np.quantile(boot, [a, 1 - a], axis=0)
     r, rlo, rhi = _bc(float(np.ptp(pdv)), rb, level)

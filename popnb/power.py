@@ -20,7 +20,8 @@ __all__ = ['POWER_DIR', 'RIDGE_ALPHAS', 'CHEAP_MODELS', 'PLACEBO', 'power_dir', 
            'planted_replicate', 'cheap_grid', 'power_key', 'network_runs']
 
 # %% ../nbs/05b_power.ipynb #0ab3b921
-POWER_DIR = 'power'   # the planted study's own folder under data/interim: its runs and results, never the main study's caches
+# the planted study's own folder under data/interim: its runs and results, never the main study's caches
+POWER_DIR = 'power'
 
 def power_dir(root=None # project root; found by default
              ) -> Path:
@@ -50,7 +51,8 @@ def planted_score(resid:np.ndarray, # the popularity residual of each track (`po
 def oracle_r2(df:pd.DataFrame, # the tracks
               share:float # the planted share
              ) -> float:
-    "The ΔR² the planted property could add to the artist's two values if it were read exactly: share × residual variance / popularity variance."
+    ("The ΔR² the planted property could add to the artist's two values if it were read exactly: "
+     "share × residual variance / popularity variance.")
     return float(share * popularity_residual(df).var() / df.popularity.to_numpy(float).var())
 
 # %% ../nbs/05b_power.ipynb #f051b6d0
@@ -113,7 +115,8 @@ def planted_bands(base:pd.DataFrame, # `band_stats` of the base spectrograms
                   corner:float=2000.0, # shelf corner, Hz
                   group:int=8 # mels per band, as in `base`
                  ) -> pd.DataFrame:
-    "`band_stats` of the planted log-mels without making them: a gain constant in time shifts each band's mean and leaves its sd."
+    ("`band_stats` of the planted log-mels without making them: a gain constant in time shifts each band's mean "
+     "and leaves its sd.")
     off = mel_shift(p, gains, corner); b = base.iloc[np.asarray(rows)].reset_index(drop=True).copy()
     for j, a in enumerate(range(0, off.shape[1], group)): b[f'band{j}_mean'] += off[:, a:a+group].mean(1)
     return b
@@ -176,7 +179,8 @@ def wilson(k:int, # detections
           ) -> tuple:
     "Wilson score interval of a binomial proportion k / n."
     from scipy.stats import norm
-    if n < 1 or not 0 <= k <= n: raise ParameterError(f"expected 0 <= k <= n and n >= 1, got k={k}, n={n}", where='wilson')
+    if n < 1 or not 0 <= k <= n:
+        raise ParameterError(f"expected 0 <= k <= n and n >= 1, got k={k}, n={n}", where='wilson')
     z = norm.ppf(1 - (1 - level)/2); p = k/n; den = 1 + z*z/n
     c = (p + z*z/(2*n)) / den; h = z*np.sqrt(p*(1 - p)/n + z*z/(4*n*n)) / den
     return (float(max(0., c - h)), float(min(1., c + h)))
@@ -186,9 +190,11 @@ def effect_at_power(effects, # the planted effects of the grid (e.g. ΔR²), inc
                     rates, # the detection rate at each
                     power:float=0.8 # the power asked for
                    ) -> float:
-    "The smallest effect detected with `power`: linear interpolation between the first grid points that straddle it (NaN when none reaches it)."
+    ("The smallest effect detected with `power`: linear interpolation between the first grid points that straddle it "
+     "(NaN when none reaches it).")
     e, r = np.asarray(effects, float), np.asarray(rates, float)
-    if len(e) != len(r) or np.any(np.diff(e) <= 0): raise ParameterError("expected increasing effects, one rate each", where='effects')
+    if len(e) != len(r) or np.any(np.diff(e) <= 0):
+        raise ParameterError("expected increasing effects, one rate each", where='effects')
     hit = np.flatnonzero(r >= power)
     if not len(hit): return float('nan')
     i = hit[0]
@@ -235,14 +241,17 @@ def cheap_grid(df:pd.DataFrame, # the tracks, in the order of `X`
                metric:str='mae', n_boot:int=1000, # the paired difference (`detection`)
                progress:bool=False # a progress bar over replicates
               ) -> pd.DataFrame:
-    "Per share × replicate: the cheap model's paired differences (with metadata − metadata only; audio only − training mean; at share 0 also the placebo) and their detections."
+    ("Per share × replicate: the cheap model's paired differences (with metadata − metadata only; "
+     "audio only − training mean; at share 0 also the placebo) and their detections.")
     from tqdm.auto import tqdm
     if len(X) != len(df): raise DataError(f"{len(X)} spectrograms for {len(df)} tracks", where='X')
     base, rows = band_stats(X), []
-    for share, rep in tqdm([(s, r) for s in shares for r in range(replicates)], disable=not progress, desc='cheap grid'):
+    for share, rep in tqdm([(s, r) for s in shares for r in range(replicates)], disable=not progress,
+                           desc='cheap grid'):
         d = replicate_tracks(df, share, rep, gain_db); folds = [rep*seeds + j for j in range(seeds)]
         b = planted_bands(base, p, d.row.to_numpy(), d.planted_db.to_numpy(), corner); d = pd.concat([d, b], axis=1)
-        pr = _units(cheap_runs(d, list(b.columns), folds, k), d); pairs = [('ridge_fused', 'ridge_meta'), ('ridge_audio', 'mean')]
+        pr = _units(cheap_runs(d, list(b.columns), folds, k), d)
+        pairs = [('ridge_fused', 'ridge_meta'), ('ridge_audio', 'mean')]
         if share == 0:   # the placebo: the same model on another draw of the null tilt, an exact null by symmetry
             g = gain_db * planted_score(popularity_residual(df), 0.0, seed=PLACEBO + rep)[d.row.to_numpy()]
             alt = d.drop(columns=b.columns).join(planted_bands(base, p, d.row.to_numpy(), g, corner))
@@ -255,16 +264,18 @@ def cheap_grid(df:pd.DataFrame, # the tracks, in the order of `X`
                              ('difference', 'ci_low', 'ci_high', 'p_value', 'detected', 'against', 'n', 'n_seeds')}))
     return pd.DataFrame(rows)
 
-# %% ../nbs/05b_power.ipynb #aaeef8ce
+# %% ../nbs/05b_power.ipynb #780006fa
 def _code():
     "The fingerprint of the planting and the cheap model (part of every key of the study)."
-    return code_fingerprint(planted_replicate, planted_score, popularity_residual, resample_artists, plant_logmel, shelf_response,
-                            band_stats, cheap_runs, detection)
+    return code_fingerprint(planted_replicate, planted_score, popularity_residual, resample_artists, plant_logmel,
+                            shelf_response, band_stats, cheap_runs, detection)
 
 def power_key(**what) -> dict:
-    "The cache key of a result of the power study: everything it depends on, marked `planted` with this code's fingerprint."
+    ("The cache key of a result of the power study: everything it depends on, "
+     "marked `planted` with this code's fingerprint.")
     return dict(study='planted-signal power', planted=True, code=_code(), **what)
 
+# %% ../nbs/05b_power.ipynb #aaeef8ce
 def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
                  X:np.ndarray, # base log-mel spectrograms
                  p:MelParams, # their parameters
@@ -274,20 +285,23 @@ def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
                  seeds:int=1, # fold assignments / network seeds per replicate
                  k:int=5, epochs:int|None=None, # folds; the networks' epochs (None: their default)
                  gain_db:float=2.0, corner:float=2000.0, # the planted shelf
-                 models:tuple=('fusion_cnn', 'fusion_meta'), # networks (fusion_meta sees no audio: its runs are shared by every share)
+                 models:tuple=('fusion_cnn', 'fusion_meta'), # networks (fusion_meta: no audio, one run for every share)
                  progress:bool=False
                 ) -> pd.DataFrame:
-    "Out-of-fold predictions of the corrected networks on one planted replicate, trained by popnb.train's grouped runner and cached under data/interim/power."
+    ("Out-of-fold predictions of the corrected networks on one planted replicate, trained by popnb.train's "
+     "grouped runner and cached under data/interim/power.")
     from popnb.train import run_grouped, MODELS
     from popnb.protocols import model_code
     d, Xp = planted_replicate(df, X, p, share, replicate, gain_db, corner)
     out = []
     for m in models:
         audio = MODELS[m].uses_audio
-        key = power_key(kind='network', model=m, share=share if audio else None, replicate=replicate, seeds=seeds, k=k, epochs=epochs,
-                        store=store if audio else None, mel=p.key, gain_db=gain_db if audio else None, corner=corner if audio else None,
-                        model_code=model_code(m), tracks=short_hash(list(df.track_key.astype(str))))
-        make = lambda: run_grouped(d, (m,), spec=Xp if audio else None, k=k, seeds=[replicate*seeds + j for j in range(seeds)],
+        key = power_key(kind='network', model=m, share=share if audio else None, replicate=replicate, seeds=seeds, k=k,
+                        epochs=epochs, store=store if audio else None, mel=p.key, gain_db=gain_db if audio else None,
+                        corner=corner if audio else None, model_code=model_code(m),
+                        tracks=short_hash(list(df.track_key.astype(str))))
+        make = lambda: run_grouped(d, (m,), spec=Xp if audio else None, k=k,
+                                   seeds=[replicate*seeds + j for j in range(seeds)],
                                    overrides={'epochs': epochs} if epochs else None, progress=progress)
         out.append(cache_table(f'{POWER_DIR}/runs', key, make))
     return _units(pd.concat([without_attrs(o) for o in out], ignore_index=True), d)
