@@ -18,7 +18,7 @@ from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, D
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'model_inputs', 'add_descriptors', 'feature_label', 'model_code', 'protocol_splits', 'run_tally',
-           'fit_runs', 'protocol_predictions', 'fold_models']
+           'fit_runs', 'protocol_predictions']
 
 # %% ../nbs/05a_protocols.ipynb #6eef1920
 def model_inputs(model:str, # a key of popnb.train.MODELS
@@ -249,20 +249,3 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
         o, h = _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, cutoff=cutoff)
         out += o; hist += h
     return _assemble(out, hist, keep, no_desc, feature_set)
-
-# %% ../nbs/05a_protocols.ipynb #be58f882
-def fold_models(df:pd.DataFrame, # the rows the grouped run used (popnb.data schema)
-                model:str, # a key of popnb.train.MODELS that uses no audio
-                k:int=5, # folds
-                seed:int=0, # fold assignment and network seed
-                epochs:int|None=None, # override the network's epochs (None: its default), as in protocol_predictions
-                progress:bool=False # progress bars of the networks
-               ) -> list:
-    "One fitted model per artist-grouped fold: [(fold, model, held-out positions)], trained as run_grouped trains them."
-    from popnb.train import _fit_predict
-    from popnb.data import grouped_folds
-    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
-    if MODELS[model].uses_audio: raise ParameterError("refitting needs a model without audio inputs (hgb_all, fusion_meta, ...)", where=f"model={model!r}")
-    d = df.reset_index(drop=True); over = {'epochs': epochs} if epochs else {}
-    if not progress: over['progress'] = False
-    return [(f, _fit_predict(model, seed, d, None, tr, te, None, over, None), te) for f, (tr, te) in enumerate(grouped_folds(d, k=k, seed=seed))]
