@@ -7,9 +7,11 @@ The catalogue is made in a temporary folder: copies of the real 30 s previews of
 log-mel (the command line's default preset), trained one epoch on 48 synthetic tracks (or `--model`).
 
 The three paths run interleaved, block by block (the machine is shared): `baseline` is the path before
-this change, kept here verbatim in spirit — every file decoded by `file_descriptors` first, then again
-by `file_melspec`, one file at a time, in this process; `jobs1` and `jobs2` are `iter_predictions` with
-`n_jobs=1` (in this process) and `n_jobs=2` (two worker processes). Every path has one thread per
+issue 22 §4, kept here verbatim in spirit — every file decoded for its descriptors first, described by
+`audio_descriptors` (pyloudnorm's meter, scipy's median filters: the code the store still uses), then
+decoded again by `file_melspec`, one file at a time, in this process; `jobs1` and `jobs2` are
+`iter_predictions` with `n_jobs=1` (in this process) and `n_jobs=2` (two worker processes): one decode a
+file and `audio_descriptors_fast` (the same numbers). Every path has one thread per
 process. Peak RSS is measured in fresh processes running `popnb predict --out rows.csv` on the first
 100 and on all the files.
 """
@@ -44,15 +46,26 @@ def train_bundle(d:Path) -> Path:
                  '--store-dir', str(d/'spec'), '--out', str(out)]) == 0
     return out
 
+def old_file_descriptors(path) -> dict:
+    "`file_descriptors` as it was before issue 22 §4: the whole file decoded at 22.05 kHz, described by `audio_descriptors`."
+    from popnb.core import AudioError
+    from popnb.audio import load_audio
+    from popnb.features import DESC_SR, _file_ms, audio_descriptors
+    y = load_audio(path, sr=DESC_SR, allow_silent=True)
+    ms = _file_ms(path)
+    if ms is None: ms = 1000*len(y)/DESC_SR
+    try: return audio_descriptors(y, DESC_SR, duration_ms=ms)
+    except AudioError as e: raise AudioError(e.what, where=str(path)) from None
+
 def baseline(files:list, pr, batch_size:int=32) -> list:
-    "Today's path before this change: file_descriptors for every file, then file_melspec again, batch by batch, in this process."
+    "The path before issue 22 §4: the old file_descriptors for every file, then file_melspec decoding again, batch by batch, in this process."
     from popnb.core import AudioError
     from popnb.cli import metadata_table
-    from popnb.features import file_descriptors, file_melspec
+    from popnb.features import file_melspec
     files = [str(f) for f in files]
     described = []
     for f in files:
-        try: described.append(file_descriptors(f))
+        try: described.append(old_file_descriptors(f))
         except AudioError as e: described.append(e.what)
     meta = metadata_table(files, pr.medians, None, ARTIST, True, required=pr.uses_meta, described=described, cols=pr.meta_cols)
     M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)

@@ -22,8 +22,8 @@ from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_
 __all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'DESCRIPTORS', 'DESCRIPTORS_VERSION', 'LEARNED_FEATURES',
            'MEASURED_FEATURES', 'DESC_SR', 'DESC_NFFT', 'DESC_HOP', 'DESC_MIN_SECONDS', 'KK_MAJOR', 'KK_MINOR',
            'MelParams', 'study_mel', 'mel_basis', 'mel_bands', 'melspec', 'melspec_torch', 'resolve_audio_source',
-           'key_from_chroma', 'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'file_features',
-           'SpecStore', 'code_fingerprint', 'warm_numba', 'build_store']
+           'key_from_chroma', 'audio_descriptors', 'audio_descriptors_fast', 'file_descriptors', 'compute_chunk',
+           'file_melspec', 'file_features', 'SpecStore', 'code_fingerprint', 'warm_numba', 'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -339,6 +339,145 @@ def audio_descriptors(y:np.ndarray, # mono audio (a decoded clip)
     out['zero_crossing_rate'] = float(np.mean(np.signbit(y[1:]) != np.signbit(y[:-1])))
     return {k: (float('nan') if out[k] is None else out[k]) for k in DESCRIPTORS}
 
+# %% ../nbs/03_features.ipynb #f4a1c2d1
+@lru_cache(maxsize=8)
+def _kweighting(sr:int) -> np.ndarray:
+    "pyloudnorm's K-weighting at `sr`, in the order its meter applies it: rows (b0, b1, b2, a1, a2, gain), divided by a0 as lfilter does."
+    import pyloudnorm
+    return np.array([[*(f.b/f.a[0]), *(f.a[1:]/f.a[0]), f.passband_gain] for f in pyloudnorm.Meter(sr)._filters.values()], dtype=np.float64)
+
+def _biquads(x, sos):
+    "The biquads `sos` one after the other, sample by sample, in scipy.signal.lfilter's arithmetic (direct form II transposed)."
+    y = np.empty_like(x)
+    z = np.zeros((sos.shape[0], 2))
+    for n in range(len(x)):
+        v = x[n]
+        for s in range(sos.shape[0]):
+            o = z[s, 0] + sos[s, 0]*v
+            z[s, 0] = z[s, 1] + v*sos[s, 1] - o*sos[s, 3]
+            z[s, 1] = v*sos[s, 2] - o*sos[s, 4]
+            v = sos[s, 5]*o
+        y[n] = v
+    return y
+
+@lru_cache(maxsize=1)
+def _biquads_compiled():
+    "`_biquads` compiled by numba (librosa's dependency), cached on disk like librosa's kernels; None without numba."
+    try: import numba
+    except ImportError: return None
+    for cache in (True, False):   # a function defined outside a file (a notebook cell) may not be cacheable: then compiled in memory
+        try: f = numba.njit(cache=cache)(_biquads); f(np.zeros(4), _kweighting(48000)); return f
+        except Exception: pass
+    return None
+
+def _kweight(x:np.ndarray, sr:int) -> np.ndarray:
+    "A signal through pyloudnorm's K-weighting filters (float64): the samples its `lfilter` calls give, in one pass."
+    sos, run = _kweighting(sr), _biquads_compiled()
+    if run is not None: return run(np.ascontiguousarray(x, dtype=np.float64), sos)
+    import scipy.signal
+    for b0,b1,b2,a1,a2,g in sos: x = g*scipy.signal.lfilter([b0, b1, b2], [1.0, a1, a2], x)
+    return x
+
+def _block_power(x2:np.ndarray, sr:int, T_g:float, overlap:float) -> np.ndarray:
+    "Mean square of every gating block of a squared K-weighted signal: pyloudnorm's block bounds and sums (one np.sum a block)."
+    n, step = len(x2), 1.0 - overlap
+    if n < T_g*sr: raise ValueError("Audio must have length greater than the block size.")   # pyloudnorm's check, in its words
+    j = np.arange(0, int(np.round(((n/sr - T_g)/(T_g*step)))) + 1)
+    lo, hi = (T_g*(j*step)*sr).astype(np.int64).tolist(), (T_g*(j*step + 1)*sr).astype(np.int64).tolist()
+    return (1.0/(T_g*sr))*np.array([np.add.reduce(x2[a:b]) for a,b in zip(lo, hi)], dtype=np.float64)
+
+def _loudness_fast(y:np.ndarray, sr:int) -> dict:
+    "`_loudness`'s numbers (pyloudnorm's integrated loudness and loudness range) with the K-weighting run once for both."
+    import warnings
+    n = len(y)
+    x = np.zeros(n + int(1.5*sr)); x[:n] = y     # the loudness range is measured with 1.5 s of silence appended, as pyloudnorm does
+    x2 = np.square(_kweight(x, sr))              # the filters are causal: the first n samples are the clip's own K-weighted signal
+    with warnings.catch_warnings(), np.errstate(divide='ignore', invalid='ignore'):
+        warnings.simplefilter('ignore', RuntimeWarning)
+        z = _block_power(x2[:n], sr, 0.4, 0.75)                       # integrated (ITU-R BS.1770-4): 400 ms blocks, 75 % overlap
+        l = -0.691 + 10.0*np.log10(z)
+        gr = -0.691 + 10.0*np.log10(np.mean(z[l >= -70.0])) - 10.0   # the relative gate, from the blocks above the absolute one
+        L = float(-0.691 + 10.0*np.log10(np.nan_to_num(np.mean(z[(l > gr) & (l > -70.0)]))))
+        s = -0.691 + 10.0*np.log10(_block_power(x2, sr, 3.0, 0.97))  # loudness range (EBU Tech 3342): 3 s short-term loudness
+        s = s[s >= -70]
+        lra = float('nan')
+        if len(s):
+            s = s[s >= 10*np.log10(np.sum(np.power(10, np.divide(s, 10)))/len(s)) + (-20)]
+            if len(s): lra = float(np.percentile(s, 95) - np.percentile(s, 10))
+    return dict(loudness=L if np.isfinite(L) else float('nan'), loudness_range=lra if np.isfinite(lra) else float('nan'))
+
+# %% ../nbs/03_features.ipynb #f4a1c2d4
+def _median9(m:np.ndarray, axis:int) -> np.ndarray:
+    "scipy.ndimage.median_filter(m, 9 along `axis`, mode='reflect'), exactly: nine shifted copies through Paeth's exchange network."
+    if not np.isfinite(m).all():   # the network's min/max order NaN differently: scipy's filter then
+        import scipy.ndimage
+        return scipy.ndimage.median_filter(m, size=tuple(9 if a == axis else 1 for a in range(m.ndim)), mode='reflect')
+    q = np.pad(m, [(4, 4) if a == axis else (0, 0) for a in range(m.ndim)], mode='symmetric')   # scipy's 'reflect' is numpy's 'symmetric'
+    n = m.shape[axis]
+    p = [q[(slice(None),)*axis + (slice(k, k + n),)] for k in range(9)]
+    for i,j in ((1,2),(4,5),(7,8),(0,1),(3,4),(6,7),(1,2),(4,5),(7,8),(0,3),(5,8),(4,7),(3,6),(1,4),(2,5),(4,7),(4,2),(6,4),(4,2)):
+        p[i], p[j] = np.minimum(p[i], p[j]), np.maximum(p[i], p[j])     # minima and maxima only: the median is one of the nine, unrounded
+    return p[4]
+
+def _spectral_fast(S:np.ndarray, St:np.ndarray, M:np.ndarray, freqs:np.ndarray, sr:int) -> dict:
+    "`_spectral`'s numbers from `S` and the same STFT frames × bins (`St`, C order): the live frames without a column gather, `_median9`."
+    import librosa
+    tot = S.sum(axis=0)
+    live = tot > 1e-4*tot.max()          # frames that are not silence
+    # `_spectral`'s S[:, live] is a copy in Fortran order, and its sums follow that layout: St[live].T (a view when all are live) is the same array
+    S = St.T if live.all() else St[live].T
+    P, tot = S*S, tot[live]
+    cen = (freqs @ S)/tot
+    bw = np.sqrt(np.maximum((freqs**2 @ S)/tot - cen**2, 0))
+    cs = np.cumsum(S, axis=0)
+    roll = freqs[np.argmax(cs >= 0.85*cs[-1], axis=0)]
+    flat = np.exp(np.log(P + 1e-10).mean(axis=0))/(P + 1e-10).mean(axis=0)
+    w = _desc_filters()[0]
+    rms = np.sqrt(2*(P.sum(axis=0) - 0.5*P[0] - 0.5*P[-1])/(len(w)*float(w @ w)))   # Parseval: frame RMS of the windowed frame
+    m = M[:len(M)//2*2].reshape(-1, 2, M.shape[1]).sum(1)                  # 64 bands × 46 ms frames: a quarter of the median work
+    m = m[:, :m.shape[1]//2*2].reshape(len(m), -1, 2).sum(2)
+    H, Q = _median9(m, axis=1), _median9(m, axis=0)   # harmonic: smooth along time (0.4 s); percussive: along frequency (9 bands)
+    mh = H**2/(H**2 + Q**2 + 1e-20)
+    eh, e = float((m*mh).sum()), float(m.sum())
+    return dict(rms_mean=float(rms.mean()), rms_std=float(rms.std()), rms_max=float(rms.max()),
+                spectral_centroid=float(cen.mean()), spectral_bandwidth=float(bw.mean()), spectral_rolloff=float(roll.mean()),
+                spectral_flatness=float(flat.mean()), spectral_contrast=float(librosa.feature.spectral_contrast(S=S, sr=sr).mean()),
+                harmonic_ratio=eh/e if e > 0 else float('nan'))
+
+def audio_descriptors_fast(y:np.ndarray, # mono audio (a decoded clip)
+                           sr:int, # its sample rate
+                           duration_ms:float|None=None, # length of the file it came from; the clip's own length when None
+                           silence_db:float=-70.0 # peak level (dBFS) below which a clip is "silent"
+                          ) -> dict: # every key of `DESCRIPTORS`
+    "`audio_descriptors`, the same numbers and errors, faster: K-weighting once, gating blocks as arrays, exact median networks."
+    import scipy.fft, soxr
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1: raise AudioError(f"expected mono audio (one dimension), got shape {y.shape}", where='descriptors')
+    if not np.isfinite(y).all(): raise AudioError("corrupt: samples are not finite", where='descriptors')
+    secs = len(y)/sr
+    if secs < DESC_MIN_SECONDS: raise AudioError(f"too short for descriptors: {secs:.2f} s, at least {DESC_MIN_SECONDS:g} s needed", where='descriptors')
+    peak = float(np.abs(y).max())
+    if peak <= 10**(silence_db/20): raise AudioError(f"silent: peak {20*math.log10(peak):.1f} dBFS" if peak > 0 else "silent: digital silence", where='descriptors')
+    out = dict(_loudness_fast(y, sr), duration_ms=float(duration_ms) if duration_ms is not None else 1000*secs)
+    if sr != DESC_SR: y = soxr.resample(y, sr, DESC_SR, quality='HQ').astype(np.float32)
+    w, melfb, chfb, freqs = _desc_filters()
+    h = DESC_NFFT//2
+    fr = np.lib.stride_tricks.sliding_window_view(np.pad(y, (h, h)), DESC_NFFT)[::DESC_HOP]
+    St = np.empty((len(fr), DESC_NFFT//2 + 1), np.float32)
+    for s in range(0, len(fr), 128): St[s:s+128] = np.abs(scipy.fft.rfft(fr[s:s+128]*w, axis=1))
+    S = np.ascontiguousarray(St.T)                                 # bins × frames
+    P = S*S                                                        # once, for the mel and the chroma energies
+    M = melfb @ P
+    D = np.log1p(10*M/max(float(M.max()), 1e-20))          # log compression, γ = 10: a loud onset counts more than a swell from near silence
+    odf = np.concatenate([[0.0], np.maximum(0, np.diff(D, axis=1)).mean(axis=0)])   # onset envelope: positive spectral flux
+    out.update(_rhythm(odf, DESC_SR, DESC_HOP, len(y)/DESC_SR))
+    C = chfb @ P
+    C = C/np.maximum(C.max(axis=0, keepdims=True), 1e-10)
+    out['key'], out['mode'], out['key_strength'] = key_from_chroma(C.mean(axis=1))
+    out.update(_spectral_fast(S, St, M, freqs, DESC_SR))
+    out['zero_crossing_rate'] = float(np.mean(np.signbit(y[1:]) != np.signbit(y[:-1])))
+    return {k: (float('nan') if out[k] is None else out[k]) for k in DESCRIPTORS}
+
 # %% ../nbs/03_features.ipynb #80a69a83
 def _file_ms(path:str|Path) -> float|None:
     "Length of an audio file from its header, in ms (None when the header does not say)."
@@ -350,11 +489,11 @@ def file_descriptors(path:str|Path, # an audio file
                      seconds:float|None=None, # describe the first `seconds` after `offset`; the whole file when None
                      offset:float=0.0 # where to start, seconds
                     ) -> dict: # every key of `DESCRIPTORS`
-    "`audio_descriptors` of a file, decoded once at 22.05 kHz, with `duration_ms` of the whole file; `AudioError` naming the file."
+    "`audio_descriptors` of a file (`audio_descriptors_fast`: the same numbers), decoded once at 22.05 kHz, with `duration_ms` of the whole file; `AudioError` naming the file."
     y = load_audio(path, sr=DESC_SR, offset=offset, duration=seconds, allow_silent=True)
     ms = _file_ms(path)
     if ms is None and seconds is None: ms = 1000*(offset + len(y)/DESC_SR)   # decoded to the end: that is the file's length
-    try: return audio_descriptors(y, DESC_SR, duration_ms=ms)
+    try: return audio_descriptors_fast(y, DESC_SR, duration_ms=ms)
     except AudioError as e: raise AudioError(e.what, where=str(path)) from None
 
 # %% ../nbs/03_features.ipynb #b880207c
@@ -442,7 +581,7 @@ def file_features(path:str|Path, # an audio file
     y = load_audio(path, sr=DESC_SR, allow_silent=True)   # the whole file, once
     spec = melspec(_cut_clip(y, p, silent_ok, str(path)), p)
     ms = _file_ms(path)
-    try: return spec, audio_descriptors(y, DESC_SR, duration_ms=ms if ms is not None else 1000*len(y)/DESC_SR)
+    try: return spec, audio_descriptors_fast(y, DESC_SR, duration_ms=ms if ms is not None else 1000*len(y)/DESC_SR)
     except AudioError as e: return spec, e.what
 
 # %% ../nbs/03_features.ipynb #0f44871f
