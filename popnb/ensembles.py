@@ -32,12 +32,13 @@ class _MaskedBN(nn.BatchNorm1d):
         dims = [0, *range(2, x.dim())]
         cnt = w.sum() * x[0, 0].numel()   # real rows × positions
         mean = (w * x).sum(dims) / cnt.clamp_min(1)
-        var = (w * (x - mean.view(sh))**2).sum(dims) / cnt.clamp_min(1)
+        d = x - mean.view(sh)
+        var = (w * d * d).sum(dims) / cnt.clamp_min(1)
         m, b = self.momentum, self._ctx['buffers']
         b[self._key + '.running_mean'] = (1 - m) * self.running_mean + m * mean.detach()
         b[self._key + '.running_var'] = (1 - m) * self.running_var + m * var.detach() * cnt / (cnt - 1).clamp_min(1)
         b[self._key + '.num_batches_tracked'] = self.num_batches_tracked + 1
-        return (x - mean.view(sh)) * torch.rsqrt(var.view(sh) + self.eps) * self.weight.view(sh) + self.bias.view(sh)
+        return d * (torch.rsqrt(var + self.eps) * self.weight).view(sh) + self.bias.view(sh)
 
 class _MaskDropout(nn.Dropout):
     "Dropout by a mask drawn beforehand (`_ctx['masks'][name]`, already scaled by 1/(1-p))."
