@@ -5,20 +5,21 @@
 # %% ../nbs/05a_protocols.ipynb #1640927f
 from __future__ import annotations
 import os, shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from tqdm.auto import tqdm
 from datetime import datetime, timezone
 import numpy as np, pandas as pd
-from .core import cache_table, code_fingerprint, paths, sha256_bytes, short_hash, ParameterError, DataError
+from .core import cache_table, code_fingerprint, default_device, paths, sha256_bytes, short_hash, ParameterError, DataError
 from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS, DESCRIPTORS_VERSION
 from .audio import SYNTH_LABEL
 from .data import grouped_folds, paper_split, release_cutoff, release_folds
 import torch
-from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS, make_model, _run, _threads, _map_jobs, train_jobs
+from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS, make_model, _run, _threads, _map_jobs, train_jobs, _net_build, _build_net
 
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'model_inputs', 'add_descriptors', 'feature_label', 'model_code', 'protocol_splits', 'run_tally',
-           'fit_runs', 'protocol_predictions']
+           'fit_runs', 'stacks', 'protocol_predictions']
 
 # %% ../nbs/05a_protocols.ipynb #6eef1920
 def model_inputs(model:str, # a key of popnb.train.MODELS
@@ -139,24 +140,82 @@ def fit_runs(d:pd.DataFrame, # the rows, in the order of `spec`
              refresh:bool=False, # retrain even when cached
              progress:bool=True, # a progress bar over the runs
              desc:str='runs', # its label
-             n_jobs:int|None=None # runs trained at once (`train_jobs`)
+             n_jobs:int|None=None, # runs trained at once (`train_jobs`)
+             stacked:bool|None=None # train each network's runs as one stacked model (`popnb.ensembles`); None: on a GPU
             ) -> list:
     "Each run read back from its cache (its key plus seed and fold) or trained, side by side, and cached as it finishes: [predictions]."
+    if stacked is None: stacked = default_device().startswith('cuda')
+    st = [i for i, r in enumerate(runs) if stacked and stacks(r[0], feature_set)]
+    one = [i for i in range(len(runs)) if i not in set(st)]
     over = {'epochs': epochs} if epochs else None
-    nj = min(train_jobs(n_jobs), len(runs)); th = max(1, torch.get_num_threads() // nj)
+    nj = min(train_jobs(n_jobs), max(1, len(one))); th = max(1, torch.get_num_threads() // nj)
     args = [(protocol, d, m, spec if MODELS[m].uses_audio else None, seed, fold, (tr, te), over, feature_set, key, refresh, th)
-            for m, seed, fold, tr, te, key in runs]
-    return _map_jobs(_cached_run, args, nj, progress, desc)
+            for m, seed, fold, tr, te, key in (runs[i] for i in one)]
+    out = dict(zip(one, _map_jobs(_cached_run, args, nj, progress, desc)))
+    if st: out |= dict(zip(st, _stacked_runs(d, [runs[i] for i in st], spec, epochs, protocol, feature_set, refresh, progress, desc)))
+    return [out[i] for i in range(len(runs))]
 
-def _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, n_jobs=None, cutoff=None):
+def _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, n_jobs=None, cutoff=None, stacked=None):
     "Every seed and fold of model `m` under `protocol` (`fit_runs`): (predictions, histories)."
     runs = [(m, seed, fold, tr, te, key) for seed in seeds for fold, (tr, te) in enumerate(protocol_splits(d, protocol, seed, k, cutoff))]
     out, hist = [], []
-    for r in fit_runs(d, runs, spec, epochs, protocol, feature_set, refresh, progress, f'{protocol} {m}', n_jobs):
+    for r in fit_runs(d, runs, spec, epochs, protocol, feature_set, refresh, progress, f'{protocol} {m}', n_jobs, stacked):
         h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
         if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
         out.append(r)
     return out, hist
+
+# %% ../nbs/05a_protocols.ipynb #c3a68707
+def _stacked_tables(protocol:str, d:pd.DataFrame, m:str, spec, runs:list, epochs:int|None, feature_set:str) -> list:
+    "Prediction tables of the runs [(seed, fold, train, test)] of network `m`, trained as the members of one stacked model."
+    from popnb.ensembles import StackedNets
+    s, cols = MODELS[m], feature_cols(feature_set)
+    cfg = replace(s.config, progress=False, **({'epochs': epochs} if epochs else {}))
+    if protocol != 'paper' and cfg.val == 'test': cfg = replace(cfg, val='inner')   # as _fit_predict: never stop on held-out rows
+    y = d.popularity.to_numpy(float)
+    st = StackedNets(_net_build(s, cols), cfg, m, s.zero_shape, cols)
+    st.fit(d, y, spec, [(seed, tr, te) if cfg.val == 'test' else (seed, tr) for seed, _, tr, te in runs])
+    P, out = st.predict(d, spec), []
+    for i, (seed, fold, tr, te) in enumerate(runs):
+        parts = [('test', te)] + ([('train', tr)] if protocol == 'paper' else [])
+        r = pd.concat([pd.DataFrame(dict(protocol=protocol, model=m, seed=seed, fold=fold, split=sp, track_key=d.track_key.to_numpy()[rows],
+                                         artist=d.artist.to_numpy()[rows], y_true=y[rows], y_pred=P[i, rows])) for sp, rows in parts],
+                      ignore_index=True)
+        r.attrs['history'] = st.history_[i].assign(protocol=protocol, model=m, seed=seed, fold=fold)
+        out.append(r)
+    return out
+
+# %% ../nbs/05a_protocols.ipynb #a941b6b6
+def stacks(m:str, # a key of popnb.train.MODELS
+           feature_set:str='spotify' # its inputs
+          ) -> bool:
+    "Whether model `m`'s runs can train as one stacked model (`popnb.ensembles`)."
+    from popnb.ensembles import stackable
+    s = MODELS[m]
+    if s.kind != 'net': return False
+    try: stackable(_build_net(_net_build(s, feature_cols(feature_set)), s.zero_shape if not s.uses_audio else (16, 8)))
+    except ParameterError: return False
+    return True
+
+# %% ../nbs/05a_protocols.ipynb #e265144e
+class _Missing(Exception): pass
+
+def _stacked_runs(d, runs, spec, epochs, protocol, feature_set, refresh, progress, desc) -> list:
+    "`fit_runs` with each network's missing runs trained as one stacked model (popnb.ensembles), cached one by one."
+    from popnb.ensembles import TRAINER
+    keys = [dict(key, seed=seed, fold=fold, trainer=TRAINER) for m, seed, fold, tr, te, key in runs]
+    def missing(): raise _Missing()
+    out = [None] * len(runs)
+    for i, k in enumerate(keys):
+        try: out[i] = None if refresh else cache_table('runs', k, missing)
+        except _Missing: pass
+    todo = [i for i in range(len(runs)) if out[i] is None]
+    for m in tqdm(sorted({runs[i][0] for i in todo}), desc=desc, disable=not progress):
+        mine = [i for i in todo if runs[i][0] == m]
+        tabs = _stacked_tables(protocol, d, m, spec if MODELS[m].uses_audio else None, [runs[i][1:5] for i in mine], epochs, feature_set)
+        for i, t in zip(mine, tabs): out[i] = cache_table('runs', keys[i], lambda: t, refresh=True)
+    for i, (m, seed, fold, *_ ) in enumerate(runs): _tally(i in todo, protocol=protocol, model=m, seed=seed, fold=fold)
+    return out
 
 # %% ../nbs/05a_protocols.ipynb #b90f8eee
 def _check_protocol(df:pd.DataFrame, protocol:str, feature_set:str):
@@ -231,7 +290,8 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          progress:bool=True, # show progress bars
                          feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both
                          descriptor_mel:MelParams|None=None, # store the descriptors are measured on; `mel` by default
-                         cutoff:int|None=None # last release year trained on (release protocols); `release_cutoff` by default
+                         cutoff:int|None=None, # last release year trained on (release protocols); `release_cutoff` by default
+                         stacked:bool|None=None # each network's runs as one stacked model (`fit_runs`); None: on a GPU
                         ) -> pd.DataFrame:
     "Out-of-fold predictions of `models` under `protocol`, cached per run; per-epoch histories in `.attrs['history']`."
     _check_protocol(df, protocol, feature_set)
@@ -246,6 +306,6 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
         p = needs[m]
         spec = None if p is None else stores[p.key].X[keep]
         key = _run_key(protocol, m, p, k, epochs, audio_source, d, feature_set, dmel, cutoff)
-        o, h = _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, cutoff=cutoff)
+        o, h = _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, cutoff=cutoff, stacked=stacked)
         out += o; hist += h
     return _assemble(out, hist, keep, no_desc, feature_set)
