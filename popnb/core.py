@@ -271,14 +271,22 @@ def package_versions(pkgs=_PKGS) -> dict:
 
 
 # %% ../nbs/00_core.ipynb #f5733322
+from weakref import WeakKeyDictionary
+
 def _names(code) -> set:
     "The global and attribute names `code` and the functions nested in it refer to."
     return set(code.co_names).union(*[_names(c) for c in code.co_consts if inspect.iscode(c)])
 
+_SOURCES = WeakKeyDictionary()   # function or class -> its source, read once per process (a class's costs a parse of its whole module)
+
 def _code_text(o) -> str:
     "The source of a function or class (with its `@patch`ed methods); its bytecode when no source is found."
-    try: src = inspect.getsource(o)
-    except (OSError, TypeError): src = None
+    try: src = _SOURCES[o]
+    except (KeyError, TypeError):   # not read yet, or not an object a weak dictionary can hold
+        try: src = inspect.getsource(o)
+        except (OSError, TypeError): src = None
+        try: _SOURCES[o] = src
+        except TypeError: pass
     if isinstance(o, type): return (src or o.__qualname__) + ''.join(_code_text(v) for v in vars(o).values() if inspect.isfunction(v))
     if src is None and hasattr(o, '__code__'):
         c = o.__code__; return repr((c.co_code, c.co_names, [x for x in c.co_consts if not inspect.iscode(x)]))
