@@ -400,6 +400,9 @@ def read_json(path:str|Path):
     return json.loads(Path(path).read_text(encoding='utf-8'))
 
 # %% ../nbs/00_core.ipynb #5ba44de2
+import fcntl
+from contextlib import nullcontext
+
 def _intact(f:Path, fh:Path, fs:Path) -> bool:
     "Whether the cached table `f` (and its history `fh`) still have the sha256 recorded in `fs` when they were written."
     if not f.exists(): return False
@@ -416,19 +419,23 @@ def cache_table(kind:str, # folder under data/interim, e.g. 'predictions'
     import pandas as pd
     d = paths(root).interim/kind; h = short_hash(key, 16)
     f, fh, fk, fs = d/f'{h}.csv', d/f'{h}.history.csv', d/f'{h}.key.json', d/f'{h}.sha256.json'
-    if not refresh and _intact(f, fh, fs):
-        df = pd.read_csv(f, keep_default_na=False, na_values=[''])
-        if fh.exists(): df.attrs['history'] = pd.read_csv(fh)
+    try: d.mkdir(parents=True, exist_ok=True); lock = open(d/f'.{h}.lock', 'a')
+    except OSError: lock = None   # a read-only cache: read without the lock
+    with lock or nullcontext():   # closing the file releases the lock
+        if lock: fcntl.flock(lock, fcntl.LOCK_EX)   # one process computes a key at a time: another asking meanwhile waits, then reads it
+        if not refresh and _intact(f, fh, fs):
+            df = pd.read_csv(f, keep_default_na=False, na_values=[''])
+            if fh.exists(): df.attrs['history'] = pd.read_csv(fh)
+            return df
+        df = make()
+        hist = df.attrs.get('history')
+        fh.unlink(missing_ok=True)
+        if isinstance(hist, pd.DataFrame) and len(hist):
+            with atomic_write(fh, 'w') as o: hist.to_csv(o, index=False)
+        with atomic_write(f, 'w') as o: df.to_csv(o, index=False)
+        write_json(dict(csv=sha256_file(f), history=sha256_file(fh) if fh.exists() else None), fs)
+        write_json(key, fk)
         return df
-    df = make()
-    hist = df.attrs.get('history')
-    fh.unlink(missing_ok=True)
-    if isinstance(hist, pd.DataFrame) and len(hist):
-        with atomic_write(fh, 'w') as o: hist.to_csv(o, index=False)
-    with atomic_write(f, 'w') as o: df.to_csv(o, index=False)
-    write_json(dict(csv=sha256_file(f), history=sha256_file(fh) if fh.exists() else None), fs)
-    write_json(key, fk)
-    return df
 
 
 # %% ../nbs/00_core.ipynb #f9764efb
