@@ -71,8 +71,8 @@ test: env
 	CUDA_VISIBLE_DEVICES="" python -c "from popnb.features import warm_numba; warm_numba()"
 	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
 	@# two workers (pytest-xdist), a test file on one worker: tests sharing a session fixture (one smoke run) live in one file, so it is made once
-	@# (not --dist loadgroup: with pytest 9 its xdist_group marks are silently ignored, measured)
-	CUDA_VISIBLE_DEVICES="" python -m pytest -q -n 2 --dist loadfile tests --durations=10
+	@# (not --dist loadgroup: with pytest 9 its xdist_group marks are silently ignored, measured); files in the order tests/conftest.py gives, the longest first
+	CUDA_VISIBLE_DEVICES="" python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder tests --durations=10
 
 ## check-slow: the tests marked slow (what only a full run can check; make test deselects them), run at the end of reproduce
 check-slow: env

@@ -8,6 +8,28 @@ os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')
 # papermill's `python3` kernelspec runs `python` from PATH: make it this interpreter
 os.environ['PATH'] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get('PATH', '')
 ROOT = Path(__file__).resolve().parents[1]
+# one training run at a time, on one thread, in each test process and the notebooks it runs (popnb.train.train_jobs and
+# popnb.core.set_threads, as under nbdev_test): make test's two workers already keep both cores busy. A smoke run of 04
+# forking two more processes per model took 36 s against 28 s in one (measured); one process on two threads is worse
+# still beside a busy worker (a gradient-boosting fold of 05's smoke run: 10 s against 1 s, OpenMP threads waiting on each other)
+os.environ.setdefault('POPNB_JOBS', '1')
+os.environ.setdefault('POPNB_THREADS', '1')
+
+# make test hands each of its two workers whole files (--dist loadfile) in the order collected (--no-loadscope-reorder):
+# the longest first, so that neither is left with a long file at the end while the other idles. test_paper_reproduction.py
+# first: its run of 04 trains the smoke runs most other notebooks read back (a run another process is training is waited
+# for, popnb.core.cache_table). Rough seconds of each on a fresh clone, 2-core EPYC; the files not named follow in pytest's order.
+LONGEST_FIRST = ['test_paper_reproduction.py',   # ~150: 04, 05, 06, 01, 02 and the params/gpu.yaml run of 04
+                 'test_collection_chain.py',     # ~55
+                 'test_claims.py',               # ~50
+                 'test_paper_notebooks.py',      # ~50
+                 'test_docs.py',                 # ~35
+                 'test_power.py', 'test_cache.py', 'test_cli.py', 'test_release_protocol.py', 'test_learning_curves.py',
+                 'test_providers.py', 'test_report.py', 'test_data.py', 'test_features.py', 'test_train.py', 'test_models.py']
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: a file's tests keep their order
 
 @pytest.fixture
 def root(): return ROOT
