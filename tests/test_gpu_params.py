@@ -1,5 +1,5 @@
-"params/: paper.yaml is the notebooks' own defaults; gpu.yaml, the full-resolution study, an overlay of what differs; its parameters fit the notebooks, the bundle follows them, and it runs end to end on a CPU at smoke scale."
-import ast, os, re, subprocess, sys
+"params/: paper.yaml is the notebooks' own defaults; gpu.yaml, the full-resolution study, an overlay of what differs; its parameters fit the notebooks, the bundle follows them (that it runs end to end on a CPU at smoke scale: test_paper_reproduction.py, beside 04's smoke run whose runs it shares)."
+import ast, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -49,16 +49,3 @@ def test_bundle_follows_the_study_of_params(params, want):
     r = subprocess.run(['make', '-n', 'bundle', *([f'PARAMS={params}'] if params else [])], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert want in r.stdout, r.stdout
-
-def test_gpu_params_run_on_a_cpu_at_smoke_scale(tmp_path, mirror):
-    "`popnb reproduce --params params/gpu.yaml` on a CPU, shrunk to smoke scale; then the stage table of what it ran."
-    env = {**os.environ, 'POPNB_SMOKE_ROOT': str(tmp_path/'root'), 'POPNB_THREADS': '1', 'POPNB_DEVICE': 'cpu',
-           'PATH': str(Path(sys.executable).parent) + os.pathsep + os.environ.get('PATH', '')}
-    before = (ROOT/'figures'/'manifest.json').read_bytes()
-    r = subprocess.run([str(Path(sys.executable).parent/'popnb'), 'reproduce', '--params', str(GPU), '--only', '04_grouped_audit', '-p', 'smoke', 'true'],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert (tmp_path/'root'/'figures'/'tables'/'T4_grouped_summary.csv').is_file()
-    assert (ROOT/'figures'/'manifest.json').read_bytes() == before        # a smoke run never touches figures/
-    st = subprocess.run([sys.executable, '-m', 'popnb.runner', 'stages', str(ROOT/'_runs')], cwd=ROOT, capture_output=True, text=True)
-    assert st.returncode == 0 and re.search(r'paper/04_grouped_audit\.ipynb\s+\d', st.stdout), st.stdout + st.stderr

@@ -1,19 +1,20 @@
 "Papermill smoke runs of the reproduction and audit notebooks: every artefact written, T3 equal to the published numbers."
-import json, os
+import json, os, re, subprocess, sys
 from pathlib import Path
 import pandas as pd, pytest
 import papermill as pm
 
 PAPER = Path(__file__).resolve().parents[1]/'nbs'/'paper'
+# in this order: 04's shared run (smoke_04) first, the runs 05, 06 and the params/gpu.yaml run below read back
 ARTEFACTS = {
-    '01_dataset_statistics': ['tables/T1_dataset_statistics', 'tables/T2_feature_correlations', 'F1_popularity_distribution',
-                              'F2_feature_correlation_heatmap', 'F3_popularity_by_release'],
-    '02_paper_reproduction': ['tables/T3_paper_reproduction', 'tables/T3b_paper_reproduction_intervals', 'F4_training_curves',
-                              'F5_predicted_vs_actual_paper'],
     '04_grouped_audit': ['tables/T4_grouped_protocol', 'tables/T4_grouped_summary', 'tables/T4_protocol_leakage',
                          'tables/T4_threshold_sweep', 'F7_threshold_sweep', 'F8_predicted_vs_actual_protocols'],
     '05_ablations': ['tables/T5_ablations', 'F9_ablations', 'tables/T5b_feature_sets', 'tables/T5_differences'],
     '06_breakdowns': ['tables/T6_breakdowns', 'F10_breakdowns'],
+    '01_dataset_statistics': ['tables/T1_dataset_statistics', 'tables/T2_feature_correlations', 'F1_popularity_distribution',
+                              'F2_feature_correlation_heatmap', 'F3_popularity_by_release'],
+    '02_paper_reproduction': ['tables/T3_paper_reproduction', 'tables/T3b_paper_reproduction_intervals', 'F4_training_curves',
+                              'F5_predicted_vs_actual_paper'],
 }
 
 def run(nb, tmp_path, monkeypatch, kernel_name, **params):
@@ -78,3 +79,18 @@ def test_popnb_reproduce_only_runs(smoke_01):
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp/'root'/'figures'/'F1_popularity_distribution.png').is_file()
     assert after == before
+
+def test_gpu_params_run_on_a_cpu_at_smoke_scale(tmp_path, mirror, smoke_04):
+    """`popnb reproduce --params params/gpu.yaml` on a CPU, shrunk to smoke scale; then the stage table of what it ran.
+    Shrunk, its runs are 04's smoke runs (the same keys): after smoke_04 they are read back from the run cache, as a rerun's are."""
+    ROOT, GPU = PAPER.parents[1], PAPER.parents[1]/'params'/'gpu.yaml'
+    env = {**os.environ, 'POPNB_SMOKE_ROOT': str(tmp_path/'root'), 'POPNB_THREADS': '1', 'POPNB_DEVICE': 'cpu',
+           'PATH': str(Path(sys.executable).parent) + os.pathsep + os.environ.get('PATH', '')}
+    before = (ROOT/'figures'/'manifest.json').read_bytes()
+    r = subprocess.run([str(Path(sys.executable).parent/'popnb'), 'reproduce', '--params', str(GPU), '--only', '04_grouped_audit', '-p', 'smoke', 'true'],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path/'root'/'figures'/'tables'/'T4_grouped_summary.csv').is_file()
+    assert (ROOT/'figures'/'manifest.json').read_bytes() == before        # a smoke run never touches figures/
+    st = subprocess.run([sys.executable, '-m', 'popnb.runner', 'stages', str(ROOT/'_runs')], cwd=ROOT, capture_output=True, text=True)
+    assert st.returncode == 0 and re.search(r'paper/04_grouped_audit\.ipynb\s+\d', st.stdout), st.stdout + st.stderr
