@@ -107,7 +107,7 @@ def start_run(params:dict, # the notebook's checked parameters (what `check_para
     return root
 
 # %% ../nbs/07_report.ipynb #e186015e
-SMOKE = dict(n_mels=16, clip_seconds=1.0, seconds=5.0, epochs=1, n_boot=50, n_repeats=2, min_tracks=5)   # a smoke run's sizes, where declared
+SMOKE = dict(n_mels=16, clip_seconds=1.0, seconds=5.0, epochs=1, n_boot=50, n_repeats=2, min_tracks=5, k=3)   # a smoke run's sizes, where declared (k: artist folds)
 SMOKE_TRACKS = 4                     # a smoke run keeps this many tracks of each artist
 
 @dataclass
