@@ -7,7 +7,8 @@ PAPERMILL := papermill -k python3 --log-output --no-progress-bar
 PARAMS ?= params/paper.yaml
 # the predictor bundle's settings: by default the study's log-mel and epochs, 04_grouped_audit's parameters under $(PARAMS) (python -m popnb.runner study)
 AUDIO ?= auto
-STUDY = $(shell $(VENV)/bin/python -m popnb.runner study n_mels clip_seconds epochs --params $(PARAMS))
+# run once, when first used (its three words below would otherwise start python three times: 2.4 s each, measured)
+STUDY = $(eval STUDY := $(shell $(VENV)/bin/python -m popnb.runner study n_mels clip_seconds epochs --params $(PARAMS)))$(STUDY)
 N_MELS ?= $(word 1,$(STUDY))
 SECONDS ?= $(word 2,$(STUDY))
 EPOCHS ?= $(word 3,$(STUDY))
