@@ -19,13 +19,14 @@ os.environ.setdefault('POPNB_THREADS', '1')
 # the longest first, so that neither is left with a long file at the end while the other idles. test_paper_reproduction.py
 # first: its run of 04 trains the smoke runs most other notebooks read back (a run another process is training is waited
 # for, popnb.core.cache_table). Rough seconds of each on a fresh clone, 2-core EPYC; the files not named follow in pytest's order.
-LONGEST_FIRST = ['test_paper_reproduction.py',   # ~150: 04, 05, 06, 01, 02 and the params/gpu.yaml run of 04
-                 'test_collection_chain.py',     # ~55
-                 'test_claims.py',               # ~50
-                 'test_paper_notebooks.py',      # ~50
-                 'test_docs.py',                 # ~35
+LONGEST_FIRST = ['test_paper_reproduction.py',   # ~135: 04, 05, 06, 01, 02 and the params/gpu.yaml run of 04
+                 'test_paper_notebooks.py',      # ~65
+                 'test_claims.py',               # ~55
+                 'test_collection_chain.py',     # ~40
+                 'test_docs.py',                 # ~30
                  'test_power.py', 'test_cache.py', 'test_cli.py', 'test_release_protocol.py', 'test_learning_curves.py',
-                 'test_providers.py', 'test_report.py', 'test_data.py', 'test_features.py', 'test_train.py', 'test_models.py']
+                 'test_providers.py', 'test_report.py', 'test_data.py', 'test_features.py', 'test_train.py', 'test_models.py',
+                 'test_gpu_params.py', 'test_runner.py', 'test_release.py']   # then those of a few seconds
 
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
