@@ -145,8 +145,9 @@ def fit_runs(d:pd.DataFrame, # the rows, in the order of `spec`
             ) -> list:
     "Each run read back from its cache (its key plus seed and fold) or trained, side by side, and cached as it finishes: [predictions]."
     if stacked is None: stacked = default_device().startswith('cuda')
-    st = [i for i, r in enumerate(runs) if stacked and stacks(r[0], feature_set)]
-    one = [i for i in range(len(runs)) if i not in set(st)]
+    ok = {m: stacks(m, feature_set) for m in {r[0] for r in runs}} if stacked else {}   # one built network a model, not a run
+    st = [i for i, r in enumerate(runs) if ok.get(r[0])]
+    one = [i for i, r in enumerate(runs) if not ok.get(r[0])]
     over = {'epochs': epochs} if epochs else None
     nj = min(train_jobs(n_jobs), max(1, len(one))); th = max(1, torch.get_num_threads() // nj)
     args = [(protocol, d, m, spec if MODELS[m].uses_audio else None, seed, fold, (tr, te), over, feature_set, key, refresh, th)
