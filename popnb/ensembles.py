@@ -5,13 +5,15 @@
 # %% ../nbs/05c_ensembles.ipynb #44dbd5a8
 from __future__ import annotations
 import copy, math
+from pathlib import Path
 import numpy as np, pandas as pd
 import torch
 from torch import nn
 from torch.func import stack_module_state, functional_call, vmap, grad
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import default_device, ParameterError, DataError
+from dataclasses import asdict
+from .core import atomic_write, default_device, sha256_bytes, ParameterError, DataError
 from .data import META_COLS
 from .train import TrainConfig, CORRECTED_CONFIG, Batches, _meta_array, _inner_split, _build_net, _autocast
 
@@ -253,8 +255,8 @@ def _predict_stack(self:StackedNets, data:Batches, which:list, idx:list, dev:str
 # %% ../nbs/05c_ensembles.ipynb #f80c0637
 @patch
 def _epoch(self:StackedNets, epoch:int, data:Batches, dev:str):
-    "Train the live members one epoch, validate them, update their early stopping and history."
-    cfg, live = self.config, [i for i, mb in enumerate(self.members_) if not self.stopped[i]]
+    "Train the members at this epoch one epoch, validate them, update their early stopping and history, write their checkpoints."
+    cfg, live = self.config, [i for i in range(len(self.members_)) if not self.stopped[i] and self.done_[i] == epoch]
     perms = {i: self.members_[i]['rows'][np.random.default_rng([self.members_[i]['seed'], epoch]).permutation(len(self.members_[i]['rows']))] for i in live}
     gens = [torch.Generator(device=dev).manual_seed(mb['seed'] * 1_000_003 + epoch) for mb in self.members_]
     tot, none = np.zeros(len(self.members_)), np.zeros(0, dtype=int)
@@ -264,7 +266,7 @@ def _epoch(self:StackedNets, epoch:int, data:Batches, dev:str):
     vl = [i for i in live if self.members_[i]['val'] is not None]
     pv = dict(zip(vl, self._predict_stack(data, vl, [self.members_[i]['val'] for i in vl], dev))) if vl else {}
     for i in live:
-        rec = dict(epoch=epoch + 1, train_loss=tot[i] / len(self.members_[i]['rows']))
+        rec = dict(epoch=epoch + 1, train_loss=float(tot[i] / len(self.members_[i]['rows'])))
         if i in pv:
             yv = data.y[torch.as_tensor(self.members_[i]['val'], device=dev)].cpu().numpy()
             rec.update(val_mse=float(np.mean((pv[i] - yv)**2)), val_mae=float(np.mean(np.abs(pv[i] - yv))))
@@ -273,15 +275,65 @@ def _epoch(self:StackedNets, epoch:int, data:Batches, dev:str):
                 b.update(state={k: v[i].clone() for k, v in {**self.params, **self.buffers}.items()}, score=score, epoch=epoch + 1, bad=0)
             else: b['bad'] += 1
             self.stopped[i] = cfg.patience > 0 and b['bad'] >= cfg.patience
-        self.history[i].append(rec)
+        self.history[i].append(rec); self.done_[i] += 1
+        if self.ck_[i] is not None: self._save_member(i)
+
+# %% ../nbs/05c_ensembles.ipynb #5c1d2e01
+@patch
+def _ident(self:StackedNets, i:int) -> dict:
+    "What member `i`'s checkpoint must have been written for: its name, config, seed, rows and stopping rows."
+    mb, h = self.members_[i], lambda a: None if a is None else sha256_bytes(np.asarray(a, dtype=np.int64).tobytes())
+    return dict(name=self.name, config=asdict(self.config), seed=mb['seed'], rows=h(mb['rows']), val=h(mb['val']))
+
+@patch
+def _member_state(self:StackedNets, i:int) -> dict:
+    "Member `i`'s whole training state with CPU tensors, as its checkpoint holds it."
+    cpu = lambda d: {k: v[i].detach().cpu().clone() for k, v in d.items()}
+    b = self.best[i]
+    return dict(ident=self._ident(i), epoch=int(self.done_[i]), stopped=bool(self.stopped[i]),
+                params=cpu(self.params), buffers=cpu(self.buffers), exp_avg=cpu(self.opt['exp_avg']),
+                exp_avg_sq=cpu(self.opt['exp_avg_sq']), step=float(self.opt['step'][i]),
+                scale=float(self.scaler['scale'][i]), good=float(self.scaler['good'][i]),
+                best_state=None if b['state'] is None else {k: v.cpu() for k, v in b['state'].items()},
+                best_score=b['score'], best_epoch=b['epoch'], bad=b['bad'], history=list(self.history[i]))
+
+@patch
+def _save_member(self:StackedNets, i:int):
+    "Write member `i`'s state to its checkpoint file, atomically."
+    with atomic_write(self.ck_[i]) as f: torch.save(self._member_state(i), f)
+
+# %% ../nbs/05c_ensembles.ipynb #5c1d2e02
+@patch
+def _load_member(self:StackedNets, i:int, f):
+    "Member `i`'s state from checkpoint `f` into its slot of the stack."
+    st = torch.load(f, map_location='cpu', weights_only=True)
+    if st['ident'] != self._ident(i):
+        raise ParameterError("checkpoint was written for another member or config; delete it or use the same", where=str(f))
+    dev = next(iter(self.params.values())).device
+    for d, k in ((self.params, 'params'), (self.buffers, 'buffers'), (self.opt['exp_avg'], 'exp_avg'), (self.opt['exp_avg_sq'], 'exp_avg_sq')):
+        for name, v in st[k].items(): d[name][i] = v.to(dev)
+    self.opt['step'][i], self.scaler['scale'][i], self.scaler['good'][i] = st['step'], st['scale'], st['good']
+    bs = None if st['best_state'] is None else {k: v.to(dev) for k, v in st['best_state'].items()}
+    self.best[i] = dict(state=bs, score=st['best_score'], epoch=st['best_epoch'], bad=st['bad'])
+    self.stopped[i], self.done_[i], self.history[i] = st['stopped'], st['epoch'], list(st['history'])
+
+@patch
+def _resume(self:StackedNets, checkpoints:list|None):
+    "Set `ck_` (a file or None per member) and load the members whose checkpoint exists."
+    n = len(self.members_)
+    self.ck_ = [None if f is None else Path(f) for f in checkpoints] if checkpoints is not None else [None] * n
+    if len(self.ck_) != n: raise ParameterError(f"{len(self.ck_)} checkpoints for {n} members", where='checkpoints')
+    for i, f in enumerate(self.ck_):
+        if f is not None and f.exists(): self._load_member(i, f)
 
 # %% ../nbs/05c_ensembles.ipynb #7e85e6d7
 @patch
 def fit(self:StackedNets, X, # the table: DataFrame with the metadata columns (and `artist` for the inner split)
         y, # its targets (popularity)
         S=None, # spectrograms aligned to X, or None
-        members:list=((0, None),)): # per member (seed, training rows) or (seed, training rows, stopping rows); positions in X
-    "Train every member from scratch in one stacked model."
+        members:list=((0, None),), # per member (seed, training rows) or (seed, training rows, stopping rows); positions in X
+        checkpoints:list|None=None): # per member a file for its training state (resumed from when it exists) or None
+    "Train every member in one stacked model, from scratch or from its checkpoint."
     cfg = self.config; dev = cfg.device or default_device()
     M, y = _meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
     if len(y) != len(M): raise DataError(f"{len(y)} targets for {len(M)} rows", where='y')
@@ -293,10 +345,11 @@ def fit(self:StackedNets, X, # the table: DataFrame with the metadata columns (a
     self.opt, self.amp = adam_state(self.params), bool(cfg.amp and dev.startswith('cuda'))
     self.scaler = dict(scale=torch.full((n,), 2.0**16 if self.amp else 1.0, device=dev), good=torch.zeros(n, device=dev))
     self.best = [dict(state=None, score=float('inf'), epoch=-1, bad=0) for _ in range(n)]
-    self.stopped, self.history = np.zeros(n, bool), [[] for _ in range(n)]
+    self.stopped, self.history, self.done_ = np.zeros(n, bool), [[] for _ in range(n)], np.zeros(n, int)
+    self._resume(checkpoints)
     for epoch in tqdm(range(cfg.epochs), desc=self.name, disable=not cfg.progress, leave=False):
         if self.stopped.all(): break
-        self._epoch(epoch, data, dev)
+        if any(not s and d == epoch for s, d in zip(self.stopped, self.done_)): self._epoch(epoch, data, dev)
     self._finish()
     return self
 

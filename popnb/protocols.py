@@ -167,15 +167,15 @@ def _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refres
     return out, hist
 
 # %% ../nbs/05a_protocols.ipynb #c3a68707
-def _stacked_tables(protocol:str, d:pd.DataFrame, m:str, spec, runs:list, epochs:int|None, feature_set:str) -> list:
-    "Prediction tables of the runs [(seed, fold, train, test)] of network `m`, trained as the members of one stacked model."
+def _stacked_tables(protocol:str, d:pd.DataFrame, m:str, spec, runs:list, epochs:int|None, feature_set:str, checkpoints=None) -> list:
+    "Prediction tables of the runs [(seed, fold, train, test)] of network `m`, trained as the members of one stacked model (a checkpoint file each)."
     from popnb.ensembles import StackedNets
     s, cols = MODELS[m], feature_cols(feature_set)
     cfg = replace(s.config, progress=False, **({'epochs': epochs} if epochs else {}))
     if protocol != 'paper' and cfg.val == 'test': cfg = replace(cfg, val='inner')   # as _fit_predict: never stop on held-out rows
     y = d.popularity.to_numpy(float)
     st = StackedNets(_net_build(s, cols), cfg, m, s.zero_shape, cols)
-    st.fit(d, y, spec, [(seed, tr, te) if cfg.val == 'test' else (seed, tr) for seed, _, tr, te in runs])
+    st.fit(d, y, spec, [(seed, tr, te) if cfg.val == 'test' else (seed, tr) for seed, _, tr, te in runs], checkpoints=checkpoints)
     P, out = st.predict(d, spec), []
     for i, (seed, fold, tr, te) in enumerate(runs):
         parts = [('test', te)] + ([('train', tr)] if protocol == 'paper' else [])
@@ -202,19 +202,24 @@ def stacks(m:str, # a key of popnb.train.MODELS
 class _Missing(Exception): pass
 
 def _stacked_runs(d, runs, spec, epochs, protocol, feature_set, refresh, progress, desc) -> list:
-    "`fit_runs` with each network's missing runs trained as one stacked model (popnb.ensembles), cached one by one."
+    "`fit_runs` with each network's missing runs trained as one stacked model (popnb.ensembles), checkpointed and cached one by one."
     from popnb.ensembles import TRAINER
     keys = [dict(key, seed=seed, fold=fold, trainer=TRAINER) for m, seed, fold, tr, te, key in runs]
+    cks = [paths().interim/'checkpoints'/short_hash(k, 16) for k in keys]   # a member's checkpoint: resumed in any stack
     def missing(): raise _Missing()
     out = [None] * len(runs)
     for i, k in enumerate(keys):
         try: out[i] = None if refresh else cache_table('runs', k, missing)
         except _Missing: pass
     todo = [i for i in range(len(runs)) if out[i] is None]
+    if refresh:
+        for i in todo: shutil.rmtree(cks[i], ignore_errors=True)   # retrain from the first epoch
     for m in tqdm(sorted({runs[i][0] for i in todo}), desc=desc, disable=not progress):
         mine = [i for i in todo if runs[i][0] == m]
-        tabs = _stacked_tables(protocol, d, m, spec if MODELS[m].uses_audio else None, [runs[i][1:5] for i in mine], epochs, feature_set)
-        for i, t in zip(mine, tabs): out[i] = cache_table('runs', keys[i], lambda: t, refresh=True)
+        tabs = _stacked_tables(protocol, d, m, spec if MODELS[m].uses_audio else None, [runs[i][1:5] for i in mine], epochs, feature_set,
+                                [cks[i]/'member.pt' for i in mine])
+        for i, t in zip(mine, tabs):
+            out[i] = cache_table('runs', keys[i], lambda: t, refresh=True); shutil.rmtree(cks[i], ignore_errors=True)
     for i, (m, seed, fold, *_ ) in enumerate(runs): _tally(i in todo, protocol=protocol, model=m, seed=seed, fold=fold)
     return out
 
