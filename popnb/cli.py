@@ -245,7 +245,8 @@ def _init_worker():
     "Worker initializer: one thread (BLAS, OpenMP, torch) per process, so `n_jobs` processes use `n_jobs` cores."
     import torch
     from popnb.features import _one_thread
-    _one_thread(); torch.set_num_threads(1)
+    from popnb.train import _die_with_parent
+    _one_thread(); torch.set_num_threads(1); _die_with_parent()
 
 def _batches(files:list, features, batch_size:int):
     "(files, their features) per batch; a table without 'file' is cut by position (one row per file, in order)."
@@ -264,6 +265,27 @@ def _decoded_in_order(files:list, params, descriptors:bool, n_jobs:int, chunk:in
             running.append(ex.submit(_m.decode_files, files[s:s+chunk], params, descriptors))
             while len(running) >= 3*n_jobs: yield from running.popleft().result()
         while running: yield from running.popleft().result()
+
+_FORKED = {}   # what forked predict workers inherit from their parent: the predictor and predict_batch's options
+
+def _predict_forked(files:list, features):
+    "`predict_batch` in a forked worker, with the predictor and options its parent set before forking."
+    return predict_batch(files, _FORKED['pr'], features=features, **_FORKED['kw'])
+
+def _predicted_in_order(batches, pr, kw:dict, n_jobs:int):
+    "(files in the batch, its rows) of each (files, features) batch, in order, predicted by `n_jobs` forked workers, a few batches ahead."
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing, popnb.cli as _m
+    _m._FORKED.update(pr=pr, kw=kw)
+    try:
+        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'), initializer=_m._init_worker) as ex:
+            running = deque()
+            for b, f in batches:
+                running.append((len(b), ex.submit(_m._predict_forked, b, f)))
+                while len(running) >= 3*n_jobs: n, fut = running.popleft(); yield n, fut.result()
+            while running: n, fut = running.popleft(); yield n, fut.result()
+    finally: _m._FORKED.clear()
 
 # %% ../nbs/08_cli.ipynb #10513bce
 def _load(predictor, params=None, device=None):
@@ -298,6 +320,7 @@ def iter_predictions(paths:list, # audio files
                      progress:bool=True # show a progress bar
                     ):
     "Rows (lists of dicts) batch by batch, in the order of `paths`, as soon as they are predicted: memory flat in the number of files."
+    import multiprocessing
     from tqdm.auto import tqdm
     if n_jobs < 1 or batch_size < 1: raise ParameterError(f"need n_jobs >= 1 and batch_size >= 1, got {n_jobs}, {batch_size}", where='n_jobs')
     pr = _load(predictor)
@@ -318,8 +341,11 @@ def iter_predictions(paths:list, # audio files
             return
         if descriptors and pr.uses_meta:
             from popnb.features import warm_numba; warm_numba()   # numba's cache compiled once, before the workers read it
+        if 'fork' in multiprocessing.get_all_start_methods() and not str(getattr(pr, 'device', 'cpu')).startswith('cuda'):
+            for n, rows in _predicted_in_order(_batches(files, features, batch_size), pr, kw, n_jobs): yield rows; bar.update(n)
+            return
         dec = _decoded_in_order(files, pr.params, descriptors and pr.uses_meta, n_jobs, max(1, min(8, batch_size)))
-        for b,f in _batches(files, features, batch_size):     # the workers decode; the batches are predicted here, as with one job
+        for b,f in _batches(files, features, batch_size):     # a GPU (or no fork): the workers decode, the network runs here
             yield predict_batch(b, pr, features=f, decoded=[next(dec) for _ in b], **kw); bar.update(len(b))
     finally: bar.close()
 
