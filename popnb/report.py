@@ -573,14 +573,3 @@ def plot_pred_vs_actual(y, p, threshold:float|None=50, width:str|float='column',
     if threshold is not None: ax.axvline(threshold, color='0.5', ls=':', lw=0.8); ax.axhline(threshold, color='0.5', ls=':', lw=0.8)
     ax.set(xlabel='actual popularity', ylabel='predicted popularity')
     return fig
-
-# %% ../nbs/07_report.ipynb #d5ad8db2
-_RUNNER = ('read_params_file', 'declared_params', 'notebook_params', 'write_back', 'prune', 'run_notebook',
-           'run_library', 'stage_table', 'cpu_model')
-
-def __getattr__(name:str):
-    "The runner's names, moved to `popnb.runner`, loaded on first use (the runner imports this module)."
-    if name in _RUNNER:
-        import popnb.runner
-        return getattr(popnb.runner, name)
-    raise AttributeError(f"module 'popnb.report' has no attribute {name!r}")
