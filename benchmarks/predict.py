@@ -10,8 +10,8 @@ The three paths run interleaved, block by block (the machine is shared): `baseli
 issue 22 §4, kept here verbatim in spirit — every file decoded for its descriptors first, described by
 `audio_descriptors` (pyloudnorm's meter, scipy's median filters: the code the store still uses), then
 decoded again by `file_melspec`, one file at a time, in this process; `jobs1` and `jobs2` are
-`iter_predictions` with `n_jobs=1` (in this process) and `n_jobs=2` (two worker processes): one decode a
-file and `audio_descriptors_fast` (the same numbers). Every path has one thread per
+`iter_predictions` with `n_jobs=1` (in this process) and `n_jobs=2` (two forked worker processes, each
+decoding, describing and predicting whole batches): one decode a file and `audio_descriptors_fast` (the same numbers). Every path has one thread per
 process. Peak RSS is measured in fresh processes running `popnb predict --out rows.csv` on the first
 100 and on all the files.
 """
