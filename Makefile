@@ -65,11 +65,13 @@ test: env
 	@before=$$(git diff -- popnb | sha256sum); nbdev_export; \
 	  if [ "$$before" != "$$(git diff -- popnb | sha256sum)" ] || [ -n "$$(git status --porcelain -- popnb | grep '^??')" ]; then \
 	    echo "!!! notebooks and popnb/ are not in sync: run 'make lib' and commit"; git status --short -- popnb; exit 1; fi
-	@before=$$(git diff -- README.md | sha256sum); $(MAKE) --no-print-directory readme; \
+	@# librosa's numba kernels compiled once before two workers need them (numba#10128: a parallel first compile can leave a cache
+	@# that segfaults), on one core while README.md is regenerated on the other (index.ipynb compiles none of them)
+	@CUDA_VISIBLE_DEVICES="" python -c "from popnb.features import warm_numba; warm_numba()" & w=$$!; \
+	  before=$$(git diff -- README.md | sha256sum); $(MAKE) --no-print-directory readme; \
 	  if [ "$$before" != "$$(git diff -- README.md | sha256sum)" ]; then \
-	    echo "!!! README.md is not what nbs/index.ipynb generates: run 'make lib' and commit"; exit 1; fi
-	@# compile librosa's numba kernels once before two workers do (numba#10128: a parallel first compile can leave a cache that segfaults)
-	CUDA_VISIBLE_DEVICES="" python -c "from popnb.features import warm_numba; warm_numba()"
+	    echo "!!! README.md is not what nbs/index.ipynb generates: run 'make lib' and commit"; wait $$w; exit 1; fi; \
+	  wait $$w || { echo "!!! warm_numba failed"; exit 1; }
 	CUDA_VISIBLE_DEVICES="" nbdev_test --n_workers 2 --timing
 	@# two workers (pytest-xdist), a test file on one worker: tests sharing a session fixture (one smoke run) live in one file, so it is made once
 	@# (not --dist loadgroup: with pytest 9 its xdist_group marks are silently ignored, measured); files in the order tests/conftest.py gives, the longest first
