@@ -254,37 +254,37 @@ def _batches(files:list, features, batch_size:int):
     for s in range(0, len(files), batch_size):
         yield files[s:s+batch_size], (features.iloc[s:s+batch_size].reset_index(drop=True) if by_order else features)
 
+def _in_order(ex, calls, ahead:int):
+    "`ex.submit(fn, *args)` of each (fn, *args) in `calls`, results yielded in order, at most `ahead` submitted and not yet yielded."
+    from collections import deque
+    running = deque()
+    for fn, *args in calls:
+        running.append(ex.submit(fn, *args))
+        while len(running) >= ahead: yield running.popleft().result()
+    while running: yield running.popleft().result()
+
 def _decoded_in_order(files:list, params, descriptors:bool, n_jobs:int, chunk:int):
     "`decode_files` of each file, in order, decoded `chunk` files at a time by `n_jobs` worker processes, a few chunks ahead."
-    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
     import popnb.cli as _m     # workers import the library's copy (picklable by reference)
     with ProcessPoolExecutor(n_jobs, initializer=_m._init_worker) as ex:
-        running = deque()
-        for s in range(0, len(files), chunk):
-            running.append(ex.submit(_m.decode_files, files[s:s+chunk], params, descriptors))
-            while len(running) >= 3*n_jobs: yield from running.popleft().result()
-        while running: yield from running.popleft().result()
+        calls = ((_m.decode_files, files[s:s+chunk], params, descriptors) for s in range(0, len(files), chunk))
+        for dec in _in_order(ex, calls, 3*n_jobs): yield from dec
 
 _FORKED = {}   # what forked predict workers inherit from their parent: the predictor and predict_batch's options
 
 def _predict_forked(files:list, features):
-    "`predict_batch` in a forked worker, with the predictor and options its parent set before forking."
-    return predict_batch(files, _FORKED['pr'], features=features, **_FORKED['kw'])
+    "(files, rows) of `predict_batch` in a forked worker, with the predictor and options its parent set before forking."
+    return len(files), predict_batch(files, _FORKED['pr'], features=features, **_FORKED['kw'])
 
 def _predicted_in_order(batches, pr, kw:dict, n_jobs:int):
     "(files in the batch, its rows) of each (files, features) batch, in order, predicted by `n_jobs` forked workers, a few batches ahead."
-    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing, popnb.cli as _m
     _m._FORKED.update(pr=pr, kw=kw)
     try:
         with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'), initializer=_m._init_worker) as ex:
-            running = deque()
-            for b, f in batches:
-                running.append((len(b), ex.submit(_m._predict_forked, b, f)))
-                while len(running) >= 3*n_jobs: n, fut = running.popleft(); yield n, fut.result()
-            while running: n, fut = running.popleft(); yield n, fut.result()
+            yield from _in_order(ex, ((_m._predict_forked, b, f) for b, f in batches), 3*n_jobs)
     finally: _m._FORKED.clear()
 
 # %% ../nbs/08_cli.ipynb #10513bce

@@ -257,6 +257,7 @@ def _predict_stack(self:StackedNets, data:Batches, which:list, idx:list, dev:str
 def _epoch(self:StackedNets, epoch:int, data:Batches, dev:str):
     "Train the members at this epoch one epoch, validate them, update their early stopping and history, write their checkpoints."
     cfg, live = self.config, [i for i in range(len(self.members_)) if not self.stopped[i] and self.done_[i] == epoch]
+    if not live: return   # every member still training is ahead (resumed from a later checkpoint)
     perms = {i: self.members_[i]['rows'][np.random.default_rng([self.members_[i]['seed'], epoch]).permutation(len(self.members_[i]['rows']))] for i in live}
     gens = [torch.Generator(device=dev).manual_seed(mb['seed'] * 1_000_003 + epoch) for mb in self.members_]
     tot, none = np.zeros(len(self.members_)), np.zeros(0, dtype=int)
@@ -349,7 +350,7 @@ def fit(self:StackedNets, X, # the table: DataFrame with the metadata columns (a
     self._resume(checkpoints)
     for epoch in tqdm(range(cfg.epochs), desc=self.name, disable=not cfg.progress, leave=False):
         if self.stopped.all(): break
-        if any(not s and d == epoch for s, d in zip(self.stopped, self.done_)): self._epoch(epoch, data, dev)
+        self._epoch(epoch, data, dev)
     self._finish()
     return self
 
