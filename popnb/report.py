@@ -17,12 +17,13 @@ from .audio import SYNTH_LABEL
 from .features import RESOLVED_SOURCES
 
 # %% auto #0
-__all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'SMOKE',
-           'SMOKE_TRACKS', 'LOCK_FILE', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'notebook_name',
-           'smoke_root', 'start_run', 'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'lock_sha256',
-           'record', 'mark_synthetic', 'show_figure', 'save_figure', 'SavedTable', 'metric_col', 'metric_wide',
-           'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell', 'render_index',
-           'write_index', 'read_table', 'findings', 'reproducibility', 'plot_threshold_sweep', 'plot_training_curves',
+__all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES',
+           'RECORD_PARAMS', 'SMOKE', 'SMOKE_TRACKS', 'LOCK_FILE', 'set_style', 'new_figure', 'set_context',
+           'check_audio_source', 'notebook_name', 'smoke_root', 'start_run', 'record_params', 'record_diff',
+           'rerun_root', 'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'lock_sha256', 'record',
+           'mark_synthetic', 'show_figure', 'save_figure', 'SavedTable', 'metric_col', 'metric_wide', 'tex_escape',
+           'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell', 'render_index', 'write_index',
+           'read_table', 'findings', 'reproducibility', 'plot_threshold_sweep', 'plot_training_curves',
            'plot_pred_vs_actual']
 
 # %% ../nbs/07_report.ipynb #d00f2446
@@ -95,16 +96,47 @@ def smoke_root() -> str:
 def start_run(params:dict, # the notebook's checked parameters (what `check_params` returns)
               inputs:dict, # name -> file (or DataFrame, bytes, sha256) each artefact is made from
               smoke:bool=False, # a quick run for tests: writes to POPNB_SMOKE_ROOT or a temporary folder
-              audio_source:str|None=None # the resolved audio source, or None when the notebook uses no audio
+              audio_source:str|None=None, # the resolved audio source, or None when the notebook uses no audio
+              root=None # where a real run writes (a rerun's folder, `rerun_root`); None: the project itself
              ) -> str|None: # the output root; None is the project itself
     "Start a paper notebook's run: compute threads, where it writes, and what its artefacts record."
     from popnb.core import set_threads
     set_threads()
-    root = smoke_root() if smoke else None
+    root = smoke_root() if smoke else (str(root) if root else None)
     set_context(params=params, inputs=inputs, audio_source=audio_source, root=root)
     from popnb.core import git_commit
     _CTX['commit'] = git_commit()   # once per run: every artefact it saves records this commit
     return root
+
+# %% ../nbs/07_report.ipynb #004b43a6
+RECORD_PARAMS = 'params/paper.yaml'   # the parameters of the committed record in figures/ (the notebooks' own defaults)
+
+def record_params(notebook:str|None, # the notebook, relative to the project root
+                  root=None # project root (found by default)
+                 ) -> dict|None:
+    "The parameters `notebook`'s artefacts in figures/ were made with: its declared defaults under params/paper.yaml; None if unknown."
+    if not notebook: return None
+    P = paths(root); nb = P.root/notebook
+    if not nb.is_file(): return None
+    from popnb.runner import study_values   # the runner imports this module: imported here
+    pf = P.root/RECORD_PARAMS
+    return study_values(pf if pf.is_file() else None, nb=nb, root=P.root)
+
+# %% ../nbs/07_report.ipynb #3e997649
+def record_diff(params:dict, # a run's parameters (what `check_params` returns)
+                notebook:str|None, # the notebook, relative to the project root
+                root=None # project root (found by default)
+               ) -> dict: # name -> (this run's value, the record's); empty: the run is the record
+    "The parameters of a run that differ from the record's (`smoke` aside); all of them when the record is unknown."
+    rec = record_params(notebook, root)
+    miss = object()
+    return {k: (v, None if rec is None else rec.get(k)) for k, v in params.items()
+            if k != 'smoke' and (rec is None or rec.get(k, miss) != v)}
+
+def rerun_root(notebook:str|None, # the notebook, relative to the project root
+               root=None) -> Path:
+    "Where a rerun of `notebook` writes (its figures/ and manifest): _runs/<notebook's stem>/, beside its executed copy."
+    return paths(root).runs/Path(notebook or 'interactive').stem
 
 # %% ../nbs/07_report.ipynb #e186015e
 SMOKE = dict(n_mels=16, clip_seconds=1.0, seconds=5.0, epochs=1, n_boot=50, n_repeats=2, min_tracks=5, k=3)   # a smoke run's sizes, where declared (k: artist folds)
@@ -123,6 +155,16 @@ def _shrink(params:dict) -> dict:
     if isinstance(out.get('seeds'), (list, tuple)): out['seeds'] = list(out['seeds'])[:1]
     return out
 
+def _where(smoke:bool, diff:dict, rerun) -> str:
+    "Where a run writes, as its first line says it."
+    if smoke: return 'a temporary folder (smoke run)'
+    if not diff: return 'figures/'
+    d = ', '.join(f"{k}={v!r}" + ('' if r is None else f" (the record's {r!r})") for k, (v, r) in sorted(diff.items()))
+    try: w = (Path(rerun)/'figures').resolve().relative_to(paths().root).as_posix()
+    except ValueError: w = str(Path(rerun)/'figures')
+    return f"{w}/, not figures/ (a rerun: {d}; figures/ changes only through `make reproduce`)"
+
+# %% ../nbs/07_report.ipynb #038800ce
 def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in a smoke run, shrunk there
                 inputs:dict|None=None, # other input files each artefact is made from, name -> path
                 audio_artefacts:bool=True, # every artefact is made from the audio (False: those that are say so themselves)
@@ -135,6 +177,10 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     from popnb.features import AUDIO_SOURCES, resolve_audio_source
     params = check_params(ns, **{'audio_source': AUDIO_SOURCES, **choices})
     smoke = bool(params.get('smoke')) or bool(os.environ.get('IN_TEST'))
+    name = notebook_name(ns, notebook)
+    # the record (figures/): the record's parameters, or a `make reproduce` the runner vouches for (POPNB_RECORD=1)
+    diff = {} if smoke or os.environ.get('POPNB_RECORD') == '1' else record_diff(params, name)
+    rerun = rerun_root(name) if diff else None
     if smoke: params = {**_shrink(params), 'smoke': True}
     ns.update(params)
     dataset = params.get('dataset', params.get('version', 'updated'))   # `dataset`: updated | full | a collection file
@@ -143,12 +189,11 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     if smoke: df = df.groupby('artist', sort=False).head(SMOKE_TRACKS).reset_index(drop=True); df.attrs.update(attrs)
     audio = resolve_audio_source(params['audio_source']) if 'audio_source' in params else None
     src = fetch_file(PAPER_TABLES[dataset]) if dataset in PAPER_TABLES else Path(dataset)
-    root = start_run(params, {src.name: src, **(inputs or {})}, smoke, audio if audio_artefacts else None)
-    if notebook_name(ns, notebook): _CTX['notebook'] = notebook_name(ns, notebook)
+    root = start_run(params, {src.name: src, **(inputs or {})}, smoke, audio if audio_artefacts else None, root=rerun)
+    if name: _CTX['notebook'] = name
     commit = _CTX['commit']
-    where = 'a temporary folder (smoke run)' if smoke else 'figures/'
     print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists ({Path(str(dataset)).name})"
-          f"{f', audio {audio}' if audio else ''}; writes {where}; code at commit {(commit or 'unknown')[:12]}")
+          f"{f', audio {audio}' if audio else ''}; writes {_where(smoke, diff, rerun)}; code at commit {(commit or 'unknown')[:12]}")
     return PaperRun(params, df, audio, root, smoke, commit)
 
 # %% ../nbs/07_report.ipynb #d4706ff3

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastcore.xtras import modified_env
 import pandas as pd
 from .core import DataError, ParameterError, PopnbError, did_you_mean, paths, sha256_file, write_json
-from .report import _environment, _locked, _rel, load_manifest, record, smoke_root, write_index
+from .report import _environment, _locked, _rel, load_manifest, record, record_diff, rerun_root, smoke_root, write_index
 
 # %% auto #0
 __all__ = ['STUDY_NOTEBOOK', 'read_params_file', 'declared_params', 'notebook_params', 'study_values', 'write_back', 'prune',
@@ -186,6 +186,17 @@ def _run_record(nb:Path, out:Path, passed:dict, params_file, kernel_name:str, ro
                 params_file=_rel(Path(params_file), root) if params_file else None,
                 params_file_sha256=sha256_file(params_file) if params_file else None, kernel=kernel_name)
 
+# %% ../nbs/07a_runner.ipynb #ce80e93e
+def _is_record(nb:Path, # the notebook
+               passed:dict, # the parameters papermill injects
+               explicit:dict|None, # those given with -p
+               params_file, # the YAML parameters file, if any
+               root=None) -> bool:
+    "Whether a run writes the record (figures/): a committed parameters file (params/*.yaml) and no -p, or the record's parameters."
+    P = paths(root)
+    if params_file and not explicit and Path(params_file).resolve().parent == (P.root/'params').resolve(): return True
+    return not record_diff(passed, _rel(nb, root), root)
+
 # %% ../nbs/07a_runner.ipynb #dca7c9cc
 def run_notebook(nb, # the notebook to run
                  params:dict|None=None, # explicit parameters (each must be declared by nb)
@@ -201,14 +212,16 @@ def run_notebook(nb, # the notebook to run
     nb = Path(nb).resolve()
     if not nb.is_file(): raise ParameterError("notebook not found", where=str(nb))
     P = paths(root); passed = notebook_params(nb, params, params_file)
-    out_dir = Path(out_dir) if out_dir else (P.runs/'paper' if nb.parent.name == 'paper' else P.runs)
+    name, smoke = _rel(nb, root), passed.get('smoke') is True
+    rec_run = smoke or _is_record(nb, passed, params, params_file, root)
+    rerun = None if rec_run else rerun_root(name, root)   # a rerun: executed copy and artefacts together, never figures/
+    out_dir = Path(out_dir) if out_dir else rerun or (P.runs/'paper' if nb.parent.name == 'paper' else P.runs)
     out = out_dir/nb.name; out.parent.mkdir(parents=True, exist_ok=True)
-    name = _rel(nb, root)
-    env = {'POPNB_NOTEBOOK': name, **({'POPNB_ROOT': str(P.root)} if root else {})}
+    env = {'POPNB_NOTEBOOK': name, 'POPNB_RECORD': '1' if rec_run and not smoke else '0', **({'POPNB_ROOT': str(P.root)} if root else {})}
     # a smoke run of a paper notebook writes into a scratch root (POPNB_SMOKE_ROOT), never figures/: record it there too
-    log_root = Path(smoke_root()) if passed.get('smoke') is True and root is None else root
-    if log_root is not root: env['POPNB_SMOKE_ROOT'] = str(log_root)
-    default = write and passed.get('smoke') is not True and _is_default(nb, passed)
+    log_root = Path(smoke_root()) if smoke and root is None else (rerun or root)
+    if smoke and log_root is not root: env['POPNB_SMOKE_ROOT'] = str(log_root)
+    default = write and not smoke and _is_default(nb, passed)
     log = Path(tempfile.mkstemp(prefix='popnb-artefacts-', suffix='.txt')[1]); env['POPNB_ARTEFACT_LOG'] = str(log)
     rec = _run_record(nb, out, passed, params_file, kernel_name, root)
     try:

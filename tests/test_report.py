@@ -112,3 +112,31 @@ def test_saved_table_shows_its_file(tmproot):
     assert shown._repr_markdown_() == (paths(tmproot).tables/'shown.md').read_text()
     assert '0.956787' not in shown._repr_markdown_() and 'NaN' not in shown._repr_markdown_()
     assert shown['name'] == 'shown' and shown['kind'] == 'table'
+
+
+def test_rerun_keeps_the_record(root, mirror):
+    "A plain papermill rerun of 01 with a parameter that is not the record's (threshold 70) writes _runs/01_dataset_statistics/, never figures/."
+    from conftest import smoke_env
+    import shutil
+    status = lambda: subprocess.run(['git', 'status', '--porcelain', '--', 'figures/'], cwd=root, capture_output=True, text=True).stdout
+    before = status()
+    dest = root/'_runs'/'01_dataset_statistics'
+    had = dest.exists()
+    env = {**smoke_env(root/'_runs'/'unused-smoke-root'), 'POPNB_DATA_MIRROR': str(mirror)}
+    for k in ('POPNB_NOTEBOOK', 'POPNB_ROOT', 'POPNB_SMOKE_ROOT', 'POPNB_RECORD'): env.pop(k, None)
+    cmd = ['papermill', 'nbs/paper/01_dataset_statistics.ipynb', str(dest/'01_dataset_statistics.ipynb'), '-k', 'python3',
+           '--cwd', 'nbs/paper', '-p', 'threshold', '70', '--no-progress-bar']
+    try:
+        dest.mkdir(parents=True, exist_ok=True)   # papermill writes its executed copy there (as `popnb reproduce` does)
+        r = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert status() == before                                             # figures/ as it was
+        m = json.loads((dest/'figures'/'manifest.json').read_text())
+        arts = m['artefacts']
+        assert arts and all(a['params']['threshold'] == 70 for a in arts.values())
+        assert all(f.startswith('figures/') and (dest/f).is_file() for a in arts.values() for f in a['files'])
+        assert (dest/'figures'/'README.md').is_file() and any(f.startswith('figures/tables/') for a in arts.values() for f in a['files'])
+        out = json.dumps(json.loads((dest/'01_dataset_statistics.ipynb').read_text())['cells'])
+        assert '_runs/01_dataset_statistics/figures/, not figures/ (a rerun: threshold=70' in out
+    finally:
+        if not had: shutil.rmtree(dest, ignore_errors=True)

@@ -53,7 +53,10 @@ def test_run_notebook_and_cli(tmp_path, monkeypatch, capsys):
     assert '## Notebook runs' in (tmp_path/'figures'/'README.md').read_text()
     # a bad value fails inside the notebook (check_params) and the run is recorded as failed
     with pytest.raises(Exception, match='expected float'): run_notebook(nb, {'threshold': 'high'}, root=tmp_path)
-    assert load_manifest(tmp_path)['runs']['nbs/paper/10_a.ipynb']['status'] == 'failed'
+    # not the record's parameters: a rerun, recorded beside its executed copy in _runs/10_a/, the record's log untouched
+    assert load_manifest(tmp_path/'_runs'/'10_a')['runs']['nbs/paper/10_a.ipynb']['status'] == 'failed'
+    assert (tmp_path/'_runs'/'10_a'/'10_a.ipynb').is_file()
+    assert load_manifest(tmp_path)['runs']['nbs/paper/10_a.ipynb']['status'] == 'ok'
     # an unknown -p fails before any kernel starts, with status 2 and the closest name
     monkeypatch.setenv('POPNB_ROOT', str(tmp_path))
     assert main(['run-paper-notebook', str(nb), '-p', 'treshold', '70']) == 2
