@@ -9,20 +9,23 @@ from pathlib import Path
 from typing import Callable
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from .core import DataError, ParameterError, closest, did_you_mean
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERGED_RULE', 'LOWER_IS_BETTER', 'TIER_NAMES',
-           'FIXED_BANDS', 'TIER_METRICS', 'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'SHADOW',
-           'check_yp', 'resolve_threshold', 'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics',
-           'classification_metrics', 'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample',
-           'interval_caption', 'check_columns', 'predictions_table', 'add_constant', 'score_table', 'seed_table',
-           'seed_summary', 'without_attrs', 'paired_difference', 'holm', 'comparison_table', 'verdict_sentence',
-           'threshold_sweep', 'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
-           'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores', 'release_period',
-           'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence', 'shadow_copies',
-           'fold_refits', 'refit_ice', 'pd_over_refits', 'occlusion_saliency', 'gradient_saliency',
-           'parse_training_log', 'parse_log_predictions']
+__all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERGED_RULE', 'LOWER_IS_BETTER', 'PLAN_FILE',
+           'VERDICTS', 'CONSTANTS', 'RECORD_COLS', 'VERDICT_WORDS', 'TIER_NAMES', 'FIXED_BANDS', 'TIER_METRICS',
+           'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'SHADOW', 'check_yp', 'resolve_threshold',
+           'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics',
+           'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample', 'interval_caption', 'check_columns',
+           'predictions_table', 'add_constant', 'score_table', 'seed_table', 'seed_summary', 'without_attrs',
+           'normal_test', 'paired_difference', 'holm', 'load_plan', 'Rule', 'family_comparisons', 'decimals',
+           'fmt_estimate', 'verdict', 'side_name', 'fmt_p', 'verdict_sentence', 'run_status', 'family_table',
+           'unbacked_verdicts', 'check_record', 'threshold_sweep', 'tier_edges', 'to_tiers', 'tier_metrics',
+           'tier_table', 'tier_scores', 'tier_confusion', 'link_probabilities', 'calibration_metrics',
+           'reliability_table', 'calibration_scores', 'release_period', 'add_groups', 'permutation_importance',
+           'vary_input', 'feature_grid', 'partial_dependence', 'shadow_copies', 'fold_refits', 'refit_ice',
+           'pd_over_refits', 'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
 
 # %% ../nbs/06_evaluate.ipynb #2e16556e
 def _as_1d(a, name:str) -> np.ndarray:
@@ -375,8 +378,9 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
     cols = ['protocol', *by, 'model', 'subset', 'threshold', 'metric', 'value', 'seed_sd', 'ci_low', 'ci_high', 'n', 'n_seeds']
     return pd.DataFrame(rows, columns=cols)
 
-# %% ../nbs/06_evaluate.ipynb #925386fc
-DIVERGED_RULE = "a run diverged when its held-out MAE is above that of predicting the training mean on the same folds"
+# %% ../nbs/06_evaluate.ipynb #bbba04eb
+DIVERGED_RULE = ("a run diverged when its held-out MAE is more than twice that of predicting the training mean on the same folds "
+                 "(a loss that exploded); it has no skill when its MAE is not below the training mean's")
 
 def _train_mean(g:pd.DataFrame) -> pd.Series:
     "For each held-out row of one model and seed: the mean y_true of its fold's training rows."
@@ -387,26 +391,32 @@ def _train_mean(g:pd.DataFrame) -> pd.Series:
         if len(tr): out[te.index] = tr['y_true'].mean()
     return out
 
+# %% ../nbs/06_evaluate.ipynb #a82c20d4
 def seed_table(preds:pd.DataFrame # tidy prediction table (PRED_COLS)
               ) -> pd.DataFrame:
-    "Held-out metrics per run: protocol, model, seed, mae, r2, mean_mae (training-mean predictor, same rows), diverged, n."
+    "Held-out metrics per run: protocol, model, seed, mae, r2, mean_mae (training mean, same rows), diverged, no_skill, n."
     check_columns(preds, PRED_COLS); rows = []
     for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
         te = g[g['split'] == 'test']
         if not len(te): continue
-        r = regression_metrics(te['y_true'], te['y_pred'], metrics=('mae', 'r2')); ref = _train_mean(g)   # 'above': beyond float rounding
+        r = regression_metrics(te['y_true'], te['y_pred'], metrics=('mae', 'r2')); ref = _train_mean(g)
         ref_mae = float(np.mean(np.abs(te['y_true'] - ref))) if ref.notna().all() else np.nan
-        rows.append((proto, model, int(s), r['mae'], r['r2'], ref_mae, bool(r['mae'] > ref_mae + 1e-9 * max(1.0, ref_mae)), len(te)))
-    return pd.DataFrame(rows, columns=['protocol', 'model', 'seed', 'mae', 'r2', 'mean_mae', 'diverged', 'n'])
+        above = r['mae'] > ref_mae + 1e-9 * max(1.0, ref_mae)   # 'above': beyond float rounding
+        rows.append((proto, model, int(s), r['mae'], r['r2'], ref_mae, bool(r['mae'] > 2 * ref_mae), bool(above), len(te)))
+    return pd.DataFrame(rows, columns=['protocol', 'model', 'seed', 'mae', 'r2', 'mean_mae', 'diverged', 'no_skill', 'n'])
 
+# %% ../nbs/06_evaluate.ipynb #523eabcf
 def seed_summary(st:pd.DataFrame # what seed_table returns
                 ) -> pd.DataFrame:
-    "Per protocol and model: runs, mean and median of MAE and R², their seed sd, diverged runs and 'k of n runs diverged'."
+    "Per protocol and model: runs, mean and median of MAE and R², their seed sd, diverged and no-skill runs, and a status in words."
     g = st.groupby(['protocol', 'model'], sort=False)
     out = g.agg(runs=('seed', 'size'), mae_mean=('mae', 'mean'), mae_median=('mae', 'median'), mae_sd=('mae', 'std'),
-                r2_mean=('r2', 'mean'), r2_median=('r2', 'median'), r2_sd=('r2', 'std'), diverged=('diverged', 'sum')).reset_index()
-    out['diverged'] = out['diverged'].astype(int)
-    return out.assign(runs_diverged=[f"{k} of {n} runs diverged" for k, n in zip(out.diverged, out.runs)])
+                r2_mean=('r2', 'mean'), r2_median=('r2', 'median'), r2_sd=('r2', 'std'), diverged=('diverged', 'sum'),
+                no_skill=('no_skill', 'sum'), mean_mae=('mean_mae', 'mean')).reset_index()
+    out[['diverged', 'no_skill']] = out[['diverged', 'no_skill']].astype(int)
+    status = [f"{k} of {n} runs diverged" if k else 'no skill' if mm >= ref else 'skill'
+              for k, n, mm, ref in zip(out.diverged, out.runs, out.mae_mean, out.mean_mae)]
+    return out.assign(runs_diverged=[f"{k} of {n} runs diverged" for k, n in zip(out.diverged, out.runs)], status=status)
 
 # %% ../nbs/06_evaluate.ipynb #e878dd75
 def without_attrs(df:pd.DataFrame) -> pd.DataFrame:
@@ -434,7 +444,19 @@ def _pair_seeds(sa, sb, a, b):
     if len(sa) == 1: return [0]*len(sb), list(range(len(sb)))
     raise DataError(f"{a!r} and {b!r} share no seed ({sa} against {sb})", where='seed')
 
-# %% ../nbs/06_evaluate.ipynb #377a6f0b
+# %% ../nbs/06_evaluate.ipynb #1f8f74ff
+def normal_test(difference:float, # the estimate
+                se:float, # its standard error (already calibrated, if it needs to be)
+                level:float=0.95 # confidence level of the interval
+               ) -> dict:
+    "ci_low, ci_high and the two-sided p-value of a difference with standard error `se` (normal approximation; se = 0: p = 1 for 0)."
+    from scipy.stats import norm
+    if not se == se: return dict(ci_low=np.nan, ci_high=np.nan, p_value=np.nan)
+    h = float(norm.isf((1 - level) / 2)) * se
+    p = float(2 * norm.sf(abs(difference) / se)) if se > 0 else float(difference == 0 or np.nan)
+    return dict(ci_low=difference - h, ci_high=difference + h, p_value=p)
+
+# %% ../nbs/06_evaluate.ipynb #55e8e160
 def paired_difference(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                       a:str, # model A
                       b:str, # model B
@@ -445,27 +467,31 @@ def paired_difference(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                       threshold:float|str=50, # threshold of classification metrics
                       n_boot:int=1000, # resamples (0: the difference only)
                       seed:int=0, # bootstrap seed
-                      level:float=0.95, # confidence level
                       cluster:bool=True, # resample artists (else tracks)
                       resample_seeds:bool=True # resample seeds within each resample
                      ) -> dict:
-    "metric(A) − metric(B) on the same tracks, folds and seeds, with its two-level bootstrap interval and two-sided p-value."
+    "metric(A) − metric(B) on the tracks both scored in each seed pair: the difference, its bootstrap se, normal interval and p."
     check_columns(preds, PRED_COLS); fn = _metric_fn(metric); pb = protocol_b or protocol
     da, db = _rows_of(preds, protocol, a, subset), _rows_of(preds, pb, b, subset)
-    truth = pd.concat([without_attrs(da), without_attrs(db)]).drop_duplicates('track_key').set_index('track_key'); keys = truth.index; yv = truth['y_true'].to_numpy(float)
+    truth = pd.concat([without_attrs(da), without_attrs(db)]).drop_duplicates('track_key').set_index('track_key')
+    keys = truth.index; yv = truth['y_true'].to_numpy(float)
     kw = {'metrics': (metric,)} | ({'threshold': resolve_threshold(yv, threshold)} if fn is classification_metrics else {})
     (sa, PA, MA), (sb, PB, MB) = _matrix(da, keys), _matrix(db, keys)
-    ia, ib = _pair_seeds(list(sa), list(sb), a, b)
-    va = np.array([fn(yv, PA[i], weights=MA[i], **kw)[metric] for i in ia]); vb = np.array([fn(yv, PB[j], weights=MB[j], **kw)[metric] for j in ib])
-    out = dict(a=a, b=b, protocol_a=protocol, protocol_b=pb, metric=metric, value_a=float(va.mean()), value_b=float(vb.mean()),
-               difference=float(np.mean(va - vb)), ci_low=np.nan, ci_high=np.nan, p_value=np.nan, n=len(keys), n_seeds=len(ia))
+    pairs = list(zip(*_pair_seeds(list(sa), list(sb), a, b)))
+    both = [MA[i] * MB[j] for i, j in pairs]   # the tracks both sides scored in this seed pair
+    if not all(m.any() for m in both): raise DataError(f"{a!r} and {b!r} share no scored track in a seed", where='track_key')
+    d0 = np.array([fn(yv, PA[i], weights=m, **kw)[metric] - fn(yv, PB[j], weights=m, **kw)[metric] for (i, j), m in zip(pairs, both)])
+    va = np.mean([fn(yv, PA[i], weights=m, **kw)[metric] for (i, _), m in zip(pairs, both)])
+    out = dict(a=a, b=b, protocol_a=protocol, protocol_b=pb, metric=metric, value_a=float(va), value_b=float(va - d0.mean()),
+               difference=float(d0.mean()), se=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan,
+               n=int(np.any(both, 0).sum()), n_seeds=len(pairs))
     if not n_boot: return out
     W = _unit_weights(len(keys), n_boot, seed, truth['artist'].to_numpy(), cluster)
-    D = np.stack([_boot_values(fn, yv, PA[i], W*MA[i], **kw)[metric] - _boot_values(fn, yv, PB[j], W*MB[j], **kw)[metric] for i, j in zip(ia, ib)])
+    D = np.stack([_boot_values(fn, yv, PA[i], W*m, **kw)[metric] - _boot_values(fn, yv, PB[j], W*m, **kw)[metric]
+                  for (i, j), m in zip(pairs, both)])
     d = _seed_level(D, seed, resample_seeds); d = d[~np.isnan(d)]
-    lo, hi = ci_from_values(d, level); k = len(d)
-    p = min(1., 2*min((1 + (d <= 0).sum())/(k + 1), (1 + (d >= 0).sum())/(k + 1))) if k else np.nan
-    return out | dict(ci_low=lo, ci_high=hi, p_value=float(p))
+    se = float(np.std(d, ddof=1)) if len(d) > 1 else np.nan
+    return out | dict(se=se, **normal_test(out['difference'], se))
 
 # %% ../nbs/06_evaluate.ipynb #5b806935
 def holm(pvalues # p-values of one family of comparisons (NaN: not in the family)
@@ -477,45 +503,193 @@ def holm(pvalues # p-values of one family of comparisons (NaN: not in the family
     out[order] = np.minimum(1., np.maximum.accumulate((m - np.arange(m)) * p[order]))
     return out
 
-# %% ../nbs/06_evaluate.ipynb #bd1c45af
+# %% ../nbs/06_evaluate.ipynb #aa9e56a6
 LOWER_IS_BETTER = ('mae', 'rmse')   # the other metrics: higher is better
+PLAN_FILE = 'params/plan.yaml'      # the analysis plan, under the project root
 
-def _learnt(preds, model, proto, metric, reference, subset, threshold) -> bool:
-    "False when `model` does no better than `reference` on the same rows and seeds (True when there is no reference)."
-    if model == reference or not ((preds['protocol'] == proto) & (preds['model'] == reference)).any(): return True
-    d = paired_difference(preds, model, reference, metric, proto, subset=subset, threshold=threshold, n_boot=0)['difference']
-    return bool(d < 0 if metric in LOWER_IS_BETTER else d > 0)
+def load_plan(path:str|Path|None=None # the plan's YAML; params/plan.yaml of the project by default
+             ) -> dict:
+    "The analysis plan: its `rule` and its `families`, each checked for the keys it needs."
+    import yaml
+    from popnb.core import paths
+    f = Path(path) if path else paths().root/PLAN_FILE
+    if not f.is_file(): raise DataError("no analysis plan found", where=str(f))
+    plan = yaml.safe_load(f.read_text())
+    for name, fam in plan.get('families', {}).items():
+        miss = [k for k in ('notebook', 'table', 'question', 'metric', 'comparisons') if k not in fam]
+        if miss: raise DataError(f"family {name!r} lacks {miss}", where=str(f))
+    return plan
 
-def comparison_table(preds:pd.DataFrame, # tidy prediction table with every model compared
-                     comparisons, # (a, b), (a, b, protocol) or (a, b, protocol_a, protocol_b) tuples
-                     metric:str='mae', # the metric compared
-                     reference:str|None='mean', # the training-mean predictor a model must beat to count (None: no check)
-                     alpha:float=0.05, # level of the Holm-adjusted verdict
-                     n_boot:int=1000, seed:int=0, level:float=0.95, subset:str='held-out', threshold:float|str=50
-                    ) -> pd.DataFrame:
-    "T12: comparison, a, protocol_a, b, protocol_b, metric, value_a, value_b, difference, ci_low, ci_high, p_value, p_holm, verdict, n, n_seeds."
-    rows, learnt = [], {}
-    for c in comparisons:
+# %% ../nbs/06_evaluate.ipynb #95f4e2cb
+from dataclasses import dataclass
+
+@dataclass(frozen=True)
+class Rule:
+    "The plan's decision rule: Holm at `alpha` within a family, z = difference / (se_inflation · se), power for the detectable difference."
+    alpha:float=0.05 # family-wise level of a verdict
+    power:float=0.8 # power of the smallest detectable difference
+    se_inflation:float=1.0 # calibration: the factor the null study asks for (1: none)
+    max_fpr:float=0.08 # the null study's Wilson upper bound the rule must stay under
+    seed:int=0 # bootstrap seed, the same draws for every comparison
+
+    @classmethod
+    def from_plan(cls, plan:dict|None=None, **over):
+        "The rule of `plan` (the project's by default), with `over` replacing fields."
+        r = (plan or load_plan())['rule']
+        return cls(**{k: r[k] for k in cls.__dataclass_fields__ if k in r} | over)
+
+# %% ../nbs/06_evaluate.ipynb #e63ea5c4
+@patch
+def test(self:Rule, difference:float, se:float) -> dict:
+    "ci_low, ci_high, p_value of one comparison under the rule (its calibrated standard error)."
+    return normal_test(difference, se * self.se_inflation)
+
+@patch
+def detectable(self:Rule, se:float, m:int=1) -> float:
+    "The smallest |difference| detected with `power` at the strictest Holm step of a family of `m` (level alpha / m)."
+    from scipy.stats import norm
+    return float((norm.isf(self.alpha / (2 * m)) + norm.ppf(self.power)) * se * self.se_inflation)
+
+# %% ../nbs/06_evaluate.ipynb #016897b9
+def family_comparisons(name:str, # a family of the plan
+                       plan:dict|None=None, # the plan (the project's by default)
+                       **lists # lists a family's `each` may name, beside the registry's ('study', 'earlier', 'networks')
+                      ) -> list[tuple]:
+    "The (a, b, protocol_a, protocol_b) comparisons of family `name`, with `{m}` replaced by each name of its `each` list."
+    from popnb.train import STUDY_MODELS, NETWORKS
+    from popnb.models import EARLIER_METHODS
+    plan = plan or load_plan(); fams = plan['families']
+    if name not in fams: raise ParameterError(f"no family {name!r} in the plan{did_you_mean(name, fams)}", where='family')
+    fam = fams[name]; known = dict(study=STUDY_MODELS, earlier=EARLIER_METHODS, networks=NETWORKS) | lists
+    if 'each' in fam and fam['each'] not in known:
+        raise ParameterError(f"family {name!r} ranges over {fam['each']!r}: pass it as a keyword", where='each')
+    each = list(known[fam['each']]) if 'each' in fam else [None]
+    out = []
+    for c in fam['comparisons']:
         a, b, *pr = c; pa = pr[0] if pr else 'grouped'; pb = pr[1] if len(pr) > 1 else pa
-        r = paired_difference(preds, a, b, metric, pa, pb, subset, threshold, n_boot, seed, level)
-        lost = [m for m, p in ((a, pa), (b, pb)) if reference is not None and
-                not learnt.setdefault((m, p), _learnt(preds, m, p, metric, reference, subset, threshold))]
-        rows.append(dict(comparison=f"{a} − {b}" + (f" ({pa} − {pb})" if pa != pb else ''), **r, lost=lost))
-    t = pd.DataFrame(rows); fam = np.where(t['lost'].str.len() > 0, np.nan, t['p_value'])
-    t['p_holm'] = holm(fam); good = (t['difference'] < 0) if metric in LOWER_IS_BETTER else (t['difference'] > 0)
-    t['verdict'] = np.where(t['p_holm'] < alpha, np.where(good, 'better', 'worse'), 'no detectable difference')
-    t.loc[t['lost'].str.len() > 0, 'verdict'] = ['did not learn (' + ', '.join(l) + ')' for l in t['lost'] if l]
-    return t[['comparison', 'a', 'protocol_a', 'b', 'protocol_b', 'metric', 'value_a', 'value_b', 'difference', 'ci_low', 'ci_high',
-              'p_value', 'p_holm', 'verdict', 'n', 'n_seeds']]
+        out += [(a.replace('{m}', m), b.replace('{m}', m), pa, pb) if m is not None else (a, b, pa, pb) for m in each]
+    return list(dict.fromkeys(out))
 
-def verdict_sentence(r, # a row of comparison_table
-                     digits:int=2 # decimals of the difference
+# %% ../nbs/06_evaluate.ipynb #876aafc0
+def decimals(halfwidth:float # half the width of the interval around a number
+            ) -> int:
+    "Decimals a number supports: those of the first significant digit of its interval's half-width (2 when unknown)."
+    if not (halfwidth == halfwidth and 0 < halfwidth < np.inf): return 2
+    return int(max(0, -np.floor(np.log10(halfwidth))))
+
+def fmt_estimate(value:float, lo:float, hi:float, signed:bool=False) -> str:
+    "'value [lo, hi]' at the digits the interval supports ('+' signs with `signed`)."
+    d = decimals((hi - lo) / 2); s = '+' if signed else ''
+    return f"{value:{s}.{d}f} [{lo:{s}.{d}f}, {hi:{s}.{d}f}]"
+
+# %% ../nbs/06_evaluate.ipynb #e784c738
+VERDICTS = ('better', 'worse', 'no detectable difference', 'supports the claim', 'contradicts the claim')
+CONSTANTS = ('mean', 'median', 'majority')   # references: they have no skill by construction
+
+def verdict(difference:float, # metric(A) − metric(B)
+            p_adj:float, # its adjusted p-value
+            metric:str, # the metric (its direction: LOWER_IS_BETTER)
+            claim:str='', # 'a': the paper's claim predicts A better ('' : no claim)
+            alpha:float=0.05 # the family-wise level
+           ) -> str:
+    "The verdict of one comparison: better or worse for A, or for a claim supports or contradicts it; else no detectable difference."
+    if not p_adj < alpha: return 'no detectable difference'
+    a_better = difference < 0 if metric in LOWER_IS_BETTER else difference > 0
+    if claim: return 'supports the claim' if a_better == (claim == 'a') else 'contradicts the claim'
+    return 'better' if a_better else 'worse'
+
+# %% ../nbs/06_evaluate.ipynb #eae0a776
+def side_name(x:str) -> str:
+    "How a sentence names a compared side: the registry's label, with any ' @feature set' or ' | group' kept."
+    from popnb.train import MODELS, model_label
+    base, _, rest = x.partition(' @') if ' @' in x else x.partition(' | ')
+    tail = (f" on {rest}" if ' @' in x else f" ({rest})") if rest else ''
+    return (model_label(base) if base in MODELS else base) + tail
+
+def fmt_p(p:float, alpha:float=0.05) -> str:
+    "'p < 0.001', else p to 2 significant digits (3 where 2 would round it across `alpha`)."
+    if not p == p: return 'p not computed'
+    if p < 0.001: return 'p < 0.001'
+    s = f"{p:.2g}"
+    return f"p = {s if (float(s) < alpha) == (p < alpha) else f'{p:.3g}'}"
+
+# %% ../nbs/06_evaluate.ipynb #fe5e54de
+def verdict_sentence(r # a row of the table of record (what family_table returns), as a dict or Series
                     ) -> str:
-    "One T12 row in words: 'a against b: MAE difference −1.23 [−2.00, −0.40], Holm p = 0.004 — better.'"
-    where = r['protocol_a'] if r['protocol_a'] == r['protocol_b'] else f"{r['protocol_a']} against {r['protocol_b']} protocol"
-    p = 'not tested' if pd.isna(r['p_holm']) else f"Holm p = {r['p_holm']:.2g}"
-    return (f"{r['a']} against {r['b']} ({where}): {r['metric'].upper() if r['metric'] in LOWER_IS_BETTER else r['metric']} difference "
-            f"{r['difference']:+.{digits}f} [{r['ci_low']:+.{digits}f}, {r['ci_high']:+.{digits}f}], {p} — {r['verdict']}.")
+    "The one place a verdict is written in words: 'A against B (protocol): MAE difference +1.2 [+0.4, +2.0], Holm p = 0.004 — worse.'"
+    A, B, pa, pb = side_name(r['a']), side_name(r['b']), r['protocol_a'], r['protocol_b']
+    where = pa if pa == pb else f"{pa} against {pb} protocol"
+    m = r['metric'].upper() if r['metric'] in LOWER_IS_BETTER else {'r2': 'R²'}.get(r['metric'], r['metric'])
+    d = decimals((r['ci_high'] - r['ci_low']) / 2); v = r['verdict']
+    tail = {'supports the claim': f"the data support the claim that {A} beats {B}",
+            'contradicts the claim': f"the data contradict the claim that {A} beats {B}",
+            'no detectable difference': f"no detectable difference (detectable with {r.get('power', 0.8):.0%} power: ±{r['detectable']:.{d}f})"}.get(v, v)
+    off = [f"{side_name(x)}: {s}" for x, s in ((r['a'], r.get('status_a', '')), (r['b'], r.get('status_b', '')))
+           if isinstance(s, str) and s not in ('', 'skill') and x.split(' ')[0] not in CONSTANTS]
+    return (f"{A} against {B} ({where}): {m} difference {fmt_estimate(r['difference'], r['ci_low'], r['ci_high'], signed=True)}, "
+            f"Holm {fmt_p(r['p_adj'])} — {tail}" + (f" ({'; '.join(off)})" if off else '') + '.')
+
+# %% ../nbs/06_evaluate.ipynb #876a897a
+RECORD_COLS = ['family', 'comparison', 'a', 'protocol_a', 'b', 'protocol_b', 'metric', 'claim', 'value_a', 'value_b', 'difference', 'se',
+               'ci_low', 'ci_high', 'p_value', 'p_adj', 'm', 'detectable', 'power', 'verdict', 'status_a', 'status_b', 'n', 'n_seeds', 'sentence']
+
+def run_status(preds:pd.DataFrame # tidy prediction table
+              ) -> dict:
+    "(protocol, model) -> 'skill', 'no skill' or 'k of n runs diverged', from each run's held-out MAE against the training mean's."
+    s = seed_summary(seed_table(preds))
+    return dict(zip(zip(s.protocol, s.model), s.status))
+
+# %% ../nbs/06_evaluate.ipynb #347f20ea
+def family_table(preds:pd.DataFrame, # tidy prediction table holding every model the family compares
+                name:str, # the family, a key of the plan's `families`
+                rule:Rule|None=None, # the decision rule (the plan's by default)
+                plan:dict|None=None, # the plan (the project's by default)
+                n_boot:int=1000, # two-level bootstrap resamples of each difference
+                subset:str='held-out', # rows scored
+                threshold:float|str=50, # threshold of classification metrics
+                **lists # lists the family's `each` names (see family_comparisons)
+               ) -> pd.DataFrame:
+    "Rows of the table of record for one family of the plan: every comparison, Holm-adjusted together, with verdict and sentence."
+    plan = plan or load_plan(); rule = rule or Rule.from_plan(plan); fam = plan['families'][name]
+    metric, claim = fam['metric'], fam.get('claim', '') or ''
+    status, rows = run_status(preds), []
+    for a, b, pa, pb in family_comparisons(name, plan, **lists):
+        r = paired_difference(preds, a, b, metric, pa, pb, subset, threshold, n_boot, rule.seed)
+        rows.append(r | rule.test(r['difference'], r['se']) | dict(
+            family=name, comparison=f"{a} − {b}" + (f" ({pa} − {pb})" if pa != pb else ''), claim=claim,
+            status_a=status.get((pa, a), ''), status_b=status.get((pb, b), '')))
+    t = pd.DataFrame(rows).assign(m=len(rows), power=rule.power)
+    t['p_adj'] = holm(t['p_value']); t['detectable'] = [rule.detectable(se, len(t)) for se in t['se']]
+    t = t.round({c: 6 for c in ('value_a', 'value_b', 'difference', 'se', 'ci_low', 'ci_high', 'p_value', 'p_adj', 'detectable')})
+    t['verdict'] = [verdict(d, p, metric, claim, rule.alpha) for d, p in zip(t['difference'], t['p_adj'])]
+    t['sentence'] = [verdict_sentence(r) for r in t.to_dict('records')]
+    return t[RECORD_COLS]
+
+# %% ../nbs/06_evaluate.ipynb #603f6158
+VERDICT_WORDS = re.compile(r"\b(better|worse|beats?|beaten|outperform\w*|contradict\w*|supports?|supported|"
+                           r"no detectable difference|cannot separate|significantly)\b", re.I)
+
+def unbacked_verdicts(text:str, # generated prose (Markdown)
+                      sentences # the sentences of the table of record (its `sentence` column)
+                     ) -> list[str]:
+    "Each verdict word of `text` outside the generated sentences, with 60 characters of context either side."
+    for s in sorted(set(sentences), key=len, reverse=True): text = text.replace(s, ' ')
+    return [text[max(0, m.start() - 60):m.end() + 60].replace('\n', ' ') for m in VERDICT_WORDS.finditer(text)]
+
+# %% ../nbs/06_evaluate.ipynb #f06bec8f
+def check_record(t:pd.DataFrame, # the table of record (or one family's rows), as filed
+                 alpha:float=0.05 # the rule's level
+                ) -> list[str]:
+    "What disagrees in the table of record: an adjusted p, a verdict or a sentence that does not follow from its row."
+    bad = []
+    for fam, g in t.groupby('family', sort=False):
+        adj = holm(g['p_value'].to_numpy(float))
+        for (_, r), pa in zip(g.iterrows(), adj):
+            if abs(pa - r['p_adj']) > 2e-6: bad.append(f"{r['comparison']}: p_adj {r['p_adj']} is not Holm over family {fam!r} ({pa:.6f})")
+            v = verdict(r['difference'], r['p_adj'], r['metric'], r['claim'] if isinstance(r['claim'], str) else '', alpha)
+            if v != r['verdict']: bad.append(f"{r['comparison']}: verdict {r['verdict']!r}, its row says {v!r}")
+            if verdict_sentence(r) != r['sentence']: bad.append(f"{r['comparison']}: sentence differs from its row")
+    return bad
 
 # %% ../nbs/06_evaluate.ipynb #50f354e2
 def threshold_sweep(preds:pd.DataFrame, # tidy prediction table
