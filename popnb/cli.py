@@ -12,15 +12,18 @@ from .core import (PopnbError, ParameterError, DataError, AudioError, closest, d
                         short_hash)
 
 # %% auto #0
-__all__ = ['PREDICT_COLS', 'MEDIAN_OK', 'STREAM_SUFFIXES', 'metadata_table', 'decode_files', 'predict_batch', 'iter_predictions',
-           'predict_files', 'RowWriter', 'parse_vary', 'plot_vary', 'cmd_data', 'cmd_previews', 'cmd_extract',
+__all__ = ['PREDICT_COLS', 'VARY_COLS', 'MEDIAN_OK', 'CLIP_MS', 'COVERAGE', 'STANDIN_CAVEAT', 'NO_AUDIO_CAVEAT',
+           'STREAM_SUFFIXES', 'metadata_table', 'decode_files', 'input_label', 'training_ranges', 'outside_ranges',
+           'conformal_halfwidth', 'caveat', 'predict_batch', 'iter_predictions', 'predict_files', 'RowWriter',
+           'parse_vary', 'plot_vary', 'format_rows', 'cmd_data', 'cmd_previews', 'cmd_extract', 'grouped_residuals',
            'cmd_train', 'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #e9989a1c
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
 
-PREDICT_COLS = ['file','popularity','status','error','from_user','from_descriptors','filled','model','checkpoint',
-                'audio_source','audio_used','mel_key']
+PREDICT_COLS = ['file','popularity','low','high','coverage','status','error','extrapolation','outside','notes','inputs',
+                'from_user','from_descriptors','filled','model','checkpoint','audio_source','audio_used','mel_key','caveat']
+VARY_COLS = ['file','vary','value','own_value', *PREDICT_COLS[1:]]   # the rows of --vary: one per file and value
 MEDIAN_OK = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence',
              'time_signature']   # no descriptor measures them: training medians, flagged
 
@@ -188,19 +191,118 @@ def metadata_table(files:list, # the audio files
         if not errs[j]: errs[j] = _row_error(t, j, cols, left, d)
     return t.assign(from_user=user, from_descriptors=desc, filled=filled, error=errs)
 
+# %% ../nbs/08_cli.ipynb #524262de
+import re
+from contextlib import contextmanager
+
+@contextmanager
+def _quiet_fd2():
+    "File descriptor 2 sent to /dev/null for the block: what C decoders (libmpg123's 'Note: Illegal Audio-MPEG-Header') write there stays off the terminal."
+    try: sys.stderr.flush(); saved = os.dup(2)
+    except (OSError, ValueError): yield; return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try: os.dup2(null, 2); yield
+    finally: os.dup2(saved, 2); os.close(saved); os.close(null)
+
+def _reason(why:str) -> str:
+    "A decoder's error as one line that says what is wrong with the file and, where there is one, what to do."
+    m = re.search(r"\[Errno -?\d+\] ([^:]+)", why)
+    if m and why.startswith('not a readable audio file'): return f"not an audio file FFmpeg can read ({m.group(1).strip()})"
+    if why.startswith('too short:') and 'window' in why:
+        return (why.split(' (at least')[0] + ": the model reads a window of that length; give a longer recording, "
+                "or train a bundle on shorter clips (popnb train --seconds)")
+    return why
+
 # %% ../nbs/08_cli.ipynb #9f344b3c
 def decode_files(files:list, # audio files
                  params, # the bundle's MelParams
                  descriptors:bool=True # also describe each file
                 ) -> list: # per file: (spectrogram or None, descriptors or why there are none or None, error or '')
-    "Each file decoded once: its spectrogram, its descriptors, or why it has none. Never raises on bad audio."
+    "Each file decoded once: its spectrogram, its descriptors, or why it has none (one line). Never raises on bad audio."
     from popnb.features import file_features
     out = []
     for f in files:
         try:   # decoded even when the model ignores audio: a broken file is reported
-            s, d = file_features(f, params, descriptors); out.append((s, d, ''))
-        except AudioError as e: out.append((None, e.what if descriptors else None, e.what))
+            with _quiet_fd2(): s, d = file_features(f, params, descriptors)
+            out.append((s, d, ''))
+        except AudioError as e: out.append((None, _reason(e.what) if descriptors else None, _reason(e.what)))
     return out
+
+# %% ../nbs/08_cli.ipynb #a356f37e
+CLIP_MS = 35_000     # a file this short is a clip (a 30 s preview), not the whole track: its length is not the track's duration
+COVERAGE = 0.9       # the prediction interval's default coverage
+_LABELS = {'artist_popularity': 'artist popularity', 'artist_followers': 'artist followers', 'duration_ms': 'duration',
+           'time_signature': 'time signature'}
+_UNITS = {'tempo': ' BPM', 'loudness': ' dB', 'duration_ms': ' ms'}
+
+def _num(v) -> str:
+    "A number as a person reads it: 50,000; 121.3; 0.62."
+    v = float(v)
+    if not np.isfinite(v): return str(v)
+    if abs(v) >= 1000: return f"{v:,.0f}"
+    return f"{v:.2g}" if 0 < abs(v) < 1 else f"{v:.1f}".removesuffix('.0')
+
+def input_label(c:str, # an input (a column of META_COLS)
+                v=None # its value, or None for the name alone
+               ) -> str:
+    "An input as a person reads it: 'artist popularity 40', 'tempo 121.3 BPM', 'artist followers 50,000'."
+    return _LABELS.get(c, c) if v is None else f"{_LABELS.get(c, c)} {_num(v)}{_UNITS.get(c, '')}"
+
+# %% ../nbs/08_cli.ipynb #acc3636a
+def training_ranges(df:pd.DataFrame, # the training rows
+                    cols:list=META_COLS # the inputs
+                   ) -> dict:
+    "{input: [lowest, highest]} over the training rows: the region a prediction stays inside."
+    return {c: [float(df[c].min()), float(df[c].max())] for c in cols if c in df and df[c].notna().any()}
+
+def outside_ranges(values:dict, # input -> the value a prediction used
+                   ranges:dict # `training_ranges` of the bundle
+                  ) -> list:
+    "Each input outside its training range, as 'artist popularity 40: below every training artist, 69–100'."
+    out = []
+    for c, v in values.items():
+        if c not in ranges or v is None or not np.isfinite(v): continue
+        lo, hi = ranges[c]
+        if lo <= v <= hi: continue
+        who = 'artist' if c in ARTIST_COLS else 'track'
+        out.append(f"{input_label(c, v)}: {'below' if v < lo else 'above'} every training {who}, {_num(lo)}–{_num(hi)}")
+    return out
+
+# %% ../nbs/08_cli.ipynb #3e3f9900
+def conformal_halfwidth(residuals, # out-of-fold residuals (actual − predicted) of the calibration tracks
+                        coverage:float=COVERAGE # the share of new tracks the interval should cover
+                       ) -> float:
+    "Split-conformal half-width: the ⌈(n+1)·coverage⌉-th smallest absolute residual (inf when there are too few)."
+    if not 0 < coverage < 1: raise ParameterError(f"expected a share between 0 and 1, got {coverage}", where='coverage')
+    r = np.sort(np.abs(np.asarray(residuals, float)[np.isfinite(np.asarray(residuals, float))]))
+    k = int(np.ceil((len(r) + 1) * coverage))
+    return float(r[k - 1]) if 1 <= k <= len(r) else float('inf')
+
+# %% ../nbs/08_cli.ipynb #b14357e9
+STANDIN_CAVEAT = ("this model learned from synthetic stand-in audio, not recordings: for a real song its audio tells the model next to "
+                  "nothing, and the number comes from the other inputs, above all the artist's popularity and followers")
+NO_AUDIO_CAVEAT = "this model does not use the audio (trained without it): the number comes from the metadata inputs alone"
+
+def caveat(pr) -> str:
+    "What a prediction of `pr` means for a real recording, in one sentence ('' when its audio was real)."
+    if not pr.uses_audio: return NO_AUDIO_CAVEAT
+    return STANDIN_CAVEAT if pr.audio_source == 'synthetic' else ''
+
+def _trust(pr) -> tuple:
+    "(training ranges, calibration residuals or None, what the calibration was) a bundle records; ({}, None, '') for an older bundle."
+    extra = (getattr(pr, 'info', None) or {}).get('extra') or {}
+    cal = extra.get('calibration') or {}
+    res = np.asarray(cal['residuals'], float) if cal.get('residuals') else None
+    return dict(extra.get('ranges') or {}), res, cal.get('source', '')
+
+# %% ../nbs/08_cli.ipynb #99a5f495
+def _clip_duration(d, medians:dict, clip_ms:float=CLIP_MS):
+    "A file's descriptors with the length of a clip (≤ clip_ms) replaced by the training median, and the note saying so; (d, '') otherwise."
+    if not isinstance(d, dict) or not d.get('duration_ms', np.inf) <= clip_ms: return d, ''
+    med = float(medians.get('duration_ms', np.nan))
+    return ({**d, 'duration_ms': med},
+            f"duration: the file is a {d['duration_ms']/1000:.1f} s clip, not the whole track; the training median "
+            f"({med/1000:.0f} s) is used — give --duration-ms (or a duration_ms column) for the track's length")
 
 # %% ../nbs/08_cli.ipynb #47a769a8
 def predict_batch(files:list, # audio files predicted together
@@ -210,35 +312,51 @@ def predict_batch(files:list, # audio files predicted together
                   fill_missing:bool=False, # fill any missing metadata with the training medians
                   descriptors:bool=True, # measure what can be measured from each file
                   vary:tuple|None=None, # (input, values): each file at every value of one input
-                  decoded:list|None=None # `decode_files(files, ...)` when already done (by a worker process)
+                  decoded:list|None=None, # `decode_files(files, ...)` when already done (by a worker process)
+                  coverage:float=COVERAGE # the prediction interval's coverage
                  ) -> list: # row dicts, PREDICT_COLS (plus 'vary', 'value')
-    ("Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass; "
-     "a bad file is an error row.")
+    ("Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass, with the interval, "
+     "the inputs outside the training ranges and the values used; a bad file is an error row.")
     files = [str(f) for f in files]
     dec = decoded if decoded is not None else decode_files(files, pr.params, descriptors and pr.uses_meta)
+    clips = [_clip_duration(d, pr.medians) for _,d,_ in dec]
     meta = metadata_table(files, pr.medians, features, values, fill_missing, required=pr.uses_meta,
-                          described=[d for _,d,_ in dec] if descriptors and pr.uses_meta else None,
-                          cols=pr.meta_cols)
-    rows = [dict(file=f, popularity=np.nan, status='error',
-                 error='; '.join(x for x in (dec[j][2], meta.at[j, 'error']) if x),
-                 from_user=meta.at[j, 'from_user'], from_descriptors=meta.at[j, 'from_descriptors'],
-                 filled=meta.at[j, 'filled'], model=pr.name, checkpoint=str(pr.path), audio_source=pr.audio_source,
-                 audio_used=pr.uses_audio, mel_key=pr.params.key) for j,f in enumerate(files)]
+                          described=[d for d,_ in clips] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
+    ranges, res, _ = _trust(pr)
+    q = conformal_halfwidth(res, coverage) if res is not None else np.nan
+    rows = []
+    for j, f in enumerate(files):
+        user, desc, filled = (meta.at[j, c].split() for c in ('from_user', 'from_descriptors', 'filled'))
+        notes = [clips[j][1]] if clips[j][1] and 'duration_ms' in desc else []
+        if notes: desc.remove('duration_ms'); filled.append('duration_ms')
+        rows.append(dict(file=f, popularity=np.nan, low=np.nan, high=np.nan, coverage=coverage, status='error',
+                         error=dec[j][2] or meta.at[j, 'error'], extrapolation=False, outside=[],
+                         notes=notes, inputs={}, from_user=user, from_descriptors=desc, filled=filled, model=pr.name,
+                         checkpoint=str(pr.path), audio_source=pr.audio_source, audio_used=pr.uses_audio and not dec[j][2],
+                         mel_key=pr.params.key, caveat=caveat(pr)))
     idx = [j for j,r in enumerate(rows) if not r['error']]
     M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)[idx]
     S = np.stack([dec[j][0] for j in idx]) if idx and pr.uses_audio else None
+    interval = lambda v: dict(popularity=round(float(v), 2), low=round(float(np.clip(v - q, 0, 100)), 2), high=round(float(np.clip(v + q, 0, 100)), 2))
     if idx:
-        for j,v in zip(idx, np.clip(pr.predict(M, S), 0, 100)):
-            rows[j].update(popularity=round(float(v), 2), status='ok')
+        for i, (j, v) in enumerate(zip(idx, np.clip(pr.predict(M, S), 0, 100))):
+            used = {c: float(M[i, k]) for k, c in enumerate(pr.meta_cols)} if pr.uses_meta else {}
+            out = outside_ranges(used, ranges) if pr.uses_meta else []
+            rows[j].update(status='ok', inputs=used, outside=out, extrapolation=bool(out), **interval(v))
     if vary is None: return rows
     from popnb.evaluate import vary_input
     col, vals = vary
     ice = dict(zip(idx, np.clip(vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S),
                                            pd.DataFrame(M, columns=list(pr.meta_cols)), col, vals),
                                 0, 100))) if idx else {}
-    return [{'file': r['file'], 'vary': col, 'value': float(v), **r,
-             'popularity': round(float(ice[j][g]), 2) if j in ice else np.nan}
-            for j,r in enumerate(rows) for g,v in enumerate(vals)]
+    drop = lambda l: [c for c in l if c != col]   # the varied input comes from --vary, not from where it came before
+    def one(j, r, g, v):
+        used = {**r['inputs'], col: float(v)} if r['inputs'] else {}
+        out = outside_ranges(used, ranges) if used else []
+        return {'file': r['file'], 'vary': col, 'value': float(v), 'own_value': r['inputs'].get(col, np.nan), **r, 'from_user': drop(r['from_user']),
+                'from_descriptors': drop(r['from_descriptors']), 'filled': drop(r['filled']), 'inputs': used,
+                'outside': out, 'extrapolation': bool(out), **(interval(ice[j][g]) if j in ice else {})}
+    return [one(j, r, g, v) for j,r in enumerate(rows) for g,v in enumerate(vals)]
 
 # %% ../nbs/08_cli.ipynb #d69746b9
 def _init_worker():
@@ -317,7 +435,8 @@ def iter_predictions(paths:list, # audio files
                      n_jobs:int=1, # worker processes (1: in this process)
                      batch_size:int=32, # files per batch (the same batches whatever `n_jobs`: the same rows)
                      skip=(), # files not to predict (already in a resumed output)
-                     progress:bool=True # show a progress bar
+                     progress:bool=True, # show a progress bar
+                     coverage:float=COVERAGE # the prediction interval's coverage
                     ):
     "Rows (lists of dicts) batch by batch, in the order of `paths`, as soon as they are predicted: memory flat in the number of files."
     import multiprocessing
@@ -333,7 +452,8 @@ def iter_predictions(paths:list, # audio files
         keep = [j for j,f in enumerate(files) if f not in skip]
         if features is not None and 'file' not in features.columns: features = features.iloc[keep].reset_index(drop=True)
         files = [files[j] for j in keep]
-    kw = dict(values=values, fill_missing=fill_missing, descriptors=descriptors, vary=vary)
+    conformal_halfwidth([], coverage)   # a bad coverage stops here, before any file is decoded
+    kw = dict(values=values, fill_missing=fill_missing, descriptors=descriptors, vary=vary, coverage=coverage)
     bar = tqdm(total=n0, initial=n0 - len(files), desc='predict', unit='file', disable=not progress)
     try:
         if n_jobs == 1 or len(files) <= 1:
@@ -363,24 +483,34 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
                   batch_size:int=32, # files decoded and predicted together
                   vary:tuple|None=None, # (input, values): each file predicted at every value of one input, the others held
                   n_jobs:int=1, # worker processes
-                  progress:bool=True # show a progress bar
+                  progress:bool=True, # show a progress bar
+                  coverage:float=COVERAGE # the prediction interval's coverage (split-conformal, see above)
                  ) -> pd.DataFrame:
-    "One row per file (per file and value with `vary`): predicted popularity (0-100), status and error, and what made the prediction."
+    "One row per file (per file and value with `vary`): predicted popularity (0-100) with its interval, status and error, the inputs used and where they came from."
     pr = _load(predictor, params, device)
     unknown = [k for k in (audio_features or {}) if k not in AUDIO_FEATURES]
     if unknown: raise ParameterError(f"unknown audio feature(s) {unknown}; expected any of {AUDIO_FEATURES}", where='audio_features')
     if vary is not None: vary = (vary[0], np.asarray(vary[1], float).ravel())
     vals = dict(audio_features or {}, artist_popularity=artist_popularity, artist_followers=artist_followers)
-    rows = [r for b in iter_predictions(paths, pr, features, vals, fill_missing, descriptors, vary, n_jobs, batch_size, progress=progress) for r in b]
-    return pd.DataFrame(rows, columns=PREDICT_COLS if vary is None else [PREDICT_COLS[0], 'vary', 'value', *PREDICT_COLS[1:]])
+    rows = [r for b in iter_predictions(paths, pr, features, vals, fill_missing, descriptors, vary, n_jobs, batch_size, progress=progress, coverage=coverage) for r in b]
+    return pd.DataFrame(rows, columns=PREDICT_COLS if vary is None else VARY_COLS)
 
 # %% ../nbs/08_cli.ipynb #b72827d3
 STREAM_SUFFIXES = {'.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl'}
 
 def _plain(v):
-    "A JSON value: NaN -> None, numpy scalars -> Python."
+    "A JSON value: NaN -> None, numpy scalars -> Python, lists and dicts element by element."
+    if isinstance(v, dict): return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)): return [_plain(x) for x in v]
     v = v.item() if isinstance(v, np.generic) else v
     return None if isinstance(v, float) and not np.isfinite(v) else v
+
+def _cell(v) -> str:
+    "A CSV cell: a list as its items joined by '; ', the inputs as 'name=value' pairs, nothing for None or NaN."
+    v = _plain(v)
+    if isinstance(v, dict): return ' '.join(f"{k}={x:g}" if isinstance(x, float) else f"{k}={x}" for k, x in v.items())
+    if isinstance(v, list): return '; '.join(map(str, v))
+    return '' if v is None else v
 
 def _cut_partial_line(path:Path, tail:int=1<<20):
     "Drop an unfinished last line (a run killed while writing it)."
@@ -432,7 +562,7 @@ def _done(self:RowWriter) -> set:
 def write(self:RowWriter, rows:list):
     "Append `rows` (dicts) and flush them to disk."
     for r in rows:
-        if self.fmt == 'csv': self.w.writerow(['' if (v := _plain(r.get(c))) is None else v for c in self.cols])
+        if self.fmt == 'csv': self.w.writerow([_cell(r.get(c)) for c in self.cols])
         else: self.f.write(json.dumps({c: _plain(r.get(c)) for c in self.cols}) + '\n')
     self.f.flush(); os.fsync(self.f.fileno())
 
@@ -456,14 +586,27 @@ def parse_vary(s:str # 'tempo=90:150:10' (start:stop:step, stop included) or 'te
 def plot_vary(t:pd.DataFrame, # predict_files(..., vary=...) output
               out=None # a .png or .pdf to write (None: only return the figure)
              ):
-    "Predicted popularity against the varied input, one line per file."
-    from popnb.report import new_figure, show_figure
+    "Predicted popularity against the varied input, one line per file, its interval as a band, the file's own value marked, the caveat below."
+    from popnb.report import new_figure
     import matplotlib.pyplot as plt
-    col = t['vary'].iloc[0]
-    fig, ax = new_figure('column')
-    for f, g in t[t.status == 'ok'].groupby('file', sort=False): ax.plot(g.value, g.popularity, marker='.', label=Path(f).name)
-    ax.set(xlabel=col, ylabel='predicted popularity', title=f'prediction as {col} varies, other inputs held')
-    ax.legend(frameon=False, fontsize=6)
+    col = t['vary'].iloc[0]; ok = t[t.status == 'ok']
+    fig, ax = new_figure('column', aspect=0.8)
+    for f, g in ok.groupby('file', sort=False):
+        line, = ax.plot(g.value, g.popularity, marker='.', label=Path(f).name)
+        if g.low.notna().all(): ax.fill_between(g.value, g.low, g.high, color=line.get_color(), alpha=0.15, lw=0)
+        own = g.own_value.iloc[0]
+        if pd.notna(own):
+            ax.axvline(own, color=line.get_color(), ls=':', lw=0.8)
+            ax.plot([own], [np.interp(own, g.value, g.popularity)], marker='o', mfc='white', color=line.get_color())
+    cov = ok.coverage.iloc[0] if len(ok) else COVERAGE
+    lo, hi = (ok.low.min(), ok.high.max()) if len(ok) and ok.low.notna().all() else (ok.popularity.min() - 10, ok.popularity.max() + 10)
+    ax.set_ylim(max(0, min(lo, ok.popularity.min() - 10) - 1), min(100, max(hi, ok.popularity.max() + 10) + 1))   # never steeper than the interval
+    unit = _UNITS.get(col, '').strip()
+    ax.set(xlabel=f"{input_label(col)}{f' ({unit})' if unit else ''}", ylabel='predicted popularity (0–100)',
+           title=f"prediction as {input_label(col)} varies, other inputs held")
+    ax.legend(frameon=False, fontsize=6, title=f"band: {cov:.0%} interval; ○ the file's own value", title_fontsize=6)
+    note = ok.caveat.iloc[0] if len(ok) and ok.caveat.iloc[0] else ''
+    if note: fig.text(0.0, -0.02, textwrap.fill('Caveat: ' + note + '.', 70), fontsize=6, va='top', ha='left')
     if out: fig.savefig(out, metadata={'png': {'Software': None}, 'pdf': {'CreationDate': None}}.get(Path(out).suffix[1:]))
     return fig
 
@@ -475,6 +618,49 @@ _NETS = ('fusion_cnn', 'fusion_audio', 'fusion_meta', 'paper_cnn')
 def _say(*a): print(*a, file=sys.stderr)
 
 def _table(df:pd.DataFrame) -> str: return df.to_string(index=False) if len(df) else '(nothing)'
+
+# %% ../nbs/08_cli.ipynb #da4a80c7
+_WIDTH = 100   # the table fits a terminal this wide; long reasons go to the footnotes
+
+def _short(f:str, n:int=32) -> str: f = Path(f).name; return f if len(f) <= n else '…' + f[-(n - 1):]
+
+def _inputs_note(r:dict, verbose:bool) -> str:
+    "Where a row's inputs came from, named, with the values used: given, measured, training medians."
+    v = r.get('inputs') or {}
+    lab = lambda cs: ', '.join(input_label(c, v[c]) if c in v else input_label(c) for c in cs)
+    med = r.get('filled') or []
+    parts = [f"given: {lab(r['from_user'])}" if r.get('from_user') else '',
+             f"measured from the file: {lab(r['from_descriptors'])}" if r.get('from_descriptors') else '',
+             (f"training medians: {lab(med)}" if verbose or len(med) <= 2 else
+              f"training medians: {lab([c for c in med if c not in MEDIAN_OK])}{', ' if any(c not in MEDIAN_OK for c in med) else ''}"
+              f"{sum(c in MEDIAN_OK for c in med)} learned scores (-v lists them)") if med else '']
+    return '; '.join(p for p in parts if p)
+
+def format_rows(t:pd.DataFrame, # predict_files output
+                verbose:bool=False # every input and value, every note in full
+               ) -> str:
+    "The prediction table for a terminal: one short line per row, the reasons and the inputs in numbered notes below it."
+    vary = 'vary' in t.columns
+    cov = t.coverage.iloc[0] if len(t) else COVERAGE
+    notes, mark, rows = [], {}, []
+    for f, g in t.groupby('file', sort=False):
+        r = g.iloc[0].to_dict(); why = []
+        if r['status'] != 'ok': why.append(r['error'])
+        else:
+            if any(g.extrapolation):
+                out = list(dict.fromkeys(x for o in g.outside for x in o if not vary or not x.startswith(input_label(r['vary']) + ' ')))
+                why.append('extrapolation — outside the training data: ' + '; '.join(out) if out else
+                           f"extrapolation at some values of {input_label(r['vary'])}")
+            why += list(r['notes']); why.append(_inputs_note(r, verbose))
+        notes.append(textwrap.fill(f"[{len(notes) + 1}] {Path(f).name}: " + '. '.join(w for w in why if w), _WIDTH, subsequent_indent='    '))
+        mark[f] = f"[{len(notes)}]" + (' extrapolation' if r['status'] == 'ok' and any(g.extrapolation) else '')
+    for r in t.to_dict('records'):
+        ok = r['status'] == 'ok'
+        rows.append({'file': _short(r['file']), **({r['vary']: _num(r['value'])} if vary else {}),
+                     'popularity': f"{r['popularity']:.1f}" if ok else '—',
+                     f"{cov:.0%} interval": f"{r['low']:.0f}–{r['high']:.0f}" if ok and pd.notna(r['low']) else '—',
+                     'status': r['status'], 'notes': mark[r['file']]})
+    return _table(pd.DataFrame(rows)) + '\n\n' + '\n'.join(notes)
 
 # %% ../nbs/08_cli.ipynb #8c1fa7d0
 def _load_data(dataset:str='updated'):
@@ -552,6 +738,31 @@ def cmd_extract(a) -> int:
         return 1
     return 0
 
+# %% ../nbs/08_cli.ipynb #5aeb1145
+def _fit(m, d:pd.DataFrame, y:np.ndarray, S, seed:int=0):
+    "Fit network `m` on rows `d` as `popnb train` does: the paper's network stops early on a held-out 20 % of them, the others on their own."
+    from popnb.data import paper_split
+    if m.config.val != 'test': return m.fit(d, y, S=S)
+    tr, te = paper_split(d, seed=seed)
+    return m.fit(d.iloc[tr], y[tr], S=None if S is None else S[tr], X_val=d.iloc[te], y_val=y[te], S_val=None if S is None else S[te])
+
+def grouped_residuals(d:pd.DataFrame, # the training rows (with `artist`)
+                      y:np.ndarray, # their popularity
+                      S, # their spectrograms, or None
+                      model:str, # the network (a key of popnb.train.MODELS)
+                      k:int=5, # artist-grouped folds
+                      seed:int=0, # the fold assignment and the networks' seed
+                      **over # TrainConfig fields, as the bundle's network got them (epochs, device)
+                     ) -> np.ndarray:
+    "Out-of-fold residuals (actual − predicted, prediction clipped to 0–100) of `model` under an artist-grouped k-fold CV of the rows."
+    from popnb.data import grouped_folds
+    from popnb.train import make_model
+    res = np.full(len(d), np.nan)
+    for tr, te in grouped_folds(d, k=k, seed=seed):
+        m = _fit(make_model(model, seed=seed, **over), d.iloc[tr].reset_index(drop=True), y[tr], None if S is None else S[tr], seed)
+        res[te] = y[te] - np.clip(m.predict(d.iloc[te].reset_index(drop=True), None if S is None else S[te]), 0, 100)
+    return res
+
 # %% ../nbs/08_cli.ipynb #93b0685d
 def cmd_train(a) -> int:
     "popnb train: train a network on the paper dataset and write a predictor bundle."
@@ -584,12 +795,24 @@ def cmd_train(a) -> int:
         tr, te = paper_split(df, seed=a.seed)
         m.fit(df.iloc[tr], y[tr], S=None if S is None else S[tr], X_val=df.iloc[te], y_val=y[te], S_val=None if S is None else S[te])
     else: m.fit(df, y, S=S)
+    cal = None
+    if a.calibration_folds:   # the interval's calibration: the same network, artist-grouped out-of-fold
+        k = min(a.calibration_folds, df.artist.nunique())
+        _say(f"calibrating the prediction interval: artist-grouped {k}-fold CV of {a.model} on the same {len(df)} tracks ({k} more trainings)")
+        res = grouped_residuals(df, y, S, a.model, k=k, seed=a.seed, **over)
+        cal = dict(method='split-conformal: absolute out-of-fold residuals, the ceil((n+1)*coverage)-th smallest',
+                   source=f"artist-grouped {k}-fold CV of {a.model} on the bundle's {len(df)} training tracks, trained when the bundle was, "
+                          f"with its options ({m.config.epochs} epochs, seed {a.seed}, {source} audio)",
+                   residuals=[round(float(r), 4) for r in res], artists=df.artist.astype(str).tolist())
     out = Path(a.out) if a.out else paths().interim/'models'/f'{a.model}.pt'
     save_predictor(m, out, params, source, data_hash, n_tracks=len(df), medians=df[META_COLS].median().to_dict(),
-                   rows_hash=short_hash(df.track_key.astype(str).tolist()), extra=dict(dataset=a.dataset, rows=a.rows))
+                   rows_hash=short_hash(df.track_key.astype(str).tolist()),
+                   extra=dict(dataset=a.dataset, rows=a.rows, ranges=training_ranges(df), calibration=cal))
     h = m.history_.iloc[-1]
     val = ', '.join(f"{k} {h[k]:.2f}" for k in ('val_mae', 'val_mse') if k in h and pd.notna(h[k]))
     print(f"trained {a.model} on {len(df)} tracks ({source} audio), {len(m.history_)} epoch(s){'; ' + val if val else ''}")
+    if cal: print(f"prediction interval: ±{conformal_halfwidth(cal['residuals']):.1f} points at {COVERAGE:.0%} coverage "
+                  f"(split-conformal on {len(cal['residuals'])} artist-grouped out-of-fold residuals)")
     print(f"wrote {out}")
     return 0
 
@@ -625,31 +848,33 @@ def cmd_reproduce(a) -> int:
     return 1 if (t.status != 'ok').any() else 0
 
 # %% ../nbs/08_cli.ipynb #83f574d0
-def _notes(src:str, used:bool, n_desc:int, n_filled:int, bad:list, n:int) -> int:
-    "Say on stderr what the rows rest on and which files failed; the exit code."
-    if used and src == 'synthetic': _say("note: this model's audio branch was trained on synthetic stand-in audio, not recordings")
-    if not used: _say("note: this model does not use the audio (trained without it); files are only checked")
-    if n_desc: _say(f"note: {n_desc} file(s) have inputs measured from their audio (column `from_descriptors`)")
-    if n_filled: _say(f"note: {n_filled} file(s) have metadata filled with training medians (column `filled`): Spotify's learned scores have no measurement")
+def _notes(rows:pd.DataFrame|None, bad:list, n_files:int, caveat_text:str='', cal:str='') -> int:
+    "Say on stderr what the rows rest on and which files failed (one line each, counted in files); the exit code."
+    if caveat_text: _say(f"note: {caveat_text}")
+    if cal: _say(f"note: the interval is split-conformal on {cal}")
     if not bad: return 0
-    _say(f"{len(bad)} of {n} file(s) failed:")
-    for f,e in bad[:50]: _say(f"  {f}: {e}")
+    _say(f"{len(bad)} of {n_files} file(s) failed:")
+    for f,e in bad[:50]: _say(f"  {Path(f).name}: {e}")
     if len(bad) > 50: _say(f"  ... and {len(bad) - 50} more (rows with status 'error')")
     return 1
+
+def _failed(t:pd.DataFrame) -> list:
+    "(file, error) of each failed file, once (with --vary a file has a row per value)."
+    return list(t[t.status != 'ok'].drop_duplicates('file')[['file', 'error']].itertuples(index=False, name=None))
 
 def _predict_stream(a, ck:Path, vals:dict, vary) -> int:
     "popnb predict --out FILE.csv|FILE.jsonl: rows appended as they are predicted; --resume skips the files already there."
     pr = _load(ck, device=a.device)
-    cols = PREDICT_COLS if vary is None else [PREDICT_COLS[0], 'vary', 'value', *PREDICT_COLS[1:]]
-    n = n_desc = n_filled = 0; bad = []
+    cols = PREDICT_COLS if vary is None else VARY_COLS
+    files, bad = set(), []
     with RowWriter(a.out, cols, resume=a.resume) as w:
         if w.done: _say(f"resuming: {len(w.done)} file(s) already in {a.out}")
-        for rows in iter_predictions(a.audio, pr, a.features, vals, a.fill_missing, not a.no_descriptors, vary, a.n_jobs, skip=w.done, progress=not a.quiet):
-            w.write(rows); n += len(rows)
-            n_desc += sum(r['from_descriptors'] != '' for r in rows); n_filled += sum(r['filled'] != '' for r in rows)
-            bad += [(r['file'], r['error']) for r in rows if r['status'] != 'ok']
+        for rows in iter_predictions(a.audio, pr, a.features, vals, a.fill_missing, not a.no_descriptors, vary, a.n_jobs, skip=w.done,
+                                     progress=not a.quiet, coverage=a.coverage):
+            w.write(rows); files |= {r['file'] for r in rows}
+            bad += list(dict.fromkeys((r['file'], r['error']) for r in rows if r['status'] != 'ok'))
     if a.plot: plot_vary(pd.read_csv(a.out) if w.fmt == 'csv' else pd.read_json(a.out, lines=True), a.plot); _say(f"wrote {a.plot}")
-    return _notes(pr.audio_source, pr.uses_audio, n_desc, n_filled, bad, n)
+    return _notes(None, bad, len(files), caveat(pr), _trust(pr)[2])
 
 # %% ../nbs/08_cli.ipynb #55d45047
 def default_checkpoint() -> Path|None:
@@ -665,7 +890,7 @@ _HOW = ("train one first: `popnb train --model fusion_cnn` writes data/interim/m
 
 # %% ../nbs/08_cli.ipynb #425d8bb3
 def cmd_predict(a) -> int:
-    "popnb predict: predicted popularity of audio files."
+    "popnb predict: predicted popularity of audio files, each with its interval, the inputs it used and how far it is from the training data."
     ck = Path(a.model) if a.model else default_checkpoint()
     if ck is None: raise ParameterError(f"no trained model in {paths().interim/'models'}; {_HOW}", where='--model')
     if not ck.is_file(): raise ParameterError(f"no predictor bundle at this path; {_HOW}", where=f'--model {ck}')
@@ -675,25 +900,28 @@ def cmd_predict(a) -> int:
     stream = a.out is not None and Path(a.out).suffix.lower() in STREAM_SUFFIXES
     if a.resume and not stream: raise ParameterError("--resume continues a streamed output: give --out FILE.csv or FILE.jsonl", where='--resume')
     if a.n_jobs < 1: raise ParameterError(f"expected an int >= 1, got {a.n_jobs}", where='--n-jobs')
+    if not 0 < a.coverage < 1: raise ParameterError(f"expected a share between 0 and 1 (e.g. 0.9), got {a.coverage}", where='--coverage')
     if stream: return _predict_stream(a, ck, dict(feats, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers), vary)
-    t = predict_files(a.audio, ck, features=a.features, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers,
-                      audio_features=feats, fill_missing=a.fill_missing, descriptors=not a.no_descriptors, device=a.device, progress=not a.quiet,
-                      vary=vary, n_jobs=a.n_jobs)
-    if a.format == 'json': s = json.dumps([{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k,v in r.items()} for r in t.to_dict('records')], indent=1)
-    elif a.format == 'csv': s = t.to_csv(index=False)
+    pr = _load(ck, device=a.device)
+    t = predict_files(a.audio, pr, features=a.features, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers,
+                      audio_features=feats, fill_missing=a.fill_missing, descriptors=not a.no_descriptors, progress=not a.quiet,
+                      vary=vary, n_jobs=a.n_jobs, coverage=a.coverage)
+    _, res, cal = _trust(pr)
+    if a.format == 'json': s = json.dumps([_plain(r) for r in t.to_dict('records')], indent=1, ensure_ascii=False)
+    elif a.format == 'csv': s = t.map(_cell).to_csv(index=False)
     else:
-        short = lambda f: f"{len(f.split())} value(s)" if len(f) > 30 else f
-        v = t[[*(['file','vary','value'] if vary else ['file']),'popularity','status','error','from_user','from_descriptors','filled']].assign(
-            from_user=t.from_user.map(short), from_descriptors=t.from_descriptors.map(short), filled=t.filled.map(short))
-        s = _table(v) + f"\nmodel {t.model.iloc[0]} ({ck}), trained on {t.audio_source.iloc[0]} audio, spectrogram {t.mel_key.iloc[0]}"
+        q = conformal_halfwidth(res, a.coverage) if res is not None else None
+        foot = [f"model {pr.name} ({ck}), trained on {pr.audio_source} audio, spectrogram {pr.params.key}",
+                (f"interval: ±{q:.1f} points, to cover {a.coverage:.0%} of tracks by artists like the training ones (split-conformal on {cal})"
+                 if q is not None else "interval: none (this bundle records no calibration: retrain it with `popnb train`)"),
+                *([f"caveat: {caveat(pr)}"] if caveat(pr) else [])]
+        s = format_rows(t, a.verbose) + '\n\n' + '\n'.join(textwrap.fill(x, _WIDTH, subsequent_indent='  ') for x in foot)
     if a.out:
         from popnb.core import atomic_write
         with atomic_write(a.out, 'w') as f: f.write(s if s.endswith('\n') else s + '\n')
     else: print(s)
     if a.plot: plot_vary(t, a.plot); _say(f"wrote {a.plot}")
-    bad = t[t.status != 'ok']
-    return _notes(t.audio_source.iloc[0], bool(t.audio_used.iloc[0]), int((t.from_descriptors != '').sum()), int((t.filled != '').sum()),
-                  list(zip(bad.file, bad.error)), len(t))
+    return _notes(t, _failed(t), t.file.nunique(), caveat(pr) if a.format != 'table' else '', '')
 
 # %% ../nbs/08_cli.ipynb #d7d09382
 class _Fmt(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -772,6 +1000,9 @@ def _add_train(sp):
     p.add_argument('--epochs', type=int, default=None, help="maximum epochs (default: the model's configuration)")
     p.add_argument('--device', default=None, help='torch device (default: CUDA when available, else CPU)')
     p.add_argument('--out', default=None, help='bundle file (default: data/interim/models/<model>.pt)')
+    p.add_argument('--calibration-folds', type=int, default=5, metavar='K',
+                   help="calibrate the prediction interval on an artist-grouped K-fold CV of the same network (K more trainings); "
+                        "0: no interval")
     return p
 
 # %% ../nbs/08_cli.ipynb #0f0e68d7
@@ -797,6 +1028,9 @@ def _predict_options(p):
                    help='predict each file at every value of one input, the others held (e.g. tempo=90:150:10, '
                         'or energy=0.2,0.5,0.8)')
     p.add_argument('--plot', default=None, metavar='FILE', help='with --vary: draw the curves into this PNG or PDF')
+    p.add_argument('--coverage', type=float, default=COVERAGE,
+                   help='coverage of the prediction interval (split-conformal on the bundle\'s artist-grouped residuals)')
+    p.add_argument('-v', '--verbose', action='store_true', help='table: every input and its value, and every note, in full')
     p.add_argument('--format', default='table', choices=('table', 'json', 'csv'), help='output format')
     p.add_argument('--out', default=None,
                    help='write the output to this file instead of stdout; a .csv or .jsonl file gets each row as soon '

@@ -89,13 +89,17 @@ def test_predict_good_and_bad_files(capsys, bundle, files):
     ok = r.iloc[:len(good)]
     assert (ok.status == 'ok').all() and ok.popularity.between(0, 100).all() and (ok.error == '').all()
     assert (ok.model == 'paper_cnn').all() and (ok.audio_source == 'synthetic').all() and (ok.checkpoint == str(bundle)).all()
-    assert (ok.filled.str.contains('tempo') | ok.from_descriptors.str.contains('tempo')).all() and not ok.filled.str.contains('artist').any()
-    assert (ok.from_user == 'artist_popularity artist_followers').all()
+    assert all('tempo' in f + d for f, d in zip(ok.filled, ok.from_descriptors)) and not any('artist' in c for f in ok.filled for c in f)
+    assert all(u == ['artist_popularity', 'artist_followers'] for u in ok.from_user)      # real lists in JSON
+    assert (ok.low <= ok.popularity).all() and (ok.popularity <= ok.high).all() and (ok.coverage == 0.9).all()
+    assert ok.audio_used.all() and not r.iloc[len(good):].audio_used.any()              # a file that failed was not used
     errs = r.iloc[len(good):]
     assert (errs.status == 'error').all() and errs.popularity.isna().all()
-    assert 'empty' in errs.error.iloc[0] and 'not a readable audio file' in errs.error.iloc[1]
+    assert 'empty' in errs.error.iloc[0] and errs.error.iloc[1].startswith('not an audio file FFmpeg can read (')
+    assert '--fill-missing' not in ' '.join(errs.error) and 'Errno' not in ' '.join(errs.error)         # one clean line, no unrelated hint
+    assert err.count('corrupt.mp3') == 1 and 'Illegal Audio-MPEG-Header' not in err and '2 of 7 file(s) failed' in err
     assert 'empty.wav' in err and 'corrupt.mp3' in err and '2 of 7' in err
-    assert 'medians' in err and 'synthetic stand-in' in err
+    assert 'synthetic stand-in' in err and 'the number comes from the other inputs' in err
 
 def test_csv_and_features_table(capsys, bundle, files, tmp_path):
     good, _ = files
@@ -199,14 +203,16 @@ def test_predict_from_audio_alone(capsys, bundle, files, tmp_path):
     assert rc == 0, err
     r = json.loads(out)[0]
     assert r['status'] == 'ok' and 0 <= r['popularity'] <= 100
-    assert r['from_user'] == 'artist_popularity artist_followers'
-    assert r['from_descriptors'].split() == ['duration_ms', 'loudness', 'tempo']
-    assert set(r['filled'].split()) == set(MEDIAN_OK)
-    assert 'measured from their audio' in err and 'medians' in err
+    assert r['from_user'] == ['artist_popularity', 'artist_followers']
+    assert r['from_descriptors'] == ['loudness', 'tempo']                                 # a 30 s preview: not the track's length
+    assert set(r['filled']) == set(MEDIAN_OK) | {'duration_ms'} and r['notes'][0].startswith('duration: the file is a 30')
+    assert r['inputs']['duration_ms'] == load_predictor(bundle, device='cpu').medians['duration_ms']
+    assert r['extrapolation'] and 'artist popularity 35: below every training artist' in r['outside'][0]
+    assert 'stand-in' in r['caveat'] and 'stand-in' in err
     # a user value wins over the measurement
     rc, out, _ = run(capsys, 'predict', song, '--model', bundle, '--artist-popularity', '35', '--artist-followers', '12000', '--tempo', '99', '--format', 'json', '-q')
     r = json.loads(out)[0]
-    assert rc == 0 and 'tempo' in r['from_user'].split() and 'tempo' not in r['from_descriptors'].split()
+    assert rc == 0 and 'tempo' in r['from_user'] and 'tempo' not in r['from_descriptors'] and r['inputs']['tempo'] == 99.0
     # a silent file: no descriptors, the reason given, the batch goes on
     sf.write(tmp_path/'silent.wav', np.zeros(5*22050, 'float32'), 22050)
     rc, out, _ = run(capsys, 'predict', song, tmp_path/'silent.wav', *bad, '--model', bundle, *ARTIST, '--format', 'json', '-q')
@@ -275,7 +281,7 @@ def test_streamed_rows_resume_and_jobs(capsys, bundle, files, tmp_path):
     assert rc == 1 and 'corrupt.mp3' in err, err
     one = pd.read_csv(tmp_path/'one.csv', keep_default_na=False)
     assert list(one.columns) == PREDICT_COLS and one.file.tolist() == [str(f) for f in audio]
-    assert one.status.tolist() == ['ok', 'ok', 'error', 'ok', 'ok'] and 'not a readable audio file' in one.error.iloc[2]
+    assert one.status.tolist() == ['ok', 'ok', 'error', 'ok', 'ok'] and one.error.iloc[2].startswith('not an audio file FFmpeg can read')
     r = subprocess.run([sys.executable, '-m', 'popnb.cli', 'predict', *map(str, audio), *map(str, opts), '--out', str(tmp_path/'two.csv'), '--n-jobs', '2'],
                        capture_output=True, text=True, env=dict(os.environ, POPNB_THREADS='1'), timeout=300)
     assert r.returncode == 1, r.stderr
