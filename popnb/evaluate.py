@@ -21,8 +21,8 @@ __all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERG
            'predictions_table', 'add_constant', 'score_table', 'seed_table', 'seed_summary', 'without_attrs',
            'normal_test', 'paired_difference', 'holm', 'load_plan', 'Rule', 'family_comparisons', 'decimals',
            'fmt_estimate', 'verdict', 'side_name', 'fmt_p', 'verdict_sentence', 'run_status', 'family_table',
-           'unbacked_verdicts', 'check_record', 'threshold_sweep', 'tier_edges', 'to_tiers', 'tier_metrics',
-           'tier_table', 'tier_scores', 'tier_confusion', 'link_probabilities', 'calibration_metrics',
+           'family_caption', 'unbacked_verdicts', 'check_record', 'threshold_sweep', 'tier_edges', 'to_tiers',
+           'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion', 'link_probabilities', 'calibration_metrics',
            'reliability_table', 'calibration_scores', 'release_period', 'add_groups', 'permutation_importance',
            'vary_input', 'feature_grid', 'partial_dependence', 'shadow_copies', 'fold_refits', 'refit_ice',
            'pd_over_refits', 'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
@@ -665,6 +665,22 @@ def family_table(preds:pd.DataFrame, # tidy prediction table holding every model
     t['sentence'] = [verdict_sentence(r) for r in t.to_dict('records')]
     return t[RECORD_COLS]
 
+# %% ../nbs/06_evaluate.ipynb #1c498df4
+def family_caption(name:str, # a family of the plan
+                   n_boot:int=1000, # the resamples its table used
+                   plan:dict|None=None # the plan (the project's by default)
+                  ) -> str:
+    "The caption of a family's table: its question, how each difference, interval and p were made, the adjustment and the verdicts."
+    plan = plan or load_plan(); fam = plan['families'][name]; r = Rule.from_plan(plan)
+    claim = (" The paper's claim predicts the lower error for A: a significant difference decides for or against it." if fam.get('claim') else '')
+    return (f"Family '{name}' of the analysis plan (params/plan.yaml, declared before the results): {fam['question']}. "
+            f"Held-out {fam['metric'].upper()} of A minus B on the tracks both scored in each seed pair; {interval_caption(n_boot)}, the same "
+            f"draws for A and B; 95 % interval and two-sided p from the normal approximation with the two-level bootstrap's standard "
+            f"error × {r.se_inflation:g} (the plan's calibration, validated by the null study T14_null); Holm-adjusted over the family's "
+            f"comparisons (m), none dropped for its result; verdict at {r.alpha:g} after adjustment.{claim} detectable: the smallest "
+            f"|difference| found with {r.power:.0%} power at the family's strictest Holm step; status: skill, no skill (not below the "
+            f"training mean's MAE) or runs diverged ({DIVERGED_RULE}).")
+
 # %% ../nbs/06_evaluate.ipynb #603f6158
 VERDICT_WORDS = re.compile(r"\b(better|worse|beats?|beaten|outperform\w*|contradict\w*|supports?|supported|"
                            r"no detectable difference|cannot separate|significantly)\b", re.I)
@@ -672,8 +688,9 @@ VERDICT_WORDS = re.compile(r"\b(better|worse|beats?|beaten|outperform\w*|contrad
 def unbacked_verdicts(text:str, # generated prose (Markdown)
                       sentences # the sentences of the table of record (its `sentence` column)
                      ) -> list[str]:
-    "Each verdict word of `text` outside the generated sentences, with 60 characters of context either side."
+    "Each verdict word of `text` outside the generated sentences and outside table rows, with 60 characters of context either side."
     for s in sorted(set(sentences), key=len, reverse=True): text = text.replace(s, ' ')
+    text = '\n'.join(l for l in text.splitlines() if not l.lstrip().startswith('|'))   # table rows: check_record checks the record's
     return [text[max(0, m.start() - 60):m.end() + 60].replace('\n', ' ') for m in VERDICT_WORDS.finditer(text)]
 
 # %% ../nbs/06_evaluate.ipynb #f06bec8f

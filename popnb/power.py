@@ -11,13 +11,14 @@ from .data import META_COLS, ARTIST_COLS, grouped_folds
 from .features import MelParams, mel_basis
 from .models import Columns, LOG_COLS
 from .train import PRED_COLS
-from .evaluate import paired_difference, without_attrs, LOWER_IS_BETTER
+from .evaluate import paired_difference, without_attrs, LOWER_IS_BETTER, Rule
 
 # %% auto #0
 __all__ = ['POWER_DIR', 'RIDGE_ALPHAS', 'CHEAP_MODELS', 'PLACEBO', 'power_dir', 'popularity_residual', 'planted_score',
            'oracle_r2', 'shelf_response', 'plant_audio', 'plant_logmel', 'mel_shift', 'band_stats', 'planted_bands',
            'cheap_runs', 'resample_artists', 'detection', 'wilson', 'effect_at_power', 'replicate_tracks',
-           'planted_replicate', 'cheap_grid', 'power_key', 'network_runs']
+           'planted_replicate', 'cheap_grid', 'power_key', 'network_runs', 'null_replicate', 'null_study',
+           'null_summary']
 
 # %% ../nbs/05b_power.ipynb #0ab3b921
 # the planted study's own folder under data/interim: its runs and results, never the main study's caches
@@ -159,18 +160,22 @@ def resample_artists(df:pd.DataFrame, # the tracks
     parts = [by[arts[a]].assign(cluster=f'{arts[a]}#{i}', track_key=lambda t, i=i: t.track_key.astype(str) + f'#{i}') for i, a in enumerate(pick)]
     return pd.concat(parts, ignore_index=True)
 
-# %% ../nbs/05b_power.ipynb #22758eb4
+# %% ../nbs/05b_power.ipynb #73fcbb1b
 def detection(preds:pd.DataFrame, # out-of-fold predictions (PRED_COLS); `artist` holds the resampled units
               a:str, # the model with audio
               b:str, # the model it must beat (metadata only, or the training mean)
-              metric:str='mae', # the metric of the paired difference (T12's: MAE)
+              metric:str='mae', # the metric of the paired difference (the plan's: MAE)
               n_boot:int=1000, # resamples of the two-level bootstrap
-              seed:int=0 # bootstrap seed
+              seed:int=0, # bootstrap seed
+              rule:Rule|None=None, # the decision rule (the plan's by default)
+              m:int=1 # the size of the family the comparison is judged in (its level: alpha / m)
              ) -> dict:
-    "`popnb.evaluate.paired_difference` of a − b, and whether its interval excludes 0 in favour of `a` (`detected`) or of `b` (`against`)."
-    r = paired_difference(preds, a, b, metric, n_boot=n_boot, seed=seed)
-    low = metric in LOWER_IS_BETTER
-    return r | dict(detected=bool(r['ci_high'] < 0 if low else r['ci_low'] > 0), against=bool(r['ci_low'] > 0 if low else r['ci_high'] < 0))
+    "`paired_difference` of a − b under `rule`, and whether it is significant at alpha / m for `a` (`detected`) or for `b` (`against`)."
+    rule = rule or Rule.from_plan()
+    r = paired_difference(preds, a, b, metric, n_boot=n_boot, seed=seed); r = r | rule.test(r['difference'], r['se'])
+    sig, a_lower = r['p_value'] < rule.alpha / m, r['difference'] < 0
+    favours_a = a_lower if metric in LOWER_IS_BETTER else not a_lower and r['difference'] != 0
+    return r | dict(detected=bool(sig and favours_a), against=bool(sig and not favours_a))
 
 # %% ../nbs/05b_power.ipynb #f5210266
 def wilson(k:int, # detections
@@ -239,6 +244,7 @@ def cheap_grid(df:pd.DataFrame, # the tracks, in the order of `X`
                k:int=5, # artist-grouped folds
                gain_db:float=2.0, corner:float=2000.0, # the planted shelf (`planted_replicate`)
                metric:str='mae', n_boot:int=1000, # the paired difference (`detection`)
+               rule:Rule|None=None, m:int=1, # the rule and the family size it judges at (`detection`)
                progress:bool=False # a progress bar over replicates
               ) -> pd.DataFrame:
     ("Per share × replicate: the cheap model's paired differences (with metadata − metadata only; "
@@ -259,16 +265,16 @@ def cheap_grid(df:pd.DataFrame, # the tracks, in the order of `X`
             pr = pd.concat([pr, pl[pl.model == 'ridge_fused'].assign(model='ridge_placebo')], ignore_index=True)
             pairs.append(('ridge_fused', 'ridge_placebo'))
         for a, ref in pairs:
-            r = detection(pr, a, ref, metric, n_boot, seed=rep)
+            r = detection(pr, a, ref, metric, n_boot, seed=rep, rule=rule, m=m)
             rows.append(dict(share=share, replicate=rep, comparison=f'{a} − {ref}', **{c: r[c] for c in
                              ('difference', 'ci_low', 'ci_high', 'p_value', 'detected', 'against', 'n', 'n_seeds')}))
     return pd.DataFrame(rows)
 
-# %% ../nbs/05b_power.ipynb #780006fa
+# %% ../nbs/05b_power.ipynb #ed2a4e14
 def _code():
-    "The fingerprint of the planting and the cheap model (part of every key of the study)."
+    "The fingerprint of the planting and the cheap model (part of every key of the study; the test's code is in the grid's key)."
     return code_fingerprint(planted_replicate, planted_score, popularity_residual, resample_artists, plant_logmel,
-                            shelf_response, band_stats, cheap_runs, detection)
+                            shelf_response, band_stats, cheap_runs)
 
 def power_key(**what) -> dict:
     ("The cache key of a result of the power study: everything it depends on, "
@@ -305,3 +311,49 @@ def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
                                    overrides={'epochs': epochs} if epochs else None, progress=progress)
         out.append(cache_table(f'{POWER_DIR}/runs', key, make))
     return _units(pd.concat([without_attrs(o) for o in out], ignore_index=True), d)
+
+# %% ../nbs/05b_power.ipynb #dc19b879
+def null_replicate(df:pd.DataFrame, # the tracks (popnb.data schema)
+                   replicate:int, # seeds the noise and the fold assignments
+                   seeds:int=5, # fold assignments (as the study's seeds)
+                   k:int=5, # artist-grouped folds
+                   columns:int=8, # noise columns added to the 13 inputs
+                   n_boot:int=1000, # resamples of the two-level bootstrap
+                   rule:Rule|None=None # the rule under test (the plan's by default)
+                  ) -> dict:
+    "One exact null of the rule: ridge + noise draw A against ridge + noise draw B, artist-grouped CV over `seeds` fold assignments."
+    from popnb.models import make_baseline
+    rule = rule or Rule.from_plan(); d = df.reset_index(drop=True); y = d.popularity.to_numpy(float)
+    cols = [f'placebo{i}' for i in range(columns)]; out = []
+    for side in ('A', 'B'):
+        Z = np.random.default_rng([PLACEBO, int(replicate), ord(side)]).standard_normal((len(d), columns))
+        dz = d.assign(**dict(zip(cols, Z.T)))
+        for s in range(seeds):
+            for fold, (tr, te) in enumerate(grouped_folds(dz, k=k, seed=replicate * seeds + s)):
+                m = make_baseline('ridge').set_params(columns__cols=(*META_COLS, *cols)).fit(dz.iloc[tr], y[tr])
+                out.append(pd.DataFrame(dict(protocol='grouped', model=side, seed=s, fold=fold, split='test', track_key=d.track_key.to_numpy()[te],
+                                             artist=d.artist.to_numpy()[te], y_true=y[te], y_pred=m.predict(dz.iloc[te]))))
+    r = detection(pd.concat(out, ignore_index=True)[PRED_COLS], 'A', 'B', 'mae', n_boot, seed=replicate, rule=rule)
+    return dict(replicate=replicate, difference=r['difference'], se=r['se'], z=r['difference'] / r['se'], p_value=r['p_value'],
+                rejected=r['detected'] or r['against'])
+
+# %% ../nbs/05b_power.ipynb #f2acb01e
+def null_study(df:pd.DataFrame, # the tracks
+               replicates:int=200, # null replicates
+               progress:bool=False, # a progress bar
+               **kw # passed to null_replicate (seeds, k, columns, n_boot, rule)
+              ) -> pd.DataFrame:
+    "One row per null replicate: difference, se, z, p_value (under the rule) and whether the rule rejected."
+    from tqdm.auto import tqdm
+    return pd.DataFrame([null_replicate(df, r, **kw) for r in tqdm(range(replicates), disable=not progress, desc='null study')])
+
+# %% ../nbs/05b_power.ipynb #656b8ddf
+def null_summary(t:pd.DataFrame, # what null_study returns
+                 rule:Rule|None=None # the rule it ran (the plan's by default)
+                ) -> dict:
+    "Replicates, rejections, the false-positive rate with its Wilson interval, and the calibration factor the null asks for."
+    from scipy.stats import norm
+    rule = rule or Rule.from_plan(); k, n = int(t.rejected.sum()), len(t); lo, hi = wilson(k, n)
+    q = float(np.quantile(np.abs(t.z.to_numpy(float)) / rule.se_inflation, 1 - rule.alpha))
+    return dict(replicates=n, rejected=k, rate=k / n, rate_low=lo, rate_high=hi, alpha=rule.alpha, se_inflation=rule.se_inflation,
+                factor_needed=max(1.0, q / float(norm.isf(rule.alpha / 2))), within=hi <= rule.max_fpr)
