@@ -56,6 +56,8 @@ lib: env
 readme: env
 	@jupyter nbconvert --log-level=ERROR --to markdown --execute --TagRemovePreprocessor.enabled=True \
 	  --TagRemovePreprocessor.remove_input_tags=remove-input nbs/index.ipynb --output-dir . --output README
+	@# hidden cells leave runs of empty lines: one is kept
+	@cat -s README.md > README.md.part && mv README.md.part README.md
 
 ## test: check notebooks are clean and in sync with popnb/, then run nbdev_test and pytest
 test: env

@@ -507,12 +507,13 @@ def holm(pvalues # p-values of one family of comparisons (NaN: not in the family
 LOWER_IS_BETTER = ('mae', 'rmse')   # the other metrics: higher is better
 PLAN_FILE = 'params/plan.yaml'      # the analysis plan, under the project root
 
-def load_plan(path:str|Path|None=None # the plan's YAML; params/plan.yaml of the project by default
+def load_plan(path:str|Path|None=None # the plan's YAML; by default params/plan.yaml of the project, else of popnb's own checkout
              ) -> dict:
     "The analysis plan: its `rule` and its `families`, each checked for the keys it needs."
     import yaml
     from popnb.core import paths
     f = Path(path) if path else paths().root/PLAN_FILE
+    if not path and not f.is_file(): f = Path(__file__).resolve().parents[1]/PLAN_FILE   # a run rooted elsewhere (a smoke run) keeps the plan
     if not f.is_file(): raise DataError("no analysis plan found", where=str(f))
     plan = yaml.safe_load(f.read_text())
     for name, fam in plan.get('families', {}).items():
@@ -580,7 +581,8 @@ def decimals(halfwidth:float # half the width of the interval around a number
 def fmt_estimate(value:float, lo:float, hi:float, signed:bool=False) -> str:
     "'value [lo, hi]' at the digits the interval supports ('+' signs with `signed`)."
     d = decimals((hi - lo) / 2); s = '+' if signed else ''
-    return f"{value:{s}.{d}f} [{lo:{s}.{d}f}, {hi:{s}.{d}f}]"
+    v, lo, hi = (round(x, d) + 0.0 for x in (value, lo, hi))   # + 0.0: no '-0'
+    return f"{v:{s}.{d}f} [{lo:{s}.{d}f}, {hi:{s}.{d}f}]"
 
 # %% ../nbs/06_evaluate.ipynb #e784c738
 VERDICTS = ('better', 'worse', 'no detectable difference', 'supports the claim', 'contradicts the claim')
@@ -617,16 +619,18 @@ def fmt_p(p:float, alpha:float=0.05) -> str:
 def verdict_sentence(r # a row of the table of record (what family_table returns), as a dict or Series
                     ) -> str:
     "The one place a verdict is written in words: 'A against B (protocol): MAE difference +1.2 [+0.4, +2.0], Holm p = 0.004 — worse.'"
-    A, B, pa, pb = side_name(r['a']), side_name(r['b']), r['protocol_a'], r['protocol_b']
-    where = pa if pa == pb else f"{pa} against {pb} protocol"
+    a, b, pa, pb = r['a'], r['b'], r['protocol_a'], r['protocol_b']; same = a == b
+    group = a.partition(' | ')[2] if ' | ' in a and a.partition(' | ')[2] == b.partition(' | ')[2] else ''
+    A, B = (side_name(a.partition(' | ')[0]), side_name(b.partition(' | ')[0])) if group else (side_name(a), side_name(b))
+    where = (f"{group}, " if group else '') + (pa if pa == pb else f"{pa} against {pb} protocol")
     m = r['metric'].upper() if r['metric'] in LOWER_IS_BETTER else {'r2': 'R²'}.get(r['metric'], r['metric'])
     d = decimals((r['ci_high'] - r['ci_low']) / 2); v = r['verdict']
     tail = {'supports the claim': f"the data support the claim that {A} beats {B}",
             'contradicts the claim': f"the data contradict the claim that {A} beats {B}",
-            'no detectable difference': f"no detectable difference (detectable with {r.get('power', 0.8):.0%} power: ±{r['detectable']:.{d}f})"}.get(v, v)
-    off = [f"{side_name(x)}: {s}" for x, s in ((r['a'], r.get('status_a', '')), (r['b'], r.get('status_b', '')))
+            'no detectable difference': f"no detectable difference (detectable with {r.get('power', 0.8) * 100:g} % power: ±{r['detectable']:.{d}f})"}.get(v, v)
+    off = [f"{p if same else side_name(x)}: {s}" for x, p, s in ((r['a'], pa, r.get('status_a', '')), (r['b'], pb, r.get('status_b', '')))
            if isinstance(s, str) and s not in ('', 'skill') and x.split(' ')[0] not in CONSTANTS]
-    return (f"{A} against {B} ({where}): {m} difference {fmt_estimate(r['difference'], r['ci_low'], r['ci_high'], signed=True)}, "
+    return (f"{A + ', ' + where if same else f'{A} against {B} ({where})'}: {m} difference {fmt_estimate(r['difference'], r['ci_low'], r['ci_high'], signed=True)}, "
             f"Holm {fmt_p(r['p_adj'])} — {tail}" + (f" ({'; '.join(off)})" if off else '') + '.')
 
 # %% ../nbs/06_evaluate.ipynb #876a897a
@@ -657,10 +661,11 @@ def family_table(preds:pd.DataFrame, # tidy prediction table holding every model
         r = paired_difference(preds, a, b, metric, pa, pb, subset, threshold, n_boot, rule.seed)
         rows.append(r | rule.test(r['difference'], r['se']) | dict(
             family=name, comparison=f"{a} − {b}" + (f" ({pa} − {pb})" if pa != pb else ''), claim=claim,
-            status_a=status.get((pa, a), ''), status_b=status.get((pb, b), '')))
+            status_a=status.get((pa, a), '') if ' | ' not in a else '', status_b=status.get((pb, b), '') if ' | ' not in b else ''))
     t = pd.DataFrame(rows).assign(m=len(rows), power=rule.power)
-    t['p_adj'] = holm(t['p_value']); t['detectable'] = [rule.detectable(se, len(t)) for se in t['se']]
-    t = t.round({c: 6 for c in ('value_a', 'value_b', 'difference', 'se', 'ci_low', 'ci_high', 'p_value', 'p_adj', 'detectable')})
+    t['detectable'] = [rule.detectable(se, len(t)) for se in t['se']]
+    t = t.round({c: 6 for c in ('value_a', 'value_b', 'difference', 'se', 'ci_low', 'ci_high', 'p_value', 'detectable')})
+    t['p_adj'] = holm(t['p_value']).round(6)   # from the p-values as filed, so that a reader's Holm gives the same
     t['verdict'] = [verdict(d, p, metric, claim, rule.alpha) for d, p in zip(t['difference'], t['p_adj'])]
     t['sentence'] = [verdict_sentence(r) for r in t.to_dict('records')]
     return t[RECORD_COLS]
@@ -702,7 +707,7 @@ def check_record(t:pd.DataFrame, # the table of record (or one family's rows), a
     for fam, g in t.groupby('family', sort=False):
         adj = holm(g['p_value'].to_numpy(float))
         for (_, r), pa in zip(g.iterrows(), adj):
-            if abs(pa - r['p_adj']) > 2e-6: bad.append(f"{r['comparison']}: p_adj {r['p_adj']} is not Holm over family {fam!r} ({pa:.6f})")
+            if abs(pa - r['p_adj']) > 1e-6: bad.append(f"{r['comparison']}: p_adj {r['p_adj']} is not Holm over family {fam!r} ({pa:.6f})")
             v = verdict(r['difference'], r['p_adj'], r['metric'], r['claim'] if isinstance(r['claim'], str) else '', alpha)
             if v != r['verdict']: bad.append(f"{r['comparison']}: verdict {r['verdict']!r}, its row says {v!r}")
             if verdict_sentence(r) != r['sentence']: bad.append(f"{r['comparison']}: sentence differs from its row")

@@ -546,6 +546,13 @@ def findings(root=None # project root whose figures/tables/ are read
          f"- **Tables 5 and 7.** Shuffling the artist's two features raises gradient boosting's held-out MAE by {gb['artist']:.2f} points; "
          f"no audio feature by more than {gb.drop('artist').max():.2f}. The paper's 44.6 ms input with unscaled metadata: held-out MAE "
          f"{s.loc['paper_cnn', 'mae']:.2f} under the grouped protocol."]
+    rec = paths(root).tables/'T17_record.csv'
+    if rec.is_file():   # the verdicts: the table of record's own sentences
+        r = pd.read_csv(rec, keep_default_na=False, na_values=['']).set_index(['family', 'a'])
+        L.insert(1, "- **The paper's central claim** (Table 12): " + ' '.join(r.loc['claims'].sentence))
+        lm = r.loc['leakage_mae']
+        L.append("- **Leakage, paired on the same held-out tracks** (Table 4): "
+                 + ' '.join(lm.loc[m, 'sentence'] for m in ('artist_mean', 'ridge', 'hgb_all', 'fusion_cnn') if m in lm.index))
     fs = paths(root).tables/'T5b_feature_sets.csv'
     if fs.is_file():   # cells read 'value [low, high]'
         f = pd.read_csv(fs).assign(r2=lambda d: d['R²'].map(lambda c: float(str(c).split()[0]))).set_index(['model', 'feature_set']).r2

@@ -42,14 +42,20 @@ def test_paper_08_claims_smoke(tmp_path, monkeypatch, kernel_name, mirror):
     t10 = pd.read_csv(figs/'tables'/'T10_calibration.csv')
     assert set(t10.threshold.astype(str)) == {'50', '70'} and set(t10.metric) == {'brier', 'ece', 'ece_bc'} and 'base rate' in set(t10.model)
     t12 = pd.read_csv(figs/'tables'/'T12_differences.csv')                 # which differences are real (issue 19)
-    assert {('fusion_cnn', 'fusion_meta'), ('paper_cnn', 'rf'), ('hgb_all', 'hgb_artist'), ('ridge', 'mean')} <= set(zip(t12.a, t12.b))
-    assert ((t12.protocol_a == 'paper') & (t12.protocol_b == 'grouped')).any()
-    assert set(t12.verdict) <= {'better', 'worse', 'no detectable difference'} | {v for v in t12.verdict if v.startswith('did not learn (')}
-    assert t12.p_holm.isna().equals(t12.verdict.str.startswith('did not learn')) and (t12.p_holm.dropna() >= t12.p_value[t12.p_holm.notna()]).all()
+    from popnb.evaluate import family_comparisons, holm                    # the plan's families claims and skill, whole (issue 28)
+    assert set(t12.family) == {'claims', 'skill'}
+    for f in ('claims', 'skill'):
+        g = t12[t12.family == f]
+        assert list(zip(g.a, g.b, g.protocol_a, g.protocol_b)) == family_comparisons(f) and (g.m == len(g)).all()
+        assert abs(g.p_adj - holm(g.p_value.to_numpy())).max() < 1e-5
+    assert set(t12.verdict) <= {'better', 'worse', 'no detectable difference', 'supports the claim', 'contradicts the claim'}
+    assert set(t12[t12.family == 'claims'].verdict) <= {'supports the claim', 'contradicts the claim', 'no detectable difference'}
+    assert t12.p_adj.notna().all() and (t12.p_adj >= t12.p_value - 1e-9).all()
     assert '95 % interval: artists and seeds resampled' in arts['table/T12_differences']['caption']
+    assert "Family 'claims' of the analysis plan" in arts['table/T12_differences']['caption']
     assert '95 % interval: artists and seeds resampled' in arts['table/T8_earlier_methods']['caption']
     runs = pd.read_csv(figs/'tables'/'T12_runs.csv')
-    assert {'protocol', 'model', 'seed', 'mae', 'mean_mae', 'diverged'} <= set(runs.columns)
+    assert {'protocol', 'model', 'seed', 'mae', 'mean_mae', 'diverged', 'no_skill'} <= set(runs.columns)
     bc = t10[t10.metric == 'ece_bc']
     assert len(bc) and ((bc.ci_low <= bc.value + 1e-9) & (bc.value <= bc.ci_high + 1e-9)).all()   # issue 19 §4: point inside its interval
     t11 = pd.read_csv(figs/'tables'/'T11_production_choices.csv')

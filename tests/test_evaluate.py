@@ -250,7 +250,7 @@ def test_vary_input_holds_the_other_inputs():
 
 # --- issue 19: two-level bootstrap, runs, paired differences, Holm ---
 from popnb.evaluate import (seed_resample, interval_caption, seed_table, seed_summary, paired_difference, holm,
-                            comparison_table, verdict_sentence)
+                            family_table, load_plan, verdict_sentence, check_record)
 
 def _runs(offsets, n=200, seed=0, models=None):
     "One model per name with per-seed error offsets; artists a0..a19."
@@ -295,11 +295,17 @@ def test_holm_by_hand():
     assert np.allclose(holm([0.04, 0.001, 0.3, 0.01, 0.02]), [0.08, 0.005, 0.3, 0.04, 0.06])
     assert np.allclose(holm([0.02, 0.02]), [0.04, 0.04]) and np.isnan(holm([np.nan])).all()
 
-def test_comparison_table_verdicts_and_did_not_learn():
+def test_family_table_keeps_every_comparison_and_judges_claims():
+    "A family of the plan is tested whole: a model with no skill is compared too, and a claim it wins is contradicted when it loses."
     pr = _runs(None, models={'good': [0, 0], 'same': [0, 0], 'mean': [0, 0], 'flat': [0, 0]})
     pr.loc[pr.model == 'mean', 'y_pred'] = pr.y_true.mean(); pr.loc[pr.model == 'flat', 'y_pred'] = pr.y_true.mean() + 15
-    t = comparison_table(pr, [('good', 'mean'), ('mean', 'good'), ('good', 'same'), ('flat', 'good')], n_boot=300)
-    assert list(t.verdict[:2]) == ['better', 'worse'] and t.verdict[3] == 'did not learn (flat)'
-    assert t.verdict[2] in ('no detectable difference', 'better', 'worse') and np.isnan(t.p_holm[3])
-    assert np.allclose(t.p_holm[:3], holm(t.p_value[:3]))
-    assert verdict_sentence(t.iloc[0]).startswith('good against mean (grouped): MAE difference -')
+    plan = dict(rule=load_plan()['rule'], families=dict(
+        toy=dict(notebook='-', table='-', question='toy', metric='mae', comparisons=[['good', 'mean'], ['mean', 'good'], ['good', 'same'], ['flat', 'good']]),
+        claim=dict(notebook='-', table='-', question='toy', metric='mae', claim='a', comparisons=[['flat', 'good']])))
+    t = family_table(pr, 'toy', plan=plan, n_boot=300)
+    assert list(t.verdict[:2]) == ['better', 'worse'] and t.verdict[3] == 'worse' and (t.m == 4).all()
+    assert t.verdict[2] in ('no detectable difference', 'better', 'worse') and t.status_a[3] == 'no skill'
+    assert np.allclose(t.p_adj, holm(t.p_value), atol=1e-6) and check_record(t) == []
+    assert t.sentence[0].startswith('good against training mean (grouped): MAE difference -')
+    c = family_table(pr, 'claim', plan=plan, n_boot=300).iloc[0]
+    assert c.verdict == 'contradicts the claim' and 'the data contradict the claim that flat beats good' in c.sentence
