@@ -683,7 +683,7 @@ def family_caption(name:str, # a family of the plan
             f"draws for A and B; 95 % interval and two-sided p from the normal approximation with the two-level bootstrap's standard "
             f"error × {r.se_inflation:g} (the plan's calibration, validated by the null study T14_null); Holm-adjusted over the family's "
             f"comparisons (m), none dropped for its result; verdict at {r.alpha:g} after adjustment.{claim} detectable: the smallest "
-            f"|difference| found with {r.power:.0%} power at the family's strictest Holm step; status: skill, no skill (not below the "
+            f"|difference| found with {r.power * 100:g} % power at the family's strictest Holm step; status: skill, no skill (not below the "
             f"training mean's MAE) or runs diverged ({DIVERGED_RULE}).")
 
 # %% ../nbs/06_evaluate.ipynb #603f6158

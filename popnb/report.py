@@ -574,7 +574,8 @@ def reproducibility(root=None # project root whose figures/tables/ are read
     t3 = read_table('T3_paper_reproduction', root, 'row'); s = read_table('T4_grouped_summary', root, 'model')
     ours = t3.loc['PaperCNN, our rerun — held-out']
     n = int(read_table('T4_grouped_protocol', root).n_seeds.max())
-    pm = lambda v, sd, d=3: f"{num(v, d)} ± {num(sd, d)}" if sd == sd else num(v, d)
+    from popnb.evaluate import decimals   # a mean ± its seed sd at the digits the sd supports
+    pm = lambda v, sd, d=3: f"{num(v, decimals(sd))} ± {num(sd, decimals(sd))}" if sd == sd else num(v, d)
     from popnb.train import NETWORKS   # the study's networks, as T4 names them (the registry's; imported here: torch)
     nets = ', '.join(f"{m} R² {pm(s.loc[m, 'r2'], s.loc[m, 'r2_seed_sd'])}" for m in NETWORKS if m in s.index)
     return (f"- **Bit for bit, on any machine:** the paper's numbers recomputed from the authors' saved predictions (Table 3), the "

@@ -55,3 +55,21 @@ def test_no_p_value_on_a_resampling_floor(record):
     floors = {round(k * m / 1001, 6) for k in (2, 4) for m in record.m.unique()}
     sig = record[record.p_adj < 0.05]
     assert not set(sig.p_adj.round(6)) & floors or len(sig) == 0
+
+def test_13_gathers_the_record_and_stops_on_a_contradiction(tmp_path, monkeypatch, kernel_name, mirror):
+    "13_verdicts reads the families the other notebooks filed (here the committed ones), files T17 and F20, and refuses a row that contradicts itself."
+    import shutil, papermill as pm
+    root = tmp_path/'root'; tables = root/'figures'/'tables'; tables.mkdir(parents=True)
+    for f in (ROOT/'figures'/'tables').glob('*.csv'): shutil.copy(f, tables)
+    monkeypatch.setenv('POPNB_SMOKE_ROOT', str(root)); monkeypatch.setenv('POPNB_DATA_MIRROR', str(mirror))
+    nb = ROOT/'nbs'/'paper'/'13_verdicts.ipynb'
+    run = lambda: pm.execute_notebook(str(nb), str(tmp_path/nb.name), parameters=dict(smoke=True), kernel_name=kernel_name,
+                                      cwd=str(nb.parent), progress_bar=False)
+    run()
+    t17 = pd.read_csv(tables/'T17_record.csv', keep_default_na=False, na_values=[''])
+    assert set(t17.family) == set(load_plan()['families']) and check_record(t17) == []
+    assert (root/'figures'/'F20_record.png').stat().st_size > 0
+    t12 = pd.read_csv(tables/'T12_differences.csv', keep_default_na=False, na_values=[''])
+    t12.loc[0, 'verdict'] = 'supports the claim' if t12.loc[0, 'verdict'] != 'supports the claim' else 'contradicts the claim'
+    t12.to_csv(tables/'T12_differences.csv', index=False)
+    with pytest.raises(pm.PapermillExecutionError, match='disagrees with itself'): run()
