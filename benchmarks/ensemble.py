@@ -1,8 +1,10 @@
 """Stacked ensemble training (popnb.ensembles.StackedNets) against the same members trained one at a time (popnb.train.NetModel).
 
     python benchmarks/ensemble.py [--members 3 10] [--rows 256] [--epochs 1] [--rounds 2] [--threads 2] [--mode fusion] [--device cpu]
+                                  [--n-mels 64] [--seconds 5.0]
 
-At the study's input (popnb.features.study_mel(64, 5.0): 64 mels × 108 frames) and the corrected training
+At the study's input (popnb.features.study_mel(64, 5.0): 64 mels × 108 frames; `--n-mels 128 --seconds 30`: the
+full-resolution 128 × 1,292 of params/gpu.yaml) and the corrected training
 (popnb.train.CORRECTED_CONFIG: batch 64, AdamW, Huber, clipping; no validation, so every epoch is trained), for each
 number of members S it fits S seeds on `--rows` random rows one after another with NetModel (the named baseline), then
 all S at once with StackedNets, round after round (interleaved, so that machine load affects both alike). It prints
@@ -34,9 +36,10 @@ def main():
     ap.add_argument('--epochs', type=int, default=1); ap.add_argument('--rounds', type=int, default=2)
     ap.add_argument('--threads', type=int, default=2); ap.add_argument('--mode', default='fusion', choices=FusionCNN.modes)
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--n-mels', type=int, default=64); ap.add_argument('--seconds', type=float, default=5.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    shape = study_mel(64, 5.0).shape
+    shape = study_mel(a.n_mels, a.seconds).shape
     cfg = replace(CORRECTED_CONFIG, epochs=a.epochs, val='none', progress=False, device=a.device)
     build = lambda **kw: FusionCNN(mode=a.mode, **kw)
     X, y, S = table(a.rows, shape)
@@ -52,6 +55,7 @@ def main():
         for r in range(a.rounds):
             for k, f in paths.items():
                 t, c = time.perf_counter(), time.process_time(); f()
+                if a.device.startswith('cuda'): torch.cuda.synchronize()
                 wall[k].append(time.perf_counter() - t); cpu[k].append(time.process_time() - c)
         sps = lambda ts: n * a.rows * a.epochs / min(ts)   # the fastest round: the least disturbed by other load
         rows.append(dict(members=n, **{f'{k} (wall)': round(sps(wall[k]), 1) for k in paths}, ratio_wall=round(sps(wall['stacked']) / sps(wall['one at a time']), 2),
