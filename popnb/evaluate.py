@@ -14,18 +14,19 @@ from .core import DataError, ParameterError, closest, did_you_mean
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERGED_RULE', 'LOWER_IS_BETTER', 'PLAN_FILE',
-           'VERDICTS', 'CONSTANTS', 'RECORD_COLS', 'VERDICT_WORDS', 'TIER_NAMES', 'FIXED_BANDS', 'TIER_METRICS',
-           'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'SHADOW', 'check_yp', 'resolve_threshold',
-           'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics',
-           'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample', 'interval_caption', 'check_columns',
-           'predictions_table', 'add_constant', 'score_table', 'seed_table', 'seed_summary', 'without_attrs',
-           'normal_test', 'paired_difference', 'holm', 'load_plan', 'Rule', 'family_comparisons', 'decimals',
-           'fmt_estimate', 'verdict', 'side_name', 'fmt_p', 'verdict_sentence', 'run_status', 'family_table',
-           'family_caption', 'unbacked_verdicts', 'check_record', 'threshold_sweep', 'tier_edges', 'to_tiers',
-           'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion', 'link_probabilities', 'calibration_metrics',
-           'reliability_table', 'calibration_scores', 'release_period', 'add_groups', 'permutation_importance',
-           'vary_input', 'feature_grid', 'partial_dependence', 'shadow_copies', 'fold_refits', 'refit_ice',
-           'pd_over_refits', 'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
+           'VERDICTS', 'CONSTANTS', 'FEATURE_WORDS', 'RECORD_COLS', 'VERDICT_WORDS', 'TIER_NAMES', 'FIXED_BANDS',
+           'TIER_METRICS', 'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'SHADOW', 'check_yp',
+           'resolve_threshold', 'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics',
+           'classification_metrics', 'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample',
+           'interval_caption', 'check_columns', 'predictions_table', 'add_constant', 'score_table', 'seed_table',
+           'seed_summary', 'without_attrs', 'normal_test', 'paired_difference', 'holm', 'load_plan', 'Rule',
+           'family_comparisons', 'decimals', 'fmt_estimate', 'verdict', 'side_name', 'fmt_p', 'verdict_sentence',
+           'run_status', 'family_table', 'family_caption', 'unbacked_verdicts', 'check_record', 'threshold_sweep',
+           'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
+           'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores', 'release_period',
+           'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence', 'shadow_copies',
+           'fold_refits', 'refit_ice', 'pd_over_refits', 'occlusion_saliency', 'gradient_saliency',
+           'parse_training_log', 'parse_log_predictions']
 
 # %% ../nbs/06_evaluate.ipynb #2e16556e
 def _as_1d(a, name:str) -> np.ndarray:
@@ -601,11 +602,13 @@ def verdict(difference:float, # metric(A) − metric(B)
     return 'better' if a_better else 'worse'
 
 # %% ../nbs/06_evaluate.ipynb #eae0a776
+FEATURE_WORDS = {'spotify': "Spotify's features", 'descriptors': 'descriptors of the audio', 'both': "both"}   # feature sets in prose
+
 def side_name(x:str) -> str:
     "How a sentence names a compared side: the registry's label, with any ' @feature set' or ' | group' kept."
     from popnb.train import MODELS, model_label
     base, _, rest = x.partition(' @') if ' @' in x else x.partition(' | ')
-    tail = (f" on {rest}" if ' @' in x else f" ({rest})") if rest else ''
+    tail = (f" on {FEATURE_WORDS.get(rest, rest)}" if ' @' in x else f" ({rest})") if rest else ''
     return (model_label(base) if base in MODELS else base) + tail
 
 def fmt_p(p:float, alpha:float=0.05) -> str:
@@ -680,7 +683,7 @@ def family_caption(name:str, # a family of the plan
     claim = (" The paper's claim predicts the lower error for A: a significant difference decides for or against it." if fam.get('claim') else '')
     return (f"Family '{name}' of the analysis plan (params/plan.yaml, declared before the results): {fam['question']}. "
             f"Held-out {fam['metric'].upper()} of A minus B on the tracks both scored in each seed pair; {interval_caption(n_boot)}, the same "
-            f"draws for A and B; 95 % interval and two-sided p from the normal approximation with the two-level bootstrap's standard "
+            f"draws for A and B; 95 % interval (not adjusted) and two-sided p from the normal approximation with the two-level bootstrap's standard "
             f"error × {r.se_inflation:g} (the plan's calibration, validated by the null study T14_null); Holm-adjusted over the family's "
             f"comparisons (m), none dropped for its result; verdict at {r.alpha:g} after adjustment.{claim} detectable: the smallest "
             f"|difference| found with {r.power * 100:g} % power at the family's strictest Holm step; status: skill, no skill (not below the "

@@ -188,7 +188,7 @@ def wilson(k:int, # detections
         raise ParameterError(f"expected 0 <= k <= n and n >= 1, got k={k}, n={n}", where='wilson')
     z = norm.ppf(1 - (1 - level)/2); p = k/n; den = 1 + z*z/n
     c = (p + z*z/(2*n)) / den; h = z*np.sqrt(p*(1 - p)/n + z*z/(4*n*n)) / den
-    return (float(max(0., c - h)), float(min(1., c + h)))
+    return (float(min(p, max(0., c - h))), float(max(p, min(1., c + h))))   # around p whatever the rounding (k = 0 gives c − h ≈ ±1e-17)
 
 # %% ../nbs/05b_power.ipynb #47c4d9a3
 def effect_at_power(effects, # the planted effects of the grid (e.g. ΔR²), increasing
