@@ -553,12 +553,15 @@ def findings(root=None # project root whose figures/tables/ are read
         lm = r.loc['leakage_mae']
         L.append("- **Leakage, paired on the same held-out tracks** (Table 4): "
                  + ' '.join(lm.loc[m, 'sentence'] for m in ('artist_mean', 'ridge', 'hgb_all', 'fusion_cnn') if m in lm.index))
+    audio = load_manifest(root)['artefacts'].get('table/T5b_feature_sets', {}).get('audio_source')   # the audio its descriptors came from
     fs = paths(root).tables/'T5b_feature_sets.csv'
     if fs.is_file():   # cells read 'value [low, high]'
         f = pd.read_csv(fs).assign(r2=lambda d: d['R²'].map(lambda c: float(str(c).split()[0]))).set_index(['model', 'feature_set']).r2
         L.append(f"- **Table 5b.** Without Spotify's closed audio features: ridge on the artist's two values plus descriptors measured from "
                  f"the audio reaches R² {num(f['ridge', 'descriptors'])} against {num(f['ridge', 'spotify'])} on Spotify's features; the artist's "
-                 f"two values alone give gradient boosting {num(f['hgb_artist', 'artist only'])}.")
+                 f"two values alone give gradient boosting {num(f['hgb_artist', 'artist only'])}."
+                 + (" The descriptors were measured on synthetic stand-in audio rendered from Spotify's own features, so this "
+                    "comparison is circular here: it shows the pipeline, not what real audio would recover." if audio == 'synthetic' else ''))
     pc = paths(root).tables/'T7b_positive_control.csv'
     if pc.is_file():
         r = pd.read_csv(pc).iloc[0]
