@@ -14,19 +14,18 @@ from .core import DataError, ParameterError, closest, did_you_mean
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERGED_RULE', 'LOWER_IS_BETTER', 'PLAN_FILE',
-           'VERDICTS', 'CONSTANTS', 'FEATURE_WORDS', 'RECORD_COLS', 'VERDICT_WORDS', 'TIER_NAMES', 'FIXED_BANDS',
-           'TIER_METRICS', 'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'SHADOW', 'check_yp',
-           'resolve_threshold', 'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics',
-           'classification_metrics', 'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample',
-           'interval_caption', 'check_columns', 'predictions_table', 'add_constant', 'score_table', 'seed_table',
-           'seed_summary', 'without_attrs', 'normal_test', 'paired_difference', 'holm', 'load_plan', 'Rule',
-           'family_comparisons', 'decimals', 'fmt_estimate', 'verdict', 'side_name', 'fmt_p', 'verdict_sentence',
-           'run_status', 'family_table', 'family_caption', 'unbacked_verdicts', 'check_record', 'threshold_sweep',
-           'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
-           'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores', 'release_period',
-           'add_groups', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence', 'shadow_copies',
-           'fold_refits', 'refit_ice', 'pd_over_refits', 'occlusion_saliency', 'gradient_saliency',
-           'parse_training_log', 'parse_log_predictions']
+           'CONSTANTS', 'FEATURE_WORDS', 'RECORD_COLS', 'VERDICT_WORDS', 'TIER_NAMES', 'FIXED_BANDS', 'TIER_METRICS',
+           'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'SHADOW', 'check_yp', 'resolve_threshold',
+           'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics',
+           'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample', 'interval_caption', 'check_columns',
+           'predictions_table', 'add_constant', 'score_table', 'seed_table', 'seed_summary', 'without_attrs',
+           'normal_test', 'paired_difference', 'holm', 'load_plan', 'Rule', 'family_comparisons', 'decimals',
+           'fmt_estimate', 'verdict', 'side_name', 'fmt_p', 'verdict_sentence', 'run_status', 'family_table',
+           'family_caption', 'unbacked_verdicts', 'check_record', 'threshold_sweep', 'tier_edges', 'to_tiers',
+           'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion', 'link_probabilities', 'calibration_metrics',
+           'reliability_table', 'calibration_scores', 'release_period', 'add_groups', 'permutation_importance',
+           'vary_input', 'feature_grid', 'partial_dependence', 'shadow_copies', 'fold_refits', 'refit_ice',
+           'pd_over_refits', 'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
 
 # %% ../nbs/06_evaluate.ipynb #2e16556e
 def _as_1d(a, name:str) -> np.ndarray:
@@ -380,8 +379,8 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
     return pd.DataFrame(rows, columns=cols)
 
 # %% ../nbs/06_evaluate.ipynb #bbba04eb
-DIVERGED_RULE = ("a run diverged when its held-out MAE is more than twice that of predicting the training mean on the same folds "
-                 "(a loss that exploded); it has no skill when its MAE is not below the training mean's")
+DIVERGED_RULE = ("a run diverged when its held-out MAE is more than twice that of predicting the training mean on the same folds, "
+                 "a loss that exploded; it has no skill when its MAE is not below the training mean's")
 
 def _train_mean(g:pd.DataFrame) -> pd.Series:
     "For each held-out row of one model and seed: the mean y_true of its fold's training rows."
@@ -481,9 +480,9 @@ def paired_difference(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
     pairs = list(zip(*_pair_seeds(list(sa), list(sb), a, b)))
     both = [MA[i] * MB[j] for i, j in pairs]   # the tracks both sides scored in this seed pair
     if not all(m.any() for m in both): raise DataError(f"{a!r} and {b!r} share no scored track in a seed", where='track_key')
-    d0 = np.array([fn(yv, PA[i], weights=m, **kw)[metric] - fn(yv, PB[j], weights=m, **kw)[metric] for (i, j), m in zip(pairs, both)])
-    va = np.mean([fn(yv, PA[i], weights=m, **kw)[metric] for (i, _), m in zip(pairs, both)])
-    out = dict(a=a, b=b, protocol_a=protocol, protocol_b=pb, metric=metric, value_a=float(va), value_b=float(va - d0.mean()),
+    va = np.array([fn(yv, PA[i], weights=m, **kw)[metric] for (i, _), m in zip(pairs, both)])
+    vb = np.array([fn(yv, PB[j], weights=m, **kw)[metric] for (_, j), m in zip(pairs, both)]); d0 = va - vb
+    out = dict(a=a, b=b, protocol_a=protocol, protocol_b=pb, metric=metric, value_a=float(va.mean()), value_b=float(vb.mean()),
                difference=float(d0.mean()), se=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan,
                n=int(np.any(both, 0).sum()), n_seeds=len(pairs))
     if not n_boot: return out
@@ -579,6 +578,7 @@ def decimals(halfwidth:float # half the width of the interval around a number
     if not (halfwidth == halfwidth and 0 < halfwidth < np.inf): return 2
     return int(max(0, -np.floor(np.log10(halfwidth))))
 
+# %% ../nbs/06_evaluate.ipynb #ba444871
 def fmt_estimate(value:float, lo:float, hi:float, signed:bool=False) -> str:
     "'value [lo, hi]' at the digits the interval supports ('+' signs with `signed`)."
     d = decimals((hi - lo) / 2); s = '+' if signed else ''
@@ -586,7 +586,6 @@ def fmt_estimate(value:float, lo:float, hi:float, signed:bool=False) -> str:
     return f"{v:{s}.{d}f} [{lo:{s}.{d}f}, {hi:{s}.{d}f}]"
 
 # %% ../nbs/06_evaluate.ipynb #e784c738
-VERDICTS = ('better', 'worse', 'no detectable difference', 'supports the claim', 'contradicts the claim')
 CONSTANTS = ('mean', 'median', 'majority')   # references: they have no skill by construction
 
 def verdict(difference:float, # metric(A) − metric(B)
@@ -611,6 +610,7 @@ def side_name(x:str) -> str:
     tail = (f" on {FEATURE_WORDS.get(rest, rest)}" if ' @' in x else f" ({rest})") if rest else ''
     return (model_label(base) if base in MODELS else base) + tail
 
+# %% ../nbs/06_evaluate.ipynb #75e6af47
 def fmt_p(p:float, alpha:float=0.05) -> str:
     "'p < 0.001', else p to 2 significant digits (3 where 2 would round it across `alpha`)."
     if not p == p: return 'p not computed'
@@ -659,8 +659,9 @@ def family_table(preds:pd.DataFrame, # tidy prediction table holding every model
     "Rows of the table of record for one family of the plan: every comparison, Holm-adjusted together, with verdict and sentence."
     plan = plan or load_plan(); rule = rule or Rule.from_plan(plan); fam = plan['families'][name]
     metric, claim = fam['metric'], fam.get('claim', '') or ''
-    status, rows = run_status(preds), []
-    for a, b, pa, pb in family_comparisons(name, plan, **lists):
+    comps = family_comparisons(name, plan, **lists)
+    status, rows = run_status(preds[preds['model'].isin({m for c in comps for m in c[:2]})]), []   # only the models compared
+    for a, b, pa, pb in comps:
         r = paired_difference(preds, a, b, metric, pa, pb, subset, threshold, n_boot, rule.seed)
         rows.append(r | rule.test(r['difference'], r['se']) | dict(
             family=name, comparison=f"{a} − {b}" + (f" ({pa} − {pb})" if pa != pb else ''), claim=claim,

@@ -173,8 +173,8 @@ def detection(preds:pd.DataFrame, # out-of-fold predictions (PRED_COLS); `artist
     "`paired_difference` of a − b under `rule`, and whether it is significant at alpha / m for `a` (`detected`) or for `b` (`against`)."
     rule = rule or Rule.from_plan()
     r = paired_difference(preds, a, b, metric, n_boot=n_boot, seed=seed); r = r | rule.test(r['difference'], r['se'])
-    sig, a_lower = r['p_value'] < rule.alpha / m, r['difference'] < 0
-    favours_a = a_lower if metric in LOWER_IS_BETTER else not a_lower and r['difference'] != 0
+    sig, d = r['p_value'] < rule.alpha / m, r['difference']
+    favours_a = d < 0 if metric in LOWER_IS_BETTER else d > 0
     return r | dict(detected=bool(sig and favours_a), against=bool(sig and not favours_a))
 
 # %% ../nbs/05b_power.ipynb #f5210266

@@ -23,7 +23,7 @@ __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOT
            'rerun_root', 'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'lock_sha256', 'record',
            'mark_synthetic', 'show_figure', 'save_figure', 'SavedTable', 'metric_col', 'metric_wide', 'tex_escape',
            'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell', 'render_index', 'write_index',
-           'read_table', 'findings', 'reproducibility', 'plot_threshold_sweep', 'plot_training_curves',
+           'read_table', 'family_rows', 'findings', 'reproducibility', 'plot_threshold_sweep', 'plot_training_curves',
            'plot_pred_vs_actual']
 
 # %% ../nbs/07_report.ipynb #d00f2446
@@ -520,6 +520,16 @@ def read_table(name:str, # a table's file stem, e.g. 'T3_paper_reproduction'
 
 def _range(s, d=2): return f"{num(s.min(), d)}–{num(s.max(), d)}"
 
+# %% ../nbs/07_report.ipynb #d4aca79c
+def family_rows(name:str, # a family of the analysis plan
+                root=None # project root whose figures/tables/ are read
+               ) -> pd.DataFrame|None:
+    "The rows of family `name` as its notebook filed them; None when that table or family is not there."
+    from popnb.evaluate import load_plan
+    f = paths(root).tables/f"{load_plan()['families'][name]['table']}.csv"
+    t = read_table(f.stem, root) if f.is_file() else None
+    return t[t.family == name].reset_index(drop=True) if t is not None and (t.family == name).any() else None
+
 # %% ../nbs/07_report.ipynb #7581868d
 def findings(root=None # project root whose figures/tables/ are read
             ) -> str:
@@ -548,7 +558,7 @@ def findings(root=None # project root whose figures/tables/ are read
          f"{s.loc['paper_cnn', 'mae']:.2f} under the grouped protocol."]
     rec = paths(root).tables/'T17_record.csv'
     if rec.is_file():   # the verdicts: the table of record's own sentences
-        r = pd.read_csv(rec, keep_default_na=False, na_values=['']).set_index(['family', 'a'])
+        r = read_table('T17_record', root).set_index(['family', 'a'])
         L.insert(1, "- **The paper's central claim** (Table 12): " + ' '.join(r.loc['claims'].sentence))
         lm = r.loc['leakage_mae']
         L.append("- **Leakage, paired on the same held-out tracks** (Table 4): "
