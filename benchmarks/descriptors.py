@@ -40,10 +40,10 @@ def parts(y:np.ndarray) -> dict:
         return np.ascontiguousarray(np.abs(scipy.fft.rfft(fr*w, axis=1)).T.astype(np.float32))
     S = stft(); M = melfb @ (S*S)
     D = np.log1p(10*M/M.max()); odf = np.concatenate([[0.0], np.maximum(0, np.diff(D, axis=1)).mean(axis=0)])
-    return dict(loudness=_t(lambda: F._loudness(y, F.DESC_SR)), stft=_t(stft),
+    return dict(loudness=_t(lambda: F._loudness_fast(y, F.DESC_SR)), stft=_t(stft),
                 rhythm=_t(lambda: F._rhythm(odf, F.DESC_SR, F.DESC_HOP, len(y)/F.DESC_SR)),
                 key=_t(lambda: F.key_from_chroma((chfb @ (S*S)).mean(axis=1))),
-                spectral_hpss=_t(lambda: F._spectral(S, M, freqs, F.DESC_SR)))
+                spectral_hpss=_t(lambda: F._spectral_fast(S, np.ascontiguousarray(S.T), M, freqs, F.DESC_SR)))
 
 def build(files, tmp, tag, descriptors) -> float:
     "Seconds per clip of build_store over `files`, n_jobs=1."

@@ -11,7 +11,7 @@ issue 22 §4, kept here verbatim in spirit — every file decoded for its descri
 `audio_descriptors` (pyloudnorm's meter, scipy's median filters: the code the store still uses), then
 decoded again by `file_melspec`, one file at a time, in this process; `jobs1` and `jobs2` are
 `iter_predictions` with `n_jobs=1` (in this process) and `n_jobs=2` (two forked worker processes, each
-decoding, describing and predicting whole batches): one decode a file and `audio_descriptors_fast` (the same numbers). Every path has one thread per
+decoding, describing and predicting whole batches): one decode a file and `audio_descriptors` (the fast pass, the reference's numbers). Every path has one thread per
 process. Peak RSS is measured in fresh processes running `popnb predict --out rows.csv` on the first
 100 and on all the files.
 """

@@ -16,8 +16,8 @@ from pathlib import Path
 __all__ = ['PopnbError', 'DataError', 'ChecksumError', 'DownloadError', 'AudioError', 'ParameterError', 'closest', 'did_you_mean',
            'find_root', 'Paths', 'paths', 'data_mirror', 'atomic_write', 'Journal', 'sha256_file', 'sha256_bytes',
            'short_hash', 'RateLimiter', 'http_get', 'default_device', 'seed_everything', 'set_threads',
-           'package_versions', 'code_fingerprint', 'outputs_only', 'git_commit', 'hash_input', 'provenance',
-           'write_json', 'read_json', 'cache_table', 'check_params']
+           'package_versions', 'normalised_source', 'code_objects', 'code_fingerprint', 'outputs_only', 'git_commit',
+           'hash_input', 'provenance', 'write_json', 'read_json', 'cache_table', 'check_params']
 
 # %% ../nbs/00_core.ipynb #3b40ad7f
 class PopnbError(ValueError):
@@ -277,21 +277,39 @@ def _names(code) -> set:
     "The global and attribute names `code` and the functions nested in it refer to."
     return set(code.co_names).union(*[_names(c) for c in code.co_consts if inspect.iscode(c)])
 
-_SOURCES = WeakKeyDictionary()   # function or class -> its source, read once per process (a class's costs a parse of its whole module)
+# %% ../nbs/00_core.ipynb #0015ac14
+def _is_doc(node) -> bool:
+    "Whether `node` is a docstring: a bare string constant."
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+def normalised_source(src:str # Python source (indented, as `inspect.getsource` returns a method)
+                     ) -> str:
+    "`src` as `ast` reads it: docstrings, comments and layout left out (`src` itself when it does not parse alone)."
+    import textwrap
+    try: tree = ast.parse(textwrap.dedent(src))
+    except SyntaxError: return src
+    for n in ast.walk(tree):
+        body = getattr(n, 'body', None)
+        if isinstance(body, list) and body and _is_doc(body[0]): n.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+# %% ../nbs/00_core.ipynb #cf578feb
+_SOURCES = WeakKeyDictionary()   # function or class -> its normalised source, read once per process
 
 def _code_text(o) -> str:
-    "The source of a function or class (with its `@patch`ed methods); its bytecode when no source is found."
+    "The normalised source of a function or class (with its `@patch`ed methods); its bytecode when no source is found."
     try: src = _SOURCES[o]
     except (KeyError, TypeError):   # not read yet, or not an object a weak dictionary can hold
-        try: src = inspect.getsource(o)
+        try: src = normalised_source(inspect.getsource(o))
         except (OSError, TypeError): src = None
         try: _SOURCES[o] = src
         except TypeError: pass
     if isinstance(o, type): return (src or o.__qualname__) + ''.join(_code_text(v) for v in vars(o).values() if inspect.isfunction(v))
     if src is None and hasattr(o, '__code__'):
-        c = o.__code__; return repr((c.co_code, c.co_names, [x for x in c.co_consts if not inspect.iscode(x)]))
+        c = o.__code__; return repr((c.co_code, c.co_names, [x for x in c.co_consts if not inspect.iscode(x) and x != o.__doc__]))
     return src or repr(o)
 
+# %% ../nbs/00_core.ipynb #64e2551d
 def _refs(o, pkg:str='popnb') -> list:
     "The functions and classes of `pkg` (or of `o`'s own module) that `o` refers to."
     o = o.func if isinstance(o, functools.partial) else inspect.unwrap(o) if inspect.isfunction(o) else o
@@ -301,24 +319,30 @@ def _refs(o, pkg:str='popnb') -> list:
     for f in fns:
         for n in sorted(_names(f.__code__)):
             v = f.__globals__.get(n)
+            if hasattr(v, '__wrapped__') and not isinstance(v, type): v = inspect.unwrap(v)   # lru_cache, wraps
             if (inspect.isfunction(v) or isinstance(v, type)) and (getattr(v, '__module__', '') or '').split('.')[0] in mods: out.append(v)
     return out
 
-
 # %% ../nbs/00_core.ipynb #24b8e8a0
-def code_fingerprint(*objs, # functions, classes (or partials of them) whose code makes a result
-                     packages:tuple=('torch','numpy','scikit-learn','librosa') # libraries whose versions shape its numbers
-                    ) -> str:
-    "A short hash of the code of `objs` and of every popnb function and class they refer to, with `packages`' versions."
+def code_objects(*objs # functions, classes (or partials of them) whose code makes a result
+                ) -> dict:
+    "{qualified name: object} of `objs` and of every popnb function and class they refer to, followed transitively."
     seen, todo = {}, list(objs)
     while todo:
         o = todo.pop()
         o = o.func if isinstance(o, functools.partial) else o
         if id(o) in seen: continue
         seen[id(o)] = o; todo += _refs(o)
-    code = sorted((f"{getattr(o, '__module__', '')}.{getattr(o, '__qualname__', repr(o))}", _code_text(o)) for o in seen.values())
-    return short_hash(dict(code=code, packages=package_versions(packages)), 16)
+    return {f"{getattr(o, '__module__', '')}.{getattr(o, '__qualname__', repr(o))}": o for o in seen.values()}
 
+# %% ../nbs/00_core.ipynb #1bd5d49b
+def code_fingerprint(*objs, # functions, classes (or partials of them, whose arguments count) whose code makes a result
+                     packages:tuple=('torch','numpy','scikit-learn','librosa') # libraries whose versions shape its numbers
+                    ) -> str:
+    "A short hash of the normalised code of `objs` and of everything `code_objects` follows from them, with `packages`' versions."
+    code = sorted((k, _code_text(o)) for k,o in code_objects(*objs).items())
+    args = [repr((o.func.__qualname__, o.args, sorted(o.keywords.items()))) for o in objs if isinstance(o, functools.partial)]
+    return short_hash(dict(code=code, args=args, packages=package_versions(packages)), 16)
 
 # %% ../nbs/00_core.ipynb #06fe59e8
 def _git(root, *args) -> subprocess.CompletedProcess:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_features.ipynb #d201ef18
 from __future__ import annotations
-import json, math, os, shutil, time
+import hashlib, json, math, os, shutil, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import (AudioError, DataError, Journal, ParameterError, atomic_write, default_device, paths, provenance, read_json,
+from .core import (AudioError, DataError, Journal, ParameterError, atomic_write, code_fingerprint, default_device, paths, provenance, read_json,
                         short_hash, write_json)
 from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_previews, load_audio,
                          preview_path, provider_available, synthesize_clip)
@@ -22,8 +22,8 @@ from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_
 __all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'DESCRIPTORS', 'DESCRIPTORS_VERSION', 'LEARNED_FEATURES',
            'MEASURED_FEATURES', 'DESC_SR', 'DESC_NFFT', 'DESC_HOP', 'DESC_MIN_SECONDS', 'KK_MAJOR', 'KK_MINOR',
            'MelParams', 'study_mel', 'mel_basis', 'mel_bands', 'melspec', 'melspec_torch', 'resolve_audio_source',
-           'key_from_chroma', 'audio_descriptors', 'audio_descriptors_fast', 'file_descriptors', 'compute_chunk',
-           'file_melspec', 'file_features', 'SpecStore', 'code_fingerprint', 'warm_numba', 'build_store']
+           'key_from_chroma', 'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'file_features',
+           'SpecStore', 'store_code', 'warm_numba', 'store_digests', 'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -257,17 +257,6 @@ def _tempo(odf:np.ndarray, fps:float, prior_bpm:float=120.0, lo:float=40.0, hi:f
     return float(60*fps/(k + float(np.clip(d, -0.5, 0.5)))), float(b)
 
 # %% ../nbs/03_features.ipynb #24dd6eb6
-def _loudness(y:np.ndarray, sr:int) -> dict:
-    "Integrated loudness (LUFS) and loudness range (LU) by pyloudnorm."
-    import pyloudnorm, warnings
-    m = pyloudnorm.Meter(sr)
-    x = y.astype(np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        L = float(m.integrated_loudness(x))
-        lra = float(m.loudness_range(x))
-    return dict(loudness=L if np.isfinite(L) else float('nan'), loudness_range=lra if np.isfinite(lra) else float('nan'))
-
 def _rhythm(odf:np.ndarray, sr:int, hop:int, seconds:float) -> dict:
     "Tempo, beat strength and regularity, and onset rate from an onset envelope."
     import librosa
@@ -279,65 +268,6 @@ def _rhythm(odf:np.ndarray, sr:int, hop:int, seconds:float) -> dict:
     ibi = np.diff(beats)
     if len(ibi) >= 2: out['beat_regularity'] = float(np.clip(1 - ibi.std()/ibi.mean(), 0, 1))
     return out
-
-def _spectral(S:np.ndarray, M:np.ndarray, freqs:np.ndarray, sr:int) -> dict:
-    "Spectral shape, RMS and harmonic share from a magnitude STFT `S` (bins × frames) and its mel power `M`."
-    import librosa, scipy.ndimage
-    P = S*S
-    tot = S.sum(axis=0)
-    live = tot > 1e-4*tot.max()          # frames that are not silence
-    S, P, tot = S[:, live], P[:, live], tot[live]
-    cen = (freqs @ S)/tot
-    bw = np.sqrt(np.maximum((freqs**2 @ S)/tot - cen**2, 0))
-    cs = np.cumsum(S, axis=0)
-    roll = freqs[np.argmax(cs >= 0.85*cs[-1], axis=0)]
-    flat = np.exp(np.log(P + 1e-10).mean(axis=0))/(P + 1e-10).mean(axis=0)
-    w = _desc_filters()[0]
-    rms = np.sqrt(2*(P.sum(axis=0) - 0.5*P[0] - 0.5*P[-1])/(len(w)*float(w @ w)))   # Parseval: frame RMS of the windowed frame
-    m = M[:len(M)//2*2].reshape(-1, 2, M.shape[1]).sum(1)                  # 64 bands × 46 ms frames: a quarter of the median work
-    m = m[:, :m.shape[1]//2*2].reshape(len(m), -1, 2).sum(2)
-    H = scipy.ndimage.median_filter(m, size=(1, 9), mode='reflect')        # harmonic: smooth along time (0.4 s)
-    Q = scipy.ndimage.median_filter(m, size=(9, 1), mode='reflect')        # percussive: smooth along frequency (9 bands)
-    mh = H**2/(H**2 + Q**2 + 1e-20)
-    eh, e = float((m*mh).sum()), float(m.sum())
-    return dict(rms_mean=float(rms.mean()), rms_std=float(rms.std()), rms_max=float(rms.max()),
-                spectral_centroid=float(cen.mean()), spectral_bandwidth=float(bw.mean()), spectral_rolloff=float(roll.mean()),
-                spectral_flatness=float(flat.mean()), spectral_contrast=float(librosa.feature.spectral_contrast(S=S, sr=sr).mean()),
-                harmonic_ratio=eh/e if e > 0 else float('nan'))
-
-# %% ../nbs/03_features.ipynb #5dfb1228
-def audio_descriptors(y:np.ndarray, # mono audio (a decoded clip)
-                      sr:int, # its sample rate
-                      duration_ms:float|None=None, # length of the file it came from; the clip's own length when None
-                      silence_db:float=-70.0 # peak level (dBFS) below which a clip is "silent"
-                     ) -> dict: # every key of `DESCRIPTORS`
-    "Tempo, beat, loudness, key/mode, onset, energy, spectral and harmonic descriptors of a clip; `AudioError` when it has none."
-    import scipy.fft, soxr
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1: raise AudioError(f"expected mono audio (one dimension), got shape {y.shape}", where='descriptors')
-    if not np.isfinite(y).all(): raise AudioError("corrupt: samples are not finite", where='descriptors')
-    secs = len(y)/sr
-    if secs < DESC_MIN_SECONDS: raise AudioError(f"too short for descriptors: {secs:.2f} s, at least {DESC_MIN_SECONDS:g} s needed", where='descriptors')
-    peak = float(np.abs(y).max())
-    if peak <= 10**(silence_db/20): raise AudioError(f"silent: peak {20*math.log10(peak):.1f} dBFS" if peak > 0 else "silent: digital silence", where='descriptors')
-    out = dict(_loudness(y, sr), duration_ms=float(duration_ms) if duration_ms is not None else 1000*secs)
-    if sr != DESC_SR: y = soxr.resample(y, sr, DESC_SR, quality='HQ').astype(np.float32)
-    w, melfb, chfb, freqs = _desc_filters()
-    h = DESC_NFFT//2
-    fr = np.lib.stride_tricks.sliding_window_view(np.pad(y, (h, h)), DESC_NFFT)[::DESC_HOP]
-    S = np.empty((len(fr), DESC_NFFT//2 + 1), np.float32)
-    for s in range(0, len(fr), 128): S[s:s+128] = np.abs(scipy.fft.rfft(fr[s:s+128]*w, axis=1))
-    S = np.ascontiguousarray(S.T)                                  # bins × frames
-    M = melfb @ (S*S)
-    D = np.log1p(10*M/max(float(M.max()), 1e-20))          # log compression, γ = 10: a loud onset counts more than a swell from near silence
-    odf = np.concatenate([[0.0], np.maximum(0, np.diff(D, axis=1)).mean(axis=0)])   # onset envelope: positive spectral flux
-    out.update(_rhythm(odf, DESC_SR, DESC_HOP, len(y)/DESC_SR))
-    C = chfb @ (S*S)
-    C = C/np.maximum(C.max(axis=0, keepdims=True), 1e-10)
-    out['key'], out['mode'], out['key_strength'] = key_from_chroma(C.mean(axis=1))
-    out.update(_spectral(S, M, freqs, DESC_SR))
-    out['zero_crossing_rate'] = float(np.mean(np.signbit(y[1:]) != np.signbit(y[:-1])))
-    return {k: (float('nan') if out[k] is None else out[k]) for k in DESCRIPTORS}
 
 # %% ../nbs/03_features.ipynb #f4a1c2d1
 @lru_cache(maxsize=8)
@@ -444,12 +374,12 @@ def _spectral_fast(S:np.ndarray, St:np.ndarray, M:np.ndarray, freqs:np.ndarray, 
                 spectral_flatness=float(flat.mean()), spectral_contrast=float(librosa.feature.spectral_contrast(S=S, sr=sr).mean()),
                 harmonic_ratio=eh/e if e > 0 else float('nan'))
 
-def audio_descriptors_fast(y:np.ndarray, # mono audio (a decoded clip)
-                           sr:int, # its sample rate
-                           duration_ms:float|None=None, # length of the file it came from; the clip's own length when None
-                           silence_db:float=-70.0 # peak level (dBFS) below which a clip is "silent"
-                          ) -> dict: # every key of `DESCRIPTORS`
-    "`audio_descriptors`, the same numbers and errors, faster: K-weighting once, gating blocks as arrays, exact median networks."
+def audio_descriptors(y:np.ndarray, # mono audio (a decoded clip)
+                      sr:int, # its sample rate
+                      duration_ms:float|None=None, # length of the file it came from; the clip's own length when None
+                      silence_db:float=-70.0 # peak level (dBFS) below which a clip is "silent"
+                     ) -> dict: # every key of `DESCRIPTORS`
+    "Tempo, beat, loudness, key/mode, onset, energy, spectral and harmonic descriptors of a clip (`reference_descriptors`' numbers, faster); `AudioError` when it has none."
     import scipy.fft, soxr
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1: raise AudioError(f"expected mono audio (one dimension), got shape {y.shape}", where='descriptors')
@@ -489,11 +419,11 @@ def file_descriptors(path:str|Path, # an audio file
                      seconds:float|None=None, # describe the first `seconds` after `offset`; the whole file when None
                      offset:float=0.0 # where to start, seconds
                     ) -> dict: # every key of `DESCRIPTORS`
-    "`audio_descriptors` of a file (`audio_descriptors_fast`: the same numbers), decoded once at 22.05 kHz, with `duration_ms` of the whole file; `AudioError` naming the file."
+    "`audio_descriptors` of a file , decoded once at 22.05 kHz, with `duration_ms` of the whole file; `AudioError` naming the file."
     y = load_audio(path, sr=DESC_SR, offset=offset, duration=seconds, allow_silent=True)
     ms = _file_ms(path)
     if ms is None and seconds is None: ms = 1000*(offset + len(y)/DESC_SR)   # decoded to the end: that is the file's length
-    try: return audio_descriptors_fast(y, DESC_SR, duration_ms=ms)
+    try: return audio_descriptors(y, DESC_SR, duration_ms=ms)
     except AudioError as e: raise AudioError(e.what, where=str(path)) from None
 
 # %% ../nbs/03_features.ipynb #b880207c
@@ -581,7 +511,7 @@ def file_features(path:str|Path, # an audio file
     y = load_audio(path, sr=DESC_SR, allow_silent=True)   # the whole file, once
     spec = melspec(_cut_clip(y, p, silent_ok, str(path)), p)
     ms = _file_ms(path)
-    try: return spec, audio_descriptors_fast(y, DESC_SR, duration_ms=ms if ms is not None else 1000*len(y)/DESC_SR)
+    try: return spec, audio_descriptors(y, DESC_SR, duration_ms=ms if ms is not None else 1000*len(y)/DESC_SR)
     except AudioError as e: return spec, e.what
 
 # %% ../nbs/03_features.ipynb #0f44871f
@@ -660,6 +590,15 @@ class SpecStore:
         if 'descriptor_reason' not in self.index:
             raise DataError("this store was built without descriptors: build_store(..., descriptors=True)", where=str(self.folder))
         return self.index[['track_key', *DESCRIPTORS, 'descriptor_reason']]
+    @property
+    def digest(self) -> str:
+        "The content digest of its spectrograms (`store_digests`), written when the store was finished."
+        return self.meta.get('digest') or store_digests(self.X, self.index)['spectrograms']
+    @property
+    def descriptors_digest(self) -> str:
+        "The content digest of its descriptors (`store_digests`); DataError for a store without them."
+        self.descriptors
+        return self.meta.get('descriptors_digest') or store_digests(self.X, self.index)['descriptors']
 
 # %% ../nbs/03_features.ipynb #9996bc67
 def _done_rows(journal:Journal, n:int) -> tuple:
@@ -684,17 +623,13 @@ def _partial_state(part:Path, name:str, n:int, p:MelParams):
     return X, Journal(part/'journal.jsonl')
 
 # %% ../nbs/03_features.ipynb #551d85ab
-def _source(f) -> str:
-    "The source of a function (its bytecode and constants when the source is not available)."
-    import inspect
-    try: return inspect.getsource(f)
-    except (OSError, TypeError): return repr((f.__code__.co_code, f.__code__.co_consts))
-
-def code_fingerprint(source:str='synthetic' # a resolved audio source: synthetic | previews | local | none
-                    ) -> str:
-    "A short hash of the source of the code that makes a store's audio and spectrograms."
+def store_code(source:str='synthetic', # a resolved audio source: synthetic | previews | local | none
+               descriptors:bool=False # whether the store also holds `audio_descriptors`
+              ) -> str:
+    "The fingerprint of the code that makes a store's audio, spectrograms (and descriptors), helpers included."
     audio = {'synthetic': [synthesize_clip], 'none': []}.get(source, [load_audio])
-    return short_hash([_source(f) for f in [*audio, _clip, melspec, _frames, _window, mel_basis, mel_bands]])
+    return code_fingerprint(*audio, _clip, melspec, *([audio_descriptors] if descriptors else []),
+                            packages=('numpy', 'scipy', 'librosa', 'soxr', 'soundfile'))
 
 # %% ../nbs/03_features.ipynb #9044ba09
 def _one_thread():
@@ -724,17 +659,14 @@ def _store_key(params:MelParams, source:str, seed:int, allow_silent:bool, fp:dic
               ) -> tuple[dict, str]:
     "The key of a store (everything that made it, the code included) and its name, `<source>-<hash of the key>`."
     key = dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp,
-               code=code_fingerprint(source))
-    if descriptors: key['descriptors'] = DESCRIPTORS_VERSION   # only then: stores without descriptors keep their names
+               code=store_code(source, descriptors))
+    if descriptors: key['descriptors'] = True
     return key, f"{source}-{short_hash(key)}"
 
 # %% ../nbs/03_features.ipynb #d0ab8eb1
-def _finished(root:Path, source:str, key:dict, name:str, descriptors:bool, overwrite:bool) -> SpecStore|None:
-    "The finished store that answers a request: the one named `name`, else (no descriptors asked) the one with them."
-    final = root/name
+def _finished(final:Path, overwrite:bool) -> SpecStore|None:
+    "The finished store `final` when there is one and `overwrite` is not asked."
     if (final/'meta.json').is_file() and not overwrite: return SpecStore(final)
-    richer = root/f"{source}-{short_hash({**key, 'descriptors': DESCRIPTORS_VERSION})}"   # + descriptors
-    if not descriptors and not overwrite and (richer/'meta.json').is_file(): return SpecStore(richer)
 
 # %% ../nbs/03_features.ipynb #df8d7ce2
 def _chunks(todo:list, chunk_size:int, workers:int, stop_after:int|None) -> list:
@@ -809,15 +741,32 @@ def _store_index(df:pd.DataFrame, ok:list, reason:list, desc:list, pad:list, des
     return idx
 
 # %% ../nbs/03_features.ipynb #71f73e57
+def store_digests(X:np.ndarray, # a store's spectrograms (a memory map is read in blocks)
+                  idx:pd.DataFrame # its index (track_key, ok and, with descriptors, their columns)
+                 ) -> dict:
+    "Content digests of what runs read from a store: `spectrograms` (values, shape, rows' keys and flags) and `descriptors`."
+    h = hashlib.sha256(repr((X.shape, str(X.dtype))).encode())
+    for i in range(0, len(X), 256): h.update(np.ascontiguousarray(X[i:i+256]).tobytes())
+    h.update(idx[['track_key', 'ok']].to_csv(index=False).encode())
+    out = dict(spectrograms=h.hexdigest()[:16])
+    if 'descriptor_reason' in idx:
+        cols = ['track_key', *DESCRIPTORS, 'descriptor_reason']
+        out['descriptors'] = hashlib.sha256(idx[cols].to_csv(index=False).encode()).hexdigest()[:16]
+    return out
+
+# %% ../nbs/03_features.ipynb #b1cf7485
 def _finish_store(part:Path, final:Path, name:str, idx:pd.DataFrame, journal:Journal, meta:dict) -> SpecStore:
     "Write a filled store's index and provenance `meta`, drop its journal and move it into place."
     with atomic_write(part/'index.csv', 'w') as o: idx.to_csv(o, index=False)
-    write_json(meta, part/'meta.json')
+    d = store_digests(np.load(part/'X.npy', mmap_mode='r'), idx)
+    write_json(dict(meta, digest=d['spectrograms'], **({'descriptors_digest': d['descriptors']} if 'descriptors' in d else {})),
+               part/'meta.json')
     (part/'state.json').unlink(); journal.remove()
     if final.exists(): shutil.rmtree(final)
     os.replace(part, final)
     return SpecStore(final)
 
+# %% ../nbs/03_features.ipynb #1cda5dd0
 def _store_meta(name:str, params:MelParams, source:str, requested:str, seed:int, allow_silent:bool, fp:dict,
                 ok:list, desc:list, descriptors:bool, dev:str|None) -> dict:
     "A store's provenance: what made it, how many rows are usable, and the extractor."
@@ -860,7 +809,7 @@ def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (
     jobs,fp = _jobs(df, source, audio_map, audio_dir, previews, preview_dir, (deezer_url, itunes_url))
     key,name = _store_key(params, source, seed, allow_silent, fp, descriptors)
     root = Path(store_dir) if store_dir else paths().interim/'spec'
-    if (st := _finished(root, source, key, name, descriptors, overwrite)) is not None: return st
+    if (st := _finished(root/name, overwrite)) is not None: return st
     if overwrite and (root/name).exists(): shutil.rmtree(root/name)
     dev = device or (d if (d := default_device()).startswith('cuda') else None)   # a CPU keeps numpy's `melspec`
     got = _fill(root/f"{name}.partial", name, jobs, params, seed, allow_silent, descriptors, dev, n_jobs, client,

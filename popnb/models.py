@@ -16,9 +16,10 @@ from fastcore.basics import patch
 from .core import ParameterError, DataError
 
 # %% auto #0
-__all__ = ['LOG_COLS', 'EARLIER_METHODS', 'RF_GRID', 'BASELINES', 'HGB_GRID', 'PaperCNN', 'count_params', 'layer_summary',
-           'FusionCNN', 'count_macs', 'Columns', 'ConstantRegressor', 'MajorityRegressor', 'ArtistMeanRegressor',
-           'GroupedSearchSVR', 'GroupedSearch', 'HitMusicNetRegressor', 'make_baseline']
+__all__ = ['LOG_COLS', 'EARLIER_METHODS', 'RF_GRID', 'BASELINES', 'HGB_GRID', 'PaperCNN', 'count_params', 'StandardisedMeta',
+           'PaperCNNStd', 'layer_summary', 'FusionCNN', 'count_macs', 'Columns', 'ConstantRegressor',
+           'MajorityRegressor', 'ArtistMeanRegressor', 'GroupedSearchSVR', 'GroupedSearch', 'HitMusicNetRegressor',
+           'make_baseline']
 
 # %% ../nbs/04_models.ipynb #642fd445
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS
@@ -56,6 +57,46 @@ def count_params(model:nn.Module) -> int:
     "Number of trainable parameters of `model`."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
+# %% ../nbs/04_models.ipynb #883676be
+class StandardisedMeta:
+    "Mixin for a network whose metadata are log1p-ed where heavy-tailed and standardised by training statistics kept as buffers."
+    def _init_meta(self, metadata_dim:int, log_cols:tuple|list):
+        mask = torch.zeros(metadata_dim, dtype=torch.bool)
+        for c in log_cols:
+            if 0 <= c < metadata_dim: mask[c] = True
+        self.register_buffer('meta_log', mask)
+        self.register_buffer('meta_shift', torch.zeros(metadata_dim))
+        self.register_buffer('meta_scale', torch.ones(metadata_dim))
+
+    def _log_meta(self, meta):
+        "log1p of the heavy-tailed columns (`log_cols`)."
+        return torch.where(self.meta_log.to(meta.device), torch.log1p(meta.clamp_min(0)), meta)
+
+    def _prep_meta(self, meta):
+        return (self._log_meta(meta) - self.meta_shift) / self.meta_scale
+
+    @torch.no_grad()
+    def fit_meta(self, meta:np.ndarray, # N × metadata_dim raw training metadata
+                 y:np.ndarray|None=None): # training targets: a network with `out_shift` starts its output at their mean
+        "Store log1p + standardisation statistics of the training metadata (and the target mean, where kept) as buffers."
+        m = self._log_meta(torch.as_tensor(np.asarray(meta, dtype=np.float64)))
+        sd = m.std(0, unbiased=False)
+        self.meta_shift.copy_(m.mean(0).float()); self.meta_scale.copy_(torch.where(sd > 0, sd, torch.ones_like(sd)).float())
+        if y is not None and hasattr(self, 'out_shift'): self.out_shift.fill_(float(np.mean(y)))
+        return self
+
+# %% ../nbs/04_models.ipynb #38979678
+class PaperCNNStd(StandardisedMeta, PaperCNN):
+    "The authors' CNN with one change: its metadata standardised (followers log1p-ed) by training statistics."
+    def __init__(self, metadata_dim:int=13, # number of metadata inputs
+                 in_shape:tuple=(40, 8), # (n_mels, frames) of the spectrogram
+                 log_cols:tuple|list=(12,)): # metadata columns to log1p before standardising (followers)
+        super().__init__(metadata_dim, in_shape)
+        self._init_meta(metadata_dim, log_cols)
+
+    def forward(self, spec:torch.Tensor, meta:torch.Tensor) -> torch.Tensor:
+        return super().forward(spec, self._prep_meta(meta.float()))
+
 # %% ../nbs/04_models.ipynb #dab4ab7a
 def layer_summary(model:nn.Module, # a popnb network
                   spec_shape:tuple=(40, 8), # (n_mels, frames) of the example input
@@ -86,7 +127,7 @@ def _conv_block(cin, cout, stride=1, pool=True):
     return nn.Sequential(nn.Conv1d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm1d(cout), nn.ReLU(inplace=True),
                          *( [nn.MaxPool1d(2, ceil_mode=True)] if pool else [] ))
 
-class FusionCNN(nn.Module):
+class FusionCNN(StandardisedMeta, nn.Module):
     "Log-mel CNN (mel bands as channels, 1-D convolutions over time, global pooling) + standardised metadata MLP, fused late; `mode` picks the branches."
     modes = ('fusion', 'audio', 'meta')
     def __init__(self, metadata_dim:int=13, # number of metadata inputs
@@ -116,30 +157,8 @@ class FusionCNN(nn.Module):
                                          nn.Linear(meta_hidden, meta_hidden), nn.ReLU(inplace=True))
             emb += meta_hidden
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(emb, 64), nn.ReLU(inplace=True), nn.Linear(64, 1))
-        mask = torch.zeros(metadata_dim, dtype=torch.bool)
-        for c in log_cols:
-            if 0 <= c < metadata_dim: mask[c] = True
-        self.register_buffer('meta_log', mask)
-        self.register_buffer('meta_shift', torch.zeros(metadata_dim))
-        self.register_buffer('meta_scale', torch.ones(metadata_dim))
+        self._init_meta(metadata_dim, log_cols)
         self.register_buffer('out_shift', torch.zeros(()))  # the head predicts y - out_shift (set by fit_meta)
-
-    def _log_meta(self, meta):
-        "log1p of the heavy-tailed columns (`log_cols`)."
-        return torch.where(self.meta_log.to(meta.device), torch.log1p(meta.clamp_min(0)), meta)
-
-    def _prep_meta(self, meta):
-        return (self._log_meta(meta) - self.meta_shift) / self.meta_scale
-
-    @torch.no_grad()
-    def fit_meta(self, meta:np.ndarray, # N × metadata_dim raw training metadata
-                 y:np.ndarray|None=None): # training targets: the output starts at their mean
-        "Store log1p + standardisation statistics of the training metadata (and the target mean) as buffers."
-        m = self._log_meta(torch.as_tensor(np.asarray(meta, dtype=np.float64)))
-        sd = m.std(0, unbiased=False)
-        self.meta_shift.copy_(m.mean(0).float()); self.meta_scale.copy_(torch.where(sd > 0, sd, torch.ones_like(sd)).float())
-        if y is not None: self.out_shift.fill_(float(np.mean(y)))
-        return self
 
     def forward(self, spec:torch.Tensor, # B × 1 × n_mels × frames (any frames)
                 meta:torch.Tensor # B × metadata_dim, raw

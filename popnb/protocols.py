@@ -10,16 +10,15 @@ from tqdm.auto import tqdm
 from datetime import datetime, timezone
 import numpy as np, pandas as pd
 from .core import cache_table, code_fingerprint, default_device, paths, sha256_bytes, short_hash, ParameterError, DataError
-from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS, DESCRIPTORS_VERSION
+from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS
 from .audio import SYNTH_LABEL
 from .data import grouped_folds, paper_split, release_cutoff, release_folds
 import torch
-from .train import MODELS, run_paper, run_grouped, feature_cols, FEATURE_SETS, DESC_COLS, make_model, _run, _threads, _map_jobs, train_jobs, _net_build, _build_net
-
+from .train import MODELS, run_paper, run_grouped, feature_cols, uses_descriptors, FEATURE_SETS, DESC_COLS, make_model, _run, _threads, _map_jobs, train_jobs, _net_build, _build_net
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'model_inputs', 'add_descriptors', 'feature_label', 'model_code', 'protocol_splits', 'run_tally',
-           'fit_runs', 'stacks', 'protocol_predictions']
+           'fit_runs', 'stacks', 'run_data', 'run_key', 'protocol_predictions']
 
 # %% ../nbs/05a_protocols.ipynb #6eef1920
 def model_inputs(model:str, # a key of popnb.train.MODELS
@@ -65,11 +64,9 @@ def feature_label(feature_set:str, # spotify | descriptors | both
 # %% ../nbs/05a_protocols.ipynb #548923a3
 def model_code(model:str # a key of popnb.train.MODELS
               ) -> str:
-    "The fingerprint of the code a run of `model` depends on (network or baselines, training, folds, audio)."
+    "The fingerprint of the code that computes a run of `model`'s numbers: its network or baseline, training and folds."
     if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
-    s = MODELS[model]
-    return code_fingerprint(*[s.build or make_model, make_model, _run, run_grouped, run_paper], *([build_store] if s.uses_audio else []))
-
+    return code_fingerprint(MODELS[model].build or make_model, make_model, _run, run_grouped, run_paper)
 
 # %% ../nbs/05a_protocols.ipynb #13f69519
 PROTOCOLS = ('paper', 'grouped', 'release', 'release_grouped')
@@ -237,9 +234,9 @@ def _stores(df:pd.DataFrame, models, mel:MelParams, dmel:MelParams, feature_set:
             progress:bool) -> tuple[dict, dict]:
     "({model: the MelParams it takes, or None}, {MelParams key: its store}) for `models` on `df`."
     needs = {m: model_inputs(m, mel) for m in models}
-    want = {p for p in needs.values() if p is not None} | ({dmel} if feature_set != 'spotify' else set())
+    want = {p for p in needs.values() if p is not None} | ({dmel} if uses_descriptors(feature_set) else set())
     stores = {p.key: build_store(df, audio_source=audio_source, params=p, n_jobs=n_jobs, progress=progress,
-                                 **({'descriptors': True} if feature_set != 'spotify' and p == dmel else {}))
+                                 **({'descriptors': True} if uses_descriptors(feature_set) and p == dmel else {}))
               for p in want}
     return needs, stores
 
@@ -250,26 +247,34 @@ def _usable_rows(df:pd.DataFrame, stores:dict, dmel:MelParams, feature_set:str) 
     for s in stores.values(): ok &= s.index['ok'].to_numpy(bool)
     keep = ok.to_numpy()
     d, no_desc = df.reset_index(drop=True), {}
-    if feature_set != 'spotify':
+    if uses_descriptors(feature_set):
         d, why = _descriptor_columns(d, stores[dmel.key])
         no_desc = dict(zip(d.track_key.astype(str)[keep & (why != '')], why[keep & (why != '')]))
         keep = keep & (why == '')
     return d[keep].reset_index(drop=True), keep, no_desc
 
 # %% ../nbs/05a_protocols.ipynb #f09b96ba
-def _data_hash(df):
-    return sha256_bytes(pd.util.hash_pandas_object(df[['track_key','popularity']], index=False).values.tobytes())[:16]
+def run_data(d:pd.DataFrame, # the rows a model's runs use
+             feature_set:str='spotify' # its inputs
+            ) -> str:
+    "The content digest of what a run reads from the rows: keys, artists, targets, release years and its input columns."
+    cols = [c for c in ['track_key', 'artist', 'popularity', 'year', *feature_cols(feature_set)] if c in d.columns]
+    return sha256_bytes(pd.util.hash_pandas_object(d[cols], index=False).values.tobytes())[:16]
 
-def _run_key(protocol:str, m:str, p:MelParams|None, k:int, epochs:int|None, audio_source:str, d:pd.DataFrame,
-             feature_set:str, dmel:MelParams, cutoff:int|None=None) -> dict:
+def run_key(protocol:str, # one of PROTOCOLS
+            m:str, # a key of popnb.train.MODELS
+            d:pd.DataFrame, # its rows
+            store=None, # the SpecStore its spectrograms come from (None: it reads none)
+            k:int=5, epochs:int|None=None, # folds; epochs override
+            feature_set:str='spotify', # its inputs
+            cutoff:int|None=None # release protocols' cutoff year
+           ) -> dict:
     "The cache key of model `m`'s runs under `protocol` (the seed, fold and checkpoint are added per run)."
     cfg = MODELS[m].config
     return dict(protocol=protocol, model=m, k=k if protocol in ('grouped', 'release_grouped') else None, epochs=epochs,
                 **({'cutoff': cutoff} if protocol.startswith('release') else {}),
-                mel=p.key if p else None, audio_source=audio_source if p else None, data=_data_hash(d),
-                features=dict(feature_set=feature_set, audio_source=audio_source, mel=dmel.key,
-                              descriptors=DESCRIPTORS_VERSION) if feature_set != 'spotify' else None,
-                config=asdict(cfg) if cfg else None, code=model_code(m))
+                spectrograms=store.digest if store is not None else None, data=run_data(d, feature_set),
+                inputs=feature_set, config=asdict(cfg) if cfg else None, code=model_code(m))
 
 # %% ../nbs/05a_protocols.ipynb #f9d45627
 def _assemble(out:list, hist:list, keep:np.ndarray, no_desc:dict, feature_set:str) -> pd.DataFrame:
@@ -311,7 +316,7 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     for m in models:
         p = needs[m]
         spec = None if p is None else stores[p.key].X[keep]
-        key = _run_key(protocol, m, p, k, epochs, audio_source, d, feature_set, dmel, cutoff)
+        key = run_key(protocol, m, d, stores[p.key] if p is not None else None, k, epochs, feature_set, cutoff)
         o, h = _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, cutoff=cutoff, stacked=stacked)
         out += o; hist += h
     return _assemble(out, hist, keep, no_desc, feature_set)

@@ -17,14 +17,14 @@ from tqdm.auto import tqdm
 from sklearn.base import clone
 from fastcore.basics import patch
 from .core import atomic_write, default_device, ParameterError, DataError
-from .models import PaperCNN, FusionCNN, META_COLS, LOG_COLS, BASELINES, EARLIER_METHODS, make_baseline
+from .models import PaperCNN, PaperCNNStd, FusionCNN, META_COLS, LOG_COLS, BASELINES, EARLIER_METHODS, make_baseline
 from .data import AUDIO_FEATURES, ARTIST_COLS
 
 # %% auto #0
-__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'FEATURE_SETS', 'DESC_COLS', 'MODELS', 'NETWORKS', 'STUDY_MODELS', 'PRED_COLS',
-           'PREDICTOR_FORMAT', 'TrainConfig', 'Batches', 'NetModel', 'SklearnModel', 'feature_cols', 'ModelSpec',
-           'model_label', 'make_model', 'train_jobs', 'run_paper', 'run_grouped', 'save_predictor', 'Predictor',
-           'load_predictor']
+__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'DESC_COLS', 'FEATURE_SETS', 'MODELS', 'NETWORKS', 'STUDY_MODELS', 'PRED_COLS',
+           'PREDICTOR_FORMAT', 'TrainConfig', 'Batches', 'NetModel', 'SklearnModel', 'feature_cols', 'uses_descriptors',
+           'ModelSpec', 'model_label', 'make_model', 'train_jobs', 'run_paper', 'run_grouped', 'save_predictor',
+           'Predictor', 'load_predictor']
 
 # %% ../nbs/05_train.ipynb #8aa0f5a1
 @dataclass(frozen=True)
@@ -310,17 +310,27 @@ class SklearnModel:
 # %% ../nbs/05_train.ipynb #17800753
 from .features import DESCRIPTORS
 
-FEATURE_SETS = ('spotify', 'descriptors', 'both')
 DESC_COLS = [f'desc_{k}' for k in DESCRIPTORS]   # the audio descriptors as model inputs (prefixed: tempo, loudness, key, ... are also Spotify's names)
+FEATURE_SETS = {   # name: (its audio inputs, whether the artist's two values are inputs too)
+    'spotify': (AUDIO_FEATURES, True),              # the paper's 13
+    'descriptors': (DESC_COLS, True),               # measured from each track's audio instead of Spotify's
+    'both': (AUDIO_FEATURES + DESC_COLS, True),
+    'artist': ([], True),                           # the artist's popularity and followers alone
+    'no_artist': (AUDIO_FEATURES, False)}           # Spotify's 11 audio features: nothing measured after release
 
-def feature_cols(feature_set:str='spotify', # spotify | descriptors | both
+def feature_cols(feature_set:str='spotify', # a key of FEATURE_SETS
                  part:str='all' # 'all' inputs, or only the 'audio' ones (no artist values)
                 ) -> list:
     "The model inputs of a feature set, in order (artist popularity and followers last)."
     if feature_set not in FEATURE_SETS: raise ParameterError(f"must be one of {list(FEATURE_SETS)}, got {feature_set!r}", where='feature_set')
     if part not in ('all', 'audio'): raise ParameterError(f"must be 'all' or 'audio', got {part!r}", where='part')
-    audio = {'spotify': AUDIO_FEATURES, 'descriptors': DESC_COLS, 'both': AUDIO_FEATURES + DESC_COLS}[feature_set]
-    return list(audio) + (list(ARTIST_COLS) if part == 'all' else [])
+    audio, artist = FEATURE_SETS[feature_set]
+    return list(audio) + (list(ARTIST_COLS) if part == 'all' and artist else [])
+
+def uses_descriptors(feature_set:str # a key of FEATURE_SETS
+                    ) -> bool:
+    "Whether the inputs of `feature_set` include descriptors measured from the audio (a store built with them)."
+    return any(c in DESC_COLS for c in feature_cols(feature_set))
 
 # %% ../nbs/05_train.ipynb #ea211f9b
 @dataclass(frozen=True)
@@ -339,17 +349,20 @@ class ModelSpec:
     study:bool=True # one of Table 4's models (False: an ablation only)
 
 MODELS = {s.name: s for s in [
-    ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', lambda **kw: FusionCNN(mode='fusion', **kw),
+    ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', partial(FusionCNN, mode='fusion'),
               CORRECTED_CONFIG, (40, 16), True, 'the corrected network', 'corrected network'),
-    ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', lambda **kw: FusionCNN(mode='audio', **kw), CORRECTED_CONFIG, (40, 16), True,
+    ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', partial(FusionCNN, mode='audio'), CORRECTED_CONFIG, (40, 16), True,
               'audio-only network'),
-    ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', lambda **kw: FusionCNN(mode='meta', **kw), CORRECTED_CONFIG, (40, 16), False,
+    ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', partial(FusionCNN, mode='meta'), CORRECTED_CONFIG, (40, 16), False,
               'metadata network'),
     ModelSpec('paper_cnn', 'net', "authors' CNN, 40x8 mel + 13 raw values", PaperCNN, PAPER_CONFIG, (40, 8), True,
               "the paper's network (PaperCNN)", 'PaperCNN', 'paper'),
     ModelSpec('fusion_paper_input', 'net', "corrected CNN and training fed the authors' 40x8 power mel (log taken) + metadata",
-              lambda **kw: FusionCNN(mode='fusion', log_input=True, **kw), CORRECTED_CONFIG, (40, 8), True,
+              partial(FusionCNN, mode='fusion', log_input=True), CORRECTED_CONFIG, (40, 8), True,
               "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False),
+    ModelSpec('paper_cnn_std', 'net', "authors' CNN and training, metadata standardised (log followers): one change",
+              PaperCNNStd, PAPER_CONFIG, (40, 8), True, "the paper's network with standardised metadata", 'PaperCNN, standardised',
+              'paper', False),
     ModelSpec('mean', 'baseline', 'training mean', label='training mean'), ModelSpec('median', 'baseline', 'training median', label='training median'),
     ModelSpec('majority', 'baseline', 'constant on the majority side of 50', label='majority constant'),
     ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean'),
