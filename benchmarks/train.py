@@ -18,7 +18,7 @@ against the named baselines in this run:
 `--compare` times today's way of training against the new one, interleaved round by round in one run, at the
 study's inputs (PaperCNN 40 × 8 at batch 32, FusionCNN 64 × 108 at batch 64), on `--threads` cores:
 - before (the named baseline): one run at a time with every core as a torch thread, the network in contiguous memory;
-- after: one run per core in forked processes with one thread each (popnb.train.train_jobs/_map_jobs), PaperCNN in
+- after: one run per core in forked processes with one thread each (popnb.train.train_jobs/map_jobs), PaperCNN in
   channels-last memory format (popnb.train._to_device); the figure is the processes' summed samples/s while they run side by side.
 
 `--profile` adds torch.profiler's most expensive operators for FusionCNN2d at batches 32 and 128: the
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np, torch
 from torch import nn
 from popnb.models import PaperCNN, FusionCNN
-from popnb.train import Batches, CORRECTED_CONFIG, PAPER_CONFIG, _autocast
+from popnb.train import Batches, CORRECTED_CONFIG, PAPER_CONFIG, autocast_for
 sys.path.insert(0, str(Path(__file__).parent))
 from corrected_net import FusionCNN2d
 
@@ -51,7 +51,7 @@ def bench(build, shape, cfg, dev, bs, steps, fused=True, n=1024):
         idx = rng.integers(0, n, bs)
         sync(dev); t0 = time.perf_counter()
         s, m, yb = b.get(idx); sync(dev); t1 = time.perf_counter()
-        with _autocast(cfg, dev): p = net(s, m)
+        with autocast_for(cfg, dev): p = net(s, m)
         loss = nn.functional.mse_loss(p.float(), yb)
         opt.zero_grad(set_to_none=True); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
         sync(dev); t2 = time.perf_counter()

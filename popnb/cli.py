@@ -362,9 +362,9 @@ def predict_batch(files:list, # audio files predicted together
 def _init_worker():
     "Worker initializer: one thread (BLAS, OpenMP, torch) per process, so `n_jobs` processes use `n_jobs` cores."
     import torch
-    from popnb.features import _one_thread
-    from popnb.train import _die_with_parent
-    _one_thread(); torch.set_num_threads(1); _die_with_parent()
+    from popnb.features import one_thread
+    from popnb.train import die_with_parent
+    one_thread(); torch.set_num_threads(1); die_with_parent()
 
 def _batches(files:list, features, batch_size:int):
     "(files, their features) per batch; a table without 'file' is cut by position (one row per file, in order)."

@@ -340,7 +340,7 @@ def code_fingerprint(*objs, # functions, classes (or partials of them, whose arg
                      packages:tuple=('torch','numpy','scikit-learn','librosa') # libraries whose versions shape its numbers
                     ) -> str:
     "A short hash of the normalised code of `objs` and of everything `code_objects` follows from them, with `packages`' versions."
-    code = sorted((k, _code_text(o)) for k,o in code_objects(*objs).items())
+    code = sorted(_code_text(o) for o in code_objects(*objs).values())   # not their names: code moved to another module keeps its key
     args = [repr((o.func.__qualname__, o.args, sorted(o.keywords.items()))) for o in objs if isinstance(o, functools.partial)]
     return short_hash(dict(code=code, args=args, packages=package_versions(packages)), 16)
 

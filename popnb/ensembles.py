@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from dataclasses import asdict
 from .core import atomic_write, default_device, sha256_bytes, ParameterError, DataError
 from .data import META_COLS
-from .train import TrainConfig, CORRECTED_CONFIG, Batches, _meta_array, _inner_split, _build_net, _autocast
+from .train import TrainConfig, CORRECTED_CONFIG, Batches, meta_array, inner_split, build_net, autocast_for
 
 # %% auto #0
 __all__ = ['TRAINER', 'stackable', 'dropout_shapes', 'draw_masks', 'clip_members', 'adam_members', 'adam_state', 'StackedNets']
@@ -157,7 +157,7 @@ def _members(self:StackedNets, X, n:int, # the table and its number of rows
         seed, rows, va = mb[0], mb[1], (mb[2] if len(mb) > 2 else None)
         rows = np.arange(n) if rows is None else np.asarray(rows, dtype=int)
         if cfg.val == 'inner':
-            a, b = _inner_split(X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows], len(rows), cfg.val_size, seed)
+            a, b = inner_split(X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows], len(rows), cfg.val_size, seed)
             rows, va = rows[a], rows[b]
         elif cfg.val == 'test':
             if va is None: raise ParameterError("config.val='test' needs (seed, rows, stopping rows) members", where=f"member seed={seed}")
@@ -175,7 +175,7 @@ def _init(self:StackedNets, M, y, shape, dev):
     for mb in self.members_:
         with torch.random.fork_rng():
             torch.manual_seed(mb['seed'])
-            net = _build_net(self.build, shape)
+            net = build_net(self.build, shape)
         if hasattr(net, 'fit_meta'): net.fit_meta(M[mb['rows']], y[mb['rows']])
         self.nets_.append(net.to(dev))
     self.shapes = dropout_shapes(self.nets_[0], shape)
@@ -195,7 +195,7 @@ def _grads(self:StackedNets, spec, meta, y, w, masks, scale, dev):
     net, crit, cfg = self.net, _elementwise(self.config), self.config
     def f(params, buffers, s, m, yb, wb, mk, sc):
         net._ctx.update(w=wb, masks=mk, buffers={})
-        with _autocast(cfg, dev): p = functional_call(net, (params, buffers), (s, m))
+        with autocast_for(cfg, dev): p = functional_call(net, (params, buffers), (s, m))
         loss = (crit(p.float(), yb) * wb).sum() / wb.sum().clamp_min(1)
         return loss * sc, (loss.detach(), dict(net._ctx['buffers']))
     net.train()
@@ -248,7 +248,7 @@ def _predict_stack(self:StackedNets, data:Batches, which:list, idx:list, dev:str
     for i in range(0, max(len(r) for r in idx), bs):
         part = [r[i:i + bs] for r in idx]; B = max(len(r) for r in part)
         s, m, _ = data.get(np.concatenate([np.concatenate([r, np.zeros(B - len(r), dtype=int)]) for r in part]))
-        with _autocast(self.config, dev): p = fn(P, Bf, s.view(S, B, *s.shape[1:]), m.view(S, B, -1)).float().cpu().numpy()
+        with autocast_for(self.config, dev): p = fn(P, Bf, s.view(S, B, *s.shape[1:]), m.view(S, B, -1)).float().cpu().numpy()
         for j, r in enumerate(part): out[j].append(p[j, :len(r)])
     return [np.concatenate(o).astype(np.float64) if o else np.zeros(0) for o in out]
 
@@ -336,7 +336,7 @@ def fit(self:StackedNets, X, # the table: DataFrame with the metadata columns (a
         checkpoints:list|None=None): # per member a file for its training state (resumed from when it exists) or None
     "Train every member in one stacked model, from scratch or from its checkpoint."
     cfg = self.config; dev = cfg.device or default_device()
-    M, y = _meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
+    M, y = meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
     if len(y) != len(M): raise DataError(f"{len(y)} targets for {len(M)} rows", where='y')
     if not np.isfinite(y).all(): raise DataError("missing or infinite target value(s)", where='y')
     self.members_ = self._members(X, len(M), list(members))
@@ -374,12 +374,12 @@ def predict(self:StackedNets, X, # rows: DataFrame with the metadata columns
     "Each member's predicted popularity for each row of X."
     if not hasattr(self, 'nets_'): raise ParameterError("call fit first", where=self.name)
     dev = str(next(self.nets_[0].parameters()).device)
-    b = Batches(_meta_array(X, self.cols), S, None, dev, self.zero_shape)
+    b = Batches(meta_array(X, self.cols), S, None, dev, self.zero_shape)
     out = []
     for net in self.nets_:
         ps = []
         for i in range(0, b.n, 512):
             s, m, _ = b.get(np.arange(i, min(i + 512, b.n)))
-            with _autocast(self.config, dev): ps.append(net(s, m).float().cpu())
+            with autocast_for(self.config, dev): ps.append(net(s, m).float().cpu())
         out.append(torch.cat(ps).numpy().astype(np.float64))
     return np.stack(out)

@@ -1041,8 +1041,8 @@ def shadow_copies(X:pd.DataFrame, # the rows
 # %% ../nbs/06_evaluate.ipynb #2fa588f7
 def _set_inputs(m, name:str, cols):
     "Model `m` of `popnb.train.make_model` reading the columns `cols` instead of its own."
-    from popnb.train import MODELS, _net_build
-    if MODELS[name].kind == 'net': m.cols, m.build = list(cols), _net_build(MODELS[name], cols); return m
+    from popnb.train import MODELS, net_builder
+    if MODELS[name].kind == 'net': m.cols, m.build = list(cols), net_builder(MODELS[name], cols); return m
     e = m.estimator; key = 'cols' if 'cols' in e.get_params(deep=False) else 'columns__cols'
     m.estimator = e.set_params(**{key: tuple(cols)}); return m
 

@@ -23,7 +23,7 @@ __all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'DESCRIPT
            'MEASURED_FEATURES', 'DESC_SR', 'DESC_NFFT', 'DESC_HOP', 'DESC_MIN_SECONDS', 'KK_MAJOR', 'KK_MINOR',
            'MelParams', 'study_mel', 'mel_basis', 'mel_bands', 'melspec', 'melspec_torch', 'resolve_audio_source',
            'key_from_chroma', 'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'file_features',
-           'SpecStore', 'store_code', 'warm_numba', 'store_digests', 'build_store']
+           'SpecStore', 'store_code', 'one_thread', 'warm_numba', 'store_digests', 'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -632,7 +632,7 @@ def store_code(source:str='synthetic', # a resolved audio source: synthetic | pr
                             packages=('numpy', 'scipy', 'librosa', 'soxr', 'soundfile'))
 
 # %% ../nbs/03_features.ipynb #9044ba09
-def _one_thread():
+def one_thread():
     "Worker initializer: one BLAS/OpenMP thread per process, so `n_jobs` processes use `n_jobs` cores."
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
@@ -703,7 +703,7 @@ def _compute(chunks:list, take, params:MelParams, seed:int, allow_silent:bool, d
         futs = [client.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu, pure=False) for c in chunks]
         for fut in d_as_completed(futs): take(fut.result())
     elif n_jobs > 1 and len(chunks) > 1:
-        with ProcessPoolExecutor(n_jobs, initializer=_one_thread) as ex:
+        with ProcessPoolExecutor(n_jobs, initializer=one_thread) as ex:
             futs = [ex.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu) for c in chunks]
             for fut in as_completed(futs): take(fut.result())
     else:

@@ -14,10 +14,10 @@ from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS
 from .audio import SYNTH_LABEL
 from .data import grouped_folds, paper_split, release_cutoff, release_folds
 import torch
-from .train import MODELS, run_paper, run_grouped, feature_cols, uses_descriptors, FEATURE_SETS, DESC_COLS, make_model, _run, _threads, _map_jobs, train_jobs, _net_build, _build_net
+from .train import MODELS, run_paper, run_grouped, feature_cols, uses_descriptors, FEATURE_SETS, DESC_COLS, make_model, fit_predict, run_jobs, compute_threads, map_jobs, train_jobs, net_builder, build_net
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'model_inputs', 'add_descriptors', 'feature_label', 'model_code', 'protocol_splits', 'run_tally',
+__all__ = ['PROTOCOLS', 'model_inputs', 'add_descriptors', 'feature_label', 'protocol_splits', 'model_code', 'run_tally',
            'fit_runs', 'stacks', 'run_data', 'run_key', 'protocol_predictions']
 
 # %% ../nbs/05a_protocols.ipynb #6eef1920
@@ -61,13 +61,6 @@ def feature_label(feature_set:str, # spotify | descriptors | both
     return {'spotify': 'Spotify audio-features', 'descriptors': f'descriptors from {src}',
             'both': f'Spotify audio-features + descriptors from {src}'}[feature_set]
 
-# %% ../nbs/05a_protocols.ipynb #548923a3
-def model_code(model:str # a key of popnb.train.MODELS
-              ) -> str:
-    "The fingerprint of the code that computes a run of `model`'s numbers: its network or baseline, training and folds."
-    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
-    return code_fingerprint(MODELS[model].build or make_model, make_model, _run, run_grouped, run_paper)
-
 # %% ../nbs/05a_protocols.ipynb #13f69519
 PROTOCOLS = ('paper', 'grouped', 'release', 'release_grouped')
 
@@ -84,10 +77,17 @@ def protocol_splits(d:pd.DataFrame, # the rows (popnb.data schema)
     if cutoff is None: raise ParameterError("a release protocol needs its cutoff year", where='cutoff')
     return release_folds(d, cutoff, k, seed, new_artists=protocol == 'release_grouped')
 
+# %% ../nbs/05a_protocols.ipynb #548923a3
+def model_code(model:str # a key of popnb.train.MODELS
+              ) -> str:
+    "The fingerprint of the code that computes a run of `model`'s numbers: its network or baseline, its training, the splits."
+    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
+    return code_fingerprint(MODELS[model].build or make_model, make_model, fit_predict, protocol_splits)
+
 # %% ../nbs/05a_protocols.ipynb #986ae39c
 def _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, progress):
     "Predictions of model `m` on one seed and fold (`split` = train and test positions), resuming from checkpoints in `ck`."
-    go = lambda: _run(protocol, d, lambda _: [(seed, [split])], (m,), spec, None, over, ck, progress, feature_set)
+    go = lambda: run_jobs(protocol, d, lambda _: [(seed, [split])], (m,), spec, None, over, ck, progress, feature_set)
     try: r = go()
     except ParameterError as e:
         if 'another config' not in str(e): raise
@@ -122,7 +122,7 @@ def _cached_run(protocol, d, m, spec, seed, fold, split, over, feature_set, key,
     ck = paths().interim/'checkpoints'/short_hash(rk, 16)
     if refresh: shutil.rmtree(ck, ignore_errors=True)   # retrain from the first epoch
     make = lambda: trained.append(1) or _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, False)
-    with _threads(threads): r = cache_table('runs', rk, make, refresh=refresh)
+    with compute_threads(threads): r = cache_table('runs', rk, make, refresh=refresh)
     shutil.rmtree(ck, ignore_errors=True)
     _tally(bool(trained), protocol=protocol, model=m, seed=seed, fold=fold)
     return r
@@ -149,7 +149,7 @@ def fit_runs(d:pd.DataFrame, # the rows, in the order of `spec`
     nj = min(train_jobs(n_jobs), max(1, len(one))); th = max(1, torch.get_num_threads() // nj)
     args = [(protocol, d, m, spec if MODELS[m].uses_audio else None, seed, fold, (tr, te), over, feature_set, key, refresh, th)
             for m, seed, fold, tr, te, key in (runs[i] for i in one)]
-    out = dict(zip(one, _map_jobs(_cached_run, args, nj, progress, desc)))
+    out = dict(zip(one, map_jobs(_cached_run, args, nj, progress, desc)))
     if st: out |= dict(zip(st, _stacked_runs(d, [runs[i] for i in st], spec, epochs, protocol, feature_set, refresh, progress, desc)))
     return [out[i] for i in range(len(runs))]
 
@@ -169,9 +169,9 @@ def _stacked_tables(protocol:str, d:pd.DataFrame, m:str, spec, runs:list, epochs
     from popnb.ensembles import StackedNets
     s, cols = MODELS[m], feature_cols(feature_set)
     cfg = replace(s.config, progress=False, **({'epochs': epochs} if epochs else {}))
-    if protocol != 'paper' and cfg.val == 'test': cfg = replace(cfg, val='inner')   # as _fit_predict: never stop on held-out rows
+    if protocol != 'paper' and cfg.val == 'test': cfg = replace(cfg, val='inner')   # as fit_predict: never stop on held-out rows
     y = d.popularity.to_numpy(float)
-    st = StackedNets(_net_build(s, cols), cfg, m, s.zero_shape, cols)
+    st = StackedNets(net_builder(s, cols), cfg, m, s.zero_shape, cols)
     st.fit(d, y, spec, [(seed, tr, te) if cfg.val == 'test' else (seed, tr) for seed, _, tr, te in runs], checkpoints=checkpoints)
     P, out = st.predict(d, spec), []
     for i, (seed, fold, tr, te) in enumerate(runs):
@@ -190,8 +190,8 @@ def stacks(m:str, # a key of popnb.train.MODELS
     "Whether model `m`'s runs can train as one stacked model (`popnb.ensembles`)."
     from popnb.ensembles import stackable
     s = MODELS[m]
-    if s.kind != 'net': return False
-    try: stackable(_build_net(_net_build(s, feature_cols(feature_set)), s.zero_shape if not s.uses_audio else (16, 8)))
+    if s.kind != 'net' or s.choices: return False   # a design chosen per run trains alone
+    try: stackable(build_net(net_builder(s, feature_cols(feature_set)), s.zero_shape if not s.uses_audio else (16, 8)))
     except ParameterError: return False
     return True
 

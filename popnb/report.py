@@ -20,11 +20,11 @@ from .features import RESOLVED_SOURCES
 __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES',
            'RECORD_PARAMS', 'SMOKE', 'SMOKE_TRACKS', 'LOCK_FILE', 'set_style', 'new_figure', 'set_context',
            'check_audio_source', 'notebook_name', 'smoke_root', 'start_run', 'record_params', 'record_diff',
-           'rerun_root', 'PaperRun', 'setup_paper', 'manifest_path', 'load_manifest', 'lock_sha256', 'record',
-           'mark_synthetic', 'show_figure', 'save_figure', 'SavedTable', 'metric_col', 'metric_wide', 'tex_escape',
-           'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell', 'render_index', 'write_index',
-           'read_table', 'family_rows', 'findings', 'reproducibility', 'plot_threshold_sweep', 'plot_training_curves',
-           'plot_pred_vs_actual']
+           'rerun_root', 'PaperRun', 'setup_paper', 'manifest_path', 'manifest_lock', 'load_manifest', 'lock_sha256',
+           'run_environment', 'record', 'mark_synthetic', 'rel_path', 'show_figure', 'save_figure', 'SavedTable',
+           'metric_col', 'metric_wide', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table',
+           'score_cell', 'render_index', 'write_index', 'read_table', 'family_rows', 'findings', 'reproducibility',
+           'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual']
 
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
@@ -202,7 +202,8 @@ def manifest_path(root=None) -> Path:
     return paths(root or _CTX.get('root')).figures/'manifest.json'
 
 @contextmanager
-def _locked(root=None):
+def manifest_lock(root=None):
+    "Hold the lock of the project's figures/manifest.json for the block (other processes wait), yielding its path."
     p = manifest_path(root); p.parent.mkdir(parents=True, exist_ok=True)
     with open(p.parent/'.manifest.lock', 'w') as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
@@ -225,7 +226,8 @@ def lock_sha256(path:str|Path|None=None # the lock file; LOCK_FILE of the checko
     return {f.name if path else LOCK_FILE: sha256_file(f)} if f.is_file() else {}
 
 # %% ../nbs/07_report.ipynb #eb54fa3d
-def _environment(inputs:dict, params:dict, **extra) -> dict:
+def run_environment(inputs:dict, params:dict, **extra) -> dict:
+    "The provenance of a notebook run (commit, versions, machine) without its inputs, parameters or wall-clock time."
     env = provenance(inputs, params, commit=_CTX.get('commit'), **extra)
     env.pop('inputs'); env.pop('params'); env.pop('created')   # no wall-clock time: a rerun writes the same manifest
     lock = lock_sha256()
@@ -237,7 +239,7 @@ def record(kind:str, # 'artefacts' or 'runs'
            rec:dict, # the record
            root=None) -> dict:
     "Merge one record into the manifest (locked, atomic)."
-    with _locked(root) as p:
+    with manifest_lock(root) as p:
         m = load_manifest(root); m[kind][key] = rec
         write_json(m, p)
     return rec
@@ -275,7 +277,8 @@ def mark_synthetic(fig, note:str=SYNTHETIC_NOTE):
     return fig
 
 # %% ../nbs/07_report.ipynb #b9e5ef11
-def _rel(p:Path, root) -> str:
+def rel_path(p:Path, root) -> str:
+    "`p` relative to the project root (posix), or as given when it lies outside."
     try: return Path(p).resolve().relative_to(paths(root).root).as_posix()
     except ValueError: return str(p)
 
@@ -292,8 +295,8 @@ def show_figure(fig):
 def _save_record(kind, name, files, caption, audio_source, notebook, params, inputs, root, **extra):
     ins = {k: hash_input(v) for k,v in sorted((inputs or {}).items())}
     rec = dict(kind=kind, name=name, caption=caption, notebook=notebook or _notebook_name(), params=dict(params or {}),
-               inputs=ins, audio_source=audio_source, files={_rel(f, root): sha256_file(f) for f in files},
-               environment=_environment(ins, params), **extra)
+               inputs=ins, audio_source=audio_source, files={rel_path(f, root): sha256_file(f) for f in files},
+               environment=run_environment(ins, params), **extra)
     log = os.environ.get('POPNB_ARTEFACT_LOG')     # set by run_notebook: what this run wrote
     if log:
         with open(log, 'a', encoding='utf-8') as f: f.write(f'{kind}/{name}\n')
@@ -501,7 +504,7 @@ def write_index(root=None # project root (found by default)
                ) -> Path:
     "Render the manifest into figures/README.md (atomically); returns its path."
     root = root or _CTX.get('root')
-    with _locked(root):
+    with manifest_lock(root):
         text = render_index(load_manifest(root))
         out = paths(root).figures/'README.md'
         with atomic_write(out, 'w') as f: f.write(text)

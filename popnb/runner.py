@@ -9,7 +9,7 @@ from pathlib import Path
 from fastcore.xtras import modified_env
 import pandas as pd
 from .core import DataError, ParameterError, PopnbError, did_you_mean, paths, sha256_file, write_json
-from .report import _environment, _locked, _rel, load_manifest, record, record_diff, rerun_root, smoke_root, write_index
+from .report import run_environment, manifest_lock, rel_path, load_manifest, record, record_diff, rerun_root, smoke_root, write_index
 
 # %% auto #0
 __all__ = ['STUDY_NOTEBOOK', 'read_params_file', 'declared_params', 'notebook_params', 'study_values', 'write_back', 'prune',
@@ -170,7 +170,7 @@ def prune(notebook:str, # the notebook, as the manifest names it
           keep:set, # the artefact keys its last run wrote
           root=None) -> list:
     "Drop the artefacts `notebook` made before but not in its last run (renamed or removed): records and files."
-    with _locked(root) as p:
+    with manifest_lock(root) as p:
         m = load_manifest(root)
         gone = sorted(k for k, a in m['artefacts'].items() if a.get('notebook') == notebook and k not in keep)
         for k in gone:
@@ -182,8 +182,8 @@ def prune(notebook:str, # the notebook, as the manifest names it
 # %% ../nbs/07a_runner.ipynb #4f3eb195
 def _run_record(nb:Path, out:Path, passed:dict, params_file, kernel_name:str, root) -> dict:
     "What the manifest says of a run: the notebook, its executed copy, the parameters and the file they came from."
-    return dict(notebook=_rel(nb, root), output=_rel(out, root), params=passed,
-                params_file=_rel(Path(params_file), root) if params_file else None,
+    return dict(notebook=rel_path(nb, root), output=rel_path(out, root), params=passed,
+                params_file=rel_path(Path(params_file), root) if params_file else None,
                 params_file_sha256=sha256_file(params_file) if params_file else None, kernel=kernel_name)
 
 # %% ../nbs/07a_runner.ipynb #ce80e93e
@@ -195,7 +195,7 @@ def _is_record(nb:Path, # the notebook
     "Whether a run writes the record (figures/): a committed parameters file (params/*.yaml) and no -p, or the record's parameters."
     P = paths(root)
     if params_file and not explicit and Path(params_file).resolve().parent == (P.root/'params').resolve(): return True
-    return not record_diff(passed, _rel(nb, root), root)
+    return not record_diff(passed, rel_path(nb, root), root)
 
 # %% ../nbs/07a_runner.ipynb #dca7c9cc
 def run_notebook(nb, # the notebook to run
@@ -212,7 +212,7 @@ def run_notebook(nb, # the notebook to run
     nb = Path(nb).resolve()
     if not nb.is_file(): raise ParameterError("notebook not found", where=str(nb))
     P = paths(root); passed = notebook_params(nb, params, params_file)
-    name, smoke = _rel(nb, root), passed.get('smoke') is True
+    name, smoke = rel_path(nb, root), passed.get('smoke') is True
     rec_run = smoke or _is_record(nb, passed, params, params_file, root)
     rerun = None if rec_run else rerun_root(name, root)   # a rerun: executed copy and artefacts together, never figures/
     out_dir = Path(out_dir) if out_dir else rerun or (P.runs/'paper' if nb.parent.name == 'paper' else P.runs)
@@ -236,7 +236,7 @@ def run_notebook(nb, # the notebook to run
     finally:
         if 'status' not in rec: rec['status'] = 'interrupted'
         log.unlink(missing_ok=True)
-        record('runs', name, {**rec, 'environment': _environment({}, passed)}, log_root)
+        record('runs', name, {**rec, 'environment': run_environment({}, passed)}, log_root)
         write_index(log_root)
     return out
 
@@ -253,11 +253,11 @@ def run_library(nbs:list, # library notebooks, run in this order
     outs = []
     for nb in map(Path, nbs):
         if not nb.is_file(): raise ParameterError("notebook not found", where=str(nb))
-        print(f"== {_rel(nb.resolve(), root)}", flush=True)
+        print(f"== {rel_path(nb.resolve(), root)}", flush=True)
         out = out_dir/nb.name
         pm.execute_notebook(str(nb), str(out), kernel_name=kernel_name, cwd=str(nb.parent), progress_bar=False,
                             log_output=log_output)
-        print(f"wrote {_rel(write_back(out, nb, root), root)}", flush=True); outs.append(out)
+        print(f"wrote {rel_path(write_back(out, nb, root), root)}", flush=True); outs.append(out)
     return outs
 
 # %% ../nbs/07a_runner.ipynb #14bdc321
@@ -338,7 +338,7 @@ def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
     a = parser().parse_args(argv)
     try:
         if a.cmd == 'index': print(write_index()); return 0
-        if a.cmd == 'write-back': print(f'wrote {_rel(write_back(a.executed, a.source), None)}'); return 0
+        if a.cmd == 'write-back': print(f'wrote {rel_path(write_back(a.executed, a.source), None)}'); return 0
         if a.cmd == 'run-library': run_library(a.notebooks, log_output=a.log_output); return 0
         if a.cmd == 'stages': print_stages(a.run_dir); return 0
         if a.cmd == 'study': v = study_values(a.params_file); print(*(v[n] for n in a.names)); return 0

@@ -21,10 +21,12 @@ from .models import PaperCNN, PaperCNNStd, FusionCNN, META_COLS, LOG_COLS, BASEL
 from .data import AUDIO_FEATURES, ARTIST_COLS
 
 # %% auto #0
-__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'DESC_COLS', 'FEATURE_SETS', 'MODELS', 'NETWORKS', 'STUDY_MODELS', 'PRED_COLS',
-           'PREDICTOR_FORMAT', 'TrainConfig', 'Batches', 'NetModel', 'SklearnModel', 'feature_cols', 'uses_descriptors',
-           'ModelSpec', 'model_label', 'make_model', 'train_jobs', 'run_paper', 'run_grouped', 'save_predictor',
-           'Predictor', 'load_predictor']
+__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'DESC_COLS', 'FEATURE_SETS', 'WIDTHS', 'DESIGNS', 'MODELS', 'NETWORKS',
+           'STUDY_MODELS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'meta_array', 'Batches', 'inner_split',
+           'build_net', 'autocast_for', 'NetModel', 'SklearnModel', 'feature_cols', 'uses_descriptors', 'ModelSpec',
+           'model_label', 'net_builder', 'make_model', 'fit_predict', 'compute_threads', 'train_jobs',
+           'die_with_parent', 'map_jobs', 'run_jobs', 'run_paper', 'run_grouped', 'save_predictor', 'Predictor',
+           'load_predictor']
 
 # %% ../nbs/05_train.ipynb #8aa0f5a1
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ PAPER_CONFIG = TrainConfig(epochs=25, batch_size=32, lr=1e-3, weight_decay=0.0, 
 CORRECTED_CONFIG = TrainConfig()
 
 # %% ../nbs/05_train.ipynb #d0daf044
-def _meta_array(X, cols=None) -> np.ndarray:
+def meta_array(X, cols=None) -> np.ndarray:
     "The model inputs `cols` (the 13 META_COLS by default) of `X` (a DataFrame, or an N × d array) as float32."
     cols = list(cols or META_COLS)
     if isinstance(X, pd.DataFrame):
@@ -106,7 +108,7 @@ class Batches:
 def _loss_fn(cfg):
     return {'mse': nn.MSELoss(), 'l1': nn.L1Loss(), 'huber': nn.HuberLoss(delta=cfg.huber_delta)}[cfg.loss]
 
-def _inner_split(X, n:int, size:float, seed:int):
+def inner_split(X, n:int, size:float, seed:int):
     "Artist-grouped (when X has `artist`) train/validation positions of the training rows."
     from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
     if isinstance(X, pd.DataFrame) and 'artist' in X.columns and X['artist'].nunique() >= 2:
@@ -114,14 +116,14 @@ def _inner_split(X, n:int, size:float, seed:int):
     else: tr,va = next(ShuffleSplit(1, test_size=size, random_state=seed).split(np.zeros(n)))
     return np.sort(tr), np.sort(va)
 
-def _build_net(build:Callable, # a network builder: () -> nn.Module, or one that takes `n_mels` (FusionCNN)
+def build_net(build:Callable, # a network builder: () -> nn.Module, or one that takes `n_mels` (FusionCNN)
                shape:tuple # (n_mels, frames) of the spectrograms it will be fed
               ) -> nn.Module:
     "Build a network for spectrograms of `shape`: `n_mels` goes to the builders that take it, not to fixed-input ones (PaperCNN)."
     ps = inspect.signature(build).parameters.values()
     return build(n_mels=int(shape[0])) if any(q.name == 'n_mels' or q.kind is q.VAR_KEYWORD for q in ps) else build()
 
-def _autocast(cfg:TrainConfig, # the training configuration
+def autocast_for(cfg:TrainConfig, # the training configuration
               dev:str # torch device
              ):
     "The mixed-precision context of `cfg` on `dev`: float16 on CUDA (`amp`), bfloat16 on a CPU (`cpu_bf16`), else float32."
@@ -142,13 +144,14 @@ def _cpu_state(sd): return {k: v.detach().to('cpu', copy=True) for k,v in sd.ite
 # %% ../nbs/05_train.ipynb #95d54abc
 class NetModel:
     "A popnb network behind fit/predict: training loop, early stopping, history, checkpoints."
-    def __init__(self, build:Callable, # () -> nn.Module taking (spec, meta); given n_mels=... when it accepts it (see _build_net)
+    def __init__(self, build:Callable, # () -> nn.Module taking (spec, meta); given n_mels=... when it accepts it (see build_net)
                  config:TrainConfig=CORRECTED_CONFIG, # how to train
                  name:str='net', # for progress bars and checkpoints
                  zero_shape:tuple=(40, 8), # (n_mels, frames) of the silence fed when no spectrograms are given
-                 cols:list|tuple|None=None): # its metadata inputs, in order; META_COLS (the paper's 13) by default
+                 cols:list|tuple|None=None, # its metadata inputs, in order; META_COLS (the paper's 13) by default
+                 choices:tuple=()): # candidate designs (keyword arguments of `build`), one chosen per fit by the inner validation rows
         self.build,self.config,self.name,self.zero_shape = build,config,name,tuple(zero_shape)
-        self.cols = list(cols or META_COLS)
+        self.cols, self.choices = list(cols or META_COLS), tuple(choices)
 
 # %% ../nbs/05_train.ipynb #3c94c14f
 @patch
@@ -171,7 +174,7 @@ def _predict_batches(self:NetModel, net, # the network
     net.eval(); out = []
     for i in range(0, b.n, bs):
         s,m,_ = b.get(np.arange(i, min(i+bs, b.n)))
-        with _autocast(self.config, dev): out.append(net(s, m).float().cpu())
+        with autocast_for(self.config, dev): out.append(net(s, m).float().cpu())
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
 # %% ../nbs/05_train.ipynb #f108810b
@@ -220,7 +223,7 @@ def _train(self:NetModel, net, # the built network, on `dev`
         net.train(); tot = 0.0
         for i in range(0, train.n, cfg.batch_size):
             s,m,yb = train.get(perm[i:i+cfg.batch_size])
-            with _autocast(cfg, dev):
+            with autocast_for(cfg, dev):
                 p = net(s, m)
             loss = loss_fn(p.float(), yb)
             opt.zero_grad(set_to_none=True)
@@ -259,33 +262,44 @@ def fit(self:NetModel, X, # training rows: DataFrame with META_COLS (and `artist
         X_val=None, y_val=None, S_val=None, # early-stopping rows, when config.val == 'test'
         checkpoint:str|Path|None=None, # file for the training state; resumes from it when it exists
         callback:Callable|None=None): # called as callback(model, epoch, record) after each epoch
-    "Train from scratch, or resume from `checkpoint`."
+    "Train from scratch, or resume from `checkpoint`; with `choices`, each candidate design, keeping the best on the inner validation rows."
     cfg = self.config; dev = cfg.device or default_device()
-    M, y = _meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
+    if self.choices and cfg.val != 'inner':
+        raise ParameterError("a design is chosen on the inner validation rows: config.val must be 'inner'", where=self.name)
+    M, y = meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
     if len(y) != len(M): raise DataError(f"{len(y)} targets for {len(M)} rows", where='y')
     if not np.isfinite(y).all(): raise DataError("missing or infinite target value(s)", where='y')
     if S is not None and len(S) != len(M): raise DataError(f"spectrograms have {len(S)} rows, the table {len(M)}", where='S')
     self.val_index_ = None
     if cfg.val == 'inner':
-        tr,va = _inner_split(X, len(M), cfg.val_size, cfg.seed)
+        tr,va = inner_split(X, len(M), cfg.val_size, cfg.seed)
         self.val_index_ = X.index[va] if isinstance(X, pd.DataFrame) else va
         Mv,yv,Sv = M[va],y[va],(None if S is None else S[va])
         M,y,S = M[tr],y[tr],(None if S is None else S[tr])
     elif cfg.val == 'test':
         if X_val is None or y_val is None: raise ParameterError("config.val='test' needs X_val and y_val (the held-out rows)", where='fit')
-        Mv,yv,Sv = _meta_array(X_val, self.cols),np.asarray(y_val,dtype=np.float32),S_val
+        Mv,yv,Sv = meta_array(X_val, self.cols),np.asarray(y_val,dtype=np.float32),S_val
     else: Mv = None
     train = Batches(M, S, y, dev, self.zero_shape)
     val = None if Mv is None else Batches(Mv, Sv, yv, dev, self.zero_shape)
-    rng_devs = [torch.cuda.current_device()] if dev.startswith('cuda') else []
-    with torch.random.fork_rng(devices=rng_devs):
-        torch.manual_seed(cfg.seed)
-        net = _build_net(self.build, train.shape)
-        self._check_shape(net, train.shape)
-        if hasattr(net, 'fit_meta'): net.fit_meta(M, y)
-        net = _to_device(net, dev)
-        self.net_, self.device_ = net, dev
-        self._train(net, train, val, dev, checkpoint, callback)
+    self.device_, self.choice_, self.choice_scores_, best = dev, None, [], None
+    for i, c in enumerate(self.choices or [None]):
+        ck = checkpoint if c is None or checkpoint is None else Path(checkpoint).with_suffix(f'.design{i}.pt')
+        rng_devs = [torch.cuda.current_device()] if dev.startswith('cuda') else []
+        with torch.random.fork_rng(devices=rng_devs):
+            torch.manual_seed(cfg.seed)
+            net = build_net(self.build if c is None else partial(self.build, **c), train.shape)
+            self._check_shape(net, train.shape)
+            if hasattr(net, 'fit_meta'): net.fit_meta(M, y)
+            net = _to_device(net, dev)
+            self.net_ = net
+            self._train(net, train, val, dev, checkpoint=ck, callback=callback)
+        if c is None: break
+        score = float(self.history_['val_' + cfg.monitor].min())
+        self.choice_scores_.append(score)
+        if best is None or score < best[0]: best = (score, c, net, self.history_, self.best_epoch_)
+        else: del net
+    if best is not None: _, self.choice_, self.net_, self.history_, self.best_epoch_ = best
     return self
 
 # %% ../nbs/05_train.ipynb #109aa947
@@ -295,7 +309,7 @@ def predict(self:NetModel, X, # rows: DataFrame with META_COLS
            ) -> np.ndarray:
     "Predicted popularity for each row of X."
     if not hasattr(self, 'net_'): raise ParameterError("call fit first", where=self.name)
-    b = Batches(_meta_array(X, self.cols), S, None, self.device_, self.zero_shape)
+    b = Batches(meta_array(X, self.cols), S, None, self.device_, self.zero_shape)
     self._check_shape(self.net_, b.shape)
     return self._predict_batches(self.net_, b, self.device_)
 
@@ -347,19 +361,23 @@ class ModelSpec:
     short:str='' # its name in figure titles and legends (`label` when empty)
     spec_input:str='study' # the spectrogram it is fed: 'study' (the study's log-mel) or 'paper' (the authors' 40 × 8 power mel)
     study:bool=True # one of Table 4's models (False: an ablation only)
+    choices:tuple=() # candidate designs (`build` keyword arguments), chosen per run on the inner validation rows (`NetModel`)
+
+WIDTHS = ((32, 64, 64), (64, 128, 128))   # the corrected network's candidate conv widths
+DESIGNS = tuple(dict(channels=c, fuse_dropout=p) for c in WIDTHS for p in (0.0, 0.8))   # ... and audio-embedding dropouts at the fusion
 
 MODELS = {s.name: s for s in [
     ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', partial(FusionCNN, mode='fusion'),
-              CORRECTED_CONFIG, (40, 16), True, 'the corrected network', 'corrected network'),
+              CORRECTED_CONFIG, (40, 16), True, 'the corrected network', 'corrected network', choices=DESIGNS),
     ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', partial(FusionCNN, mode='audio'), CORRECTED_CONFIG, (40, 16), True,
-              'audio-only network'),
+              'audio-only network', choices=tuple(dict(channels=c) for c in WIDTHS)),
     ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', partial(FusionCNN, mode='meta'), CORRECTED_CONFIG, (40, 16), False,
               'metadata network'),
     ModelSpec('paper_cnn', 'net', "authors' CNN, 40x8 mel + 13 raw values", PaperCNN, PAPER_CONFIG, (40, 8), True,
               "the paper's network (PaperCNN)", 'PaperCNN', 'paper'),
     ModelSpec('fusion_paper_input', 'net', "corrected CNN and training fed the authors' 40x8 power mel (log taken) + metadata",
               partial(FusionCNN, mode='fusion', log_input=True), CORRECTED_CONFIG, (40, 8), True,
-              "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False),
+              "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False, DESIGNS),
     ModelSpec('paper_cnn_std', 'net', "authors' CNN and training, metadata standardised (log followers): one change",
               PaperCNNStd, PAPER_CONFIG, (40, 8), True, "the paper's network with standardised metadata", 'PaperCNN, standardised',
               'paper', False),
@@ -391,7 +409,7 @@ def _with_inputs(est, name, feature_set):
     cols = tuple(feature_cols(feature_set, _TAKES[name]))
     return est.set_params(columns__cols=cols) if hasattr(est, 'steps') else est.set_params(cols=cols)
 
-def _net_build(s, cols):
+def net_builder(s, cols):
     "The builder of network `s` for metadata inputs `cols` (its own for the paper's 13)."
     if list(cols) == list(META_COLS): return s.build
     kw = dict(metadata_dim=len(cols))
@@ -408,7 +426,7 @@ def make_model(name:str, # a key of MODELS
     s, cols = MODELS[name], feature_cols(feature_set)
     if s.kind == 'baseline': return SklearnModel(_with_inputs(make_baseline(name, seed=seed), name, feature_set), name)
     cfg = replace(config or s.config, seed=seed, **overrides)
-    return NetModel(_net_build(s, cols), cfg, name, s.zero_shape, cols)
+    return NetModel(net_builder(s, cols), cfg, name, s.zero_shape, cols, s.choices)
 
 # %% ../nbs/05_train.ipynb #fae218c7
 from .data import paper_split, grouped_folds
@@ -434,7 +452,7 @@ def _inputs(df, spec, feature_set='spotify'):
         if not ok.all(): return df[ok].reset_index(drop=True), np.asarray(X)[ok]
     return df, X
 
-def _fit_predict(name, seed, df, spec, tr, te, config, overrides, ck, feature_set='spotify', protocol='grouped'):
+def fit_predict(name, seed, df, spec, tr, te, config, overrides, ck, feature_set='spotify', protocol='grouped'):
     "Fit model `name` on rows `tr`; a network that would stop on the held-out rows stops on an inner artist split unless `protocol` is 'paper'."
     fs = dict(feature_set=feature_set)
     m = make_model(name, seed=seed, config=config, **fs, **overrides) if MODELS[name].kind == 'net' else make_model(name, seed=seed, **fs)
@@ -446,7 +464,7 @@ def _fit_predict(name, seed, df, spec, tr, te, config, overrides, ck, feature_se
 
 # %% ../nbs/05_train.ipynb #da023228
 @contextlib.contextmanager
-def _threads(n:int): # torch and BLAS/OpenMP threads inside the block
+def compute_threads(n:int): # torch and BLAS/OpenMP threads inside the block
     "Run the block with `n` compute threads, then restore torch's count."
     from threadpoolctl import threadpool_limits
     old = torch.get_num_threads(); torch.set_num_threads(n)
@@ -459,8 +477,8 @@ def _job(protocol, df, spec, job, configs, overrides, checkpoint_dir, feature_se
     seed, fold, tr, te, n = job
     if isinstance(spec, (str, Path)): spec = np.load(spec, mmap_mode='r')   # a large store, shared through a file
     ck = None if checkpoint_dir is None or MODELS[n].kind != 'net' else Path(checkpoint_dir)/f"{protocol}-{n}-s{seed}-f{fold}.pt"
-    with _threads(threads):
-        m = _fit_predict(n, seed, df, spec, tr, te, configs.get(n), overrides, ck, feature_set, protocol)
+    with compute_threads(threads):
+        m = fit_predict(n, seed, df, spec, tr, te, configs.get(n), overrides, ck, feature_set, protocol)
         out = [pd.DataFrame(dict(protocol=protocol, model=n, seed=seed, fold=fold, split=split,
                   track_key=df.track_key.to_numpy()[rows], artist=df.artist.to_numpy()[rows], y_true=df.popularity.to_numpy(float)[rows],
                   y_pred=m.predict(df.iloc[rows], S=None if spec is None else spec[rows])))
@@ -481,12 +499,12 @@ def train_jobs(n_jobs:int|None=None, # runs trained at once; None: POPNB_JOBS, e
 _FORKED = {}   # what forked workers run: set before the fork, inherited (never pickled)
 def _call(i:int): return _FORKED['fn'](*_FORKED['args'][i])
 
-def _die_with_parent():
+def die_with_parent():
     "In a worker: ask Linux to end this process when its parent dies (a killed run leaves no orphans; checkpoints resume it)."
     try: ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
     except (OSError, AttributeError): pass
 
-def _map_jobs(fn:Callable, # called as fn(*args) for each argument tuple
+def map_jobs(fn:Callable, # called as fn(*args) for each argument tuple
               args:list, # one tuple per job
               n_jobs:int, # processes (1: in this process)
               progress:bool=True, desc:str=''):
@@ -496,7 +514,7 @@ def _map_jobs(fn:Callable, # called as fn(*args) for each argument tuple
     import popnb.train as T   # the library's _call, whichever namespace this runs in (a notebook's included)
     T._FORKED.update(fn=fn, args=args); out = [None] * len(args)
     try:
-        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'), initializer=T._die_with_parent) as ex:
+        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'), initializer=T.die_with_parent) as ex:
             futs = {ex.submit(T._call, i): i for i in range(len(args))}
             for f in tqdm(as_completed(futs), total=len(futs), desc=desc, disable=not progress): out[futs[f]] = f.result()
     finally: T._FORKED.clear()
@@ -509,7 +527,8 @@ def _shared_spec(spec, n_jobs:int, folder:Path):
     if spec is None or n_jobs <= 1 or np.asarray(spec).nbytes <= 2**28: return spec
     f = Path(folder)/'spec.npy'; np.save(f, np.asarray(spec)); return f
 
-def _run(protocol, df, make_splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set='spotify', n_jobs=None):
+def run_jobs(protocol, df, make_splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set='spotify', n_jobs=None):
+    "Train `models` on every (seed, splits) `make_splits` gives, side by side (`map_jobs`): the prediction rows and histories."
     df, spec = _inputs(df, spec, feature_set)
     splits = make_splits(df)
     for n in models:
@@ -521,7 +540,7 @@ def _run(protocol, df, make_splits, models, spec, configs, overrides, checkpoint
     nj = min(train_jobs(n_jobs), len(jobs)); th = max(1, torch.get_num_threads() // nj)
     with tempfile.TemporaryDirectory() as tmp:
         sp = _shared_spec(spec, nj, tmp)
-        done = _map_jobs(_job, [(protocol, df, sp, jobs[i], configs, overrides, checkpoint_dir, feature_set, th) for i in order], nj, progress, protocol)
+        done = map_jobs(_job, [(protocol, df, sp, jobs[i], configs, overrides, checkpoint_dir, feature_set, th) for i in order], nj, progress, protocol)
     res = [None] * len(jobs)
     for i, r in zip(order, done): res[i] = r
     out = pd.concat([p for p,_ in res], ignore_index=True)[PRED_COLS].astype({'seed':int, 'fold':int, 'y_true':float, 'y_pred':float})
@@ -544,7 +563,7 @@ def run_paper(df:pd.DataFrame, # the dataset (CONTRACT schema)
              ) -> pd.DataFrame:
     "The paper protocol: predictions for all rows (split = train/test) of each model and seed."
     splits = lambda d: [(s, [paper_split(d, seed=s, test_size=test_size)]) for s in seeds]
-    return _run('paper', df, splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set, n_jobs)
+    return run_jobs('paper', df, splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set, n_jobs)
 
 def run_grouped(df:pd.DataFrame, # the dataset (CONTRACT schema)
                 models:list|tuple=('fusion_cnn','fusion_meta','mean','majority','artist_mean','ridge','hgb_all','hgb_audio','hgb_artist'), # keys of MODELS
@@ -560,7 +579,7 @@ def run_grouped(df:pd.DataFrame, # the dataset (CONTRACT schema)
                ) -> pd.DataFrame:
     "Artist-grouped k-fold CV over seeds: one out-of-fold prediction per row, model and seed."
     splits = lambda d: [(s, grouped_folds(d, k=k, seed=s)) for s in seeds]
-    return _run('grouped', df, splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set, n_jobs)
+    return run_jobs('grouped', df, splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set, n_jobs)
 
 # %% ../nbs/05_train.ipynb #1eea4970
 from .features import MelParams, RESOLVED_SOURCES
@@ -608,7 +627,8 @@ def save_predictor(model:NetModel, # a fitted network from `make_model`
              medians={c: float((medians or {}).get(c, float('nan'))) for c in META_COLS},
              data=dict(sha256=str(data_hash), n_tracks=None if n_tracks is None else int(n_tracks), rows_hash=rows_hash),
              popnb_version=popnb.__version__, created=datetime.now(timezone.utc).isoformat(timespec='seconds'),
-             best_epoch=int(getattr(model, 'best_epoch_', -1)), history=_plain(hist), extra=_plain(extra or {}))
+             best_epoch=int(getattr(model, 'best_epoch_', -1)), history=_plain(hist), extra=_plain(extra or {}),
+             design=_plain(getattr(model, 'choice_', None) or {}))
     path = Path(path)
     with atomic_write(path) as f: torch.save(b, f)
     return path
@@ -686,7 +706,8 @@ def load_predictor(path:str|Path, # a bundle written by `save_predictor`
     if b['uses_audio'] and shape != tuple(mel.shape):
         raise ParameterError(f"spectrogram shape {shape[0]}×{shape[1]} does not match its MelParams, which give {mel.shape[0]}×{mel.shape[1]} "
                              f"(n_mels={mel.n_mels}, {mel.length} samples, hop {mel.hop_length})", where=f"{path}: spec_shape")
-    net = _build_net(MODELS[name].build, shape)
+    design = {k: tuple(v) if isinstance(v, list) else v for k,v in (b.get('design') or {}).items()} if MODELS[name].choices else {}   # the chosen design
+    net = build_net(partial(MODELS[name].build, **design), shape)
     want = getattr(net, 'in_shape', None)
     if want is not None and tuple(want) != shape:
         raise ParameterError(f"{type(net).__name__} takes {want[0]}×{want[1]} spectrograms, the bundle's are {shape[0]}×{shape[1]}", where=f"{path}: spec_shape")

@@ -111,7 +111,7 @@ def test_killed_run_resumes(small, tmp_path):
     assert not list((tmp_path/'b'/'data'/'interim'/'checkpoints').rglob('*.pt'))   # removed once the run is cached
 
 def test_run_keys(monkeypatch):
-    "Each run's key: its protocol, model, seed and fold, the data, the feature set, the model's config and its code fingerprint."
+    "Each run's key: its protocol, model, seed and fold, the values it reads, its inputs, the model's config and its code fingerprint."
     import json, popnb.protocols as P
     from dataclasses import asdict
     from popnb.data import META_COLS
@@ -122,8 +122,7 @@ def test_run_keys(monkeypatch):
     keys = []
     monkeypatch.setattr(P, 'cache_table', lambda kind, key, make, refresh=False: keys.append(json.dumps(key)) or pd.DataFrame(dict(track_key=['a'])))
     P.protocol_predictions(df, ['ridge', 'fusion_meta'], 'grouped', 'synthetic', study_mel(16, 3.0), [0], 5, 2, progress=False)
-    h = P._data_hash(df)
-    want = [dict(protocol='grouped', model=m, k=5, epochs=2, mel=None, audio_source=None, data=h, features=None,
+    want = [dict(protocol='grouped', model=m, k=5, epochs=2, spectrograms=None, data=P.run_data(df), inputs='spotify',
                  config=asdict(MODELS[m].config) if MODELS[m].config else None, code=P.model_code(m), seed=0, fold=f)
             for m in ('ridge', 'fusion_meta') for f in range(5)]
     assert keys == [json.dumps(k) for k in want]
@@ -133,4 +132,4 @@ def test_run_keys(monkeypatch):
                                    'descriptor_reason': ''})
     monkeypatch.setattr(P, 'build_store', lambda d, **kw: type('S', (), dict(index=pd.DataFrame(dict(ok=[True]*len(d))), descriptors=fake(d)))())
     P.protocol_predictions(df, ['ridge'], 'grouped', 'synthetic', study_mel(16, 3.0), [0], 5, 2, progress=False, feature_set='descriptors')
-    assert json.loads(keys[0])['features']['feature_set'] == 'descriptors'
+    assert json.loads(keys[0])['inputs'] == 'descriptors' and json.loads(keys[0])['data'] != P.run_data(df)   # the descriptors' values are read
