@@ -554,14 +554,15 @@ def detectable(self:Rule, se:float, m:int=1) -> float:
 # %% ../nbs/06_evaluate.ipynb #016897b9
 def family_comparisons(name:str, # a family of the plan
                        plan:dict|None=None, # the plan (the project's by default)
-                       **lists # lists a family's `each` may name, beside the registry's ('study', 'earlier', 'networks')
+                       **lists # lists a family's `each` may name, beside the registry's ('study', 'earlier', 'networks', 'without_artist')
                       ) -> list[tuple]:
     "The (a, b, protocol_a, protocol_b) comparisons of family `name`, with `{m}` replaced by each name of its `each` list."
-    from popnb.train import STUDY_MODELS, NETWORKS
+    from popnb.train import STUDY_MODELS, NETWORKS, WITHOUT_ARTIST
     from popnb.models import EARLIER_METHODS
     plan = plan or load_plan(); fams = plan['families']
     if name not in fams: raise ParameterError(f"no family {name!r} in the plan{did_you_mean(name, fams)}", where='family')
-    fam = fams[name]; known = dict(study=STUDY_MODELS, earlier=EARLIER_METHODS, networks=NETWORKS) | lists
+    fam = fams[name]; known = dict(study=STUDY_MODELS, earlier=EARLIER_METHODS, networks=NETWORKS, without_artist=WITHOUT_ARTIST) | lists
+    if isinstance(fam.get('each'), list): known = known | {'(listed)': fam['each']}; fam = {**fam, 'each': '(listed)'}   # a list the plan writes out
     if 'each' in fam and fam['each'] not in known:
         raise ParameterError(f"family {name!r} ranges over {fam['each']!r}: pass it as a keyword", where='each')
     each = list(known[fam['each']]) if 'each' in fam else [None]
@@ -601,7 +602,8 @@ def verdict(difference:float, # metric(A) − metric(B)
     return 'better' if a_better else 'worse'
 
 # %% ../nbs/06_evaluate.ipynb #eae0a776
-FEATURE_WORDS = {'spotify': "Spotify's features", 'descriptors': 'descriptors of the audio', 'both': "both"}   # feature sets in prose
+FEATURE_WORDS = {'spotify': "Spotify's features", 'descriptors': 'descriptors of the audio', 'both': "both",
+                 'artist': "the artist's two values alone", 'no_artist': 'no artist inputs'}   # feature sets in prose
 
 def side_name(x:str) -> str:
     "How a sentence names a compared side: the registry's label, with any ' @feature set' or ' | group' kept."

@@ -22,9 +22,9 @@ from .data import AUDIO_FEATURES, ARTIST_COLS
 
 # %% auto #0
 __all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'DESC_COLS', 'FEATURE_SETS', 'WIDTHS', 'DESIGNS', 'MODELS', 'NETWORKS',
-           'STUDY_MODELS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'meta_array', 'Batches', 'inner_split',
-           'build_net', 'autocast_for', 'NetModel', 'SklearnModel', 'feature_cols', 'uses_descriptors', 'ModelSpec',
-           'model_label', 'net_builder', 'make_model', 'fit_predict', 'compute_threads', 'train_jobs',
+           'WITHOUT_ARTIST', 'STUDY_MODELS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'meta_array', 'Batches',
+           'inner_split', 'build_net', 'autocast_for', 'NetModel', 'SklearnModel', 'feature_cols', 'uses_descriptors',
+           'ModelSpec', 'model_label', 'net_builder', 'make_model', 'fit_predict', 'compute_threads', 'train_jobs',
            'die_with_parent', 'map_jobs', 'run_jobs', 'run_paper', 'run_grouped', 'save_predictor', 'Predictor',
            'load_predictor']
 
@@ -361,6 +361,7 @@ class ModelSpec:
     short:str='' # its name in figure titles and legends (`label` when empty)
     spec_input:str='study' # the spectrogram it is fed: 'study' (the study's log-mel) or 'paper' (the authors' 40 × 8 power mel)
     study:bool=True # one of Table 4's models (False: an ablation only)
+    artist_inputs:bool=False # takes the artist's popularity and followers, and is also run without them (feature set 'no_artist')
     choices:tuple=() # candidate designs (`build` keyword arguments), chosen per run on the inner validation rows (`NetModel`)
 
 WIDTHS = ((32, 64, 64), (64, 128, 128))   # the corrected network's candidate conv widths
@@ -368,30 +369,31 @@ DESIGNS = tuple(dict(channels=c, fuse_dropout=p) for c in WIDTHS for p in (0.0, 
 
 MODELS = {s.name: s for s in [
     ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', partial(FusionCNN, mode='fusion'),
-              CORRECTED_CONFIG, (40, 16), True, 'the corrected network', 'corrected network', choices=DESIGNS),
+              CORRECTED_CONFIG, (40, 16), True, 'the corrected network', 'corrected network', choices=DESIGNS, artist_inputs=True),
     ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', partial(FusionCNN, mode='audio'), CORRECTED_CONFIG, (40, 16), True,
               'audio-only network', choices=tuple(dict(channels=c) for c in WIDTHS)),
     ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', partial(FusionCNN, mode='meta'), CORRECTED_CONFIG, (40, 16), False,
-              'metadata network'),
+              'metadata network', artist_inputs=True),
     ModelSpec('paper_cnn', 'net', "authors' CNN, 40x8 mel + 13 raw values", PaperCNN, PAPER_CONFIG, (40, 8), True,
-              "the paper's network (PaperCNN)", 'PaperCNN', 'paper'),
+              "the paper's network (PaperCNN)", 'PaperCNN', 'paper', artist_inputs=True),
     ModelSpec('fusion_paper_input', 'net', "corrected CNN and training fed the authors' 40x8 power mel (log taken) + metadata",
               partial(FusionCNN, mode='fusion', log_input=True), CORRECTED_CONFIG, (40, 8), True,
-              "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False, DESIGNS),
+              "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False, choices=DESIGNS),
     ModelSpec('paper_cnn_std', 'net', "authors' CNN and training, metadata standardised (log followers): one change",
               PaperCNNStd, PAPER_CONFIG, (40, 8), True, "the paper's network with standardised metadata", 'PaperCNN, standardised',
               'paper', False),
     ModelSpec('mean', 'baseline', 'training mean', label='training mean'), ModelSpec('median', 'baseline', 'training median', label='training median'),
     ModelSpec('majority', 'baseline', 'constant on the majority side of 50', label='majority constant'),
     ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean'),
-    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge'),
-    ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values', label='gradient boosting'),
+    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge', artist_inputs=True),
+    ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values', label='gradient boosting', artist_inputs=True),
     ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features', label='gradient boosting, audio features'),
     ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers', label='gradient boosting, artist features'),
-    ModelSpec('rf', 'baseline', 'random forest, 13 values', label='Random Forest'),
-    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV', label='SVM (RBF SVR)', short='SVR'),
-    ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP', label='HitMusicNet-style')]}
+    ModelSpec('rf', 'baseline', 'random forest, 13 values', label='Random Forest', artist_inputs=True),
+    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV', label='SVM (RBF SVR)', short='SVR', artist_inputs=True),
+    ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP', label='HitMusicNet-style', artist_inputs=True)]}
 NETWORKS = tuple(n for n,s in MODELS.items() if s.kind == 'net' and s.study)   # the study's networks, in the order of T4
+WITHOUT_ARTIST = tuple(n for n,s in MODELS.items() if s.artist_inputs)   # the models also run without the artist inputs (T4, T12, T16)
 STUDY_MODELS = NETWORKS + tuple(BASELINES)   # what the grouped audit (T4) trains
 
 def model_label(name:str, # a key of MODELS
