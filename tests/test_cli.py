@@ -1,9 +1,10 @@
-"popnb.cli: every command's help, argument errors (exit 2), a tiny trained bundle, prediction on real and broken files (exit 1), formats, mismatched bundles, the console script."
-import json, io, os, subprocess, sys
+"popnb.cli and popnb.predict: every command's help, argument errors (exit 2), a tiny trained bundle, prediction on real and broken files (exit 1), formats, mismatched bundles, the console script."
+import argparse, json, io, os, subprocess, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from popnb.core import set_threads, ParameterError
-from popnb.cli import main, predict_files, metadata_table, PREDICT_COLS
+from popnb.cli import main
+from popnb.predict import predict_files, metadata_table, PREDICT_COLS, ARTIST_CAVEAT
 from popnb.data import META_COLS
 from popnb.train import load_predictor
 
@@ -196,7 +197,7 @@ def test_previews_and_extract(capsys, mirror_env, tmp_path):
 def test_predict_from_audio_alone(capsys, bundle, files, tmp_path):
     "popnb predict song --artist-popularity P --artist-followers F: measured inputs from descriptors, learned scores from medians, each flagged."
     import soundfile as sf
-    from popnb.cli import MEDIAN_OK
+    from popnb.predict import MEDIAN_OK
     good, bad = files
     song = good[0]
     rc, out, err = run(capsys, 'predict', song, '--model', bundle, '--artist-popularity', '35', '--artist-followers', '12000', '--format', 'json', '-q')
@@ -209,6 +210,8 @@ def test_predict_from_audio_alone(capsys, bundle, files, tmp_path):
     assert r['inputs']['duration_ms'] == load_predictor(bundle, device='cpu').medians['duration_ms']
     assert r['extrapolation'] and 'artist popularity 35: below every training artist' in r['outside'][0]
     assert 'stand-in' in r['caveat'] and 'stand-in' in err
+    # the artist's values are today's, not the release day's: the row says so, and so does the note on stderr
+    assert r['caveat'].endswith(ARTIST_CAVEAT) and "today's values, not the release day's" in err and 'after every release' in err
     # a user value wins over the measurement
     rc, out, _ = run(capsys, 'predict', song, '--model', bundle, '--artist-popularity', '35', '--artist-followers', '12000', '--tempo', '99', '--format', 'json', '-q')
     r = json.loads(out)[0]
@@ -303,7 +306,12 @@ def test_streamed_rows_resume_and_jobs(capsys, bundle, files, tmp_path):
     assert rc == 2 and '--out FILE.csv' in err
 
 def test_cli_networks_are_the_registrys():
-    "`popnb train --model` offers exactly the study's networks of popnb.train's registry (kept as a literal so --help needs no torch)."
-    from popnb.cli import _NETS
+    "`popnb train --model` offers exactly the study's networks of popnb.train's registry, read only when needed: `popnb --help` imports no torch."
+    from popnb.cli import parser
     from popnb.train import NETWORKS
-    assert _NETS == NETWORKS
+    train = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices['train']
+    assert tuple(next(a for a in train._actions if a.dest == 'model').choices) == NETWORKS
+    code = ("import sys; from popnb.cli import main; rcs = [main(['--help']), main(['predict', '--help']), main(['data', '--help'])]; "
+            "print(rcs, 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.splitlines()[-1] == '[0, 0, 0] False', r.stdout[-500:] + r.stderr[-2000:]

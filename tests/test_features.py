@@ -239,15 +239,15 @@ def test_store_with_descriptors(tmp_path):
 def test_store_key_follows_the_code(tmp_path, monkeypatch):
     "An edited stand-in generator (or spectrogram) names another store: the cache misses; unchanged code finds the same store."
     import popnb.features as F
-    k0 = F.code_fingerprint('synthetic')
-    assert F.code_fingerprint('synthetic') == k0 and F.code_fingerprint('previews') != k0
+    k0 = F.store_code('synthetic')
+    assert F.store_code('synthetic') == k0 and F.store_code('previews') == F.store_code('local')
     s0 = build_store(tracks(4), 'synthetic', params=P, store_dir=tmp_path, progress=False)
     assert build_store(tracks(4), 'synthetic', params=P, store_dir=tmp_path, progress=False).folder == s0.folder
     def edited(features, seconds=30.0, sr=22050, seed=0): return 0.5*synthesize_clip(features, seconds, sr, seed)
     monkeypatch.setattr(F, 'synthesize_clip', edited)
-    assert F.code_fingerprint('synthetic') != k0 and F.code_fingerprint('previews') == F.code_fingerprint('local')
+    assert F.store_code('synthetic') != k0 and F.store_code('previews') == F.store_code('local')
     s1 = build_store(tracks(4), 'synthetic', params=P, store_dir=tmp_path, progress=False)
     assert s1.folder != s0.folder and not np.array_equal(s1.get('t001'), s0.get('t001'))
-    k1 = F.code_fingerprint('none')
+    k1 = F.store_code('none')
     monkeypatch.setattr(F, 'melspec', lambda y, p=LOGMEL, block=128: melspec(y, p, block))   # an edited spectrogram
-    assert F.code_fingerprint('none') != k1
+    assert F.store_code('none') != k1

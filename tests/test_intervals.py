@@ -1,6 +1,7 @@
 "The prediction interval of `popnb train`'s bundle holds its coverage on artists neither training nor calibration saw."
 import numpy as np, pandas as pd, pytest
-from popnb.cli import main, conformal_halfwidth
+from popnb.cli import main
+from popnb.predict import conformal_halfwidth
 from popnb.data import META_COLS, load_paper_dataset
 from popnb.train import load_predictor
 

@@ -22,10 +22,13 @@ def test_paper_12_release_date_smoke(paper_smoke, mirror):
     assert s.loc[('mean', 'release'), 'r2'] == pytest.approx(0, abs=0.05)   # the training mean of the earlier tracks
     assert s.loc[('artist_mean', 'release'), 'mae'] < s.loc[('artist_mean', 'release_grouped'), 'mae']   # a seen artist's mean helps
     d = pd.read_csv(root/'figures'/'tables'/'T16_differences.csv')
-    assert set(d.family) == {'release', 'release_skill'}   # the plan's two families of this notebook (params/plan.yaml)
+    assert set(d.family) == {'release', 'release_skill', 'release_no_artist'}   # the plan's families of this notebook (params/plan.yaml)
     assert (d.ci_low <= d.difference).all() and (d.difference <= d.ci_high).all()
     assert set(d[d.family == 'release'].a) == set(MODELS) and set(d[d.family == 'release'].protocol_a) == {'release', 'release_grouped'}
     assert set(d[d.family == 'release_skill'].a) == set(MODELS) - {'mean'} and set(d[d.family == 'release_skill'].b) == {'mean'}
+    from popnb.train import MODELS as REGISTRY                            # without the artist inputs: the learners that take them (issue 29 §4)
+    na = d[d.family == 'release_no_artist']
+    assert set(na.a) == {f'{m} @no_artist' for m in MODELS if REGISTRY[m].artist_inputs} and set(na.b) == {'mean'}
 
 def test_paper_12_rejects_a_cutoff_with_nothing_after_it(tmp_path, kernel_name, mirror, monkeypatch):
     "A cutoff after the last release fails at the top, naming the parameter."
