@@ -23,8 +23,8 @@ __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOT
            'rerun_root', 'PaperRun', 'setup_paper', 'manifest_path', 'manifest_lock', 'load_manifest', 'lock_sha256',
            'run_environment', 'record', 'mark_synthetic', 'rel_path', 'show_figure', 'save_figure', 'SavedTable',
            'metric_col', 'metric_wide', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table',
-           'score_cell', 'render_index', 'write_index', 'read_table', 'family_rows', 'findings', 'reproducibility',
-           'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual']
+           'score_cell', 'render_index', 'write_index', 'read_table', 'family_rows', 'plot_threshold_sweep',
+           'plot_training_curves', 'plot_pred_vs_actual']
 
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
@@ -521,8 +521,6 @@ def read_table(name:str, # a table's file stem, e.g. 'T3_paper_reproduction'
     t = pd.read_csv(f)
     return t.set_index(index) if index else t
 
-def _range(s, d=2): return f"{num(s.min(), d)}–{num(s.max(), d)}"
-
 # %% ../nbs/07_report.ipynb #d4aca79c
 def family_rows(name:str, # a family of the analysis plan
                 root=None # project root whose figures/tables/ are read
@@ -532,76 +530,6 @@ def family_rows(name:str, # a family of the analysis plan
     f = paths(root).tables/f"{load_plan()['families'][name]['table']}.csv"
     t = read_table(f.stem, root) if f.is_file() else None
     return t[t.family == name].reset_index(drop=True) if t is not None and (t.family == name).any() else None
-
-# %% ../nbs/07_report.ipynb #7581868d
-def findings(root=None # project root whose figures/tables/ are read
-            ) -> str:
-    "The study's findings as Markdown bullets, every number formatted from the tables in figures/tables/."
-    t3 = read_table('T3_paper_reproduction', root, 'row')
-    a, c = t3.loc["authors' CNN (saved predictions) — all rows"], t3.loc['always "popular" — all rows']
-    ours = t3.loc['PaperCNN, our rerun — held-out']
-    s = read_table('T4_grouped_summary', root, 'model')
-    reg = s[s.index != 'always "popular"']
-    top = reg.sort_values('r2', ascending=False)
-    lk = read_table('T4_protocol_leakage', root, 'model')
-    t7 = read_table('T7_permutation_importance', root, 'feature')
-    gb = t7['gradient boosting: ΔMAE']
-    L = [f"- **Table 3.** The authors' saved predictions give the paper's numbers back to four decimals — accuracy {a.accuracy:.4f}, "
-         f"precision {a.precision:.4f}, recall {a.recall:.4f}, F1 {a.f1:.4f}, MAE {a.mae:.4f}, R² {a.r2:.4f} — and the always-\"popular\" "
-         f"predictor scores accuracy {c.accuracy:.4f} and F1 {c.f1:.4f}; the CNN's balanced accuracy is {a.balanced_accuracy:.3f}. Our rerun of "
-         f"their protocol ends at a held-out MAE of {ours.mae:.2f} (R² {ours.r2:.2f}).",
-         f"- **Table 4.** Under artist-grouped cross-validation the best models by R² are "
-         + ', '.join(f"{m} ({r.r2:.3f}, MAE {r.mae:.2f})" for m, r in top.head(3).iterrows())
-         + f"; predicting the mean gives MAE {s.loc['mean', 'mae']:.2f}. At threshold 50 the models' balanced accuracy spans "
-         f"{_range(reg['balanced_accuracy@50'], 3)}; at 70 the best reaches {reg['balanced_accuracy@70'].max():.3f}.",
-         f"- **Leakage.** The per-artist mean, which knows only the artist, has R² {num(lk.loc['artist_mean', 'r2 — paper (random rows)'])} "
-         f"under the paper's random split and {num(lk.loc['artist_mean', 'r2 — grouped (artists apart)'])} when artists are kept apart.",
-         f"- **Tables 5 and 7.** Shuffling the artist's two features raises gradient boosting's held-out MAE by {gb['artist']:.2f} points; "
-         f"no audio feature by more than {gb.drop('artist').max():.2f}. The paper's 44.6 ms input with unscaled metadata: held-out MAE "
-         f"{s.loc['paper_cnn', 'mae']:.2f} under the grouped protocol."]
-    rec = paths(root).tables/'T17_record.csv'
-    if rec.is_file():   # the verdicts: the table of record's own sentences
-        r = read_table('T17_record', root).set_index(['family', 'a'])
-        L.insert(1, "- **The paper's central claim** (Table 12): " + ' '.join(r.loc['claims'].sentence))
-        lm = r.loc['leakage_mae']
-        L.append("- **Leakage, paired on the same held-out tracks** (Table 4): "
-                 + ' '.join(lm.loc[m, 'sentence'] for m in ('artist_mean', 'ridge', 'hgb_all', 'fusion_cnn') if m in lm.index))
-    audio = load_manifest(root)['artefacts'].get('table/T5b_feature_sets', {}).get('audio_source')   # the audio its descriptors came from
-    fs = paths(root).tables/'T5b_feature_sets.csv'
-    if fs.is_file():   # cells read 'value [low, high]'
-        f = pd.read_csv(fs).assign(r2=lambda d: d['R²'].map(lambda c: float(str(c).split()[0]))).set_index(['model', 'feature_set']).r2
-        L.append(f"- **Table 5b.** Without Spotify's closed audio features: ridge on the artist's two values plus descriptors measured from "
-                 f"the audio reaches R² {num(f['ridge', 'descriptors'])} against {num(f['ridge', 'spotify'])} on Spotify's features; the artist's "
-                 f"two values alone give gradient boosting {num(f['hgb_artist', 'artist only'])}."
-                 + (" The descriptors were measured on synthetic stand-in audio rendered from Spotify's own features, so this "
-                    "comparison is circular here: it shows the pipeline, not what real audio would recover." if audio == 'synthetic' else ''))
-    pc = paths(root).tables/'T7b_positive_control.csv'
-    if pc.is_file():
-        r = pd.read_csv(pc).iloc[0]
-        L.append(f"- **Positive control.** The audio-only CNN learns a track's {r.target} from {r.audio} audio with held-out R² {r.r2:.2f} "
-                 f"(MAE {r.mae:.2f}, against {r.mae_of_training_mean:.2f} for the training mean): the pipeline can learn from audio that "
-                 "carries a signal.")
-    return '\n'.join(L)
-
-# %% ../nbs/07_report.ipynb #600c3a6f
-def reproducibility(root=None # project root whose figures/tables/ are read
-                   ) -> str:
-    "What a rerun gives back bit for bit and what only within the seed spread, as Markdown, with the committed run's seed sds."
-    t3 = read_table('T3_paper_reproduction', root, 'row'); s = read_table('T4_grouped_summary', root, 'model')
-    ours = t3.loc['PaperCNN, our rerun — held-out']
-    n = int(read_table('T4_grouped_protocol', root).n_seeds.max())
-    from popnb.evaluate import decimals   # a mean ± its seed sd at the digits the sd supports
-    pm = lambda v, sd, d=3: f"{num(v, decimals(sd))} ± {num(sd, decimals(sd))}" if sd == sd else num(v, d)
-    from popnb.train import NETWORKS   # the study's networks, as T4 names them (the registry's; imported here: torch)
-    nets = ', '.join(f"{m} R² {pm(s.loc[m, 'r2'], s.loc[m, 'r2_seed_sd'])}" for m in NETWORKS if m in s.index)
-    return (f"- **Bit for bit, on any machine:** the paper's numbers recomputed from the authors' saved predictions (Table 3), the "
-            f"dataset tables (Tables 1 and 2), the constant predictors, and the baselines with a fixed seed (ridge, the per-artist mean, "
-            f"gradient boosting, the SVR, Random Forest) — given the environment of `requirements/lock.txt`.\n"
-            f"- **Within the seed spread only:** every network. Their sums of floating-point products run in an order that depends on "
-            f"the CPU or GPU, the number of threads and the torch build, so another machine trains a slightly different network from the "
-            f"same seed. Each network is reported as the mean over {n} seeds (fold assignments and initialisations) with its seed standard "
-            f"deviation, which is the scale a rerun elsewhere should land within — under the artist-grouped protocol: {nets}; the "
-            f"paper's network under the paper's protocol: held-out MAE {pm(ours.mae, ours.get('mae_seed_sd', float('nan')), 2)}.")
 
 # %% ../nbs/07_report.ipynb #13c97edd
 def plot_threshold_sweep(sweep:pd.DataFrame, # popnb.evaluate.threshold_sweep output
