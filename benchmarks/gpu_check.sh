@@ -97,7 +97,7 @@ env_step() {
 import json, re, sys, importlib, importlib.metadata as md
 mods = ['torch', 'numpy', 'scipy', 'pandas', 'sklearn', 'numba', 'matplotlib', 'seaborn', 'librosa', 'soundfile', 'soxr', 'pyloudnorm',
         'fastcore', 'papermill', 'nbformat', 'yaml', 'tqdm', 'requests', 'pytest', 'popnb.core', 'popnb.features', 'popnb.ensembles',
-        'popnb.protocols', 'popnb.cli', 'popnb.runner']
+        'popnb.protocols', 'popnb.predict', 'popnb.cli', 'popnb.runner']
 bad = []
 for m in mods:
     try: importlib.import_module(m)

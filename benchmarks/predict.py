@@ -60,7 +60,7 @@ def old_file_descriptors(path) -> dict:
 def baseline(files:list, pr, batch_size:int=32) -> list:
     "The path before issue 22 §4: the old file_descriptors for every file, then file_melspec decoding again, batch by batch, in this process."
     from popnb.core import AudioError
-    from popnb.cli import metadata_table
+    from popnb.predict import metadata_table
     from popnb.features import file_melspec
     files = [str(f) for f in files]
     described = []
@@ -80,7 +80,7 @@ def baseline(files:list, pr, batch_size:int=32) -> list:
     return pops
 
 def new_path(files:list, pr, n_jobs:int) -> list:
-    from popnb.cli import iter_predictions
+    from popnb.predict import iter_predictions
     return [r['popularity'] for b in iter_predictions(files, pr, None, ARTIST, True, n_jobs=n_jobs, progress=False) for r in b]
 
 def cpu_seconds() -> float:

@@ -4,663 +4,43 @@
 
 # %% ../nbs/08_cli.ipynb #73557ca7
 from __future__ import annotations
-import argparse, json, os, sys, textwrap
+import argparse, functools, json, sys, textwrap
 from pathlib import Path
 import numpy as np, pandas as pd
-from fastcore.basics import patch
-from .core import (PopnbError, ParameterError, DataError, AudioError, closest, did_you_mean, paths, sha256_file,
-                        short_hash)
+from .core import PopnbError, ParameterError, did_you_mean, paths, sha256_file, short_hash
+from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
+from .predict import (PREDICT_COLS, VARY_COLS, COVERAGE, STREAM_SUFFIXES, TABLE_WIDTH, input_flag, as_predictor, bundle_trust,
+                           caveat, conformal_halfwidth, training_ranges, fit_network, grouped_residuals, iter_predictions,
+                           predict_files, RowWriter, parse_vary, plot_vary, format_rows, json_value, csv_cell)
 
 # %% auto #0
-__all__ = ['PREDICT_COLS', 'VARY_COLS', 'MEDIAN_OK', 'CLIP_MS', 'COVERAGE', 'STANDIN_CAVEAT', 'NO_AUDIO_CAVEAT',
-           'STREAM_SUFFIXES', 'metadata_table', 'decode_files', 'input_label', 'training_ranges', 'outside_ranges',
-           'conformal_halfwidth', 'caveat', 'predict_batch', 'iter_predictions', 'predict_files', 'RowWriter',
-           'parse_vary', 'plot_vary', 'format_rows', 'cmd_data', 'cmd_previews', 'cmd_extract', 'grouped_residuals',
-           'cmd_train', 'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser', 'main']
-
-# %% ../nbs/08_cli.ipynb #e9989a1c
-from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
-
-PREDICT_COLS = ['file','popularity','low','high','coverage','status','error','extrapolation','outside','notes','inputs',
-                'from_user','from_descriptors','filled','model','checkpoint','audio_source','audio_used','mel_key','caveat']
-VARY_COLS = ['file','vary','value','own_value', *PREDICT_COLS[1:]]   # the rows of --vary: one per file and value
-MEDIAN_OK = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence',
-             'time_signature']   # no descriptor measures them: training medians, flagged
-
-def _flag(c:str) -> str: return '--' + c.replace('_', '-')
-
-# %% ../nbs/08_cli.ipynb #732f3dab
-def _check_value(c:str, v) -> str|None:
-    "Why the value `v` of metadata column `c` is unusable, or None."
-    try: v = float(v)
-    except (TypeError, ValueError): return f"{c}={v!r} is not a number"
-    if not np.isfinite(v): return f"{c} is missing"
-    lo,hi = RANGES.get(c, (None, None))
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        return f"{c}={v:g} is outside [{'' if lo is None else lo}, {'' if hi is None else hi}]"
-    return None
-
-# %% ../nbs/08_cli.ipynb #97f985d3
-def _read_features(features) -> pd.DataFrame|None:
-    "The features table of a DataFrame or a CSV path."
-    if features is None or isinstance(features, pd.DataFrame): return features
-    p = Path(features)
-    if not p.is_file(): raise ParameterError("features file not found", where=str(p))
-    try: return pd.read_csv(p)
-    except Exception as e: raise ParameterError(f"not a readable CSV ({e})", where=str(p)) from None
-
-# %% ../nbs/08_cli.ipynb #a983c802
-def _check_columns(features:pd.DataFrame, # the features table
-                   inputs:list # the inputs it may give
-                  ):
-    "ParameterError naming the columns of `features` that are neither 'file' nor one of `inputs` (with the closest)."
-    unknown = [c for c in features.columns if c not in inputs and c != 'file']
-    if unknown:
-        hints = [f"{c!r}" + (f" (did you mean {m!r}?)" if (m := closest(c, inputs)) else '') for c in unknown]
-        raise ParameterError(f"unknown column(s) {', '.join(hints)}; expected 'file' and any of {list(inputs)}",
-                             where='features')
-
-# %% ../nbs/08_cli.ipynb #38d075e3
-def _match_files(keys:list, # the table's 'file' column
-                 files:list # the audio files
-                ) -> list: # per file: (its row, '') or (None, why it has none)
-    "The row of each file in `keys`: by full path, else by a name only one row has."
-    full = {str(Path(k)): i for i,k in enumerate(keys)}
-    names = {}
-    for i,k in enumerate(keys): names.setdefault(Path(k).name, []).append(i)
-    out = []
-    for f in files:
-        i, hits = full.get(str(Path(f))), names.get(Path(f).name, [])
-        if i is None and len(hits) > 1:
-            out.append((None, f"{len(hits)} rows of the features table name {Path(f).name!r}; "
-                              "give the full path in 'file'"))
-        elif i is None and not hits: out.append((None, "no row for this file in the features table (column 'file')"))
-        else: out.append((hits[0] if i is None else i, ''))
-    return out
-
-# %% ../nbs/08_cli.ipynb #b6e6996b
-def _features_table(features, files:list, inputs:list=META_COLS) -> tuple[pd.DataFrame, list]:
-    "Rows of `features` aligned to `files` (NaN where absent) and a per-file error ('' when matched)."
-    if not isinstance(features, pd.DataFrame):
-        raise ParameterError(f"expected a DataFrame or a CSV path, got {type(features).__name__}", where='features')
-    _check_columns(features, inputs)
-    cols = [c for c in inputs if c in features.columns]
-    out = pd.DataFrame(np.nan, index=range(len(files)), columns=list(inputs))
-    errs = [''] * len(files)
-    if 'file' not in features.columns:
-        if len(features) != len(files):
-            raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): without a 'file' column "
-                                 "rows are matched by order", where='features')
-        out[cols] = features[cols].apply(pd.to_numeric, errors='coerce').to_numpy(dtype=float)
-        return out, errs
-    vals = features[cols].apply(pd.to_numeric, errors='coerce').to_numpy(dtype=float)
-    for j,(i,e) in enumerate(_match_files(features['file'].astype(str).tolist(), files)):
-        if i is None: errs[j] = e
-        else: out.loc[j, cols] = vals[i]
-    return out, errs
-
-# %% ../nbs/08_cli.ipynb #41171221
-def _sources(cols:list, given:set, descriptors:bool, fill_missing:bool) -> dict:
-    ("Where each input can come from ('user', 'descriptors', 'median'), "
-     "or ParameterError naming the inputs nothing can supply and why.")
-    from popnb.features import DESCRIPTORS
-    src = {}
-    for c in cols:
-        if c in given: src[c] = 'user'
-        elif descriptors and c in DESCRIPTORS: src[c] = 'descriptors'
-        elif (descriptors and c in MEDIAN_OK) or fill_missing: src[c] = 'median'
-    nowhere = [c for c in cols if c not in src]
-    if nowhere:
-        why = [f"{c} ({'give it as ' + _flag(c) if c in META_COLS else 'not a descriptor popnb computes from audio'}" +
-               (', and not measurable from audio' if c in META_COLS and c not in DESCRIPTORS else '') + ')'
-               for c in nowhere]
-        raise ParameterError(f"no value for {', '.join(why)}: give them in --features or as flags, "
-                             "or pass --fill-missing to use the training medians (reported in the `filled` column)",
-                             where='metadata')
-    return src
-
-# %% ../nbs/08_cli.ipynb #5aa391c7
-def _check_values(values:dict|None, # input -> value for every file (the flags); None: not given
-                  cols:list # the bundle's inputs
-                 ) -> dict:
-    "The values given, each checked: ParameterError naming an unknown input or an unusable value."
-    values = {k: v for k,v in (values or {}).items() if v is not None}
-    bad = [k for k in values if k not in cols]
-    if bad: raise ParameterError(f"unknown metadata {bad}; expected any of {cols}", where='values')
-    for k,v in values.items():
-        why = _check_value(k, v)
-        if why: raise ParameterError(why, where=_flag(k))
-    return values
-
-# %% ../nbs/08_cli.ipynb #99fe10a3
-def _fill_file(t:pd.DataFrame, # the inputs of the files, NaN where not given; row `j` is filled in place
-               j:int, # the file's row
-               cols:list, # the inputs
-               src:dict, # `_sources` of the inputs
-               d, # the file's descriptors (a dict), why it has none (a str), or None
-               medians:dict, # training median of each input
-               fill_missing:bool # fill any gap with the medians
-              ) -> tuple: # the inputs (from the user, from descriptors, from medians, still missing)
-    "Fill the gaps of row `j` from the file's descriptors, then from the medians."
-    u = [c for c in cols if np.isfinite(t.at[j, c])]
-    got = [c for c in cols if c not in u and src[c] == 'descriptors' and isinstance(d, dict)
-           and np.isfinite(d.get(c, np.nan))]
-    for c in got: t.at[j, c] = float(d[c])
-    gaps = [c for c in cols if c not in u and c not in got]
-    med = [c for c in gaps if fill_missing or src[c] == 'median']
-    for c in med: t.at[j, c] = float(medians.get(c, np.nan))
-    return u, got, med, [c for c in gaps if c not in med]
-
-# %% ../nbs/08_cli.ipynb #50890ed8
-def _row_error(t:pd.DataFrame, j:int, cols:list, left:list, d) -> str:
-    "Why row `j` of `t` cannot be predicted: its missing inputs `left`, else its first unusable value; '' when usable."
-    if left:
-        return (f"missing metadata {left}" + (f" (no descriptors: {d})" if isinstance(d, str) else '')
-                + " (or pass --fill-missing)")
-    return next((w for c in cols if (w := _check_value(c, t.at[j, c]))), '')
-
-# %% ../nbs/08_cli.ipynb #27694ea6
-def metadata_table(files:list, # the audio files
-                   medians:dict, # training median of each column (a bundle's `medians`)
-                   features=None, # DataFrame or CSV path: any of `cols`, optionally 'file'
-                   values:dict|None=None, # column -> value for every file (the flags)
-                   fill_missing:bool=False, # fill any gap with the training medians (named in `filled`)
-                   required:bool=True, # False: the model ignores metadata; medians fill everything silently
-                   described:list|None=None, # per file: `file_descriptors` (a dict) or why none (a str); None: none
-                   cols:list=META_COLS # the bundle's inputs, in order
-                  ) -> pd.DataFrame:
-    ("`cols` of each file plus `from_user`, `from_descriptors`, `filled` (from training medians) "
-     "and `error` ('' when usable).")
-    files, cols = [str(f) for f in files], list(cols)
-    values = _check_values(values, cols)
-    blank = lambda: ['']*len(files)
-    if not required:
-        t = pd.DataFrame({c: [float(medians.get(c, 0.0))]*len(files) for c in cols})
-        return t.assign(from_user=blank(), from_descriptors=blank(), filled=blank(), error=blank())
-    features = _read_features(features)
-    t, errs = (_features_table(features, files, cols) if features is not None else
-               (pd.DataFrame(np.nan, index=range(len(files)), columns=cols), blank()))
-    for k,v in values.items(): t[k] = t[k].fillna(float(v))
-    given = set(values) | (set() if features is None else set(features.columns))
-    src = _sources(cols, given, described is not None, fill_missing)
-    user, desc, filled = blank(), blank(), blank()
-    for j in range(len(files)):
-        d = described[j] if described is not None else None
-        u, got, med, left = _fill_file(t, j, cols, src, d, medians, fill_missing)
-        user[j], desc[j], filled[j] = ' '.join(u), ' '.join(got), ' '.join(med)
-        if not errs[j]: errs[j] = _row_error(t, j, cols, left, d)
-    return t.assign(from_user=user, from_descriptors=desc, filled=filled, error=errs)
-
-# %% ../nbs/08_cli.ipynb #524262de
-import re
-from contextlib import contextmanager
-
-@contextmanager
-def _quiet_fd2():
-    "File descriptor 2 sent to /dev/null for the block: what C decoders (libmpg123's 'Note: Illegal Audio-MPEG-Header') write there stays off the terminal."
-    try: sys.stderr.flush(); saved = os.dup(2)
-    except (OSError, ValueError): yield; return
-    null = os.open(os.devnull, os.O_WRONLY)
-    try: os.dup2(null, 2); yield
-    finally: os.dup2(saved, 2); os.close(saved); os.close(null)
-
-def _reason(why:str) -> str:
-    "A decoder's error as one line that says what is wrong with the file and, where there is one, what to do."
-    m = re.search(r"\[Errno -?\d+\] ([^:]+)", why)
-    if m and why.startswith('not a readable audio file'): return f"not an audio file FFmpeg can read ({m.group(1).strip()})"
-    if why.startswith('too short:') and 'window' in why:
-        return (why.split(' (at least')[0] + ": the model reads a window of that length; give a longer recording, "
-                "or train a bundle on shorter clips (popnb train --seconds)")
-    return why
-
-# %% ../nbs/08_cli.ipynb #9f344b3c
-def decode_files(files:list, # audio files
-                 params, # the bundle's MelParams
-                 descriptors:bool=True # also describe each file
-                ) -> list: # per file: (spectrogram or None, descriptors or why there are none or None, error or '')
-    "Each file decoded once: its spectrogram, its descriptors, or why it has none (one line). Never raises on bad audio."
-    from popnb.features import file_features
-    out = []
-    for f in files:
-        try:   # decoded even when the model ignores audio: a broken file is reported
-            with _quiet_fd2(): s, d = file_features(f, params, descriptors)
-            out.append((s, d, ''))
-        except AudioError as e: out.append((None, _reason(e.what) if descriptors else None, _reason(e.what)))
-    return out
-
-# %% ../nbs/08_cli.ipynb #a356f37e
-CLIP_MS = 35_000     # a file this short is a clip (a 30 s preview), not the whole track: its length is not the track's duration
-COVERAGE = 0.9       # the prediction interval's default coverage
-_LABELS = {'artist_popularity': 'artist popularity', 'artist_followers': 'artist followers', 'duration_ms': 'duration',
-           'time_signature': 'time signature'}
-_UNITS = {'tempo': ' BPM', 'loudness': ' dB', 'duration_ms': ' ms'}
-
-def _num(v) -> str:
-    "A number as a person reads it: 50,000; 121.3; 0.62."
-    v = float(v)
-    if not np.isfinite(v): return str(v)
-    if abs(v) >= 1000: return f"{v:,.0f}"
-    return f"{v:.2g}" if 0 < abs(v) < 1 else f"{v:.1f}".removesuffix('.0')
-
-def input_label(c:str, # an input (a column of META_COLS)
-                v=None # its value, or None for the name alone
-               ) -> str:
-    "An input as a person reads it: 'artist popularity 40', 'tempo 121.3 BPM', 'artist followers 50,000'."
-    return _LABELS.get(c, c) if v is None else f"{_LABELS.get(c, c)} {_num(v)}{_UNITS.get(c, '')}"
-
-# %% ../nbs/08_cli.ipynb #acc3636a
-def training_ranges(df:pd.DataFrame, # the training rows
-                    cols:list=META_COLS # the inputs
-                   ) -> dict:
-    "{input: [lowest, highest]} over the training rows: the region a prediction stays inside."
-    return {c: [float(df[c].min()), float(df[c].max())] for c in cols if c in df and df[c].notna().any()}
-
-def outside_ranges(values:dict, # input -> the value a prediction used
-                   ranges:dict # `training_ranges` of the bundle
-                  ) -> list:
-    "Each input outside its training range, as 'artist popularity 40: below every training artist, 69–100'."
-    out = []
-    for c, v in values.items():
-        if c not in ranges or v is None or not np.isfinite(v): continue
-        lo, hi = ranges[c]
-        if lo <= v <= hi: continue
-        who = 'artist' if c in ARTIST_COLS else 'track'
-        out.append(f"{input_label(c, v)}: {'below' if v < lo else 'above'} every training {who}, {_num(lo)}–{_num(hi)}")
-    return out
-
-# %% ../nbs/08_cli.ipynb #3e3f9900
-def conformal_halfwidth(residuals, # out-of-fold residuals (actual − predicted) of the calibration tracks
-                        coverage:float=COVERAGE # the share of new tracks the interval should cover
-                       ) -> float:
-    "Split-conformal half-width: the ⌈(n+1)·coverage⌉-th smallest absolute residual (inf when there are too few)."
-    if not 0 < coverage < 1: raise ParameterError(f"expected a share between 0 and 1, got {coverage}", where='coverage')
-    r = np.sort(np.abs(np.asarray(residuals, float)[np.isfinite(np.asarray(residuals, float))]))
-    k = int(np.ceil((len(r) + 1) * coverage))
-    return float(r[k - 1]) if 1 <= k <= len(r) else float('inf')
-
-# %% ../nbs/08_cli.ipynb #b14357e9
-STANDIN_CAVEAT = ("this model learned from synthetic stand-in audio, not recordings: for a real song its audio tells the model next to "
-                  "nothing, and the number comes from the other inputs, above all the artist's popularity and followers")
-NO_AUDIO_CAVEAT = "this model does not use the audio (trained without it): the number comes from the metadata inputs alone"
-
-def caveat(pr) -> str:
-    "What a prediction of `pr` means for a real recording, in one sentence ('' when its audio was real)."
-    if not pr.uses_audio: return NO_AUDIO_CAVEAT
-    return STANDIN_CAVEAT if pr.audio_source == 'synthetic' else ''
-
-def _trust(pr) -> tuple:
-    "(training ranges, calibration residuals or None, what the calibration was) a bundle records; ({}, None, '') for an older bundle."
-    extra = (getattr(pr, 'info', None) or {}).get('extra') or {}
-    cal = extra.get('calibration') or {}
-    res = np.asarray(cal['residuals'], float) if cal.get('residuals') else None
-    return dict(extra.get('ranges') or {}), res, cal.get('source', '')
-
-# %% ../nbs/08_cli.ipynb #99a5f495
-def _clip_duration(d, medians:dict, clip_ms:float=CLIP_MS):
-    "A file's descriptors with the length of a clip (≤ clip_ms) replaced by the training median, and the note saying so; (d, '') otherwise."
-    if not isinstance(d, dict) or not d.get('duration_ms', np.inf) <= clip_ms: return d, ''
-    med = float(medians.get('duration_ms', np.nan))
-    return ({**d, 'duration_ms': med},
-            f"duration: the file is a {d['duration_ms']/1000:.1f} s clip, not the whole track; the training median "
-            f"({med/1000:.0f} s) is used — give --duration-ms (or a duration_ms column) for the track's length")
-
-# %% ../nbs/08_cli.ipynb #47a769a8
-def predict_batch(files:list, # audio files predicted together
-                  pr, # a `Predictor`
-                  features:pd.DataFrame|None=None, # with 'file': rows of any files; without: one per file, in order
-                  values:dict|None=None, # column -> value for every file (the flags)
-                  fill_missing:bool=False, # fill any missing metadata with the training medians
-                  descriptors:bool=True, # measure what can be measured from each file
-                  vary:tuple|None=None, # (input, values): each file at every value of one input
-                  decoded:list|None=None, # `decode_files(files, ...)` when already done (by a worker process)
-                  coverage:float=COVERAGE # the prediction interval's coverage
-                 ) -> list: # row dicts, PREDICT_COLS (plus 'vary', 'value')
-    ("Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass, with the interval, "
-     "the inputs outside the training ranges and the values used; a bad file is an error row.")
-    files = [str(f) for f in files]
-    dec = decoded if decoded is not None else decode_files(files, pr.params, descriptors and pr.uses_meta)
-    clips = [_clip_duration(d, pr.medians) for _,d,_ in dec]
-    meta = metadata_table(files, pr.medians, features, values, fill_missing, required=pr.uses_meta,
-                          described=[d for d,_ in clips] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
-    ranges, res, _ = _trust(pr)
-    q = conformal_halfwidth(res, coverage) if res is not None else np.nan
-    rows = []
-    for j, f in enumerate(files):
-        user, desc, filled = (meta.at[j, c].split() for c in ('from_user', 'from_descriptors', 'filled'))
-        notes = [clips[j][1]] if clips[j][1] and 'duration_ms' in desc else []
-        if notes: desc.remove('duration_ms'); filled.append('duration_ms')
-        rows.append(dict(file=f, popularity=np.nan, low=np.nan, high=np.nan, coverage=coverage, status='error',
-                         error=dec[j][2] or meta.at[j, 'error'], extrapolation=False, outside=[],
-                         notes=notes, inputs={}, from_user=user, from_descriptors=desc, filled=filled, model=pr.name,
-                         checkpoint=str(pr.path), audio_source=pr.audio_source, audio_used=pr.uses_audio and not dec[j][2],
-                         mel_key=pr.params.key, caveat=caveat(pr)))
-    idx = [j for j,r in enumerate(rows) if not r['error']]
-    M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)[idx]
-    S = np.stack([dec[j][0] for j in idx]) if idx and pr.uses_audio else None
-    interval = lambda v: dict(popularity=round(float(v), 2), low=round(float(np.clip(v - q, 0, 100)), 2), high=round(float(np.clip(v + q, 0, 100)), 2))
-    if idx:
-        for i, (j, v) in enumerate(zip(idx, np.clip(pr.predict(M, S), 0, 100))):
-            used = {c: float(M[i, k]) for k, c in enumerate(pr.meta_cols)} if pr.uses_meta else {}
-            out = outside_ranges(used, ranges) if pr.uses_meta else []
-            rows[j].update(status='ok', inputs=used, outside=out, extrapolation=bool(out), **interval(v))
-    if vary is None: return rows
-    from popnb.evaluate import vary_input
-    col, vals = vary
-    ice = dict(zip(idx, np.clip(vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S),
-                                           pd.DataFrame(M, columns=list(pr.meta_cols)), col, vals),
-                                0, 100))) if idx else {}
-    drop = lambda l: [c for c in l if c != col]   # the varied input comes from --vary, not from where it came before
-    def one(j, r, g, v):
-        used = {**r['inputs'], col: float(v)} if r['inputs'] else {}
-        out = outside_ranges(used, ranges) if used else []
-        return {'file': r['file'], 'vary': col, 'value': float(v), 'own_value': r['inputs'].get(col, np.nan), **r, 'from_user': drop(r['from_user']),
-                'from_descriptors': drop(r['from_descriptors']), 'filled': drop(r['filled']), 'inputs': used,
-                'outside': out, 'extrapolation': bool(out), **(interval(ice[j][g]) if j in ice else {})}
-    return [one(j, r, g, v) for j,r in enumerate(rows) for g,v in enumerate(vals)]
-
-# %% ../nbs/08_cli.ipynb #d69746b9
-def _init_worker():
-    "Worker initializer: one thread (BLAS, OpenMP, torch) per process, so `n_jobs` processes use `n_jobs` cores."
-    import torch
-    from popnb.features import one_thread
-    from popnb.train import die_with_parent
-    one_thread(); torch.set_num_threads(1); die_with_parent()
-
-def _batches(files:list, features, batch_size:int):
-    "(files, their features) per batch; a table without 'file' is cut by position (one row per file, in order)."
-    by_order = features is not None and 'file' not in features.columns
-    for s in range(0, len(files), batch_size):
-        yield files[s:s+batch_size], (features.iloc[s:s+batch_size].reset_index(drop=True) if by_order else features)
-
-def _in_order(ex, calls, ahead:int):
-    "`ex.submit(fn, *args)` of each (fn, *args) in `calls`, results yielded in order, at most `ahead` submitted and not yet yielded."
-    from collections import deque
-    running = deque()
-    for fn, *args in calls:
-        running.append(ex.submit(fn, *args))
-        while len(running) >= ahead: yield running.popleft().result()
-    while running: yield running.popleft().result()
-
-def _decoded_in_order(files:list, params, descriptors:bool, n_jobs:int, chunk:int):
-    "`decode_files` of each file, in order, decoded `chunk` files at a time by `n_jobs` worker processes, a few chunks ahead."
-    from concurrent.futures import ProcessPoolExecutor
-    import popnb.cli as _m     # workers import the library's copy (picklable by reference)
-    with ProcessPoolExecutor(n_jobs, initializer=_m._init_worker) as ex:
-        calls = ((_m.decode_files, files[s:s+chunk], params, descriptors) for s in range(0, len(files), chunk))
-        for dec in _in_order(ex, calls, 3*n_jobs): yield from dec
-
-_FORKED = {}   # what forked predict workers inherit from their parent: the predictor and predict_batch's options
-
-def _predict_forked(files:list, features):
-    "(files, rows) of `predict_batch` in a forked worker, with the predictor and options its parent set before forking."
-    return len(files), predict_batch(files, _FORKED['pr'], features=features, **_FORKED['kw'])
-
-def _predicted_in_order(batches, pr, kw:dict, n_jobs:int):
-    "(files in the batch, its rows) of each (files, features) batch, in order, predicted by `n_jobs` forked workers, a few batches ahead."
-    from concurrent.futures import ProcessPoolExecutor
-    import multiprocessing, popnb.cli as _m
-    _m._FORKED.update(pr=pr, kw=kw)
-    try:
-        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'), initializer=_m._init_worker) as ex:
-            yield from _in_order(ex, ((_m._predict_forked, b, f) for b, f in batches), 3*n_jobs)
-    finally: _m._FORKED.clear()
-
-# %% ../nbs/08_cli.ipynb #10513bce
-def _load(predictor, params=None, device=None):
-    "A `Predictor` from itself or a bundle path; ParameterError when `params` differ from the bundle's."
-    from popnb.train import Predictor, load_predictor
-    pr = predictor if isinstance(predictor, Predictor) else load_predictor(predictor, params=params, device=device)
-    if params is not None and params != pr.params: load_predictor(pr.path, params=params)   # raises, naming the difference
-    return pr
-
-def _predict_args(pr, features, values, vary, fill_missing, descriptors) -> tuple:
-    "(features table, values) checked once, before any file is decoded; ParameterError naming what is wrong."
-    values = {k: v for k,v in (values or {}).items() if v is not None}
-    if vary is not None:
-        if vary[0] not in pr.meta_cols: raise ParameterError(f"the bundle takes no input {vary[0]!r}{did_you_mean(vary[0], pr.meta_cols)}", where='vary')
-        if not len(vary[1]): raise ParameterError("no values to vary over", where='vary')
-    features = _read_features(features)
-    head = features if features is None or 'file' in features.columns else features.head(0)
-    metadata_table([], pr.medians, head, values, fill_missing, required=pr.uses_meta, described=[] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
-    return features, values
-
-# %% ../nbs/08_cli.ipynb #fc834e96
-def iter_predictions(paths:list, # audio files
-                     predictor, # a `Predictor` or the path of a bundle
-                     features=None, # DataFrame or CSV path of metadata (META_COLS, optionally 'file')
-                     values:dict|None=None, # column -> value for every file (the flags)
-                     fill_missing:bool=False, # fill any missing metadata with the training medians
-                     descriptors:bool=True, # measure tempo, loudness, key, mode, duration from each file
-                     vary:tuple|None=None, # (input, values): each file at every value of one input
-                     n_jobs:int=1, # worker processes (1: in this process)
-                     batch_size:int=32, # files per batch (the same batches whatever `n_jobs`: the same rows)
-                     skip=(), # files not to predict (already in a resumed output)
-                     progress:bool=True, # show a progress bar
-                     coverage:float=COVERAGE # the prediction interval's coverage
-                    ):
-    "Rows (lists of dicts) batch by batch, in the order of `paths`, as soon as they are predicted: memory flat in the number of files."
-    import multiprocessing
-    from tqdm.auto import tqdm
-    if n_jobs < 1 or batch_size < 1: raise ParameterError(f"need n_jobs >= 1 and batch_size >= 1, got {n_jobs}, {batch_size}", where='n_jobs')
-    pr = _load(predictor)
-    features, values = _predict_args(pr, features, values, vary, fill_missing, descriptors)
-    files, skip = [str(f) for f in paths], set(map(str, skip))
-    n0 = len(files)
-    if features is not None and 'file' not in features.columns and len(features) != len(files):
-        raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): without a 'file' column rows are matched by order", where='features')
-    if skip:
-        keep = [j for j,f in enumerate(files) if f not in skip]
-        if features is not None and 'file' not in features.columns: features = features.iloc[keep].reset_index(drop=True)
-        files = [files[j] for j in keep]
-    conformal_halfwidth([], coverage)   # a bad coverage stops here, before any file is decoded
-    kw = dict(values=values, fill_missing=fill_missing, descriptors=descriptors, vary=vary, coverage=coverage)
-    bar = tqdm(total=n0, initial=n0 - len(files), desc='predict', unit='file', disable=not progress)
-    try:
-        if n_jobs == 1 or len(files) <= 1:
-            for b,f in _batches(files, features, batch_size): yield predict_batch(b, pr, features=f, **kw); bar.update(len(b))
-            return
-        if descriptors and pr.uses_meta:
-            from popnb.features import warm_numba; warm_numba()   # numba's cache compiled once, before the workers read it
-        if 'fork' in multiprocessing.get_all_start_methods() and not str(getattr(pr, 'device', 'cpu')).startswith('cuda'):
-            for n, rows in _predicted_in_order(_batches(files, features, batch_size), pr, kw, n_jobs): yield rows; bar.update(n)
-            return
-        dec = _decoded_in_order(files, pr.params, descriptors and pr.uses_meta, n_jobs, max(1, min(8, batch_size)))
-        for b,f in _batches(files, features, batch_size):     # a GPU (or no fork): the workers decode, the network runs here
-            yield predict_batch(b, pr, features=f, decoded=[next(dec) for _ in b], **kw); bar.update(len(b))
-    finally: bar.close()
-
-# %% ../nbs/08_cli.ipynb #a2750e53
-def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, channels, length
-                  predictor, # a `Predictor` or the path of a bundle
-                  features=None, # DataFrame or CSV path of metadata (META_COLS, optionally 'file')
-                  artist_popularity:float|None=None, # the artist's Spotify popularity (0-100), for every file
-                  artist_followers:float|None=None, # the artist's followers, for every file
-                  audio_features:dict|None=None, # Spotify audio feature -> value, for every file
-                  fill_missing:bool=False, # fill any missing metadata with the training medians (see `filled`)
-                  descriptors:bool=True, # measure tempo, loudness, key, mode, duration from each file (`file_features`); others from medians
-                  params=None, # MelParams the caller expects; must equal the bundle's
-                  device:str|None=None, # torch device (default_device() by default)
-                  batch_size:int=32, # files decoded and predicted together
-                  vary:tuple|None=None, # (input, values): each file predicted at every value of one input, the others held
-                  n_jobs:int=1, # worker processes
-                  progress:bool=True, # show a progress bar
-                  coverage:float=COVERAGE # the prediction interval's coverage (split-conformal, see above)
-                 ) -> pd.DataFrame:
-    "One row per file (per file and value with `vary`): predicted popularity (0-100) with its interval, status and error, the inputs used and where they came from."
-    pr = _load(predictor, params, device)
-    unknown = [k for k in (audio_features or {}) if k not in AUDIO_FEATURES]
-    if unknown: raise ParameterError(f"unknown audio feature(s) {unknown}; expected any of {AUDIO_FEATURES}", where='audio_features')
-    if vary is not None: vary = (vary[0], np.asarray(vary[1], float).ravel())
-    vals = dict(audio_features or {}, artist_popularity=artist_popularity, artist_followers=artist_followers)
-    rows = [r for b in iter_predictions(paths, pr, features, vals, fill_missing, descriptors, vary, n_jobs, batch_size, progress=progress, coverage=coverage) for r in b]
-    return pd.DataFrame(rows, columns=PREDICT_COLS if vary is None else VARY_COLS)
-
-# %% ../nbs/08_cli.ipynb #b72827d3
-STREAM_SUFFIXES = {'.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl'}
-
-def _plain(v):
-    "A JSON value: NaN -> None, numpy scalars -> Python, lists and dicts element by element."
-    if isinstance(v, dict): return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)): return [_plain(x) for x in v]
-    v = v.item() if isinstance(v, np.generic) else v
-    return None if isinstance(v, float) and not np.isfinite(v) else v
-
-def _cell(v) -> str:
-    "A CSV cell: a list as its items joined by '; ', the inputs as 'name=value' pairs, nothing for None or NaN."
-    v = _plain(v)
-    if isinstance(v, dict): return ' '.join(f"{k}={x:g}" if isinstance(x, float) else f"{k}={x}" for k, x in v.items())
-    if isinstance(v, list): return '; '.join(map(str, v))
-    return '' if v is None else v
-
-def _cut_partial_line(path:Path, tail:int=1<<20):
-    "Drop an unfinished last line (a run killed while writing it)."
-    with open(path, 'rb+') as f:
-        size = f.seek(0, 2); f.seek(max(0, size - tail)); b = f.read()
-        if b.endswith(b'\n') or not b: return
-        k = b.rfind(b'\n'); f.truncate(size - len(b) + k + 1 if k >= 0 else (0 if size <= tail else size))
-
-# %% ../nbs/08_cli.ipynb #1c49d319
-class RowWriter:
-    ("Rows appended to a CSV or JSON-lines file (by its suffix) as they come, flushed per batch; "
-     "`done`: the files a resumed output already has.")
-    def __init__(self, path, cols:list, resume:bool=False):
-        self.path, self.cols = Path(path), list(cols)
-        self.fmt = STREAM_SUFFIXES.get(self.path.suffix.lower())
-        if self.fmt is None:
-            raise ParameterError(f"rows are streamed to a .csv or .jsonl file, "
-                                 f"not {self.path.suffix or 'a file without suffix'}", where=str(self.path))
-        old = resume and self.path.is_file() and self.path.stat().st_size > 0
-        if old: _cut_partial_line(self.path)
-        self.done = self._done() if old and self.path.stat().st_size > 0 else set()
-        self.f = open(self.path, 'a' if old else 'w', newline='', encoding='utf-8')
-        if self.fmt == 'csv':
-            import csv
-            self.w = csv.writer(self.f)
-            if not (old and self.path.stat().st_size > 0): self.w.writerow(self.cols); self.f.flush()
-
-# %% ../nbs/08_cli.ipynb #1936053e
-@patch
-def close(self:RowWriter): self.f.close()
-@patch
-def __enter__(self:RowWriter): return self
-@patch
-def __exit__(self:RowWriter, *a): self.close()
-
-# %% ../nbs/08_cli.ipynb #1da99b71
-@patch
-def _done(self:RowWriter) -> set:
-    if self.fmt == 'jsonl':
-        with open(self.path, encoding='utf-8') as f: return {json.loads(l)['file'] for l in f if l.strip()}
-    head = pd.read_csv(self.path, nrows=0).columns.tolist()
-    if head != self.cols:
-        raise ParameterError(f"its columns {head} are not this run's {self.cols}: resume with the same options, "
-                             "or write a new file", where=f'--resume {self.path}')
-    return set(pd.read_csv(self.path, usecols=['file'], dtype=str, keep_default_na=False)['file'])
-
-# %% ../nbs/08_cli.ipynb #7c2d6a19
-@patch
-def write(self:RowWriter, rows:list):
-    "Append `rows` (dicts) and flush them to disk."
-    for r in rows:
-        if self.fmt == 'csv': self.w.writerow([_cell(r.get(c)) for c in self.cols])
-        else: self.f.write(json.dumps({c: _plain(r.get(c)) for c in self.cols}) + '\n')
-    self.f.flush(); os.fsync(self.f.fileno())
-
-# %% ../nbs/08_cli.ipynb #11431a3d
-def parse_vary(s:str # 'tempo=90:150:10' (start:stop:step, stop included) or 'tempo=90,120,150'
-              ) -> tuple[str, np.ndarray]:
-    "(input name, values) of a `--vary` specification."
-    name, sep, rng = str(s).partition('=')
-    bad = lambda why: ParameterError(f"{why}; expected NAME=START:STOP:STEP or NAME=V1,V2,... (e.g. tempo=90:150:10)", where=f'--vary {s}')
-    if not sep or not name.strip(): raise bad("no input name")
-    try:
-        if ':' in rng:
-            a, b, st = (float(x) for x in rng.split(':'))
-            if st <= 0 or b < a: raise bad("need start <= stop and step > 0")
-            vals = np.arange(a, b + st/2, st)
-        else: vals = np.array([float(x) for x in rng.split(',') if x.strip()])
-    except ValueError: raise bad("values must be numbers") from None
-    if not len(vals): raise bad("no values")
-    return name.strip().replace('-', '_'), np.round(vals, 10)
-
-def plot_vary(t:pd.DataFrame, # predict_files(..., vary=...) output
-              out=None # a .png or .pdf to write (None: only return the figure)
-             ):
-    "Predicted popularity against the varied input, one line per file, its interval as a band, the file's own value marked, the caveat below."
-    from popnb.report import new_figure
-    import matplotlib.pyplot as plt
-    col = t['vary'].iloc[0]; ok = t[t.status == 'ok']
-    fig, ax = new_figure('column', aspect=0.8)
-    for f, g in ok.groupby('file', sort=False):
-        line, = ax.plot(g.value, g.popularity, marker='.', label=Path(f).name)
-        if g.low.notna().all(): ax.fill_between(g.value, g.low, g.high, color=line.get_color(), alpha=0.15, lw=0)
-        own = g.own_value.iloc[0]
-        if pd.notna(own):
-            ax.axvline(own, color=line.get_color(), ls=':', lw=0.8)
-            ax.plot([own], [np.interp(own, g.value, g.popularity)], marker='o', mfc='white', color=line.get_color())
-    cov = ok.coverage.iloc[0] if len(ok) else COVERAGE
-    lo, hi = (ok.low.min(), ok.high.max()) if len(ok) and ok.low.notna().all() else (ok.popularity.min() - 10, ok.popularity.max() + 10)
-    ax.set_ylim(max(0, min(lo, ok.popularity.min() - 10) - 1), min(100, max(hi, ok.popularity.max() + 10) + 1))   # never steeper than the interval
-    unit = _UNITS.get(col, '').strip()
-    ax.set(xlabel=f"{input_label(col)}{f' ({unit})' if unit else ''}", ylabel='predicted popularity (0–100)',
-           title=f"prediction as {input_label(col)} varies, other inputs held")
-    ax.legend(frameon=False, fontsize=6, title=f"band: {cov:.0%} interval; ○ the file's own value", title_fontsize=6)
-    note = ok.caveat.iloc[0] if len(ok) and ok.caveat.iloc[0] else ''
-    if note: fig.text(0.0, -0.02, textwrap.fill('Caveat: ' + note + '.', 70), fontsize=6, va='top', ha='left')
-    if out: fig.savefig(out, metadata={'png': {'Software': None}, 'pdf': {'CreationDate': None}}.get(Path(out).suffix[1:]))
-    return fig
+__all__ = ['cmd_data', 'cmd_previews', 'cmd_extract', 'cmd_train', 'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser',
+           'main']
 
 # %% ../nbs/08_cli.ipynb #077fbdeb
-# popnb.train.NETWORKS, without importing torch for `--help` (a test ties them)
-_NETS = ('fusion_cnn', 'fusion_audio', 'fusion_meta', 'paper_cnn')
+class _Choices:
+    "argparse choices that `load()` gives, read the first time they are needed (a value to check, the command's help)."
+    def __init__(self, load): self.load = load
+    @functools.cached_property
+    def names(self) -> tuple: return tuple(self.load())
+    def __iter__(self): return iter(self.names)
+    def __contains__(self, x): return x in self.names
+
+def _lazy_choice(p, flag:str, load, **kw):
+    "Option `flag` of parser `p` with the choices `load()` gives, listed in its help like any choices but read only when needed."
+    act = p.add_argument(flag, choices=_Choices(load), metavar='', **kw)   # with a metavar argparse does not list the choices at once...
+    act.metavar = None                                                      # ...and without one its help lists them
+    return act
+
+def _networks() -> tuple:
+    "The study's networks, `popnb.train.NETWORKS` (popnb.train imports torch)."
+    from popnb.train import NETWORKS
+    return NETWORKS
 
 # %% ../nbs/08_cli.ipynb #176e60c2
 def _say(*a): print(*a, file=sys.stderr)
 
 def _table(df:pd.DataFrame) -> str: return df.to_string(index=False) if len(df) else '(nothing)'
-
-# %% ../nbs/08_cli.ipynb #da4a80c7
-_WIDTH = 100   # the table fits a terminal this wide; long reasons go to the footnotes
-
-def _short(f:str, n:int=32) -> str: f = Path(f).name; return f if len(f) <= n else '…' + f[-(n - 1):]
-
-def _inputs_note(r:dict, verbose:bool) -> str:
-    "Where a row's inputs came from, named, with the values used: given, measured, training medians."
-    v = r.get('inputs') or {}
-    lab = lambda cs: ', '.join(input_label(c, v[c]) if c in v else input_label(c) for c in cs)
-    med = r.get('filled') or []
-    parts = [f"given: {lab(r['from_user'])}" if r.get('from_user') else '',
-             f"measured from the file: {lab(r['from_descriptors'])}" if r.get('from_descriptors') else '',
-             (f"training medians: {lab(med)}" if verbose or len(med) <= 2 else
-              f"training medians: {lab([c for c in med if c not in MEDIAN_OK])}{', ' if any(c not in MEDIAN_OK for c in med) else ''}"
-              f"{sum(c in MEDIAN_OK for c in med)} learned scores (-v lists them)") if med else '']
-    return '; '.join(p for p in parts if p)
-
-def format_rows(t:pd.DataFrame, # predict_files output
-                verbose:bool=False # every input and value, every note in full
-               ) -> str:
-    "The prediction table for a terminal: one short line per row, the reasons and the inputs in numbered notes below it."
-    vary = 'vary' in t.columns
-    cov = t.coverage.iloc[0] if len(t) else COVERAGE
-    notes, mark, rows = [], {}, []
-    for f, g in t.groupby('file', sort=False):
-        r = g.iloc[0].to_dict(); why = []
-        if r['status'] != 'ok': why.append(r['error'])
-        else:
-            if any(g.extrapolation):
-                out = list(dict.fromkeys(x for o in g.outside for x in o if not vary or not x.startswith(input_label(r['vary']) + ' ')))
-                why.append('extrapolation — outside the training data: ' + '; '.join(out) if out else
-                           f"extrapolation at some values of {input_label(r['vary'])}")
-            why += list(r['notes']); why.append(_inputs_note(r, verbose))
-        notes.append(textwrap.fill(f"[{len(notes) + 1}] {Path(f).name}: " + '. '.join(w for w in why if w), _WIDTH, subsequent_indent='    '))
-        mark[f] = f"[{len(notes)}]" + (' extrapolation' if r['status'] == 'ok' and any(g.extrapolation) else '')
-    for r in t.to_dict('records'):
-        ok = r['status'] == 'ok'
-        rows.append({'file': _short(r['file']), **({r['vary']: _num(r['value'])} if vary else {}),
-                     'popularity': f"{r['popularity']:.1f}" if ok else '—',
-                     f"{cov:.0%} interval": f"{r['low']:.0f}–{r['high']:.0f}" if ok and pd.notna(r['low']) else '—',
-                     'status': r['status'], 'notes': mark[r['file']]})
-    return _table(pd.DataFrame(rows)) + '\n\n' + '\n'.join(notes)
 
 # %% ../nbs/08_cli.ipynb #8c1fa7d0
 def _load_data(dataset:str='updated'):
@@ -738,35 +118,9 @@ def cmd_extract(a) -> int:
         return 1
     return 0
 
-# %% ../nbs/08_cli.ipynb #5aeb1145
-def _fit(m, d:pd.DataFrame, y:np.ndarray, S, seed:int=0):
-    "Fit network `m` on rows `d` as `popnb train` does: the paper's network stops early on a held-out 20 % of them, the others on their own."
-    from popnb.data import paper_split
-    if m.config.val != 'test': return m.fit(d, y, S=S)
-    tr, te = paper_split(d, seed=seed)
-    return m.fit(d.iloc[tr], y[tr], S=None if S is None else S[tr], X_val=d.iloc[te], y_val=y[te], S_val=None if S is None else S[te])
-
-def grouped_residuals(d:pd.DataFrame, # the training rows (with `artist`)
-                      y:np.ndarray, # their popularity
-                      S, # their spectrograms, or None
-                      model:str, # the network (a key of popnb.train.MODELS)
-                      k:int=5, # artist-grouped folds
-                      seed:int=0, # the fold assignment and the networks' seed
-                      **over # TrainConfig fields, as the bundle's network got them (epochs, device)
-                     ) -> np.ndarray:
-    "Out-of-fold residuals (actual − predicted, prediction clipped to 0–100) of `model` under an artist-grouped k-fold CV of the rows."
-    from popnb.data import grouped_folds
-    from popnb.train import make_model
-    res = np.full(len(d), np.nan)
-    for tr, te in grouped_folds(d, k=k, seed=seed):
-        m = _fit(make_model(model, seed=seed, **over), d.iloc[tr].reset_index(drop=True), y[tr], None if S is None else S[tr], seed)
-        res[te] = y[te] - np.clip(m.predict(d.iloc[te].reset_index(drop=True), None if S is None else S[te]), 0, 100)
-    return res
-
 # %% ../nbs/08_cli.ipynb #93b0685d
 def cmd_train(a) -> int:
     "popnb train: train a network on the paper dataset and write a predictor bundle."
-    from popnb.data import paper_split
     from popnb.features import build_store, resolve_audio_source
     from popnb.train import MODELS, make_model, save_predictor
     spec = MODELS[a.model]
@@ -791,10 +145,7 @@ def cmd_train(a) -> int:
     over = {k: v for k,v in dict(epochs=a.epochs, device=a.device).items() if v is not None}
     m = make_model(a.model, seed=a.seed, **over)
     y = df.popularity.to_numpy(float)
-    if m.config.val == 'test':   # the authors stopped early on a held-out 20 % of rows
-        tr, te = paper_split(df, seed=a.seed)
-        m.fit(df.iloc[tr], y[tr], S=None if S is None else S[tr], X_val=df.iloc[te], y_val=y[te], S_val=None if S is None else S[te])
-    else: m.fit(df, y, S=S)
+    fit_network(m, df, y, S, a.seed)   # the paper's network stops early on a held-out 20 % of rows, as the authors did
     cal = None
     if a.calibration_folds:   # the interval's calibration: the same network, artist-grouped out-of-fold
         k = min(a.calibration_folds, df.artist.nunique())
@@ -864,7 +215,7 @@ def _failed(t:pd.DataFrame) -> list:
 
 def _predict_stream(a, ck:Path, vals:dict, vary) -> int:
     "popnb predict --out FILE.csv|FILE.jsonl: rows appended as they are predicted; --resume skips the files already there."
-    pr = _load(ck, device=a.device)
+    pr = as_predictor(ck, device=a.device)
     cols = PREDICT_COLS if vary is None else VARY_COLS
     files, bad = set(), []
     with RowWriter(a.out, cols, resume=a.resume) as w:
@@ -874,7 +225,7 @@ def _predict_stream(a, ck:Path, vals:dict, vary) -> int:
             w.write(rows); files |= {r['file'] for r in rows}
             bad += list(dict.fromkeys((r['file'], r['error']) for r in rows if r['status'] != 'ok'))
     if a.plot: plot_vary(pd.read_csv(a.out) if w.fmt == 'csv' else pd.read_json(a.out, lines=True), a.plot); _say(f"wrote {a.plot}")
-    return _notes(None, bad, len(files), caveat(pr), _trust(pr)[2])
+    return _notes(None, bad, len(files), caveat(pr), bundle_trust(pr)[2])
 
 # %% ../nbs/08_cli.ipynb #55d45047
 def default_checkpoint() -> Path|None:
@@ -902,20 +253,20 @@ def cmd_predict(a) -> int:
     if a.n_jobs < 1: raise ParameterError(f"expected an int >= 1, got {a.n_jobs}", where='--n-jobs')
     if not 0 < a.coverage < 1: raise ParameterError(f"expected a share between 0 and 1 (e.g. 0.9), got {a.coverage}", where='--coverage')
     if stream: return _predict_stream(a, ck, dict(feats, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers), vary)
-    pr = _load(ck, device=a.device)
+    pr = as_predictor(ck, device=a.device)
     t = predict_files(a.audio, pr, features=a.features, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers,
                       audio_features=feats, fill_missing=a.fill_missing, descriptors=not a.no_descriptors, progress=not a.quiet,
                       vary=vary, n_jobs=a.n_jobs, coverage=a.coverage)
-    _, res, cal = _trust(pr)
-    if a.format == 'json': s = json.dumps([_plain(r) for r in t.to_dict('records')], indent=1, ensure_ascii=False)
-    elif a.format == 'csv': s = t.map(_cell).to_csv(index=False)
+    _, res, cal = bundle_trust(pr)
+    if a.format == 'json': s = json.dumps([json_value(r) for r in t.to_dict('records')], indent=1, ensure_ascii=False)
+    elif a.format == 'csv': s = t.map(csv_cell).to_csv(index=False)
     else:
         q = conformal_halfwidth(res, a.coverage) if res is not None else None
         foot = [f"model {pr.name} ({ck}), trained on {pr.audio_source} audio, spectrogram {pr.params.key}",
                 (f"interval: ±{q:.1f} points, to cover {a.coverage:.0%} of tracks by artists like the training ones (split-conformal on {cal})"
                  if q is not None else "interval: none (this bundle records no calibration: retrain it with `popnb train`)"),
                 *([f"caveat: {caveat(pr)}"] if caveat(pr) else [])]
-        s = format_rows(t, a.verbose) + '\n\n' + '\n'.join(textwrap.fill(x, _WIDTH, subsequent_indent='  ') for x in foot)
+        s = format_rows(t, a.verbose) + '\n\n' + '\n'.join(textwrap.fill(x, TABLE_WIDTH, subsequent_indent='  ') for x in foot)
     if a.out:
         from popnb.core import atomic_write
         with atomic_write(a.out, 'w') as f: f.write(s if s.endswith('\n') else s + '\n')
@@ -966,7 +317,7 @@ def _add_data(sp):
     return p
 
 def _add_previews(sp):
-    from popnb.audio import DEEZER_API, ITUNES_API
+    from popnb.audio import DEEZER_API, ITUNES_API, RETRY_STATUSES
     p = _sub(sp, 'previews', cmd_previews, 'gather 30 s audio previews (Deezer, then iTunes) for the paper\'s tracks',
              "popnb previews --limit 20 --out data/raw/audio")
     _data_args(p)
@@ -976,7 +327,7 @@ def _add_previews(sp):
     p.add_argument('--deezer-url', default=DEEZER_API, help='Deezer API base URL')
     p.add_argument('--itunes-url', default=ITUNES_API, help='iTunes Search API base URL')
     p.add_argument('--threshold', type=float, default=0.8, help='minimum title/artist/duration match score')
-    p.add_argument('--retry', nargs='+', default=[], choices=('no_match', 'bad_audio'),
+    p.add_argument('--retry', nargs='+', default=[], choices=RETRY_STATUSES,
                    help='also ask again for the tracks an earlier run left with these statuses (error rows always are)')
     return p
 
@@ -995,7 +346,7 @@ def _add_train(sp):
     p = _sub(sp, 'train', cmd_train, 'train a network on the paper dataset and write a predictor bundle',
              "popnb train --model fusion_cnn --audio-source previews --epochs 30\n"
              "popnb train --model paper_cnn --audio-source synthetic --rows 200 --epochs 2 --out /tmp/paper_cnn.pt")
-    p.add_argument('--model', default='fusion_cnn', choices=_NETS, help='network to train')
+    _lazy_choice(p, '--model', _networks, default='fusion_cnn', help='network to train')
     _data_args(p, '--rows'); _audio_args(p, 'auto')
     p.add_argument('--epochs', type=int, default=None, help="maximum epochs (default: the model's configuration)")
     p.add_argument('--device', default=None, help='torch device (default: CUDA when available, else CPU)')
@@ -1058,7 +409,7 @@ def _add_predict(sp):
                    help="metadata table: columns of META_COLS, plus 'file' to match files "
                         "(else one row per file, in order)")
     for c in ARTIST_COLS + AUDIO_FEATURES:
-        p.add_argument(_flag(c), dest=c, type=float, default=None, metavar='N',
+        p.add_argument(input_flag(c), dest=c, type=float, default=None, metavar='N',
                        help=f'{c} for every file (range {RANGES.get(c)})')
     _predict_options(p)
     return p

@@ -1,4 +1,4 @@
-"popnb.cli and popnb.predict: every command's help, argument errors (exit 2), a tiny trained bundle, prediction on real and broken files (exit 1), formats, mismatched bundles, the console script."
+"popnb.cli: every command's help, argument errors (exit 2), a tiny trained bundle, prediction on real and broken files (exit 1), formats, mismatched bundles, the console script."
 import argparse, json, io, os, subprocess, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
