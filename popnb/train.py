@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #c6a99d0a
 from __future__ import annotations
-import contextlib, ctypes, dataclasses, inspect, multiprocessing, os, signal, tempfile, time
+import contextlib, ctypes, dataclasses, inspect, json, multiprocessing, os, signal, tempfile, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 from dataclasses import dataclass, asdict, replace
@@ -485,7 +485,8 @@ def _job(protocol, df, spec, job, configs, overrides, checkpoint_dir, feature_se
                   track_key=df.track_key.to_numpy()[rows], artist=df.artist.to_numpy()[rows], y_true=df.popularity.to_numpy(float)[rows],
                   y_pred=m.predict(df.iloc[rows], S=None if spec is None else spec[rows])))
                for split, rows in [('test', te)] + ([('train', tr)] if protocol == 'paper' else [])]
-    h = m.history_.assign(protocol=protocol, model=n, seed=seed, fold=fold) if hasattr(m, 'history_') else None
+    design = json.dumps(getattr(m, 'choice_', None)) if getattr(m, 'choices', ()) else ''   # the design chosen on the inner rows
+    h = m.history_.assign(protocol=protocol, model=n, seed=seed, fold=fold, design=design) if hasattr(m, 'history_') else None
     return pd.concat(out, ignore_index=True), h
 
 # %% ../nbs/05_train.ipynb #5ebd869e
