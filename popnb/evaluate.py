@@ -603,7 +603,7 @@ def verdict(difference:float, # metric(A) − metric(B)
 
 # %% ../nbs/06_evaluate.ipynb #eae0a776
 FEATURE_WORDS = {'spotify': "Spotify's features", 'descriptors': 'descriptors of the audio', 'both': "both",
-                 'artist': "the artist's two values alone", 'no_artist': 'no artist inputs'}   # feature sets in prose
+                 'artist': "the artist's two values alone", 'no_artist': "Spotify's audio features without the artist's values"}   # feature sets in prose
 
 def side_name(x:str) -> str:
     "How a sentence names a compared side: the registry's label, with any ' @feature set' or ' | group' kept."
