@@ -28,7 +28,7 @@ def test_paper_12_release_date_smoke(paper_smoke, mirror):
     assert set(d[d.family == 'release_skill'].a) == set(MODELS) - {'mean'} and set(d[d.family == 'release_skill'].b) == {'mean'}
     from popnb.train import MODELS as REGISTRY                            # without the artist inputs: the learners that take them (issue 29 §4)
     na = d[d.family == 'release_no_artist']
-    assert set(na.a) == {f'{m} @no_artist' for m in MODELS if REGISTRY[m].artist_inputs and not REGISTRY[m].choices} and set(na.b) == {'mean'}
+    assert set(na.a) == {f'{m} @no_artist' for m in MODELS if REGISTRY[m].artist_inputs and not REGISTRY[m].uses_audio} and set(na.b) == {'mean'}
 
 def test_paper_12_rejects_a_cutoff_with_nothing_after_it(tmp_path, kernel_name, mirror, monkeypatch):
     "A cutoff after the last release fails at the top, naming the parameter."
