@@ -41,7 +41,7 @@ def test_configs():
 
 def test_registry():
     assert {'paper_cnn','fusion_cnn','fusion_audio','fusion_meta','mean','median','majority','artist_mean','ridge',
-            'hgb_all','hgb_audio','hgb_artist','rf','svr','hitmusicnet','fusion_paper_input'} == set(MODELS)
+            'hgb_all','hgb_audio','hgb_artist','rf','svr','hitmusicnet','fusion_paper_input','paper_cnn_std'} == set(MODELS)
     assert isinstance(make_model('ridge'), SklearnModel) and isinstance(make_model('paper_cnn'), NetModel)
     with pytest.raises(ParameterError, match='unknown model'): make_model('resnet')
 
@@ -59,7 +59,7 @@ def test_resume_equals_uninterrupted(df, spec, tmp_path):
     def boom(m, epoch, rec):
         if epoch == 2: raise RuntimeError('interrupted')
     with pytest.raises(RuntimeError, match='interrupted'): _fit('fusion_cnn', df, spec, ck=ck, cb=boom, epochs=4)
-    st = torch.load(ck, weights_only=True)
+    st = torch.load(ck.with_suffix('.design0.pt'), weights_only=True)   # its first candidate design's checkpoint (designs chosen per run)
     assert st['epoch'] == 2 and not st['done'] and len(st['history']) == 2
     assert not list(tmp_path.glob('.*part'))           # written atomically: no temporaries left
     m1, resumed = _fit('fusion_cnn', df, spec, ck=ck, epochs=4)
