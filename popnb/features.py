@@ -419,7 +419,7 @@ def file_descriptors(path:str|Path, # an audio file
                      seconds:float|None=None, # describe the first `seconds` after `offset`; the whole file when None
                      offset:float=0.0 # where to start, seconds
                     ) -> dict: # every key of `DESCRIPTORS`
-    "`audio_descriptors` of a file , decoded once at 22.05 kHz, with `duration_ms` of the whole file; `AudioError` naming the file."
+    "`audio_descriptors` of a file, decoded once at 22.05 kHz, with `duration_ms` of the whole file; `AudioError` naming the file."
     y = load_audio(path, sr=DESC_SR, offset=offset, duration=seconds, allow_silent=True)
     ms = _file_ms(path)
     if ms is None and seconds is None: ms = 1000*(offset + len(y)/DESC_SR)   # decoded to the end: that is the file's length
