@@ -97,7 +97,7 @@ reproduce: env
 	@$(call TIMED,README.md,$(MAKE) --no-print-directory readme)
 	@$(call TIMED,bundle (popnb train),$(MAKE) --no-print-directory bundle)
 	@echo "== stage table (python -m popnb.runner stages _runs)"; python -m popnb.runner stages _runs
-	@python -c "from popnb.protocols import run_tally; run_tally('_runs/runs.tsv', show=True)"
+	@python -c "from popnb.runs import run_tally; run_tally('_runs/runs.tsv', show=True)"
 	@$(MAKE) --no-print-directory check-slow
 
 ## bundle: train the corrected network on all tracks with the study's log-mel of PARAMS and write data/interim/models/fusion_cnn.pt (for `popnb predict`)

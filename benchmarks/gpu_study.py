@@ -3,7 +3,7 @@
     python benchmarks/gpu_study.py --params params/gpu.yaml --budget 240 --out OUT/study.json [--quick]
 
 What 04_grouped_audit's long cell runs (`protocol_predictions` of Table 4's models under the grouped and the paper
-protocol), with 04's parameters under `--params` (`popnb.runner.study_values`: 128 × 1,292 log-mel, 25 epochs, 5 folds,
+protocol), with 04's parameters under `--params` (`popnb.runner.notebook_values`: 128 × 1,292 log-mel, 25 epochs, 5 folds,
 10 seeds in params/gpu.yaml), in stages, each timed, each in a child process of its own (so that a stage past the
 budget is killed and the stages before it are kept):
 
@@ -31,8 +31,8 @@ STAGES = ('stores', 'grouped_seed0', 'grouped_all_seeds', 'paper_seed0', 'baseli
 
 def study(params, quick, epochs=None):
     "04's parameters under `params` (quick: shrunk for the CPU dry run; `epochs`: another maximum)."
-    from popnb.runner import study_values
-    v = study_values(params, nb=REPO/'nbs'/'paper'/'04_grouped_audit.ipynb')
+    from popnb.runner import notebook_values
+    v = notebook_values(REPO/'nbs'/'paper'/'04_grouped_audit.ipynb', params)
     if quick: v.update(n_mels=16, clip_seconds=2.0, epochs=2, k=3, seeds=[0, 1], rows=120)
     if epochs: v['epochs'] = epochs
     return v
@@ -57,7 +57,8 @@ def child(stage, a, log):
     "Run one stage here, appending a JSON line per step to `log`."
     import torch
     from popnb.features import build_store, study_mel
-    from popnb.protocols import protocol_predictions, model_inputs, stacks
+    from popnb.protocols import model_inputs
+    from popnb.runs import protocol_predictions, stacks
     from popnb.train import NETWORKS, STUDY_MODELS
     v = study(a.params, a.quick, a.epochs)
     mel = study_mel(v['n_mels'], v['clip_seconds'])

@@ -13,7 +13,8 @@ import argparse, json, os, subprocess, sys, tempfile
 CHILD = r'''
 import json, resource, sys
 from popnb.data import load_paper_dataset
-from popnb.protocols import protocol_predictions, study_mel
+from popnb.protocols import study_mel
+from popnb.runs import protocol_predictions
 seeds, epochs = json.loads(sys.argv[1]), int(sys.argv[2])
 df = load_paper_dataset()
 models = ['fusion_cnn', 'fusion_audio', 'fusion_meta', 'paper_cnn', 'mean', 'ridge', 'hgb_all']

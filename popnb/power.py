@@ -294,22 +294,22 @@ def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
                  models:tuple=('fusion_cnn', 'fusion_meta'), # networks (fusion_meta: no audio, one run for every share)
                  progress:bool=False
                 ) -> pd.DataFrame:
-    ("Out-of-fold predictions of the corrected networks on one planted replicate, trained by popnb.train's "
-     "grouped runner and cached under data/interim/power.")
-    from popnb.train import run_grouped, MODELS
-    from popnb.protocols import model_code
+    ("Out-of-fold predictions of the corrected networks on one planted replicate, trained by the study's executor "
+     "(`popnb.runs.fit_runs`) and cached under data/interim/power/runs.")
+    from popnb.train import MODELS
+    from popnb.runs import fit_runs, model_code
+    from popnb.protocols import protocol_splits
     d, Xp = planted_replicate(df, X, p, share, replicate, gain_db, corner)
-    out = []
+    runs = []
     for m in models:
         audio = MODELS[m].uses_audio
-        key = power_key(kind='network', model=m, share=share if audio else None, replicate=replicate, seeds=seeds, k=k,
+        key = power_key(kind='network', model=m, share=share if audio else None, replicate=replicate, k=k,
                         epochs=epochs, store=store if audio else None, mel=p.key, gain_db=gain_db if audio else None,
-                        corner=corner if audio else None, model_code=model_code(m),
+                        corner=corner if audio else None, model_code=model_code(m), designs=[dict(c) for c in MODELS[m].choices],
                         tracks=short_hash(list(df.track_key.astype(str))))
-        make = lambda: run_grouped(d, (m,), spec=Xp if audio else None, k=k,
-                                   seeds=[replicate*seeds + j for j in range(seeds)],
-                                   overrides={'epochs': epochs} if epochs else None, progress=progress)
-        out.append(cache_table(f'{POWER_DIR}/runs', key, make))
+        runs += [(m, s, f, tr, te, key) for s in range(replicate*seeds, (replicate + 1)*seeds)
+                 for f, (tr, te) in enumerate(protocol_splits(d, 'grouped', s, k))]
+    out = fit_runs(d, runs, Xp, epochs, progress=progress, desc=f'share {share:g}, replicate {replicate}', cache=f'{POWER_DIR}/runs')
     return _units(pd.concat([without_attrs(o) for o in out], ignore_index=True), d)
 
 # %% ../nbs/05b_power.ipynb #dc19b879

@@ -4,21 +4,15 @@
 
 # %% ../nbs/05a_protocols.ipynb #1640927f
 from __future__ import annotations
-import os, shutil
-from dataclasses import asdict, replace
-from tqdm.auto import tqdm
-from datetime import datetime, timezone
 import numpy as np, pandas as pd
-from .core import cache_table, code_fingerprint, default_device, paths, sha256_bytes, short_hash, ParameterError, DataError
-from .features import MelParams, PAPER_MEL, study_mel, build_store, DESCRIPTORS
+from .core import ParameterError, DataError
+from .features import MelParams, PAPER_MEL, study_mel, DESCRIPTORS
 from .audio import SYNTH_LABEL
-from .data import grouped_folds, paper_split, release_cutoff, release_folds
-import torch
-from .train import MODELS, run_paper, run_grouped, feature_cols, uses_descriptors, FEATURE_SETS, DESC_COLS, make_model, fit_predict, run_jobs, compute_threads, map_jobs, train_jobs, net_builder, build_net
+from .data import grouped_folds, paper_split, release_folds
+from .train import MODELS, FEATURE_SETS, DESC_COLS
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'model_inputs', 'add_descriptors', 'feature_label', 'protocol_splits', 'model_code', 'run_tally',
-           'fit_runs', 'stacks', 'run_data', 'run_key', 'protocol_predictions']
+__all__ = ['PROTOCOLS', 'model_inputs', 'descriptor_columns', 'add_descriptors', 'feature_label', 'protocol_splits']
 
 # %% ../nbs/05a_protocols.ipynb #6eef1920
 def model_inputs(model:str, # a key of popnb.train.MODELS
@@ -30,7 +24,9 @@ def model_inputs(model:str, # a key of popnb.train.MODELS
     return PAPER_MEL if getattr(MODELS[model], 'spec_input', 'study') == 'paper' else mel   # paper: the authors' 40 × 8 input
 
 # %% ../nbs/05a_protocols.ipynb #e6e40e2b
-def _descriptor_columns(df, store):
+def descriptor_columns(df:pd.DataFrame, # the tracks, in the store's row order
+                       store # a store built with descriptors
+                      ) -> tuple:
     "(`df` with `desc_<name>` columns, the reason each row has none: '' when described)."
     desc = store.descriptors
     d = df.reset_index(drop=True)
@@ -46,7 +42,7 @@ def add_descriptors(df:pd.DataFrame, # the tracks (popnb.data schema), in the st
                     store # a store built from `df` with `build_store(..., descriptors=True)`
                    ) -> pd.DataFrame:
     "The described tracks of `df` with `desc_<name>` columns; `.attrs['no_descriptors']` maps each left-out track to its reason."
-    d, why = _descriptor_columns(df, store)
+    d, why = descriptor_columns(df, store)
     out = d[why == ''].reset_index(drop=True)
     out.attrs['no_descriptors'] = dict(zip(d.track_key.astype(str)[why != ''], why[why != '']))
     return out
@@ -76,247 +72,3 @@ def protocol_splits(d:pd.DataFrame, # the rows (popnb.data schema)
     if protocol not in PROTOCOLS: raise ParameterError(f"must be one of {list(PROTOCOLS)}, got {protocol!r}", where='protocol')
     if cutoff is None: raise ParameterError("a release protocol needs its cutoff year", where='cutoff')
     return release_folds(d, cutoff, k, seed, new_artists=protocol == 'release_grouped')
-
-# %% ../nbs/05a_protocols.ipynb #548923a3
-def model_code(model:str # a key of popnb.train.MODELS
-              ) -> str:
-    "The fingerprint of the code that computes a run of `model`'s numbers: its network or baseline, its training, the splits."
-    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
-    return code_fingerprint(MODELS[model].build or make_model, make_model, fit_predict, protocol_splits)
-
-# %% ../nbs/05a_protocols.ipynb #986ae39c
-def _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, progress):
-    "Predictions of model `m` on one seed and fold (`split` = train and test positions), resuming from checkpoints in `ck`."
-    go = lambda: run_jobs(protocol, d, lambda _: [(seed, [split])], (m,), spec, None, over, ck, progress, feature_set)
-    try: r = go()
-    except ParameterError as e:
-        if 'another config' not in str(e): raise
-        shutil.rmtree(ck, ignore_errors=True); r = go()   # a checkpoint of other settings (e.g. progress bars): start over
-    r['fold'] = fold
-    h = r.attrs.get('history')
-    if isinstance(h, pd.DataFrame) and len(h): h['fold'] = fold
-    return r
-
-def _tally(trained:bool, **run):
-    "Append to `_runs/runs.tsv` that a run was trained or read back from its cache."
-    f = paths().runs/'runs.tsv'; f.parent.mkdir(parents=True, exist_ok=True)
-    with open(f, 'a', encoding='utf-8') as o:
-        o.write('\t'.join([datetime.now(timezone.utc).isoformat(timespec='seconds'), 'trained' if trained else 'reused',
-                           *[f'{k}={v}' for k,v in run.items()]]) + '\n')
-
-def run_tally(path:str|os.PathLike|None=None, # a runs.tsv; `_runs/runs.tsv` of the project by default
-              show:bool=False # print the counts
-             ) -> dict:
-    "How many runs `protocol_predictions` read back from the cache ('reused') and trained ('trained')."
-    f = paths().runs/'runs.tsv' if path is None else path
-    rows = [l.split('\t')[1] for l in open(f, encoding='utf-8')] if os.path.exists(f) else []
-    n = dict(reused=rows.count('reused'), trained=rows.count('trained'))
-    if show: print(f"cached runs: {n['reused']} reused, {n['trained']} trained")
-    return n
-
-
-# %% ../nbs/05a_protocols.ipynb #634b1829
-def _cached_run(protocol, d, m, spec, seed, fold, split, over, feature_set, key, refresh, threads=1):
-    "One seed and fold of model `m`, read back from its cache or trained (from its checkpoint when one exists) and cached."
-    rk, trained = dict(key, seed=seed, fold=fold), []
-    ck = paths().interim/'checkpoints'/short_hash(rk, 16)
-    if refresh: shutil.rmtree(ck, ignore_errors=True)   # retrain from the first epoch
-    make = lambda: trained.append(1) or _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, False)
-    with compute_threads(threads): r = cache_table('runs', rk, make, refresh=refresh)
-    shutil.rmtree(ck, ignore_errors=True)
-    _tally(bool(trained), protocol=protocol, model=m, seed=seed, fold=fold)
-    return r
-
-# %% ../nbs/05a_protocols.ipynb #4bcf854c
-def fit_runs(d:pd.DataFrame, # the rows, in the order of `spec`
-             runs:list, # (model, seed, fold, train positions, test positions, cache key) tuples
-             spec=None, # spectrograms aligned to `d`, given to the models that use audio
-             epochs:int|None=None, # override every network's epochs (None: each model's default)
-             protocol:str='grouped', # the protocol the runs are trained and recorded under
-             feature_set:str='spotify', # model inputs: spotify | descriptors | both
-             refresh:bool=False, # retrain even when cached
-             progress:bool=True, # a progress bar over the runs
-             desc:str='runs', # its label
-             n_jobs:int|None=None, # runs trained at once (`train_jobs`)
-             stacked:bool|None=None # train each network's runs as one stacked model (`popnb.ensembles`); None: on a GPU
-            ) -> list:
-    "Each run read back from its cache (its key plus seed and fold) or trained, side by side, and cached as it finishes: [predictions]."
-    if stacked is None: stacked = default_device().startswith('cuda')
-    ok = {m: stacks(m, feature_set) for m in {r[0] for r in runs}} if stacked else {}   # one built network a model, not a run
-    st = [i for i, r in enumerate(runs) if ok.get(r[0])]
-    one = [i for i, r in enumerate(runs) if not ok.get(r[0])]
-    over = {'epochs': epochs} if epochs else None
-    nj = min(train_jobs(n_jobs), max(1, len(one))); th = max(1, torch.get_num_threads() // nj)
-    args = [(protocol, d, m, spec if MODELS[m].uses_audio else None, seed, fold, (tr, te), over, feature_set, key, refresh, th)
-            for m, seed, fold, tr, te, key in (runs[i] for i in one)]
-    out = dict(zip(one, map_jobs(_cached_run, args, nj, progress, desc)))
-    if st: out |= dict(zip(st, _stacked_runs(d, [runs[i] for i in st], spec, epochs, protocol, feature_set, refresh, progress, desc)))
-    return [out[i] for i in range(len(runs))]
-
-def _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, n_jobs=None, cutoff=None, stacked=None):
-    "Every seed and fold of model `m` under `protocol` (`fit_runs`): (predictions, histories)."
-    runs = [(m, seed, fold, tr, te, key) for seed in seeds for fold, (tr, te) in enumerate(protocol_splits(d, protocol, seed, k, cutoff))]
-    out, hist = [], []
-    for r in fit_runs(d, runs, spec, epochs, protocol, feature_set, refresh, progress, f'{protocol} {m}', n_jobs, stacked):
-        h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
-        if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
-        out.append(r)
-    return out, hist
-
-# %% ../nbs/05a_protocols.ipynb #c3a68707
-def _stacked_tables(protocol:str, d:pd.DataFrame, m:str, spec, runs:list, epochs:int|None, feature_set:str, checkpoints=None) -> list:
-    "Prediction tables of the runs [(seed, fold, train, test)] of network `m`, trained as the members of one stacked model (a checkpoint file each)."
-    from popnb.ensembles import StackedNets
-    s, cols = MODELS[m], feature_cols(feature_set)
-    cfg = replace(s.config, progress=False, **({'epochs': epochs} if epochs else {}))
-    if protocol != 'paper' and cfg.val == 'test': cfg = replace(cfg, val='inner')   # as fit_predict: never stop on held-out rows
-    y = d.popularity.to_numpy(float)
-    st = StackedNets(net_builder(s, cols), cfg, m, s.zero_shape, cols)
-    st.fit(d, y, spec, [(seed, tr, te) if cfg.val == 'test' else (seed, tr) for seed, _, tr, te in runs], checkpoints=checkpoints)
-    P, out = st.predict(d, spec), []
-    for i, (seed, fold, tr, te) in enumerate(runs):
-        parts = [('test', te)] + ([('train', tr)] if protocol == 'paper' else [])
-        r = pd.concat([pd.DataFrame(dict(protocol=protocol, model=m, seed=seed, fold=fold, split=sp, track_key=d.track_key.to_numpy()[rows],
-                                         artist=d.artist.to_numpy()[rows], y_true=y[rows], y_pred=P[i, rows])) for sp, rows in parts],
-                      ignore_index=True)
-        r.attrs['history'] = st.history_[i].assign(protocol=protocol, model=m, seed=seed, fold=fold)
-        out.append(r)
-    return out
-
-# %% ../nbs/05a_protocols.ipynb #a941b6b6
-def stacks(m:str, # a key of popnb.train.MODELS
-           feature_set:str='spotify' # its inputs
-          ) -> bool:
-    "Whether model `m`'s runs can train as one stacked model (`popnb.ensembles`)."
-    from popnb.ensembles import stackable
-    s = MODELS[m]
-    if s.kind != 'net' or s.choices: return False   # a design chosen per run trains alone
-    try: stackable(build_net(net_builder(s, feature_cols(feature_set)), s.zero_shape if not s.uses_audio else (16, 8)))
-    except ParameterError: return False
-    return True
-
-# %% ../nbs/05a_protocols.ipynb #e265144e
-class _Missing(Exception): pass
-
-def _stacked_runs(d, runs, spec, epochs, protocol, feature_set, refresh, progress, desc) -> list:
-    "`fit_runs` with each network's missing runs trained as one stacked model (popnb.ensembles), checkpointed and cached one by one."
-    from popnb.ensembles import TRAINER
-    keys = [dict(key, seed=seed, fold=fold, trainer=TRAINER) for m, seed, fold, tr, te, key in runs]
-    cks = [paths().interim/'checkpoints'/short_hash(k, 16) for k in keys]   # a member's checkpoint: resumed in any stack
-    def missing(): raise _Missing()
-    out = [None] * len(runs)
-    for i, k in enumerate(keys):
-        try: out[i] = None if refresh else cache_table('runs', k, missing)
-        except _Missing: pass
-    todo = [i for i in range(len(runs)) if out[i] is None]
-    if refresh:
-        for i in todo: shutil.rmtree(cks[i], ignore_errors=True)   # retrain from the first epoch
-    for m in tqdm(sorted({runs[i][0] for i in todo}), desc=desc, disable=not progress):
-        mine = [i for i in todo if runs[i][0] == m]
-        tabs = _stacked_tables(protocol, d, m, spec if MODELS[m].uses_audio else None, [runs[i][1:5] for i in mine], epochs, feature_set,
-                                [cks[i]/'member.pt' for i in mine])
-        for i, t in zip(mine, tabs):
-            out[i] = cache_table('runs', keys[i], lambda: t, refresh=True); shutil.rmtree(cks[i], ignore_errors=True)
-    for i, (m, seed, fold, *_ ) in enumerate(runs): _tally(i in todo, protocol=protocol, model=m, seed=seed, fold=fold)
-    return out
-
-# %% ../nbs/05a_protocols.ipynb #b90f8eee
-def _check_protocol(df:pd.DataFrame, protocol:str, feature_set:str):
-    "Refuse an unknown protocol, and Spotify's inputs on a collection gathered without them."
-    if protocol not in PROTOCOLS: raise ParameterError(f"must be one of {list(PROTOCOLS)}, got {protocol!r}", where='protocol')
-    absent = [c for c in df.attrs.get('absent_features', []) if c in feature_cols(feature_set)]
-    if absent: raise DataError(f"{absent} absent or empty as gathered, and the '{feature_set}' inputs need them: "
-                               "use feature_set='descriptors' (the inputs measured from each track's audio)",
-                               where='feature_set')
-
-# %% ../nbs/05a_protocols.ipynb #6b8f95eb
-def _stores(df:pd.DataFrame, models, mel:MelParams, dmel:MelParams, feature_set:str, audio_source:str, n_jobs:int,
-            progress:bool) -> tuple[dict, dict]:
-    "({model: the MelParams it takes, or None}, {MelParams key: its store}) for `models` on `df`."
-    needs = {m: model_inputs(m, mel) for m in models}
-    want = {p for p in needs.values() if p is not None} | ({dmel} if uses_descriptors(feature_set) else set())
-    stores = {p.key: build_store(df, audio_source=audio_source, params=p, n_jobs=n_jobs, progress=progress,
-                                 **({'descriptors': True} if uses_descriptors(feature_set) and p == dmel else {}))
-              for p in want}
-    return needs, stores
-
-# %% ../nbs/05a_protocols.ipynb #4629eb06
-def _usable_rows(df:pd.DataFrame, stores:dict, dmel:MelParams, feature_set:str) -> tuple:
-    "(the rows kept, with descriptor columns under `descriptors`; their mask over `df`; {track_key: why undescribed})."
-    ok = pd.Series(True, index=range(len(df)))
-    for s in stores.values(): ok &= s.index['ok'].to_numpy(bool)
-    keep = ok.to_numpy()
-    d, no_desc = df.reset_index(drop=True), {}
-    if uses_descriptors(feature_set):
-        d, why = _descriptor_columns(d, stores[dmel.key])
-        no_desc = dict(zip(d.track_key.astype(str)[keep & (why != '')], why[keep & (why != '')]))
-        keep = keep & (why == '')
-    return d[keep].reset_index(drop=True), keep, no_desc
-
-# %% ../nbs/05a_protocols.ipynb #f09b96ba
-def run_data(d:pd.DataFrame, # the rows a model's runs use
-             feature_set:str='spotify' # its inputs
-            ) -> str:
-    "The content digest of what a run reads from the rows: keys, artists, targets, release years and its input columns."
-    cols = [c for c in ['track_key', 'artist', 'popularity', 'year', *feature_cols(feature_set)] if c in d.columns]
-    return sha256_bytes(pd.util.hash_pandas_object(d[cols], index=False).values.tobytes())[:16]
-
-def run_key(protocol:str, # one of PROTOCOLS
-            m:str, # a key of popnb.train.MODELS
-            d:pd.DataFrame, # its rows
-            store=None, # the SpecStore its spectrograms come from (None: it reads none)
-            k:int=5, epochs:int|None=None, # folds; epochs override
-            feature_set:str='spotify', # its inputs
-            cutoff:int|None=None # release protocols' cutoff year
-           ) -> dict:
-    "The cache key of model `m`'s runs under `protocol` (the seed, fold and checkpoint are added per run)."
-    cfg = MODELS[m].config
-    return dict(protocol=protocol, model=m, k=k if protocol in ('grouped', 'release_grouped') else None, epochs=epochs,
-                **({'cutoff': cutoff} if protocol.startswith('release') else {}),
-                spectrograms=store.digest if store is not None else None, data=run_data(d, feature_set),
-                inputs=feature_set, config=asdict(cfg) if cfg else None, code=model_code(m))
-
-# %% ../nbs/05a_protocols.ipynb #f9d45627
-def _assemble(out:list, hist:list, keep:np.ndarray, no_desc:dict, feature_set:str) -> pd.DataFrame:
-    "The runs' predictions as one table; histories, skipped rows, undescribed tracks and the inputs in `.attrs`."
-    res = pd.concat(out, ignore_index=True)
-    res['track_key'] = res['track_key'].astype(str)
-    res.attrs['history'] = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame()
-    res.attrs['skipped'] = int((~keep).sum())
-    res.attrs['no_descriptors'] = no_desc
-    res.attrs['feature_set'] = feature_set
-    return res
-
-# %% ../nbs/05a_protocols.ipynb #31ae1411
-def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
-                         models:list|tuple, # keys of popnb.train.MODELS
-                         protocol:str='grouped', # grouped (artist K-fold) | paper (random 80/20) | release | release_grouped
-                         audio_source:str='synthetic', # a resolved audio source: synthetic | previews | local | none
-                         mel:MelParams|None=None, # log-mel preset of the corrected networks; `study_mel()` by default
-                         seeds:list|tuple=(0,), # fold assignments / splits and network seeds
-                         k:int=5, # folds of the grouped protocol
-                         epochs:int|None=None, # override every network's epochs (None: each model's default)
-                         n_jobs:int|None=None, # processes for spectrogram extraction (None: one per core)
-                         refresh:bool=False, # retrain even when cached
-                         progress:bool=True, # show progress bars
-                         feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both
-                         descriptor_mel:MelParams|None=None, # store the descriptors are measured on; `mel` by default
-                         cutoff:int|None=None, # last release year trained on (release protocols); `release_cutoff` by default
-                         stacked:bool|None=None # each network's runs as one stacked model (`fit_runs`); None: on a GPU
-                        ) -> pd.DataFrame:
-    "Out-of-fold predictions of `models` under `protocol`, cached per run; per-epoch histories in `.attrs['history']`."
-    _check_protocol(df, protocol, feature_set)
-    mel = mel or study_mel()
-    n_jobs = n_jobs or os.cpu_count() or 1
-    dmel = descriptor_mel or mel
-    needs, stores = _stores(df, models, mel, dmel, feature_set, audio_source, n_jobs, progress)
-    d, keep, no_desc = _usable_rows(df, stores, dmel, feature_set)
-    if protocol.startswith('release'): cutoff = release_cutoff(df.year) if cutoff is None else int(cutoff)
-    out, hist = [], []
-    for m in models:
-        p = needs[m]
-        spec = None if p is None else stores[p.key].X[keep]
-        key = run_key(protocol, m, d, stores[p.key] if p is not None else None, k, epochs, feature_set, cutoff)
-        o, h = _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, cutoff=cutoff, stacked=stacked)
-        out += o; hist += h
-    return _assemble(out, hist, keep, no_desc, feature_set)

@@ -20,11 +20,11 @@ from .features import RESOLVED_SOURCES
 __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES',
            'RECORD_PARAMS', 'SMOKE', 'SMOKE_TRACKS', 'LOCK_FILE', 'set_style', 'new_figure', 'set_context',
            'check_audio_source', 'notebook_name', 'smoke_root', 'start_run', 'record_params', 'record_diff',
-           'rerun_root', 'PaperRun', 'setup_paper', 'manifest_path', 'manifest_lock', 'load_manifest', 'lock_sha256',
-           'run_environment', 'record', 'mark_synthetic', 'rel_path', 'show_figure', 'save_figure', 'SavedTable',
-           'metric_col', 'metric_wide', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table',
-           'score_cell', 'render_index', 'write_index', 'read_table', 'family_rows', 'plot_threshold_sweep',
-           'plot_training_curves', 'plot_pred_vs_actual']
+           'rerun_root', 'PaperRun', 'study_params', 'setup_paper', 'manifest_path', 'manifest_lock', 'load_manifest',
+           'lock_sha256', 'run_environment', 'record', 'mark_synthetic', 'rel_path', 'show_figure', 'save_figure',
+           'SavedTable', 'metric_col', 'metric_wide', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex',
+           'save_table', 'score_cell', 'render_index', 'write_index', 'read_table', 'family_rows',
+           'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual']
 
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
@@ -118,9 +118,8 @@ def record_params(notebook:str|None, # the notebook, relative to the project roo
     if not notebook: return None
     P = paths(root); nb = P.root/notebook
     if not nb.is_file(): return None
-    from popnb.runner import study_values   # the runner imports this module: imported here
-    pf = P.root/RECORD_PARAMS
-    return study_values(pf if pf.is_file() else None, nb=nb, root=P.root)
+    from popnb.runner import notebook_values   # the runner imports this module: imported here
+    return notebook_values(nb, P.root/RECORD_PARAMS, P.root)
 
 # %% ../nbs/07_report.ipynb #3e997649
 def record_diff(params:dict, # a run's parameters (what `check_params` returns)
@@ -144,8 +143,9 @@ SMOKE_TRACKS = 4                     # a smoke run keeps this many tracks of eac
 
 @dataclass
 class PaperRun:
-    "What a paper notebook works with: its parameters as run, the tracks, the resolved audio, where it writes."
+    "What a paper notebook works with: its parameters as run, the tracks, the resolved audio, where it writes, its study."
     params:dict; df:pd.DataFrame; audio:str|None; root:str|None; smoke:bool; commit:str|None
+    study:object=None # the `popnb.runs.Study` its runs are made with (its study values as run, the audio resolved)
 
 def _shrink(params:dict) -> dict:
     "The parameters of a smoke run: `SMOKE`'s sizes (never larger than asked) and the first seed."
@@ -154,6 +154,16 @@ def _shrink(params:dict) -> dict:
         if k in out and isinstance(out[k], (int, float)): out[k] = type(out[k])(min(out[k], v))
     if isinstance(out.get('seeds'), (list, tuple)): out['seeds'] = list(out['seeds'])[:1]
     return out
+
+def study_params(ns:dict # a paper notebook's globals()
+                ) -> list:
+    "The study values a paper notebook declares; those it left None take the study's (params/paper.yaml `study:`), in `ns`."
+    from popnb.runs import load_study, STUDY_FIELDS   # runs come before the report in the chain, and import torch
+    names = [k for k in STUDY_FIELDS if k in ns.get('__annotations__', {})]
+    if any(ns[k] is None for k in names):
+        s = load_study()
+        ns.update({k: list(s.seeds) if k == 'seeds' else getattr(s, k) for k in names if ns[k] is None})
+    return names
 
 def _where(smoke:bool, diff:dict, rerun) -> str:
     "Where a run writes, as its first line says it."
@@ -175,6 +185,8 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     from popnb.core import check_params
     from popnb.data import load_dataset, fetch_file, PAPER_TABLES
     from popnb.features import AUDIO_SOURCES, resolve_audio_source
+    from popnb.runs import load_study
+    names = study_params(ns)
     params = check_params(ns, **{'audio_source': AUDIO_SOURCES, **choices})
     smoke = bool(params.get('smoke')) or bool(os.environ.get('IN_TEST'))
     name = notebook_name(ns, notebook)
@@ -194,7 +206,8 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     commit = _CTX['commit']
     print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists ({Path(str(dataset)).name})"
           f"{f', audio {audio}' if audio else ''}; writes {_where(smoke, diff, rerun)}; code at commit {(commit or 'unknown')[:12]}")
-    return PaperRun(params, df, audio, root, smoke, commit)
+    study = load_study(**{k: params[k] for k in names}, **({'audio_source': audio} if audio else {}))
+    return PaperRun(params, df, audio, root, smoke, commit, study)
 
 # %% ../nbs/07_report.ipynb #d4706ff3
 def manifest_path(root=None) -> Path:

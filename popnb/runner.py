@@ -12,8 +12,8 @@ from .core import DataError, ParameterError, PopnbError, did_you_mean, paths, sh
 from .report import run_environment, manifest_lock, rel_path, load_manifest, record, record_diff, rerun_root, smoke_root, write_index
 
 # %% auto #0
-__all__ = ['STUDY_NOTEBOOK', 'read_params_file', 'declared_params', 'notebook_params', 'study_values', 'write_back', 'prune',
-           'run_notebook', 'run_library', 'stage_table', 'cpu_model', 'parser', 'print_stages', 'main']
+__all__ = ['read_params_file', 'declared_params', 'notebook_params', 'notebook_values', 'write_back', 'prune', 'run_notebook',
+           'run_library', 'stage_table', 'cpu_model', 'parser', 'print_stages', 'main']
 
 # %% ../nbs/07a_runner.ipynb #c7764d18
 def _params_yaml(path:Path) -> dict:
@@ -78,10 +78,10 @@ def declared_params(nb) -> dict:
 # %% ../nbs/07a_runner.ipynb #1bfc7a33
 def notebook_params(nb, # the notebook
                     params:dict|None=None, # explicit parameters (-p): each must be declared
-                    params_file=None, # YAML file: `common:` + per-notebook sections, or flat
+                    params_file=None, # YAML file: `common:`, `study:` + per-notebook sections, or flat
                     check_common:bool=True # refuse `common:` names that no notebook in nb's folder declares
                    ) -> dict:
-    "The parameters papermill should inject into `nb`: common ∩ declared, then its section, then `params`."
+    "The parameters papermill should inject into `nb`: common ∩ declared, the `study:` values it declares as None, its section, `params`."
     nb = Path(nb); decl = declared_params(nb)
     common, secs = read_params_file(params_file) if params_file else ({}, {})
     if check_common and common:
@@ -91,6 +91,7 @@ def notebook_params(nb, # the notebook
                 raise ParameterError(f"declared by no notebook in {nb.parent}{did_you_mean(k, known)}",
                                      where=f'{params_file}: common.{k}')
     out = {k: v for k,v in common.items() if k in decl}
+    out |= {k: v for k, v in secs.get('study', {}).items() if decl.get(k) == 'None'}   # declared None: the study's value
     for src, d in ((f'{params_file}: {nb.stem}', secs.get(nb.stem, {})), ('-p', params or {})):
         for k, v in d.items():
             if k not in decl:
@@ -100,17 +101,15 @@ def notebook_params(nb, # the notebook
     return out
 
 # %% ../nbs/07a_runner.ipynb #0ae64cb1
-STUDY_NOTEBOOK = 'nbs/paper/04_grouped_audit.ipynb'   # the notebook whose parameters are the study's
-
-def study_values(params_file=None, # a YAML parameters file; None: the notebook's own defaults
-                 nb=None, # the notebook; STUDY_NOTEBOOK of the project root by default
-                 root=None # project root (found by default)
-                ) -> dict:
-    "The parameters a run of the study's notebook gets: its declared defaults, then what `params_file` gives it."
+def notebook_values(nb, # the notebook
+                    params_file=None, # a YAML parameters file; the project's params/paper.yaml by default (when there is one)
+                    root=None # project root (found by default)
+                   ) -> dict:
+    "Every parameter a run of `nb` gets under `params_file`: its declared defaults, then what the file gives it."
     import ast
-    nb = Path(nb) if nb else paths(root).root/STUDY_NOTEBOOK
+    pf = Path(params_file) if params_file else paths(root).root/'params'/'paper.yaml'
     defaults = {k: ast.literal_eval(v) for k, v in declared_params(nb).items()}
-    return {**defaults, **notebook_params(nb, None, params_file)}
+    return {**defaults, **notebook_params(nb, None, pf if pf.is_file() else None)}
 
 # %% ../nbs/07a_runner.ipynb #45018f2e
 _DROP_MIME = ('application/vnd.jupyter.widget-view+json',)   # progress bars: widgets whose text says how long it took
@@ -159,12 +158,11 @@ def write_back(executed, # a notebook as papermill executed it
     return Path(source)
 
 # %% ../nbs/07a_runner.ipynb #a2f48304
-def _is_default(nb, passed:dict) -> bool:
-    "Whether `passed` only repeats the notebook's declared defaults (a run whose outputs belong in the source)."
-    import ast
-    decl = declared_params(nb)
-    try: return all(k in decl and ast.literal_eval(decl[k]) == v for k, v in passed.items())
+def _is_default(nb, passed:dict, root=None) -> bool:
+    "Whether `passed` only repeats what params/paper.yaml gives the notebook (a run whose outputs belong in the source)."
+    try: d = notebook_values(nb, root=root)
     except (ValueError, SyntaxError): return False
+    return all(k in d and d[k] == v for k, v in passed.items())
 
 def prune(notebook:str, # the notebook, as the manifest names it
           keep:set, # the artefact keys its last run wrote
@@ -221,7 +219,7 @@ def run_notebook(nb, # the notebook to run
     # a smoke run of a paper notebook writes into a scratch root (POPNB_SMOKE_ROOT), never figures/: record it there too
     log_root = Path(smoke_root()) if smoke and root is None else (rerun or root)
     if smoke and log_root is not root: env['POPNB_SMOKE_ROOT'] = str(log_root)
-    default = write and not smoke and _is_default(nb, passed)
+    default = write and not smoke and _is_default(nb, passed, root)
     log = Path(tempfile.mkstemp(prefix='popnb-artefacts-', suffix='.txt')[1]); env['POPNB_ARTEFACT_LOG'] = str(log)
     rec = _run_record(nb, out, passed, params_file, kernel_name, root)
     try:
@@ -320,7 +318,7 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser('stages', help="the stage table of a make reproduce: seconds per notebook and stage, "
                                       "slowest cells")
     g.add_argument('run_dir', nargs='?', default='_runs')
-    v = sub.add_parser('study', help="print the study's values (04_grouped_audit's parameters) under a parameters file")
+    v = sub.add_parser('study', help="print the study's values (the `study:` section of a parameters file, popnb.runs.load_study)")
     v.add_argument('names', nargs='+'); v.add_argument('--params', dest='params_file', help='YAML parameters file')
     return ap
 
@@ -341,7 +339,9 @@ def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
         if a.cmd == 'write-back': print(f'wrote {rel_path(write_back(a.executed, a.source), None)}'); return 0
         if a.cmd == 'run-library': run_library(a.notebooks, log_output=a.log_output); return 0
         if a.cmd == 'stages': print_stages(a.run_dir); return 0
-        if a.cmd == 'study': v = study_values(a.params_file); print(*(v[n] for n in a.names)); return 0
+        if a.cmd == 'study':
+            from popnb.runs import load_study   # torch: imported for this command only
+            s = load_study(a.params_file); print(*(getattr(s, n) for n in a.names)); return 0
         ps = {k: yaml.safe_load(v) for k,v in a.parameter}
         out = run_notebook(a.notebook, ps, a.params_file, a.out, kernel_name=a.kernel, log_output=a.log_output)
         print(f'wrote {out}'); return 0

@@ -8,7 +8,7 @@ from popnb.core import set_threads
 from popnb.data import load_paper_dataset
 from popnb.features import study_mel
 from popnb.models import FusionCNN
-from popnb.protocols import protocol_predictions, run_tally
+from popnb.runs import protocol_predictions, run_tally
 from popnb.train import MODELS
 
 set_threads(1)
@@ -70,7 +70,7 @@ from contextlib import contextmanager
 import pandas as pd
 import popnb.train as T
 from popnb.core import set_threads
-from popnb.protocols import protocol_predictions
+from popnb.runs import protocol_predictions
 set_threads(1)
 kill_at, n, _aw = int(sys.argv[2]), [0], T.atomic_write
 @contextmanager

@@ -2,7 +2,7 @@
 import inspect, linecache, textwrap
 import numpy as np, pandas as pd, pytest
 import popnb.core, popnb.train, popnb.audio, popnb.features as F
-from popnb.protocols import model_code, run_key
+from popnb.runs import model_code, run_key
 from popnb.features import MelParams, build_store, store_code
 
 def _recompiled(fn, edit):
