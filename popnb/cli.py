@@ -124,10 +124,11 @@ def cmd_train(a) -> int:
     from popnb.features import build_store, resolve_audio_source
     from popnb.train import MODELS, make_model, save_predictor
     spec = MODELS[a.model]
-    params = _mel(a.preset or ('paper' if a.model == 'paper_cnn' else 'logmel'), a.n_mels, a.seconds)
+    params = _mel(a.preset or ('paper' if spec.spec_input == 'paper' else 'logmel'), a.n_mels, a.seconds)   # the registry says which input
     source = resolve_audio_source(a.audio_source) if spec.uses_audio else 'none'
-    if a.model == 'paper_cnn' and source != 'none' and params.shape != (40, 8):
-        raise ParameterError(f"paper_cnn takes the paper's 40×8 spectrograms (--preset paper, no --n-mels/--seconds); these parameters give {params.shape[0]}×{params.shape[1]}", where='--model paper_cnn')
+    if spec.spec_input == 'paper' and source != 'none' and params.shape != (40, 8):
+        raise ParameterError(f"{a.model} takes the paper's 40×8 spectrograms (--preset paper, no --n-mels/--seconds); these parameters "
+                             f"give {params.shape[0]}×{params.shape[1]}", where=f'--model {a.model}')
     df, data_hash = _load_data(a.dataset)
     lack = [c for c in df.attrs.get('absent_features', []) if c in META_COLS]
     if lack:

@@ -14,7 +14,7 @@ from .core import DataError, ParameterError, closest, did_you_mean
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERGED_RULE', 'LOWER_IS_BETTER', 'PLAN_FILE',
-           'CONSTANTS', 'FEATURE_WORDS', 'RECORD_COLS', 'VERDICT_WORDS', 'TIER_NAMES', 'FIXED_BANDS', 'TIER_METRICS',
+           'FEATURE_WORDS', 'RECORD_COLS', 'VERDICT_WORDS', 'TIER_NAMES', 'FIXED_BANDS', 'TIER_METRICS',
            'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'SHADOW', 'check_yp', 'resolve_threshold',
            'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics',
            'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample', 'interval_caption', 'check_columns',
@@ -554,14 +554,13 @@ def detectable(self:Rule, se:float, m:int=1) -> float:
 # %% ../nbs/06_evaluate.ipynb #016897b9
 def family_comparisons(name:str, # a family of the plan
                        plan:dict|None=None, # the plan (the project's by default)
-                       **lists # lists a family's `each` may name, beside the registry's ('study', 'earlier', 'networks', 'without_artist')
+                       **lists # lists a family's `each` may name, beside the registry's (its tags, 'study', 'networks', 'without_artist')
                       ) -> list[tuple]:
     "The (a, b, protocol_a, protocol_b) comparisons of family `name`, with `{m}` replaced by each name of its `each` list."
-    from popnb.train import STUDY_MODELS, NETWORKS, WITHOUT_ARTIST
-    from popnb.models import EARLIER_METHODS
+    from popnb.train import STUDY_MODELS, NETWORKS, WITHOUT_ARTIST, TAGS, tagged
     plan = plan or load_plan(); fams = plan['families']
     if name not in fams: raise ParameterError(f"no family {name!r} in the plan{did_you_mean(name, fams)}", where='family')
-    fam = fams[name]; known = dict(study=STUDY_MODELS, earlier=EARLIER_METHODS, networks=NETWORKS, without_artist=WITHOUT_ARTIST) | lists
+    fam = fams[name]; known = {t: tagged(t) for t in TAGS} | dict(study=STUDY_MODELS, networks=NETWORKS, without_artist=WITHOUT_ARTIST) | lists
     if isinstance(fam.get('each'), list): known = known | {'(listed)': fam['each']}; fam = {**fam, 'each': '(listed)'}   # a list the plan writes out
     if 'each' in fam and fam['each'] not in known:
         raise ParameterError(f"family {name!r} ranges over {fam['each']!r}: pass it as a keyword", where='each')
@@ -587,8 +586,6 @@ def fmt_estimate(value:float, lo:float, hi:float, signed:bool=False) -> str:
     return f"{v:{s}.{d}f} [{lo:{s}.{d}f}, {hi:{s}.{d}f}]"
 
 # %% ../nbs/06_evaluate.ipynb #e784c738
-CONSTANTS = ('mean', 'median', 'majority')   # references: they have no skill by construction
-
 def verdict(difference:float, # metric(A) − metric(B)
             p_adj:float, # its adjusted p-value
             metric:str, # the metric (its direction: LOWER_IS_BETTER)
@@ -624,6 +621,7 @@ def fmt_p(p:float, alpha:float=0.05) -> str:
 def verdict_sentence(r # a row of the table of record (what family_table returns), as a dict or Series
                     ) -> str:
     "The one place a verdict is written in words: 'A against B (protocol): MAE difference +1.2 [+0.4, +2.0], Holm p = 0.004 — worse.'"
+    from popnb.train import tagged   # the registry's constant predictions: no skill by construction, so never flagged
     a, b, pa, pb = r['a'], r['b'], r['protocol_a'], r['protocol_b']; same = a == b
     group = a.partition(' | ')[2] if ' | ' in a and a.partition(' | ')[2] == b.partition(' | ')[2] else ''
     A, B = (side_name(a.partition(' | ')[0]), side_name(b.partition(' | ')[0])) if group else (side_name(a), side_name(b))
@@ -634,7 +632,7 @@ def verdict_sentence(r # a row of the table of record (what family_table returns
             'contradicts the claim': f"the data contradict the claim that {A} beats {B}",
             'no detectable difference': f"no detectable difference (detectable with {r.get('power', 0.8) * 100:g} % power: ±{r['detectable']:.{d}f})"}.get(v, v)
     off = [f"{p if same else side_name(x)}: {s}" for x, p, s in ((r['a'], pa, r.get('status_a', '')), (r['b'], pb, r.get('status_b', '')))
-           if isinstance(s, str) and s not in ('', 'skill') and x.split(' ')[0] not in CONSTANTS]
+           if isinstance(s, str) and s not in ('', 'skill') and x.split(' ')[0] not in tagged('constant')]
     return (f"{A + ', ' + where if same else f'{A} against {B} ({where})'}: {m} difference {fmt_estimate(r['difference'], r['ci_low'], r['ci_high'], signed=True)}, "
             f"Holm {fmt_p(r['p_adj'])} — {tail}" + (f" ({'; '.join(off)})" if off else '') + '.')
 

@@ -291,17 +291,17 @@ def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
                  seeds:int=1, # fold assignments / network seeds per replicate
                  k:int=5, epochs:int|None=None, # folds; the networks' epochs (None: their default)
                  gain_db:float=2.0, corner:float=2000.0, # the planted shelf
-                 models:tuple=('fusion_cnn', 'fusion_meta'), # networks (fusion_meta: no audio, one run for every share)
+                 models:tuple|None=None, # networks; the registry's 'planted' pair by default (the metadata one: no audio, one run for every share)
                  progress:bool=False
                 ) -> pd.DataFrame:
     ("Out-of-fold predictions of the corrected networks on one planted replicate, trained by the study's executor "
      "(`popnb.runs.fit_runs`) and cached under data/interim/power/runs.")
-    from popnb.train import MODELS
+    from popnb.train import MODELS, tagged
     from popnb.runs import fit_runs, model_code
     from popnb.protocols import protocol_splits
     d, Xp = planted_replicate(df, X, p, share, replicate, gain_db, corner)
     runs = []
-    for m in models:
+    for m in models or tagged('planted'):
         audio = MODELS[m].uses_audio
         key = power_key(kind='network', model=m, share=share if audio else None, replicate=replicate, k=k,
                         epochs=epochs, store=store if audio else None, mel=p.key, gain_db=gain_db if audio else None,

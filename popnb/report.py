@@ -206,7 +206,7 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     commit = _CTX['commit']
     print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists ({Path(str(dataset)).name})"
           f"{f', audio {audio}' if audio else ''}; writes {_where(smoke, diff, rerun)}; code at commit {(commit or 'unknown')[:12]}")
-    study = load_study(**{k: params[k] for k in names}, **({'audio_source': audio} if audio else {}))
+    study = load_study(**{**{k: params[k] for k in names}, **({'audio_source': audio} if audio else {})})
     return PaperRun(params, df, audio, root, smoke, commit, study)
 
 # %% ../nbs/07_report.ipynb #d4706ff3

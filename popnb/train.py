@@ -21,11 +21,11 @@ from .models import PaperCNN, PaperCNNStd, FusionCNN, META_COLS, LOG_COLS, BASEL
 from .data import AUDIO_FEATURES, ARTIST_COLS
 
 # %% auto #0
-__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'DESC_COLS', 'FEATURE_SETS', 'WIDTHS', 'DESIGNS', 'MODELS', 'NETWORKS',
-           'WITHOUT_ARTIST', 'STUDY_MODELS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'meta_array', 'Batches',
-           'inner_split', 'build_net', 'autocast_for', 'NetModel', 'SklearnModel', 'feature_cols', 'uses_descriptors',
-           'ModelSpec', 'model_label', 'net_builder', 'make_model', 'fit_predict', 'compute_threads', 'train_jobs',
-           'die_with_parent', 'map_jobs', 'run_jobs', 'run_paper', 'run_grouped', 'save_predictor', 'Predictor',
+__all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'DESC_COLS', 'FEATURE_SETS', 'WIDTHS', 'DESIGNS', 'MODELS', 'TAGS', 'NETWORKS',
+           'WITHOUT_ARTIST', 'STUDY_MODELS', 'ABLATIONS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'meta_array',
+           'Batches', 'inner_split', 'build_net', 'autocast_for', 'NetModel', 'SklearnModel', 'feature_cols',
+           'uses_descriptors', 'ModelSpec', 'tagged', 'model_label', 'net_builder', 'make_model', 'fit_predict',
+           'compute_threads', 'train_jobs', 'die_with_parent', 'map_jobs', 'run_jobs', 'save_predictor', 'Predictor',
            'load_predictor']
 
 # %% ../nbs/05_train.ipynb #8aa0f5a1
@@ -346,7 +346,7 @@ def uses_descriptors(feature_set:str # a key of FEATURE_SETS
     "Whether the inputs of `feature_set` include descriptors measured from the audio (a store built with them)."
     return any(c in DESC_COLS for c in feature_cols(feature_set))
 
-# %% ../nbs/05_train.ipynb #ea211f9b
+# %% ../nbs/05_train.ipynb #3a76efb3
 @dataclass(frozen=True)
 class ModelSpec:
     "A named model of the study."
@@ -363,39 +363,83 @@ class ModelSpec:
     study:bool=True # one of Table 4's models (False: an ablation only)
     artist_inputs:bool=False # takes the artist's popularity and followers, and is also run without them (feature set 'no_artist')
     choices:tuple=() # candidate designs (`build` keyword arguments), chosen per run on the inner validation rows (`NetModel`)
+    tags:tuple=() # the roles the paper notebooks select it by (`tagged`; `TAGS` says what each means)
+    ablation:str='' # what it changes in the ablation table (Table 5); empty: not one of the ablations
 
+# %% ../nbs/05_train.ipynb #577458df
 WIDTHS = ((32, 64, 64), (64, 128, 128))   # the corrected network's candidate conv widths
 DESIGNS = tuple(dict(channels=c, fuse_dropout=p) for c in WIDTHS for p in (0.0, 0.8))   # ... and audio-embedding dropouts at the fusion
 
+# %% ../nbs/05_train.ipynb #e266117a
 MODELS = {s.name: s for s in [
     ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', partial(FusionCNN, mode='fusion'),
-              CORRECTED_CONFIG, (40, 16), True, 'the corrected network', 'corrected network', choices=DESIGNS, artist_inputs=True),
+              CORRECTED_CONFIG, (40, 16), True, 'the corrected network', 'corrected network', choices=DESIGNS, artist_inputs=True,
+              tags=('headline', 'shown', 'breakdown', 'curve', 'release', 'calibration', 'planted'), ablation='full corrected network'),
     ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', partial(FusionCNN, mode='audio'), CORRECTED_CONFIG, (40, 16), True,
-              'audio-only network', choices=tuple(dict(channels=c) for c in WIDTHS)),
+              'audio-only network', choices=tuple(dict(channels=c) for c in WIDTHS), ablation='audio only'),
     ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', partial(FusionCNN, mode='meta'), CORRECTED_CONFIG, (40, 16), False,
-              'metadata network', artist_inputs=True),
+              'metadata network', artist_inputs=True, tags=('explained', 'shown', 'breakdown', 'release', 'planted'),
+              ablation='metadata only'),
     ModelSpec('paper_cnn', 'net', "authors' CNN, 40x8 mel + 13 raw values", PaperCNN, PAPER_CONFIG, (40, 8), True,
-              "the paper's network (PaperCNN)", 'PaperCNN', 'paper', artist_inputs=True),
+              "the paper's network (PaperCNN)", 'PaperCNN', 'paper', artist_inputs=True,
+              tags=('headline', 'claim', 'shown', 'release', 'calibration'),
+              ablation="the paper's network (input, network, metadata scaling, optimiser and stopping all differ)"),
     ModelSpec('fusion_paper_input', 'net', "corrected CNN and training fed the authors' 40x8 power mel (log taken) + metadata",
               partial(FusionCNN, mode='fusion', log_input=True), CORRECTED_CONFIG, (40, 8), True,
-              "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False, choices=DESIGNS),
+              "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False, choices=DESIGNS,
+              ablation='paper input instead of the log-mel (only the input differs)'),
     ModelSpec('paper_cnn_std', 'net', "authors' CNN and training, metadata standardised (log followers): one change",
               PaperCNNStd, PAPER_CONFIG, (40, 8), True, "the paper's network with standardised metadata", 'PaperCNN, standardised',
-              'paper', False),
-    ModelSpec('mean', 'baseline', 'training mean', label='training mean'), ModelSpec('median', 'baseline', 'training median', label='training median'),
-    ModelSpec('majority', 'baseline', 'constant on the majority side of 50', label='majority constant'),
-    ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean'),
-    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge', artist_inputs=True),
-    ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values', label='gradient boosting', artist_inputs=True),
-    ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features', label='gradient boosting, audio features'),
-    ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers', label='gradient boosting, artist features'),
-    ModelSpec('rf', 'baseline', 'random forest, 13 values', label='Random Forest', artist_inputs=True),
-    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV', label='SVM (RBF SVR)', short='SVR', artist_inputs=True),
-    ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP', label='HitMusicNet-style', artist_inputs=True)]}
+              'paper', False, ablation="the paper's network with its metadata standardised (log followers): one change"),
+    ModelSpec('mean', 'baseline', 'training mean', label='training mean',
+              tags=('reference', 'constant', 'breakdown', 'release'), ablation='no information'),
+    ModelSpec('median', 'baseline', 'training median', label='training median', tags=('constant', 'release')),
+    ModelSpec('majority', 'baseline', 'constant on the majority side of 50', label='majority constant', tags=('constant', 'release')),
+    ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean', tags=('shown', 'breakdown', 'release')),
+    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge', artist_inputs=True, tags=('reference', 'curve', 'release')),
+    ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values', label='gradient boosting', artist_inputs=True,
+              tags=('reference', 'explained', 'shown', 'breakdown', 'curve', 'release', 'calibration'),
+              ablation='gradient boosting on all 13 inputs'),
+    ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features', label='gradient boosting, audio features',
+              tags=('release',), ablation='without artist features'),
+    ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers', label='gradient boosting, artist features',
+              tags=('release',), ablation='artist features only'),
+    ModelSpec('rf', 'baseline', 'random forest, 13 values', label='Random Forest', artist_inputs=True, study=False,
+              tags=('earlier', 'claim', 'calibration')),
+    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV', label='SVM (RBF SVR)', short='SVR',
+              artist_inputs=True, study=False, tags=('earlier', 'claim', 'calibration')),
+    ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP', label='HitMusicNet-style',
+              artist_inputs=True, study=False, tags=('earlier', 'claim', 'calibration'))]}
+
+# %% ../nbs/05_train.ipynb #0cb716b7
+TAGS = {   # tag: the role of the models that carry it (the paper notebooks select their models by these, never by a list of names)
+    'headline': "the paper's network and the corrected one: the two every comparison starts from",
+    'reference': 'the references every table shows beside the networks: ridge, gradient boosting, the training mean',
+    'constant': 'a constant prediction: no skill by construction',
+    'earlier': "the earlier methods the paper says its network beats (Random Forest, SVM, HitMusicNet; Table 8)",
+    'claim': "the models of the paper's claim: its network and the earlier methods",
+    'explained': 'the models without audio whose inputs are explained (permutation importance, partial dependence; Tables 7, 10)',
+    'shown': 'the readable subset of a figure with many models (Figure 7)',
+    'breakdown': 'the models broken down by genre and period (Table 6)',
+    'curve': 'the models of the learning curves (Table 15)',
+    'release': 'the models of the release-date protocol (Table 16): Table 4\'s but the audio-only network, for time on a CPU',
+    'calibration': 'the models whose calibration is measured (Table 11)',
+    'planted': 'the pair of the planted-signal power study: the corrected network with and without audio (Table 14)'}
+
+def tagged(*tags:str # tags of `TAGS`; a model must carry every one
+          ) -> tuple:
+    "The models that carry every one of `tags`, in the registry's order."
+    bad = [t for t in tags if t not in TAGS]
+    if bad: raise ParameterError(f"unknown tag(s) {bad}; known: {', '.join(TAGS)}", where='tags')
+    return tuple(n for n, s in MODELS.items() if set(tags) <= set(s.tags))
+
+# %% ../nbs/05_train.ipynb #933efc14
 NETWORKS = tuple(n for n,s in MODELS.items() if s.kind == 'net' and s.study)   # the study's networks, in the order of T4
 WITHOUT_ARTIST = tuple(n for n,s in MODELS.items() if s.artist_inputs)   # the models also run without the artist inputs (T4, T12, T16)
-STUDY_MODELS = NETWORKS + tuple(BASELINES)   # what the grouped audit (T4) trains
+STUDY_MODELS = tuple(n for n,s in MODELS.items() if s.study)   # what the grouped audit (T4) trains: its networks, then the baselines
+ABLATIONS = {n: s.ablation for n,s in MODELS.items() if s.ablation}   # Table 5's models: what each changes
 
+# %% ../nbs/05_train.ipynb #bb65449c
 def model_label(name:str, # a key of MODELS
                 short:bool=False # the figure label instead of the prose one
                ) -> str:
@@ -403,6 +447,7 @@ def model_label(name:str, # a key of MODELS
     s = MODELS[name]
     return (short and s.short) or s.label or name
 
+# %% ../nbs/05_train.ipynb #744ea070
 _TAKES = {'ridge': 'all', 'hgb_all': 'all', 'rf': 'all', 'svr': 'all', 'hitmusicnet': 'all', 'hgb_audio': 'audio'}   # baselines whose inputs follow the feature set
 
 def _with_inputs(est, name, feature_set):
@@ -411,6 +456,7 @@ def _with_inputs(est, name, feature_set):
     cols = tuple(feature_cols(feature_set, _TAKES[name]))
     return est.set_params(columns__cols=cols) if hasattr(est, 'steps') else est.set_params(cols=cols)
 
+# %% ../nbs/05_train.ipynb #8f4ae47d
 def net_builder(s, cols):
     "The builder of network `s` for metadata inputs `cols` (its own for the paper's 13)."
     if list(cols) == list(META_COLS): return s.build
@@ -418,6 +464,7 @@ def net_builder(s, cols):
     if s.name != 'paper_cnn': kw['log_cols'] = tuple(i for i,c in enumerate(cols) if c in LOG_COLS)
     return partial(s.build, **kw)
 
+# %% ../nbs/05_train.ipynb #24e7952f
 def make_model(name:str, # a key of MODELS
                seed:int=0, # seed of initialisation/shuffling (networks) or random_state (baselines)
                config:TrainConfig|None=None, # training configuration for networks; the model's default if None
@@ -550,39 +597,6 @@ def run_jobs(protocol, df, make_splits, models, spec, configs, overrides, checkp
     hist = [h for _,h in res if h is not None]
     out.attrs['history'] = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame()
     return out
-
-# %% ../nbs/05_train.ipynb #eb29bef4
-def run_paper(df:pd.DataFrame, # the dataset (CONTRACT schema)
-              models:list|tuple=('paper_cnn','mean','majority','artist_mean','hgb_all'), # keys of MODELS
-              spec=None, # spectrograms aligned to df (array or store), or None for silence
-              seeds:list|tuple=(0,), # one random 80/20 split (and network seed) per seed
-              test_size:float=0.2, # share of rows held out
-              configs:dict|None=None, # model name -> TrainConfig, replacing the model's default
-              overrides:dict|None=None, # TrainConfig fields changed for every network, e.g. {'epochs': 2}
-              checkpoint_dir:str|Path|None=None, # keep one resumable checkpoint per network run here
-              progress:bool=True, # show progress bars
-              feature_set:str='spotify', # model inputs: spotify | descriptors | both (`feature_cols`)
-              n_jobs:int|None=None # runs trained at once (`train_jobs`)
-             ) -> pd.DataFrame:
-    "The paper protocol: predictions for all rows (split = train/test) of each model and seed."
-    splits = lambda d: [(s, [paper_split(d, seed=s, test_size=test_size)]) for s in seeds]
-    return run_jobs('paper', df, splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set, n_jobs)
-
-def run_grouped(df:pd.DataFrame, # the dataset (CONTRACT schema)
-                models:list|tuple=('fusion_cnn','fusion_meta','mean','majority','artist_mean','ridge','hgb_all','hgb_audio','hgb_artist'), # keys of MODELS
-                spec=None, # spectrograms aligned to df (array or store), or None for silence
-                k:int=5, # folds
-                seeds:list|tuple=(0, 1, 2), # one fold assignment (and network seed) per seed
-                configs:dict|None=None, # model name -> TrainConfig, replacing the model's default
-                overrides:dict|None=None, # TrainConfig fields changed for every network, e.g. {'epochs': 2}
-                checkpoint_dir:str|Path|None=None, # keep one resumable checkpoint per network run here
-                progress:bool=True, # show progress bars
-                feature_set:str='spotify', # model inputs: spotify | descriptors | both (`feature_cols`)
-                n_jobs:int|None=None # runs trained at once (`train_jobs`)
-               ) -> pd.DataFrame:
-    "Artist-grouped k-fold CV over seeds: one out-of-fold prediction per row, model and seed."
-    splits = lambda d: [(s, grouped_folds(d, k=k, seed=s)) for s in seeds]
-    return run_jobs('grouped', df, splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set, n_jobs)
 
 # %% ../nbs/05_train.ipynb #1eea4970
 from .features import MelParams, RESOLVED_SOURCES

@@ -4,7 +4,18 @@ import numpy as np, pandas as pd, pytest, torch
 from popnb.core import DataError, ParameterError
 from popnb.models import META_COLS
 from popnb.train import (TrainConfig, PAPER_CONFIG, CORRECTED_CONFIG, NetModel, SklearnModel, Batches, MODELS, make_model,
-                         run_paper, run_grouped, PRED_COLS)
+                         run_jobs, PRED_COLS)
+from popnb.data import paper_split, grouped_folds
+
+def run_paper(df, models, seeds=(0,), spec=None, overrides=None, **kw):
+    "Uncached runs on the paper's 80/20 split (the study's go through popnb.runs)."
+    return run_jobs('paper', df, lambda d: [(s, [paper_split(d, seed=s)]) for s in seeds], models, spec, None, overrides, None,
+                    kw.pop('progress', False), **kw)
+
+def run_grouped(df, models, k=5, seeds=(0,), spec=None, overrides=None, **kw):
+    "Uncached runs on the artist-grouped folds."
+    return run_jobs('grouped', df, lambda d: [(s, grouped_folds(d, k=k, seed=s)) for s in seeds], models, spec, None, overrides, None,
+                    kw.pop('progress', False), **kw)
 
 from popnb.core import set_threads
 set_threads(1)   # small fits on a shared CPU: OpenMP workers only spin
