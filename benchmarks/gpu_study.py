@@ -58,7 +58,7 @@ def child(stage, a, log):
     import torch
     from popnb.features import build_store, study_mel
     from popnb.protocols import model_inputs
-    from popnb.runs import protocol_predictions, stacks
+    from popnb.runs import protocol_predictions, stacks, Study, Execution
     from popnb.train import NETWORKS, STUDY_MODELS
     v = study(a.params, a.quick, a.epochs)
     mel = study_mel(v['n_mels'], v['clip_seconds'])
@@ -82,8 +82,8 @@ def child(stage, a, log):
               else list(NETWORKS))
     for m in models:
         t = time.perf_counter()
-        r = protocol_predictions(df, [m], proto, v['audio_source'], mel, seeds, v['k'], v['epochs'], n_jobs=nj, progress=False,
-                                 refresh=stage == 'grouped_all_seeds', stacked=True)
+        st = Study(v['audio_source'], mel.n_mels, mel.seconds, v['epochs'], tuple(seeds), v['k'])
+        r = protocol_predictions(df, [m], proto, st, how=Execution(refresh=stage == 'grouped_all_seeds', progress=False, stacked=True))
         put(step=f"{proto} {m}", model=m, protocol=proto, seeds=len(seeds), seconds=round(time.perf_counter() - t, 2),
             stacked=stacks(m) and m in NETWORKS, **_runs_info(r))
 

@@ -14,11 +14,11 @@ CHILD = r'''
 import json, resource, sys
 from popnb.data import load_paper_dataset
 from popnb.protocols import study_mel
-from popnb.runs import protocol_predictions
+from popnb.runs import protocol_predictions, Study, Execution
 seeds, epochs = json.loads(sys.argv[1]), int(sys.argv[2])
 df = load_paper_dataset()
 models = ['fusion_cnn', 'fusion_audio', 'fusion_meta', 'paper_cnn', 'mean', 'ridge', 'hgb_all']
-r = protocol_predictions(df, models, 'grouped', 'synthetic', study_mel(64, 5.0), seeds, 5, epochs, progress=False)
+r = protocol_predictions(df, models, 'grouped', Study('synthetic', 64, 5.0, epochs, tuple(seeds), 5), how=Execution(progress=False))
 print(json.dumps(dict(rows=len(r), peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 '''
 

@@ -32,6 +32,7 @@ DECODERS = {'.mp3': 'sndfile', '.flac': 'sndfile', '.wav': 'sndfile', '.aif': 's
 class _Unreadable(AudioError):
     "A file the decoder cannot open at all (the other decoder may)."
 
+# %% ../nbs/02_audio.ipynb #692e9815
 def _decode_sf(src, offset:float, duration:float|None, where:str):
     "libsndfile -> (frames x channels float32, rate, seconds the header declares)."
     try: f = sf.SoundFile(src)
@@ -57,6 +58,7 @@ def _frame_array(fr) -> np.ndarray:
     if a.dtype.kind == 'i': return (a/float(2**(8*a.dtype.itemsize - 1))).astype(np.float32)
     return a.astype(np.float32, copy=False)
 
+# %% ../nbs/02_audio.ipynb #4e570eb3
 def _decode_av(src, offset:float, duration:float|None, where:str):
     "PyAV (FFmpeg) -> (frames x channels float32, rate, seconds the container declares)."
     import av
@@ -177,17 +179,20 @@ def _feature(features, k):
     except (TypeError, ValueError): v = None
     return SYNTH_DEFAULTS[k] if v is None else v
 
+# %% ../nbs/02_audio.ipynb #e9993558
 def _wavetable(weights, size=2048):
     "One cycle of a waveform with harmonic amplitudes `weights` (peak-normalised)."
     ph = np.arange(size)/size
     w = sum(a*np.sin(2*np.pi*(k+1)*ph) for k,a in enumerate(weights))
     return (w/np.abs(w).max()).astype(np.float32)
 
+# %% ../nbs/02_audio.ipynb #65b0770b
 def _osc(table, freq, sr):
     "Wavetable oscillator following a per-sample frequency array."
     ph = np.cumsum(freq, dtype=np.float64)/sr
     return table[((ph - np.floor(ph))*len(table)).astype(np.int32) % len(table)]
 
+# %% ../nbs/02_audio.ipynb #1428f322
 def _since(onsets, t):
     "Seconds since the latest onset (1e3 before the first) and its index."
     i = np.searchsorted(onsets, t, side='right') - 1
@@ -195,6 +200,7 @@ def _since(onsets, t):
     s[i < 0] = 1e3
     return s.astype(np.float32), i
 
+# %% ../nbs/02_audio.ipynb #17b6f42f
 def _midi_hz(m): return 440.0*2.0**((np.asarray(m, dtype=np.float64)-69)/12)
 
 # %% ../nbs/02_audio.ipynb #eac598e6
@@ -272,6 +278,7 @@ def normalise(s) -> str:
     s = re.sub(r"\b(feat|ft)\b\.?.*$", ' ', s)
     return re.sub(r'[^a-z0-9]+', ' ', s).strip()
 
+# %% ../nbs/02_audio.ipynb #e5973bc6
 def _sim(a:str, b:str) -> float:
     if not a or not b: return 0.0
     ta,tb = set(a.split()), set(b.split())
@@ -279,6 +286,7 @@ def _sim(a:str, b:str) -> float:
     num = lambda t: {w for w in t if w.isdigit()}
     return s*0.5 if num(ta) != num(tb) else s     # "Part 1" is not "Part 2"
 
+# %% ../nbs/02_audio.ipynb #d9e43f32
 def match_score(name:str, artist:str, duration_ms:float|None, # what we want
                 c_name:str, c_artist:str, c_duration_ms:float|None # a provider's candidate
                ) -> float:
@@ -299,10 +307,13 @@ def relax_title(title:str) -> str:
     t = _DASH_I.sub(' ', _DROP_I.sub(' ', str(title or '')))
     return ' '.join(re.sub(r"\s+(feat|ft)\.?\s.*$", ' ', t, flags=re.I).split())
 
+# %% ../nbs/02_audio.ipynb #c42dbd01
 def _s(v): return '' if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
+# %% ../nbs/02_audio.ipynb #1a807bd2
 def _unquote(s) -> str: return ' '.join(re.sub(r'["“”„]', ' ', str(s or '')).split())
 
+# %% ../nbs/02_audio.ipynb #867b54a1
 def search_queries(track:dict # name and artist
                   ) -> list: # [(label, query)]: the strict query, then the relaxed one when it differs
     "Deezer's advanced search queries for a track: strict, then relaxed."
@@ -326,16 +337,19 @@ def deezer_error(body:bytes) -> dict|None:
     e = j.get('error') if isinstance(j, dict) else None
     return e if isinstance(e, dict) else None
 
+# %% ../nbs/02_audio.ipynb #200f5226
 def _deezer_refused(r) -> str|None:
     e = deezer_error(r.content)
     if e and e.get('code') in DEEZER_RETRY: return f"Deezer refused: {e.get('message')} (code {e.get('code')})"
 
+# %% ../nbs/02_audio.ipynb #2be8b5a6
 def _json(r) -> dict:
     try: j = r.json()
     except ValueError: j = None
     if not isinstance(j, dict): raise DownloadError(f"not a JSON object (HTTP {r.status_code}, starts {r.content[:40]!r})", where=r.url)
     return j
 
+# %% ../nbs/02_audio.ipynb #1bd664e3
 def _deezer_get(session, url:str, params:dict|None=None, **kw) -> dict|None:
     "A Deezer answer; None for 'no data' (code 800, with HTTP 200 or 404); `DownloadError` for any other error."
     r = http_get(session, url, params, accept=(200, 404), refused=_deezer_refused, **kw)
@@ -346,10 +360,12 @@ def _deezer_get(session, url:str, params:dict|None=None, **kw) -> dict|None:
     if r.status_code != 200: raise DownloadError(f"HTTP {r.status_code} (not retried)", where=r.url)
     return _json(r)
 
+# %% ../nbs/02_audio.ipynb #750fb2e7
 def _dz(d:dict, query:str, isrc_hit:bool=False) -> dict:
     return dict(provider='deezer', provider_id=str(d.get('id')), title=d.get('title',''), artist=(d.get('artist') or {}).get('name',''),
                 duration_ms=1000*(d.get('duration') or 0) or None, url=d['preview'], isrc_hit=isrc_hit, query=query)
 
+# %% ../nbs/02_audio.ipynb #4126b452
 def deezer_candidates(session, track:dict, base_url:str=DEEZER_API, trail:list|None=None, **kw) -> list:
     "Deezer candidates: the ISRC hit when the ISRC is known; else the strict search, then the relaxed one."
     trail = [] if trail is None else trail
@@ -366,9 +382,11 @@ def deezer_candidates(session, track:dict, base_url:str=DEEZER_API, trail:list|N
         if out: return out
     return []
 
+# %% ../nbs/02_audio.ipynb #3b4b8e4d
 def _itunes_refused(r) -> str|None:
     return "iTunes throttled the request (HTTP 403)" if r.status_code == 403 else None
 
+# %% ../nbs/02_audio.ipynb #1ca07669
 def itunes_candidates(session, track:dict, base_url:str=ITUNES_API, trail:list|None=None, **kw) -> list:
     "iTunes Search API candidates for artist + title: songs only (music videos and albums dropped); strict, then relaxed."
     trail = [] if trail is None else trail
@@ -396,6 +414,7 @@ def resolve_preview(session, provider:str, provider_id:str, base_url:str, **kw) 
         if hit: return hit[0]['previewUrl']
     raise DownloadError(f"{provider} has no preview for id {provider_id} any more", where=f"{provider}:{provider_id}")
 
+# %% ../nbs/02_audio.ipynb #080fff88
 def url_expiry(url:str) -> str:
     "When a signed preview URL expires (ISO 8601, UTC), from its `exp=`; '' when it is not signed."
     m = re.search(r'[?&~]?exp=(\d{9,})', _s(url))
@@ -406,6 +425,7 @@ def audio_key(track_key) -> str:
     "A safe file stem for a track: 20 hex digits of sha256(track_key)."
     return hashlib.sha256(str(track_key).encode()).hexdigest()[:20]
 
+# %% ../nbs/02_audio.ipynb #1473548e
 def sniff_ext(head:bytes) -> str|None:
     "The audio container of a file from its first bytes ('.mp3', '.ogg', '.opus', '.flac', '.wav', '.m4a', '.aac'), else None."
     if len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0: return '.aac'     # ADTS (MPEG layer bits 00)
@@ -436,15 +456,18 @@ def _download(session, url, dest_stem:Path, **kw) -> tuple[Path, bytes, float]:
     with atomic_write(dest) as o: o.write(body)
     return dest, body, round(y.shape[0]/sr_in, 3)
 
+# %% ../nbs/02_audio.ipynb #dc22970e
 def _track_dict(row) -> dict:
     return {k: row.get(k) for k in ('track_key','name','artist','duration_ms','isrc')}
 
+# %% ../nbs/02_audio.ipynb #7ed49158
 def _row(key:str, status:str, reason:str='', **kw) -> dict:
     "A provenance row; the fields of a track without a file stay empty."
     base = dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='', file='',
                 query='', seconds=float('nan'), url_expires='')
     return {**base, **kw, 'status': status, 'reason': reason}
 
+# %% ../nbs/02_audio.ipynb #8d9452d9
 _FINDERS = {'deezer': deezer_candidates, 'itunes': itunes_candidates}
 
 def _fetch(s, key, rec, cache, limiter, kw) -> dict:
@@ -496,6 +519,7 @@ def _redownload(s, key, p:dict, urls, limiters, cache, kw) -> dict:
     except DownloadError as e: return _row(key, 'error', f"{rec['provider']}: {e}", **rec)
     return _fetch(s, key, {**rec, 'url_expires': url_expiry(rec['url'])}, cache, limiters[rec['provider']], kw)
 
+# %% ../nbs/02_audio.ipynb #d1bdba94
 def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration_ms and isrc when known
                     cache_dir:str|Path|None=None, # where previews and provenance.csv go; data/raw/audio by default
                     providers:tuple=('deezer','itunes'), # providers, in the order they are asked
@@ -547,6 +571,7 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
     journal.remove()
     return out
 
+# %% ../nbs/02_audio.ipynb #af923ef6
 def preview_path(prov:pd.DataFrame, # a provenance table from `gather_previews`
                  cache_dir:str|Path|None=None # its folder; data/raw/audio by default
                 ) -> dict:
@@ -569,6 +594,7 @@ def failure_cause(status:str, reason:str) -> str:
     r = str(reason if isinstance(reason, str) else '').lower()
     return next((k for k,pats in _CAUSES if any(p in r for p in pats)), 'other')
 
+# %% ../nbs/02_audio.ipynb #cdcee1e9
 def match_stats(prov:pd.DataFrame # a provenance table from `gather_previews`
                ) -> pd.DataFrame: # per status and cause: tracks, share, tracks per provider, median match score
     "How many tracks got a preview, from which provider, and why the others have none (status and cause)."

@@ -26,12 +26,14 @@ class _Choices:
     def __iter__(self): return iter(self.names)
     def __contains__(self, x): return x in self.names
 
+# %% ../nbs/08_cli.ipynb #89858ac6
 def _lazy_choice(p, flag:str, load, **kw):
     "Option `flag` of parser `p` with the choices `load()` gives, listed in its help like any choices but read only when needed."
     act = p.add_argument(flag, choices=_Choices(load), metavar='', **kw)   # with a metavar argparse does not list the choices at once...
     act.metavar = None                                                      # ...and without one its help lists them
     return act
 
+# %% ../nbs/08_cli.ipynb #2adac4a4
 def _networks() -> tuple:
     "The study's networks, `popnb.train.NETWORKS` (popnb.train imports torch)."
     from popnb.train import NETWORKS
@@ -40,6 +42,7 @@ def _networks() -> tuple:
 # %% ../nbs/08_cli.ipynb #176e60c2
 def _say(*a): print(*a, file=sys.stderr)
 
+# %% ../nbs/08_cli.ipynb #27e531d8
 def _table(df:pd.DataFrame) -> str: return df.to_string(index=False) if len(df) else '(nothing)'
 
 # %% ../nbs/08_cli.ipynb #8c1fa7d0
@@ -51,6 +54,7 @@ def _load_data(dataset:str='updated'):
         _say(f"note: {dataset}: no {', '.join(df.attrs['absent_features'])} (absent or empty as gathered)")
     return df, df.attrs['sha256']
 
+# %% ../nbs/08_cli.ipynb #d21bc303
 def _subset(df, n:int|None, seed:int=0):
     if n is None: return df
     if n < 1: raise ParameterError(f"expected a number >= 1, got {n}", where='--rows/--limit')
@@ -210,10 +214,12 @@ def _notes(rows:pd.DataFrame|None, bad:list, n_files:int, caveat_text:str='', ca
     if len(bad) > 50: _say(f"  ... and {len(bad) - 50} more (rows with status 'error')")
     return 1
 
+# %% ../nbs/08_cli.ipynb #4ef63538
 def _failed(t:pd.DataFrame) -> list:
     "(file, error) of each failed file, once (with --vary a file has a row per value)."
     return list(t[t.status != 'ok'].drop_duplicates('file')[['file', 'error']].itertuples(index=False, name=None))
 
+# %% ../nbs/08_cli.ipynb #c35bee4b
 def _predict_stream(a, ck:Path, vals:dict, vary) -> int:
     "popnb predict --out FILE.csv|FILE.jsonl: rows appended as they are predicted; --resume skips the files already there."
     pr = as_predictor(ck, device=a.device)
@@ -283,6 +289,7 @@ class _Fmt(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFo
             return action.help
         return super()._get_help_string(action)
 
+# %% ../nbs/08_cli.ipynb #b9869d04
 def _sub(sp, name, func, help, example):
     p = sp.add_parser(name, help=help, description=help, formatter_class=_Fmt, allow_abbrev=False,
                       epilog='example:\n' + textwrap.indent(textwrap.dedent(example).strip(), '  '))
@@ -296,6 +303,7 @@ def _data_args(p, rows='--limit'):
     p.add_argument(rows, type=int, default=None, metavar='N', help='use a random subset of N tracks (seeded by --seed)')
     p.add_argument('--seed', type=int, default=0, help='seed of the subset (and of training)')
 
+# %% ../nbs/08_cli.ipynb #081f94c7
 def _audio_args(p, default='auto'):
     from popnb.features import AUDIO_SOURCES
     p.add_argument('--audio-source', default=default, choices=AUDIO_SOURCES, help='audio to compute spectrograms from')
@@ -317,6 +325,7 @@ def _add_data(sp):
     p.add_argument('--files', nargs='+', metavar='NAME', help='only these files (default: all)')
     return p
 
+# %% ../nbs/08_cli.ipynb #655b34f3
 def _add_previews(sp):
     from popnb.audio import DEEZER_API, ITUNES_API, RETRY_STATUSES
     p = _sub(sp, 'previews', cmd_previews, 'gather 30 s audio previews (Deezer, then iTunes) for the paper\'s tracks',
@@ -343,6 +352,7 @@ def _add_extract(sp):
                         'same pass, into the store\'s index.csv')
     return p
 
+# %% ../nbs/08_cli.ipynb #0cff6e10
 def _add_train(sp):
     p = _sub(sp, 'train', cmd_train, 'train a network on the paper dataset and write a predictor bundle',
              "popnb train --model fusion_cnn --audio-source previews --epochs 30\n"
@@ -429,6 +439,7 @@ def parser() -> argparse.ArgumentParser:
     for add in (_add_data, _add_previews, _add_extract, _add_train, _add_reproduce, _add_predict): add(sp)
     return ap
 
+# %% ../nbs/08_cli.ipynb #e8801a28
 def main(argv:list|None=None # arguments (sys.argv[1:] by default)
         ) -> int:
     "Run a `popnb` command; returns the exit code (0 done, 1 some inputs failed, 2 bad arguments)."

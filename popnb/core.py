@@ -27,14 +27,23 @@ class PopnbError(ValueError):
         self.what,self.where = what,where
         super().__init__(f"{where}: {what}" if where else what)
 
+# %% ../nbs/00_core.ipynb #00efb847
 class DataError(PopnbError):
     "A table, column or row that breaks the dataset schema."
+
+# %% ../nbs/00_core.ipynb #ac3817b1
 class ChecksumError(PopnbError):
     "A file whose sha256 is not the pinned one."
+
+# %% ../nbs/00_core.ipynb #380f9a84
 class DownloadError(PopnbError):
     "A download that failed after its retries, or could not be attempted."
+
+# %% ../nbs/00_core.ipynb #61ba823f
 class AudioError(PopnbError):
     "An audio file that cannot be used: corrupt, empty, truncated, silent, too short or unsupported."
+
+# %% ../nbs/00_core.ipynb #bd204e61
 class ParameterError(PopnbError):
     "An unknown parameter name or a value of the wrong type or outside its choices."
 
@@ -46,6 +55,7 @@ def closest(name, # what the user wrote
     m = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
     return m[0] if m else None
 
+# %% ../nbs/00_core.ipynb #9e086db8
 def did_you_mean(name, choices) -> str:
     "`; did you mean 'x'?` when a choice is close to `name`, else ''."
     c = closest(name, choices)
@@ -56,6 +66,7 @@ def _is_root(p:Path) -> bool:
     f = p/'settings.ini'
     return f.is_file() and 'lib_name = popnb' in f.read_text(errors='ignore')
 
+# %% ../nbs/00_core.ipynb #4cccaa04
 def find_root(start:str|Path|None=None # where to start looking; the current directory by default
              ) -> Path:
     "The popnb project root: `POPNB_ROOT`, else the first parent with popnb's `settings.ini`."
@@ -89,6 +100,7 @@ class Paths:
     def nbs(self): return self.root/'nbs'
     def __repr__(self): return f"Paths(root={str(self.root)!r})"
 
+# %% ../nbs/00_core.ipynb #4981b93b
 def paths(root:str|Path|None=None # project root; found with `find_root` by default
          ) -> Paths:
     "The project's `Paths`."
@@ -108,6 +120,7 @@ def data_mirror() -> Path|None:
 def _umask() -> int:
     m = os.umask(0); os.umask(m); return m
 
+# %% ../nbs/00_core.ipynb #62790da8
 @contextmanager
 def atomic_write(path:str|Path, # the file to write
                  mode:str='wb'): # 'wb' or 'w'
@@ -162,10 +175,12 @@ def sha256_file(path:str|Path, # file to hash
         for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/00_core.ipynb #48baffd1
 def sha256_bytes(b:bytes) -> str:
     "Hex sha256 of `b`."
     return hashlib.sha256(b).hexdigest()
 
+# %% ../nbs/00_core.ipynb #4fd39d22
 def short_hash(obj, n:int=12) -> str:
     "A short stable hash of a JSON-able object (parameter sets, key lists)."
     return sha256_bytes(json.dumps(obj, sort_keys=True, default=str).encode())[:n]
@@ -239,6 +254,7 @@ def default_device(prefer:str|None=None # 'cuda', 'cpu' or 'mps'; `POPNB_DEVICE`
         raise ParameterError("CUDA was asked for but torch sees no GPU", where=f"device={d!r}")
     return d
 
+# %% ../nbs/00_core.ipynb #92093066
 def seed_everything(seed:int # seed for random, numpy and torch
                    ):
     "Seed Python, NumPy and torch."
@@ -265,10 +281,10 @@ def _version(p:str) -> str|None:
     try: return metadata.version(p)
     except metadata.PackageNotFoundError: return None
 
+# %% ../nbs/00_core.ipynb #ac4ce01a
 def package_versions(pkgs=_PKGS) -> dict:
     "Installed versions of the packages that shape popnb's numbers."
     return {p: _version(p) for p in pkgs}
-
 
 # %% ../nbs/00_core.ipynb #f5733322
 from weakref import WeakKeyDictionary
@@ -282,6 +298,7 @@ def _is_doc(node) -> bool:
     "Whether `node` is a docstring: a bare string constant."
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
+# %% ../nbs/00_core.ipynb #7de34e6b
 def normalised_source(src:str # Python source (indented, as `inspect.getsource` returns a method)
                      ) -> str:
     "`src` as `ast` reads it: docstrings, comments and layout left out (`src` itself when it does not parse alone)."
@@ -348,11 +365,13 @@ def code_fingerprint(*objs, # functions, classes (or partials of them, whose arg
 def _git(root, *args) -> subprocess.CompletedProcess:
     return subprocess.run(['git', *args], cwd=root, capture_output=True, text=True, timeout=10)
 
+# %% ../nbs/00_core.ipynb #7bfabf14
 def _nb_sources(text:str):
     "A notebook's cells without their outputs (type, source, tags), or the text itself when it is not a notebook."
     try: return [(c['cell_type'], ''.join(c['source']), c.get('metadata', {}).get('tags')) for c in json.loads(text)['cells']]
     except (ValueError, KeyError, TypeError): return text
 
+# %% ../nbs/00_core.ipynb #0eafd9c1
 def outputs_only(root:str|Path, # the git checkout
                  a:str, # a commit
                  b:str|None=None # a later commit; the working tree (tracked files) when None
@@ -419,6 +438,7 @@ def write_json(obj, path:str|Path) -> Path:
     with atomic_write(path, 'w') as f: json.dump(obj, f, indent=1, sort_keys=True, default=str)
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #ae2ca84c
 def read_json(path:str|Path):
     "Read a JSON file."
     return json.loads(Path(path).read_text(encoding='utf-8'))
@@ -434,6 +454,7 @@ def _intact(f:Path, fh:Path, fs:Path) -> bool:
     want = read_json(fs)
     return want.get('csv') == sha256_file(f) and want.get('history') == (sha256_file(fh) if fh.exists() else None)
 
+# %% ../nbs/00_core.ipynb #d3894521
 def cache_table(kind:str, # folder under data/interim, e.g. 'predictions'
                 key:dict, # everything the result depends on (JSON-able)
                 make, # () -> DataFrame, called only when the cache is empty
@@ -461,7 +482,6 @@ def cache_table(kind:str, # folder under data/interim, e.g. 'predictions'
         write_json(key, fk)
         return df
 
-
 # %% ../nbs/00_core.ipynb #f9764efb
 def _assigned(src:str) -> dict:
     "Names assigned at top level of `src` -> annotation source (or None)."
@@ -473,6 +493,7 @@ def _assigned(src:str) -> dict:
                 if isinstance(t, ast.Name): out[t.id] = None
     return out
 
+# %% ../nbs/00_core.ipynb #2be55ccf
 def _split_history(history:list) -> tuple[str|None,str|None]:
     "The parameters cell and papermill's injected cell (or None) from a kernel's input history."
     inj = [i for i,s in enumerate(history) if s.lstrip().startswith('# Parameters')]
@@ -492,6 +513,7 @@ def _from_text(k:str, v:str, base:str):
         raise ParameterError(f"expected {base}, got str {v!r} (write it as YAML, e.g. -p {k} {eg})", where=k)
     return out
 
+# %% ../nbs/00_core.ipynb #87025a43
 def check_params(ns:dict, # the notebook's globals()
                  declared:str|None=None, # source of the parameters cell; read from the kernel history by default
                  injected:str|None=None, # source of papermill's injected cell; read from the kernel history by default

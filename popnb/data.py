@@ -78,6 +78,7 @@ def download(url:str, # the URL to GET
 # %% ../nbs/01_data.ipynb #1e2b9ed9
 def _group(name): return 'paper' if SOURCES[name].repo == _PAPER[0] else 'capture'
 
+# %% ../nbs/01_data.ipynb #07a185bd
 def fetch_file(name:str, # a key of `SOURCES`, e.g. 'spotify_data_updated.csv'
                base_url:str|None=None, # replaces https://raw.githubusercontent.com (env POPNB_UPSTREAM_URL)
                **kw) -> Path: # passed to `download`
@@ -105,6 +106,7 @@ def fetch_file(name:str, # a key of `SOURCES`, e.g. 'spotify_data_updated.csv'
         raise DownloadError(f"{e.what}. Offline? Set POPNB_DATA_MIRROR to a folder laid out like shared/data "
                             f"(it needs {src.mirror}), or put the file at {dest}", where=name) from None
 
+# %% ../nbs/01_data.ipynb #56a62ff6
 def fetch_paper_data(names:list[str]|None=None, # files to fetch; all of `SOURCES` by default
                      **kw) -> dict[str,Path]:
     "Fetch and verify the authors' files into data/raw; returns name -> path."
@@ -139,6 +141,7 @@ def _lines(idx, n=8):
     l = [int(i)+2 for i in idx]
     return ', '.join(map(str, l[:n])) + (f' and {len(l)-n} more' if len(l)>n else '')
 
+# %% ../nbs/01_data.ipynb #1e152948
 def validate(df:pd.DataFrame, # a raw table
              where:str='table', # its name, for messages (a file name)
              required:list|None=None, # columns that must be present
@@ -176,6 +179,7 @@ def _parse_list(v) -> list[str]:
         except (ValueError, SyntaxError): pass
     return [x.strip() for x in s.split(',') if x.strip()]
 
+# %% ../nbs/01_data.ipynb #bbc5fb43
 def parse_release_date(s:pd.Series) -> pd.DataFrame:
     "Year and month (NA when unknown) from Spotify dates of precision year, month or day."
     m = s.astype(str).str.extract(r'^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$')
@@ -205,6 +209,7 @@ def _norm(s) -> str:
     s = unicodedata.normalize('NFKD', str(s)).encode('ascii','ignore').decode().lower()
     return re.sub(r'[^a-z0-9]+', ' ', s).strip()
 
+# %% ../nbs/01_data.ipynb #5c807a20
 def track_keys(df:pd.DataFrame) -> pd.Series:
     "Stable row ids: a hash of normalised artist, name, release date and duration; repeats get -2, -3..."
     base = [short_hash([_norm(a), _norm(n), str(d), '' if pd.isna(m) else int(m)], 10) for a,n,d,m in zip(df.artist, df.name, df.release_date, df.duration_ms)]
@@ -252,6 +257,7 @@ def load_paper_dataset(version:str='updated', # updated (what the authors traine
         if df.predictions.isna().any(): raise DataError("missing predictions", where=f.name)
     return df[~df.is_repeat].reset_index(drop=True) if duplicates == 'drop' else df
 
+# %% ../nbs/01_data.ipynb #b8ced276
 def duplicate_report(df:pd.DataFrame) -> pd.DataFrame:
     "Every (name, artist) that appears more than once, with its releases and popularities."
     d = df[df.duplicated(['name','artist'], keep=False)]
@@ -279,6 +285,7 @@ def _track_row(t:dict) -> dict:
                 release_date=al.get('release_date'), popularity=t.get('popularity'), duration_ms=t.get('duration_ms'),
                 preview_url=t.get('preview_url'))
 
+# %% ../nbs/01_data.ipynb #2e28df25
 def capture_tracks() -> pd.DataFrame:
     "Tracks known to the authors' collection project: saved-track pages and the Django database."
     rows = []
@@ -347,6 +354,7 @@ def _audio_features(sp, ids:list[str]) -> tuple[dict, str|None]:
         out.update({f['id']: f for f in res if f})
     return out, None
 
+# %% ../nbs/01_data.ipynb #80f24680
 def gather_spotify(artists:list[str], # Spotify artist ids, or names to search for
                    market:str='US', # market for top tracks (the paper used US)
                    sp=None, # a spotipy client; `spotify_client()` by default
@@ -404,6 +412,7 @@ def read_collection(path:str|Path # a CSV or Parquet file: gather_spotify's colu
     df.attrs.update(dataset=str(p), sha256=sha256_file(p), absent_features=empty)
     return df
 
+# %% ../nbs/01_data.ipynb #d95aada3
 def load_dataset(dataset:str='updated', # updated | full (the authors' tables) | the path of a CSV/Parquet collection
                  duplicates:str='keep' # keep | drop: policy for rows repeating an earlier (name, artist)
                 ) -> pd.DataFrame:
@@ -430,6 +439,7 @@ def paper_split(df:pd.DataFrame, # the dataset
     n_test = int(round(len(df) * test_size))
     return np.sort(idx[n_test:]), np.sort(idx[:n_test])
 
+# %% ../nbs/01_data.ipynb #66760528
 def grouped_folds(df:pd.DataFrame, # the dataset (needs `artist`)
                   k:int=5, # number of folds
                   seed:int=0, # seed of the assignment of artists to folds

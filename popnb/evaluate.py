@@ -35,6 +35,7 @@ def _as_1d(a, name:str) -> np.ndarray:
     if len(bad): raise DataError(f"{len(bad)} non-finite value(s), first at row {bad[0]} ({a[bad[0]]})", where=name)
     return a
 
+# %% ../nbs/06_evaluate.ipynb #2b3fe8cb
 def check_yp(y, # true popularity
              p  # predictions (continuous scores)
             ) -> tuple[np.ndarray, np.ndarray]:
@@ -59,10 +60,12 @@ def resolve_threshold(y, # true popularity of the rows scored
         raise ParameterError(f"expected a number or 'median', got {threshold!r}", where='threshold')
     return float(threshold)
 
+# %% ../nbs/06_evaluate.ipynb #3f431389
 def threshold_label(threshold) -> str:
     "How a threshold is written in tables: '50', '70', 'median'."
     return 'median' if isinstance(threshold, str) and threshold.strip().lower() == 'median' else f"{float(threshold):g}"
 
+# %% ../nbs/06_evaluate.ipynb #2f683cff
 def binarize(y, threshold:float|str=50) -> np.ndarray:
     "True where `y` ≥ the threshold (popular, the positive class)."
     y = np.asarray(y, float)
@@ -80,9 +83,11 @@ def _weights(w, n:int) -> tuple[np.ndarray, bool]:
     if (w < 0).any() or not np.isfinite(w).all(): raise DataError("weights must be finite and ≥ 0", where='weights')
     return w, many
 
+# %% ../nbs/06_evaluate.ipynb #68e63a69
 def _out(d:dict, many:bool) -> dict:
     return {k: (v if many else float(v[0])) for k,v in d.items()}
 
+# %% ../nbs/06_evaluate.ipynb #99cacfa3
 def _div(a, b, zero=np.nan):
     "a / b, `zero` where b == 0."
     a,b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
@@ -90,6 +95,7 @@ def _div(a, b, zero=np.nan):
     np.divide(a, b, out=out, where=b != 0)
     return out
 
+# %% ../nbs/06_evaluate.ipynb #b2b55259
 def _levels(v:np.ndarray):
     "Sort order, start of each tie level in sorted order, and each row's level."
     order = np.argsort(v, kind='mergesort'); vs = v[order]
@@ -97,6 +103,7 @@ def _levels(v:np.ndarray):
     level = np.empty(len(v), dtype=np.int64); level[order] = np.cumsum(new) - 1
     return order, np.flatnonzero(new), level
 
+# %% ../nbs/06_evaluate.ipynb #24edd395
 def weighted_ranks(v:np.ndarray, # values (n,)
                    W:np.ndarray  # weights (B, n): counts of each row in each resample
                   ) -> np.ndarray:
@@ -106,6 +113,7 @@ def weighted_ranks(v:np.ndarray, # values (n,)
     R = np.cumsum(T, axis=1) - T + (T + 1) / 2
     return R[:, level]
 
+# %% ../nbs/06_evaluate.ipynb #874f78ad
 def _wcorr(a, b, W):
     "Weighted Pearson correlation of the rows of a and b (B × n) under weights W."
     s = W.sum(1, keepdims=True)
@@ -137,6 +145,7 @@ def regression_metrics(y, # true popularity (n,)
     if 'spearman' in metrics: out['spearman'] = _wcorr(weighted_ranks(y, W), weighted_ranks(p, W), W)
     return _out(out, many)
 
+# %% ../nbs/06_evaluate.ipynb #793572a4
 def _unknown(metrics, known):
     for m in metrics:
         if m not in known:
@@ -153,6 +162,7 @@ def _auc(yt, p, W):
     below = np.cumsum(NL, axis=1) - NL
     return _div((PL*(below + NL/2)).sum(1), PL.sum(1)*NL.sum(1))
 
+# %% ../nbs/06_evaluate.ipynb #09d79725
 def classification_metrics(y, # true popularity (n,)
                            p, # predictions, continuous (n,)
                            threshold:float|str=50, # popular = value ≥ threshold; 'median' = median of y
@@ -207,6 +217,7 @@ def _accepts_weights(f) -> bool:
     try: return 'weights' in inspect.signature(f).parameters
     except (TypeError, ValueError): return False
 
+# %% ../nbs/06_evaluate.ipynb #47f67437
 def _boot_values(metric_fn, y, p, W, chunk_elems:int=4_000_000, **kw) -> dict:
     "Each metric of `metric_fn` on each resample (rows of W): dict of B-vectors."
     if _accepts_weights(metric_fn):
@@ -216,6 +227,7 @@ def _boot_values(metric_fn, y, p, W, chunk_elems:int=4_000_000, **kw) -> dict:
     rows = [metric_fn(np.repeat(y, w.astype(int)), np.repeat(p, w.astype(int)), **kw) for w in W]
     return {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
 
+# %% ../nbs/06_evaluate.ipynb #f85bcc3d
 def ci_from_values(values:np.ndarray, level:float=0.95) -> tuple[float, float]:
     "Percentile interval of bootstrap values, ignoring resamples where the metric is undefined."
     v = np.asarray(values, float); v = v[~np.isnan(v)]
@@ -223,6 +235,7 @@ def ci_from_values(values:np.ndarray, level:float=0.95) -> tuple[float, float]:
     a = (1 - level) / 2
     return tuple(float(x) for x in np.quantile(v, [a, 1 - a]))
 
+# %% ../nbs/06_evaluate.ipynb #a740b47f
 def bootstrap_ci(y, # true popularity (n,)
                  p, # predictions (n,)
                  metric_fn:Callable=regression_metrics, # f(y, p, **kw) -> dict of metric -> value
@@ -252,6 +265,7 @@ def seed_resample(V:np.ndarray, # S × B: each seed's metric (rows) on each arti
     idx = np.random.default_rng([int(seed), S, B]).integers(0, S, size=(B, S))
     return V[idx, np.arange(B)[:, None]].mean(1)
 
+# %% ../nbs/06_evaluate.ipynb #7e80b6fa
 def interval_caption(n_boot:int, # number of resamples
                      cluster:bool=True, # artists resampled (else tracks)
                      seeds:bool=True, # seeds resampled within each resample
@@ -261,6 +275,7 @@ def interval_caption(n_boot:int, # number of resamples
     units = ('artists' if cluster else 'tracks') + (' and seeds' if seeds else '')
     return f"{level*100:g} % interval: {units} resampled, {int(n_boot):,} resamples"
 
+# %% ../nbs/06_evaluate.ipynb #5b8b4d0b
 def _unit_weights(n:int, n_boot:int, seed:int, artists=None, cluster:bool=True) -> np.ndarray:
     "Bootstrap counts over n tracks: whole artists when `cluster` and there are two or more, else tracks."
     a = None if artists is None else np.asarray(artists, dtype=object).astype(str)
@@ -278,6 +293,7 @@ def check_columns(df:pd.DataFrame, cols, where:str='predictions') -> pd.DataFram
         raise DataError(f"missing column(s) {', '.join(hints)}; expected {', '.join(cols)}", where=where)
     return df
 
+# %% ../nbs/06_evaluate.ipynb #d2860810
 def predictions_table(y, # true popularity
                       p, # predictions
                       model:str="authors' CNN", # model name
@@ -292,6 +308,7 @@ def predictions_table(y, # true popularity
     return pd.DataFrame(dict(protocol=protocol, model=model, seed=int(seed), fold=int(fold), split=split, track_key=key,
                              artist=np.asarray(artist, dtype=object) if artist is not None else 'unknown', y_true=y, y_pred=p))
 
+# %% ../nbs/06_evaluate.ipynb #63642e1f
 CONSTANT_MODEL = 'always "popular"'   # the constant classifier's name in every table
 
 def add_constant(preds:pd.DataFrame, # tidy prediction table
@@ -321,6 +338,7 @@ def _subsets(g:pd.DataFrame, subsets) -> dict:
         else: raise ParameterError(f"unknown subset; expected 'all rows' or 'held-out'", where=repr(s))
     return out
 
+# %% ../nbs/06_evaluate.ipynb #21c505cf
 def _matrix(d:pd.DataFrame, keys:pd.Index):
     "Seeds × tracks matrices of predictions and masks, for one model's rows."
     if d.duplicated(['seed', 'track_key']).any():
@@ -332,11 +350,13 @@ def _matrix(d:pd.DataFrame, keys:pd.Index):
         j = keys.get_indexer(ds['track_key']); P[i, j] = ds['y_pred'].to_numpy(float); M[i, j] = 1
     return seeds, P, M
 
+# %% ../nbs/06_evaluate.ipynb #3cbc958f
 def _seed_level(V, seed:int, resample:bool) -> np.ndarray:
     "Per resample: the seeds' metrics resampled (two-level bootstrap) or just averaged."
     V = np.asarray(V, float)
     return seed_resample(V, seed) if resample else V.mean(0)
 
+# %% ../nbs/06_evaluate.ipynb #505a02e0
 def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                 thresholds=THRESHOLDS, # classification thresholds: numbers and/or 'median'
                 n_boot:int=1000, # bootstrap resamples (0: no intervals)
@@ -424,11 +444,13 @@ def without_attrs(df:pd.DataFrame) -> pd.DataFrame:
     df = df.copy(deep=False); df.attrs = {}
     return df
 
+# %% ../nbs/06_evaluate.ipynb #3421cc84
 def _metric_fn(metric:str):
     if metric in REG_METRICS: return regression_metrics
     if metric in CLS_METRICS: return classification_metrics
     _unknown([metric], REG_METRICS + CLS_METRICS)
 
+# %% ../nbs/06_evaluate.ipynb #73b1a6b4
 def _rows_of(preds, proto, model, subset):
     g = preds[(preds['protocol'] == proto) & (preds['model'] == model)]
     if not len(g): raise ParameterError(f"no predictions of model {model!r} under protocol {proto!r}", where=f"model={model!r}")
@@ -436,6 +458,7 @@ def _rows_of(preds, proto, model, subset):
     if subset not in sub: raise DataError(f"model {model!r} has no {subset!r} rows under protocol {proto!r}", where='subset')
     return sub[subset]
 
+# %% ../nbs/06_evaluate.ipynb #68c7800a
 def _pair_seeds(sa, sb, a, b):
     "Index pairs (i, j) of the seeds of A and B that are compared."
     common = sorted(set(sa) & set(sb))
@@ -545,6 +568,7 @@ def test(self:Rule, difference:float, se:float) -> dict:
     "ci_low, ci_high, p_value of one comparison under the rule (its calibrated standard error)."
     return normal_test(difference, se * self.se_inflation)
 
+# %% ../nbs/06_evaluate.ipynb #aafb1b76
 @patch
 def detectable(self:Rule, se:float, m:int=1) -> float:
     "The smallest |difference| detected with `power` at the strictest Holm step of a family of `m` (level alpha / m)."
@@ -757,6 +781,7 @@ def tier_edges(y_train, # popularity of the training rows
     if len(b) != 2 or not b[0] < b[1]: raise ParameterError(f"expected two increasing boundaries, got {bands!r}", where='bands')
     return b
 
+# %% ../nbs/06_evaluate.ipynb #2a05bb90
 def to_tiers(v, # popularity, true or predicted
              edges:tuple # (low|medium, medium|high) boundaries; a value on a boundary goes up
             ) -> np.ndarray:
@@ -770,6 +795,7 @@ def _confusion(t, q, W, k):
     "B × k × k weighted confusion counts (rows: true tier)."
     return np.stack([np.stack([W @ ((t == i) & (q == j)) for j in range(k)], -1) for i in range(k)], -2)
 
+# %% ../nbs/06_evaluate.ipynb #65593137
 def tier_metrics(t, # true tiers (n,) as integers 0..k-1
                  q, # predicted tiers (n,)
                  weights=None, # None, (n,) row weights, or (B, n) bootstrap counts
@@ -813,6 +839,7 @@ def tier_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                 out.append(d.assign(model=RANDOM_TIER, p_tier=rng.choice(3, size=len(d), p=share)))
     return pd.concat(out, ignore_index=True)
 
+# %% ../nbs/06_evaluate.ipynb #6ad0c577
 def tier_scores(tiers:pd.DataFrame, # what tier_table returns
                 n_boot:int=1000, # bootstrap resamples of tracks (0: none)
                 seed:int=0, # bootstrap seed
@@ -838,6 +865,7 @@ def tier_scores(tiers:pd.DataFrame, # what tier_table returns
                 rows.append((proto, model, m, float(np.mean(vals[m])), lo, hi, int(dm.track_key.nunique()), int(dm.seed.nunique())))
     return pd.DataFrame(rows, columns=['protocol','model','metric','value','ci_low','ci_high','n','n_seeds'])
 
+# %% ../nbs/06_evaluate.ipynb #11e3f437
 def tier_confusion(tiers:pd.DataFrame, # what tier_table returns
                    model:str, # the model to show
                    normalize:bool=True # each true tier's row sums to 1
@@ -894,6 +922,7 @@ def calibration_metrics(y, # 1 for popular, 0 otherwise (n,)
     gap = sum(np.abs(W @ ((y - p)*(b == k))) for k in range(n_bins))
     return _out(dict(brier=_div(W @ (y - p)**2, n), ece=_div(gap, n)), many)
 
+# %% ../nbs/06_evaluate.ipynb #fe1c41b0
 def reliability_table(y, # 1 for popular, 0 otherwise
                       prob, # predicted probability of popular
                       n_bins:int=10 # equal-width probability bins
@@ -944,6 +973,7 @@ def release_period(year, # release years
     cut = pd.cut(yr, [-np.inf, *edges, np.inf], right=False, labels=labels)
     return cut.astype(object).where(cut.notna(), None)
 
+# %% ../nbs/06_evaluate.ipynb #45371a22
 def add_groups(preds:pd.DataFrame, # tidy prediction table
                data:pd.DataFrame, # the dataset, one row per track_key
                cols # the columns of `data` to join
@@ -998,6 +1028,7 @@ def vary_input(predict:Callable, # f(X: DataFrame) -> predictions (n,)
         out[:, j] = np.asarray(predict(X.assign(**{column: x})), float)
     return out
 
+# %% ../nbs/06_evaluate.ipynb #9734f59e
 def feature_grid(x, # observed values of one input
                  n:int=15, # grid points
                  q:tuple=(0.05, 0.95) # quantile range covered
@@ -1007,6 +1038,7 @@ def feature_grid(x, # observed values of one input
     u = np.unique(x[(x >= lo) & (x <= hi)])
     return u if len(u) <= n else np.linspace(lo, hi, n)
 
+# %% ../nbs/06_evaluate.ipynb #210b3d34
 def partial_dependence(ice:np.ndarray, # n × G curves from vary_input
                        n_boot:int=1000, # bootstrap resamples of rows
                        seed:int=0, # bootstrap seed
@@ -1098,6 +1130,7 @@ def _pd_boot(ice, W, idx):
     per = np.stack([((W*M[s]) @ A[s]) / (W*M[s]).sum(1, keepdims=True) for s in range(len(A))])   # S × B × G
     return pts, per[idx, np.arange(W.shape[0])[:, None]].mean(1)
 
+# %% ../nbs/06_evaluate.ipynb #457820fd
 def _bc(point, boot, level):
     "Bias-corrected point and basic bootstrap interval, floored at 0."
     a = (1 - level)/2; lo, hi = np.nanquantile(boot, [a, 1 - a])
@@ -1161,6 +1194,7 @@ def occlusion_saliency(predict:Callable, # f(specs (B, n_mels, frames), metas (B
         for k,(i,j) in enumerate(chunk): sal[i:i+ph, j:j+pw] += out[k]; cnt[i:i+ph, j:j+pw] += 1
     return sal / np.maximum(cnt, 1)
 
+# %% ../nbs/06_evaluate.ipynb #4d7ca920
 def gradient_saliency(model, # torch module called as model(spec (B,1,H,T), meta (B,d)) -> (B,)
                       spec, # one spectrogram, n_mels × frames (array or tensor)
                       meta=None, # its metadata vector (d,), or None for audio-only models
@@ -1187,6 +1221,7 @@ def _log_lines(path):
         if m: yield i, m
         elif line.strip(): yield i, None
 
+# %% ../nbs/06_evaluate.ipynb #16d3dd93
 def parse_training_log(path # the authors' all_logs.txt
                       ) -> pd.DataFrame:
     "One row per epoch: run, epoch, n_epochs, train_loss, val_loss, val_mae, val_r2, early_stopping_counter, started, ended."
@@ -1210,6 +1245,7 @@ def parse_training_log(path # the authors' all_logs.txt
     if not rows: raise DataError("no 'Epoch i/n' lines: not a popnb/authors training log", where=str(path))
     return pd.DataFrame(rows)
 
+# %% ../nbs/06_evaluate.ipynb #7d6aac12
 def parse_log_predictions(path # the authors' all_logs.txt
                          ) -> pd.DataFrame:
     "One row per logged validation song: run, epoch, music_file, predicted, actual."

@@ -127,6 +127,7 @@ def _conv_block(cin, cout, stride=1, pool=True):
     return nn.Sequential(nn.Conv1d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm1d(cout), nn.ReLU(inplace=True),
                          *( [nn.MaxPool1d(2, ceil_mode=True)] if pool else [] ))
 
+# %% ../nbs/04_models.ipynb #a4093425
 class FusionCNN(StandardisedMeta, nn.Module):
     "Log-mel CNN (mel bands as channels, 1-D convolutions over time, global pooling) + standardised metadata MLP, fused late; `mode` picks the branches."
     modes = ('fusion', 'audio', 'meta')
@@ -225,6 +226,7 @@ class ConstantRegressor(BaseEstimator, RegressorMixin):
         self.constant_ = float(np.mean(y) if self.strategy == 'mean' else np.median(y)); return self
     def predict(self, X): return np.full(len(X), self.constant_)
 
+# %% ../nbs/04_models.ipynb #fe946871
 class MajorityRegressor(BaseEstimator, RegressorMixin):
     "Predict one constant popularity on the majority side of `threshold` (the majority class)."
     def __init__(self, threshold:float=50): # popularity >= threshold is 'popular'
@@ -269,6 +271,7 @@ def _inner_search(est, grid, X, y, inner_k, group_col, n_jobs, refit=True):
         gs.fit(X, np.asarray(y, dtype=float), **({'groups': X[group_col].astype(str).to_numpy()} if has_g else {}))
     return gs
 
+# %% ../nbs/04_models.ipynb #e249a3b3
 class GroupedSearchSVR(BaseEstimator, RegressorMixin):
     "RBF-kernel SVR on standardised inputs; C and gamma chosen by an inner artist-grouped CV."
     def __init__(self, cols:list|tuple=tuple(META_COLS), # model inputs
@@ -312,6 +315,7 @@ class GroupedSearch(BaseEstimator, RegressorMixin):
 # %% ../nbs/04_models.ipynb #4bb8ea77
 def _dense(a, b, act=True): return [nn.Linear(a, b), nn.ReLU()] if act else [nn.Linear(a, b)]
 
+# %% ../nbs/04_models.ipynb #47a31bee
 class HitMusicNetRegressor(BaseEstimator, RegressorMixin):
     "HitMusicNet-style: an autoencoder compresses the min-max scaled inputs, an MLP on its code predicts popularity."
     def __init__(self, cols:list|tuple=tuple(META_COLS), # model inputs
@@ -383,6 +387,7 @@ def fit(self:HitMusicNetRegressor, X, y):
         self._epochs(self.mlp_, Cz[tr], T[tr], self.epochs, Cz[va], T[va], patience=self.patience)
     self.code_size_ = c; return self
 
+# %% ../nbs/04_models.ipynb #3db08977
 @patch
 def predict(self:HitMusicNetRegressor, X) -> np.ndarray:
     "Predicted popularity (on the training range of popularity)."
@@ -410,6 +415,7 @@ HGB_GRID = {'max_leaf_nodes': (7, 15), 'min_samples_leaf': (20, 80)}   # gradien
 def _hgb(seed): return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
                                                      min_samples_leaf=20, l2_regularization=1.0, random_state=seed)
 
+# %% ../nbs/04_models.ipynb #c6636098
 def make_baseline(name:str, # one of `BASELINES` or `EARLIER_METHODS`
                   seed:int=0, # random_state of the stochastic ones
                   threshold:float=50): # class threshold of 'majority'

@@ -297,7 +297,7 @@ def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
     ("Out-of-fold predictions of the corrected networks on one planted replicate, trained by the study's executor "
      "(`popnb.runs.fit_runs`) and cached under data/interim/power/runs.")
     from popnb.train import MODELS, tagged
-    from popnb.runs import fit_runs, model_code
+    from popnb.runs import fit_runs, model_code, Run, Execution
     from popnb.protocols import protocol_splits
     d, Xp = planted_replicate(df, X, p, share, replicate, gain_db, corner)
     runs = []
@@ -307,9 +307,9 @@ def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
                         epochs=epochs, store=store if audio else None, mel=p.key, gain_db=gain_db if audio else None,
                         corner=corner if audio else None, model_code=model_code(m), designs=[dict(c) for c in MODELS[m].choices],
                         tracks=short_hash(list(df.track_key.astype(str))))
-        runs += [(m, s, f, tr, te, key) for s in range(replicate*seeds, (replicate + 1)*seeds)
+        runs += [Run(m, s, f, tr, te, key, epochs=epochs) for s in range(replicate*seeds, (replicate + 1)*seeds)
                  for f, (tr, te) in enumerate(protocol_splits(d, 'grouped', s, k))]
-    out = fit_runs(d, runs, Xp, epochs, progress=progress, desc=f'share {share:g}, replicate {replicate}', cache=f'{POWER_DIR}/runs')
+    out = fit_runs(d, runs, Xp, Execution(progress=progress, cache=f'{POWER_DIR}/runs'), f'share {share:g}, replicate {replicate}')
     return _units(pd.concat([without_attrs(o) for o in out], ignore_index=True), d)
 
 # %% ../nbs/05b_power.ipynb #dc19b879

@@ -206,6 +206,7 @@ def _quiet_fd2():
     try: os.dup2(null, 2); yield
     finally: os.dup2(saved, 2); os.close(saved); os.close(null)
 
+# %% ../nbs/07b_predict.ipynb #46f1489c
 def _reason(why:str) -> str:
     "A decoder's error as one line that says what is wrong with the file and, where there is one, what to do."
     m = re.search(r"\[Errno -?\d+\] ([^:]+)", why)
@@ -244,6 +245,7 @@ def _num(v) -> str:
     if abs(v) >= 1000: return f"{v:,.0f}"
     return f"{v:.2g}" if 0 < abs(v) < 1 else f"{v:.1f}".removesuffix('.0')
 
+# %% ../nbs/07b_predict.ipynb #12d69554
 def input_label(c:str, # an input (a column of META_COLS)
                 v=None # its value, or None for the name alone
                ) -> str:
@@ -257,6 +259,7 @@ def training_ranges(df:pd.DataFrame, # the training rows
     "{input: [lowest, highest]} over the training rows: the region a prediction stays inside."
     return {c: [float(df[c].min()), float(df[c].max())] for c in cols if c in df and df[c].notna().any()}
 
+# %% ../nbs/07b_predict.ipynb #50509d8b
 def outside_ranges(values:dict, # input -> the value a prediction used
                    ranges:dict # `training_ranges` of the bundle
                   ) -> list:
@@ -288,6 +291,7 @@ def fit_network(m, d:pd.DataFrame, y:np.ndarray, S, seed:int=0):
     tr, te = paper_split(d, seed=seed)
     return m.fit(d.iloc[tr], y[tr], S=None if S is None else S[tr], X_val=d.iloc[te], y_val=y[te], S_val=None if S is None else S[te])
 
+# %% ../nbs/07b_predict.ipynb #a179e126
 def grouped_residuals(d:pd.DataFrame, # the training rows (with `artist`)
                       y:np.ndarray, # their popularity
                       S, # their spectrograms, or None
@@ -319,6 +323,7 @@ def caveat(pr) -> str:
     artist = ARTIST_CAVEAT if getattr(pr, 'uses_meta', False) and set(ARTIST_COLS) & set(getattr(pr, 'meta_cols', ())) else ''
     return '; '.join(s for s in (audio, artist) if s)
 
+# %% ../nbs/07b_predict.ipynb #650e1e2d
 def bundle_trust(pr) -> tuple:
     "(training ranges, calibration residuals or None, what the calibration was) a bundle records; ({}, None, '') for an older bundle."
     extra = (getattr(pr, 'info', None) or {}).get('extra') or {}
@@ -397,12 +402,14 @@ def _init_worker():
     from popnb.train import die_with_parent
     one_thread(); torch.set_num_threads(1); die_with_parent()
 
+# %% ../nbs/07b_predict.ipynb #e01775eb
 def _batches(files:list, features, batch_size:int):
     "(files, their features) per batch; a table without 'file' is cut by position (one row per file, in order)."
     by_order = features is not None and 'file' not in features.columns
     for s in range(0, len(files), batch_size):
         yield files[s:s+batch_size], (features.iloc[s:s+batch_size].reset_index(drop=True) if by_order else features)
 
+# %% ../nbs/07b_predict.ipynb #147e0c89
 def _in_order(ex, calls, ahead:int):
     "`ex.submit(fn, *args)` of each (fn, *args) in `calls`, results yielded in order, at most `ahead` submitted and not yet yielded."
     from collections import deque
@@ -412,6 +419,7 @@ def _in_order(ex, calls, ahead:int):
         while len(running) >= ahead: yield running.popleft().result()
     while running: yield running.popleft().result()
 
+# %% ../nbs/07b_predict.ipynb #ca848a30
 def _decoded_in_order(files:list, params, descriptors:bool, n_jobs:int, chunk:int):
     "`decode_files` of each file, in order, decoded `chunk` files at a time by `n_jobs` worker processes, a few chunks ahead."
     from concurrent.futures import ProcessPoolExecutor
@@ -420,12 +428,14 @@ def _decoded_in_order(files:list, params, descriptors:bool, n_jobs:int, chunk:in
         calls = ((_m.decode_files, files[s:s+chunk], params, descriptors) for s in range(0, len(files), chunk))
         for dec in _in_order(ex, calls, 3*n_jobs): yield from dec
 
+# %% ../nbs/07b_predict.ipynb #ba36c4a8
 _FORKED = {}   # what forked predict workers inherit from their parent: the predictor and predict_batch's options
 
 def _predict_forked(files:list, features):
     "(files, rows) of `predict_batch` in a forked worker, with the predictor and options its parent set before forking."
     return len(files), predict_batch(files, _FORKED['pr'], features=features, **_FORKED['kw'])
 
+# %% ../nbs/07b_predict.ipynb #42c74480
 def _predicted_in_order(batches, pr, kw:dict, n_jobs:int):
     "(files in the batch, its rows) of each (files, features) batch, in order, predicted by `n_jobs` forked workers, a few batches ahead."
     from concurrent.futures import ProcessPoolExecutor
@@ -444,6 +454,7 @@ def as_predictor(predictor, params=None, device=None):
     if params is not None and params != pr.params: load_predictor(pr.path, params=params)   # raises, naming the difference
     return pr
 
+# %% ../nbs/07b_predict.ipynb #1f2a5c6f
 def _predict_args(pr, features, values, vary, fill_missing, descriptors) -> tuple:
     "(features table, values) checked once, before any file is decoded; ParameterError naming what is wrong."
     values = {k: v for k,v in (values or {}).items() if v is not None}
@@ -536,6 +547,7 @@ def json_value(v):
     v = v.item() if isinstance(v, np.generic) else v
     return None if isinstance(v, float) and not np.isfinite(v) else v
 
+# %% ../nbs/07b_predict.ipynb #01db6275
 def csv_cell(v) -> str:
     "A CSV cell: a list as its items joined by '; ', the inputs as 'name=value' pairs, nothing for None or NaN."
     v = json_value(v)
@@ -543,6 +555,7 @@ def csv_cell(v) -> str:
     if isinstance(v, list): return '; '.join(map(str, v))
     return '' if v is None else v
 
+# %% ../nbs/07b_predict.ipynb #253b61c2
 def _cut_partial_line(path:Path, tail:int=1<<20):
     "Drop an unfinished last line (a run killed while writing it)."
     with open(path, 'rb+') as f:
@@ -572,8 +585,12 @@ class RowWriter:
 # %% ../nbs/07b_predict.ipynb #1936053e
 @patch
 def close(self:RowWriter): self.f.close()
+
+# %% ../nbs/07b_predict.ipynb #0e8c34c7
 @patch
 def __enter__(self:RowWriter): return self
+
+# %% ../nbs/07b_predict.ipynb #503ae228
 @patch
 def __exit__(self:RowWriter, *a): self.close()
 
@@ -614,6 +631,7 @@ def parse_vary(s:str # 'tempo=90:150:10' (start:stop:step, stop included) or 'te
     if not len(vals): raise bad("no values")
     return name.strip().replace('-', '_'), np.round(vals, 10)
 
+# %% ../nbs/07b_predict.ipynb #cbacfa0c
 def plot_vary(t:pd.DataFrame, # predict_files(..., vary=...) output
               out=None # a .png or .pdf to write (None: only return the figure)
              ):
@@ -646,6 +664,7 @@ TABLE_WIDTH = 100   # the table (and `popnb predict`'s footer) fits a terminal t
 
 def _short(f:str, n:int=32) -> str: f = Path(f).name; return f if len(f) <= n else '…' + f[-(n - 1):]
 
+# %% ../nbs/07b_predict.ipynb #b65db2ee
 def _inputs_note(r:dict, verbose:bool) -> str:
     "Where a row's inputs came from, named, with the values used: given, measured, training medians."
     v = r.get('inputs') or {}
@@ -658,6 +677,7 @@ def _inputs_note(r:dict, verbose:bool) -> str:
               f"{sum(c in MEDIAN_OK for c in med)} learned scores (-v lists them)") if med else '']
     return '; '.join(p for p in parts if p)
 
+# %% ../nbs/07b_predict.ipynb #32bbbbd7
 def format_rows(t:pd.DataFrame, # predict_files output
                 verbose:bool=False # every input and value, every note in full
                ) -> str:

@@ -45,6 +45,7 @@ def set_style():
         'figure.dpi': SCREEN_DPI, 'savefig.dpi': 300, 'savefig.bbox': 'tight', 'savefig.pad_inches': 0.02,
         'pdf.fonttype': 42, 'ps.fonttype': 42, 'svg.hashsalt': 'popnb', 'axes.spines.top': False, 'axes.spines.right': False})
 
+# %% ../nbs/07_report.ipynb #87a0f112
 def new_figure(width:str|float='column', # 'column' (3.5 in), 'full' (7.16 in) or inches
                aspect:float=0.72, # height / width
                nrows:int=1, ncols:int=1, **kw): # passed to plt.subplots
@@ -69,15 +70,18 @@ def set_context(notebook:str|None=None, # the source notebook; POPNB_NOTEBOOK (s
     _CTX.update({k: v for k,v in dict(notebook=notebook, params=params, inputs=inputs, audio_source=check_audio_source(audio_source), root=root).items() if v is not None})
     return dict(_CTX)
 
+# %% ../nbs/07_report.ipynb #2049757f
 def check_audio_source(a:str|None) -> str|None:
     "`a` if it is a resolved audio source (or None), else a ParameterError."
     if a is None or a in AUDIO_SOURCES: return a
     hint = ' (resolve `auto` to the source actually used before saving)' if a == 'auto' else ''
     raise ParameterError(f"expected one of {', '.join(AUDIO_SOURCES)} or None, got {a!r}{hint}", where='audio_source')
 
+# %% ../nbs/07_report.ipynb #8f1ac24a
 def _notebook_name() -> str:
     return _CTX.get('notebook') or os.environ.get('POPNB_NOTEBOOK') or 'interactive'
 
+# %% ../nbs/07_report.ipynb #4e81d9d6
 def notebook_name(ns:dict|None=None, # the notebook's globals(): `__session__` (Jupyter) or `__vsc_ipynb_file__` (VS Code)
                   given:str|None=None # the name the notebook passes itself (a plain `papermill` run sets nothing)
                  ) -> str|None:
@@ -93,6 +97,7 @@ def smoke_root() -> str:
     "Where a smoke run writes: `POPNB_SMOKE_ROOT`, else a fresh temporary folder."
     return os.environ.get('POPNB_SMOKE_ROOT') or tempfile.mkdtemp(prefix='popnb-smoke-')
 
+# %% ../nbs/07_report.ipynb #d285f642
 def start_run(params:dict, # the notebook's checked parameters (what `check_params` returns)
               inputs:dict, # name -> file (or DataFrame, bytes, sha256) each artefact is made from
               smoke:bool=False, # a quick run for tests: writes to POPNB_SMOKE_ROOT or a temporary folder
@@ -132,6 +137,7 @@ def record_diff(params:dict, # a run's parameters (what `check_params` returns)
     return {k: (v, None if rec is None else rec.get(k)) for k, v in params.items()
             if k != 'smoke' and (rec is None or rec.get(k, miss) != v)}
 
+# %% ../nbs/07_report.ipynb #31f297d3
 def rerun_root(notebook:str|None, # the notebook, relative to the project root
                root=None) -> Path:
     "Where a rerun of `notebook` writes (its figures/ and manifest): _runs/<notebook's stem>/, beside its executed copy."
@@ -147,6 +153,7 @@ class PaperRun:
     params:dict; df:pd.DataFrame; audio:str|None; root:str|None; smoke:bool; commit:str|None
     study:object=None # the `popnb.runs.Study` its runs are made with (its study values as run, the audio resolved)
 
+# %% ../nbs/07_report.ipynb #2d11201f
 def _shrink(params:dict) -> dict:
     "The parameters of a smoke run: `SMOKE`'s sizes (never larger than asked) and the first seed."
     out = dict(params)
@@ -155,6 +162,7 @@ def _shrink(params:dict) -> dict:
     if isinstance(out.get('seeds'), (list, tuple)): out['seeds'] = list(out['seeds'])[:1]
     return out
 
+# %% ../nbs/07_report.ipynb #9a7aeaf6
 def study_params(ns:dict # a paper notebook's globals()
                 ) -> list:
     "The study values a paper notebook declares; those it left None take the study's (params/paper.yaml `study:`), in `ns`."
@@ -165,6 +173,7 @@ def study_params(ns:dict # a paper notebook's globals()
         ns.update({k: list(s.seeds) if k == 'seeds' else getattr(s, k) for k in names if ns[k] is None})
     return names
 
+# %% ../nbs/07_report.ipynb #095aaeb1
 def _where(smoke:bool, diff:dict, rerun) -> str:
     "Where a run writes, as its first line says it."
     if smoke: return 'a temporary folder (smoke run)'
@@ -214,6 +223,7 @@ def manifest_path(root=None) -> Path:
     "Where the manifest lives: figures/manifest.json."
     return paths(root or _CTX.get('root')).figures/'manifest.json'
 
+# %% ../nbs/07_report.ipynb #a5e8cbee
 @contextmanager
 def manifest_lock(root=None):
     "Hold the lock of the project's figures/manifest.json for the block (other processes wait), yielding its path."
@@ -223,15 +233,16 @@ def manifest_lock(root=None):
         try: yield p
         finally: fcntl.flock(lk, fcntl.LOCK_UN)
 
+# %% ../nbs/07_report.ipynb #5c091264
 def load_manifest(root=None) -> dict:
     "The manifest, or an empty one."
     p = manifest_path(root)
     m = read_json(p) if p.is_file() else {}
     return {'artefacts': m.get('artefacts', {}), 'runs': m.get('runs', {})}
 
+# %% ../nbs/07_report.ipynb #2ff631d4
 LOCK_FILE = 'requirements/lock.txt'   # the hashed dependency lock `make env` installs
 
-# %% ../nbs/07_report.ipynb #2ff631d4
 def lock_sha256(path:str|Path|None=None # the lock file; LOCK_FILE of the checkout popnb runs from by default
                ) -> dict:
     "{lock file: sha256} of the dependency lock, or {} when there is none."
@@ -247,6 +258,7 @@ def run_environment(inputs:dict, params:dict, **extra) -> dict:
     if lock: env['lock'] = lock
     return env
 
+# %% ../nbs/07_report.ipynb #88f63502
 def record(kind:str, # 'artefacts' or 'runs'
            key:str, # e.g. 'figure/popularity_distribution'
            rec:dict, # the record
@@ -266,12 +278,14 @@ def _check_name(name:str) -> str:
                              where=f"name={name!r}")
     return name
 
+# %% ../nbs/07_report.ipynb #2f718233
 def _caption(caption:str, audio_source) -> str:
     caption = ' '.join(str(caption).split())
     if not caption: raise ParameterError("every artefact needs a caption", where='caption')
     if audio_source == 'synthetic' and SYNTHETIC_NOTE not in caption: caption = f'{caption} ({SYNTHETIC_NOTE})'
     return caption
 
+# %% ../nbs/07_report.ipynb #7d8c73eb
 def _resolve(name, root, audio_source, caption):
     "Check `name`; fill root and audio source from the notebook's context; label the caption."
     _check_name(name)
@@ -295,6 +309,7 @@ def rel_path(p:Path, root) -> str:
     try: return Path(p).resolve().relative_to(paths(root).root).as_posix()
     except ValueError: return str(p)
 
+# %% ../nbs/07_report.ipynb #9b848a73
 def show_figure(fig):
     "Display `fig` under the running cell as a PNG at screen resolution (nothing outside IPython)."
     try: from IPython import get_ipython
@@ -350,12 +365,14 @@ class SavedTable(dict):
     def _repr_markdown_(self) -> str: return self.markdown
     def __repr__(self) -> str: return self.markdown
 
+# %% ../nbs/07_report.ipynb #235a9858
 def metric_col(scores:pd.DataFrame # popnb.evaluate.score_table output: metric, threshold, ...
               ) -> pd.Series:
     "Each row's column name in a wide view: `metric@threshold`, or `metric` where it has no threshold."
     t = scores.threshold.fillna('').astype(str)
     return scores.metric + np.where(t != '', '@' + t, '')
 
+# %% ../nbs/07_report.ipynb #5b752bae
 def metric_wide(scores:pd.DataFrame, # popnb.evaluate.score_table output: model, metric, threshold, value (seed_sd, ...)
                 cols:list|tuple, # the columns to keep, in order: 'mae', 'f1@50', 'macro_f1@median', ...
                 values:str='value', # the score column spread into the view
@@ -365,7 +382,6 @@ def metric_wide(scores:pd.DataFrame, # popnb.evaluate.score_table output: model,
     "One row per `index`, one `metric@threshold` column per entry of `cols` that the scores hold."
     w = scores.assign(col=metric_col(scores)).pivot_table(index=index, columns='col', values=values, sort=False, dropna=dropna)
     return w[[c for c in cols if c in w.columns]].reset_index()
-
 
 # %% ../nbs/07_report.ipynb #338a1488
 _TEX = {'\\': r'\textbackslash{}', '&': r'\&', '%': r'\%', '$': r'\$', '#': r'\#', '_': r'\_', '{': r'\{', '}': r'\}',
@@ -377,6 +393,7 @@ def tex_escape(s:str) -> str:
     "`s` with LaTeX's special characters escaped."
     return ''.join(_TEX.get(c, c) for c in str(s))
 
+# %% ../nbs/07_report.ipynb #79a12cf4
 def num(x:float, # a number
         digits:int=3 # decimals
        ) -> str:
@@ -395,6 +412,7 @@ def _fmt(v, digits:int, missing:str) -> str:
     if isinstance(v, (list, tuple)): return ', '.join(map(str, v))
     return str(v)
 
+# %% ../nbs/07_report.ipynb #ad230978
 def format_table(df:pd.DataFrame, # the table
                  digits:int|dict=4, # decimals for floats; a dict gives them per column (others: 4)
                  missing:str='' # how missing values are written
@@ -412,6 +430,7 @@ def format_table(df:pd.DataFrame, # the table
 def _numeric(col) -> bool:
     return all(re.fullmatch(r'-?\d+(\.\d+)?|[-—]|-?inf|', v) for v in col) and any(v not in ('', '—') for v in col)
 
+# %% ../nbs/07_report.ipynb #a1f86705
 def to_markdown(f:pd.DataFrame, caption:str) -> str:
     "A formatted table (strings) as a pipe table preceded by its caption."
     esc = lambda s: s.replace('|', r'\|')
@@ -420,6 +439,7 @@ def to_markdown(f:pd.DataFrame, caption:str) -> str:
     lines += ['| ' + ' | '.join(esc(v) for v in row) + ' |' for row in f.itertuples(index=False)]
     return '\n'.join(lines) + '\n'
 
+# %% ../nbs/07_report.ipynb #32af0a9b
 def to_latex(f:pd.DataFrame, caption:str, label:str) -> str:
     "A formatted table (strings) as a booktabs LaTeX table."
     spec = ''.join('r' if _numeric(f[c]) else 'l' for c in f.columns)
@@ -466,9 +486,11 @@ def score_cell(r, # a row of `popnb.evaluate.score_table`: value, and seed_sd, c
 def _env_id(env:dict) -> str:
     return 'env-' + short_hash({k: v for k,v in env.items() if k != 'created'}, 8)
 
+# %% ../nbs/07_report.ipynb #d8495735
 def _params_md(p:dict) -> str:
     return ', '.join(f'`{k}={json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)}`' for k,v in sorted(p.items())) or '—'
 
+# %% ../nbs/07_report.ipynb #d24efa7c
 def _link(f:str) -> str:
     "A manifest file path as a link from figures/README.md."
     return Path(f).relative_to('figures').as_posix() if f.startswith('figures/') else f
@@ -564,6 +586,7 @@ def plot_threshold_sweep(sweep:pd.DataFrame, # popnb.evaluate.threshold_sweep ou
     fig.legend(*axs[0][-1].get_legend_handles_labels(), loc='outside right center', frameon=False)   # off the curves
     return fig
 
+# %% ../nbs/07_report.ipynb #d3fe910b
 def plot_training_curves(curves:pd.DataFrame, # one row per epoch: epoch, train_loss, val_loss (and val_mae)
                          logy:bool=True, width:str|float='column'):
     "Training and validation loss against epoch (log scale by default)."
@@ -574,6 +597,7 @@ def plot_training_curves(curves:pd.DataFrame, # one row per epoch: epoch, train_
     ax.set(xlabel='epoch', ylabel='MSE loss'); ax.legend(frameon=False)
     return fig
 
+# %% ../nbs/07_report.ipynb #56584891
 def plot_pred_vs_actual(y, p, threshold:float|None=50, width:str|float='column', ax=None, label:str|None=None):
     "Scatter of predicted against actual popularity with the identity line and the threshold."
     fig, ax = new_figure(width, aspect=1.0) if ax is None else (ax.figure, ax)

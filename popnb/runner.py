@@ -25,6 +25,7 @@ def _params_yaml(path:Path) -> dict:
     if not isinstance(y, dict): raise ParameterError("expected a mapping of parameters", where=str(path))
     return y
 
+# %% ../nbs/07a_runner.ipynb #10ffb849
 def _sections(y:dict, path:Path) -> tuple[dict, dict]:
     "(common, {notebook stem: its parameters}) of a parameters mapping: all common without a `common:` key."
     if 'common' not in y: return dict(y), {}
@@ -124,6 +125,7 @@ def _clean_output(o:dict, root:str) -> dict|None:
         if m.startswith('text/') or m.endswith('json'): o['data'][m] = rel(''.join(v) if isinstance(v, list) else v)
     return o
 
+# %% ../nbs/07a_runner.ipynb #4f5a5a99
 def _merge_streams(outs:list) -> list:
     "Consecutive stream outputs of one name as one (how a kernel splits a cell's prints varies between runs)."
     merged = []
@@ -164,6 +166,7 @@ def _is_default(nb, passed:dict, root=None) -> bool:
     except (ValueError, SyntaxError): return False
     return all(k in d and d[k] == v for k, v in passed.items())
 
+# %% ../nbs/07a_runner.ipynb #1f7ea218
 def prune(notebook:str, # the notebook, as the manifest names it
           keep:set, # the artefact keys its last run wrote
           root=None) -> list:
@@ -264,6 +267,7 @@ def _cell_label(src:str) -> str:
     lines = [l.strip() for l in src.splitlines() if l.strip() and not l.lstrip().startswith('#')]
     return (lines[0] if lines else '')[:60]
 
+# %% ../nbs/07a_runner.ipynb #94369506
 def stage_table(run_dir='_runs', # where `make reproduce` left the executed notebooks (and stages.tsv)
                 top:int=2 # slowest cells listed per notebook
                ) -> pd.DataFrame:
@@ -329,6 +333,7 @@ def print_stages(run_dir='_runs'): # where `make reproduce` left its executed no
     print(t.assign(seconds=t.seconds.round(1), share=(100*t.share).round(1).astype(str) + ' %').to_string(index=False))
     print(f"total {t.seconds.sum():.0f} s ({t.seconds.sum()/60:.1f} min) on {cpu_model()}")
 
+# %% ../nbs/07a_runner.ipynb #888eb436
 def main(argv:list|None=None # command-line arguments (sys.argv[1:] by default)
         ) -> int:
     "Command line of popnb.runner: run-paper-notebook, run-library, index, write-back, stages, study."

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import numpy as np, pandas as pd
 from fastcore.basics import patch
 from .core import cache_table, code_fingerprint, default_device, paths, sha256_bytes, short_hash, ParameterError, DataError
-from .features import MelParams, study_mel, build_store
+from .features import MelParams, study_mel, build_store, resolve_audio_source, DESC_MIN_SECONDS
 from .data import release_cutoff
 import torch
 from .train import (MODELS, feature_cols, uses_descriptors, make_model, fit_predict, run_jobs, compute_threads, map_jobs,
@@ -20,8 +20,8 @@ from .train import (MODELS, feature_cols, uses_descriptors, make_model, fit_pred
 from .protocols import PROTOCOLS, protocol_splits, descriptor_columns, model_inputs
 
 # %% auto #0
-__all__ = ['STUDY_FIELDS', 'Study', 'load_study', 'model_code', 'run_tally', 'fit_runs', 'stacks', 'run_data', 'run_key',
-           'protocol_predictions']
+__all__ = ['STUDY_FIELDS', 'Study', 'load_study', 'Run', 'Execution', 'model_code', 'run_tally', 'fit_runs', 'stacks', 'run_data',
+           'run_key', 'protocol_predictions']
 
 # %% ../nbs/05d_runs.ipynb #08a44647
 @dataclass(frozen=True)
@@ -43,6 +43,11 @@ def mel(self:Study) -> MelParams:
     "The corrected networks' log-mel preset (`popnb.features.study_mel`)."
     return study_mel(self.n_mels, self.clip_seconds)
 
+@patch(as_prop=True)
+def descriptor_mel(self:Study) -> MelParams:
+    "The log-mel whose clips the audio descriptors are measured on: `mel`, with clips of at least `DESC_MIN_SECONDS`."
+    return study_mel(self.n_mels, max(self.clip_seconds, DESC_MIN_SECONDS))
+
 # %% ../nbs/05d_runs.ipynb #b6154b24
 def load_study(params_file:str|os.PathLike|None=None, # a YAML parameters file; the project's params/paper.yaml by default
                **given # study values replacing the file's; None keeps the file's
@@ -57,23 +62,47 @@ def load_study(params_file:str|os.PathLike|None=None, # a YAML parameters file; 
     if 'seeds' in vals: vals['seeds'] = tuple(int(s) for s in vals['seeds'])
     return Study(**vals)
 
-# %% ../nbs/05d_runs.ipynb #0b3de0b0
-@patch
-def run_args(self:Study) -> dict:
-    "The study's values as `protocol_predictions` takes them (the audio source resolved)."
-    from popnb.features import resolve_audio_source
-    return dict(audio_source=resolve_audio_source(self.audio_source), mel=self.mel, seeds=list(self.seeds), k=self.k,
-                epochs=self.epochs)
-
 # %% ../nbs/05d_runs.ipynb #3f0e060f
 @patch
 def predictions(self:Study, df:pd.DataFrame, # the dataset (popnb.data schema)
                 models:list|tuple, # keys of popnb.train.MODELS
                 protocol:str='grouped', # one of popnb.protocols.PROTOCOLS
-                **kw # `protocol_predictions`' other arguments; a study value given here wins
+                feature_set:str='spotify', # model inputs: a key of popnb.train.FEATURE_SETS
+                cutoff:int|None=None, # last release year trained on (release protocols); `release_cutoff` by default
+                **how # how the runs execute: `Execution`'s fields (progress, refresh, n_jobs, stacked)
                ) -> pd.DataFrame:
-    "Out-of-fold predictions of `models` under `protocol`, with the study's values (`protocol_predictions`)."
-    return protocol_predictions(df, models, protocol, **{**self.run_args(), **kw})
+    "Out-of-fold predictions of `models` under `protocol`, made with the study's values (`protocol_predictions`)."
+    return protocol_predictions(df, models, protocol, self, feature_set, cutoff, Execution(**how))
+
+# %% ../nbs/05d_runs.ipynb #f6d5a3fa
+@dataclass(frozen=True, eq=False)
+class Run:
+    "One run: `model` trained on the `train` rows of one seed and fold, predicting its `test` rows, cached under `key`."
+    model:str # a key of popnb.train.MODELS
+    seed:int # the split or fold assignment, and the network's seed
+    fold:int # the fold (0 for a protocol of one split)
+    train:np.ndarray # positions of its training rows
+    test:np.ndarray # positions of its test rows
+    key:dict # what its numbers depend on (`run_key`, or a study's own); the seed and fold are added per run
+    protocol:str='grouped' # the protocol it is trained and recorded under
+    inputs:str='spotify' # its feature set (popnb.train.FEATURE_SETS)
+    epochs:int|None=None # every network's epochs (None: the model's own)
+
+# %% ../nbs/05d_runs.ipynb #85b9397c
+@patch(as_prop=True)
+def cache_key(self:Run) -> dict:
+    "The run's cache key: its model's `key` with its seed and fold."
+    return dict(self.key, seed=self.seed, fold=self.fold)
+
+# %% ../nbs/05d_runs.ipynb #3f755aa8
+@dataclass(frozen=True)
+class Execution:
+    "How runs execute (never what they compute: nothing here enters a key)."
+    refresh:bool=False # retrain even when cached
+    progress:bool=True # progress bars
+    n_jobs:int|None=None # runs trained at once (`popnb.train.train_jobs`)
+    stacked:bool|None=None # each network's runs as one stacked model (`popnb.ensembles`); None: on a GPU
+    cache:str='runs' # the cache folder under data/interim (the power study keeps its planted runs apart)
 
 # %% ../nbs/05d_runs.ipynb #548923a3
 def model_code(model:str # a key of popnb.train.MODELS
@@ -83,16 +112,18 @@ def model_code(model:str # a key of popnb.train.MODELS
     return code_fingerprint(MODELS[model].build or make_model, make_model, fit_predict, protocol_splits)
 
 # %% ../nbs/05d_runs.ipynb #986ae39c
-def _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, progress):
-    "Predictions of model `m` on one seed and fold (`split` = train and test positions), resuming from checkpoints in `ck`."
-    go = lambda: run_jobs(protocol, d, lambda _: [(seed, [split])], (m,), spec, None, over, ck, progress, feature_set)
+def _one_run(d:pd.DataFrame, run:Run, spec, ck:Path, progress:bool) -> pd.DataFrame:
+    "The predictions of `run` (trained by `popnb.train.run_jobs`), resuming from the checkpoints in `ck`."
+    over = {'epochs': run.epochs} if run.epochs else None
+    go = lambda: run_jobs(run.protocol, d, lambda _: [(run.seed, [(run.train, run.test)])], (run.model,), spec, None, over, ck,
+                          progress, run.inputs)
     try: r = go()
     except ParameterError as e:
         if 'another config' not in str(e): raise
         shutil.rmtree(ck, ignore_errors=True); r = go()   # a checkpoint of other settings (e.g. progress bars): start over
-    r['fold'] = fold
+    r['fold'] = run.fold
     h = r.attrs.get('history')
-    if isinstance(h, pd.DataFrame) and len(h): h['fold'] = fold
+    if isinstance(h, pd.DataFrame) and len(h): h['fold'] = run.fold
     return r
 
 def _tally(trained:bool, **run):
@@ -112,74 +143,56 @@ def run_tally(path:str|os.PathLike|None=None, # a runs.tsv; `_runs/runs.tsv` of 
     if show: print(f"cached runs: {n['reused']} reused, {n['trained']} trained")
     return n
 
-
 # %% ../nbs/05d_runs.ipynb #634b1829
-def _cached_run(protocol, d, m, spec, seed, fold, split, over, feature_set, key, refresh, threads=1, cache='runs'):
-    "One seed and fold of model `m`, read back from its cache or trained (from its checkpoint when one exists) and cached."
-    rk, trained = dict(key, seed=seed, fold=fold), []
+def _cached_run(d:pd.DataFrame, run:Run, spec, how:Execution, threads:int=1) -> pd.DataFrame:
+    "`run` read back from its cache, or trained (from its checkpoint when one exists) and cached."
+    rk, trained = run.cache_key, []
     ck = paths().interim/'checkpoints'/short_hash(rk, 16)
-    if refresh: shutil.rmtree(ck, ignore_errors=True)   # retrain from the first epoch
-    make = lambda: trained.append(1) or _one_run(protocol, d, m, spec, seed, fold, split, over, feature_set, ck, False)
-    with compute_threads(threads): r = cache_table(cache, rk, make, refresh=refresh)
+    if how.refresh: shutil.rmtree(ck, ignore_errors=True)   # retrain from the first epoch
+    make = lambda: trained.append(1) or _one_run(d, run, spec, ck, False)
+    with compute_threads(threads): r = cache_table(how.cache, rk, make, refresh=how.refresh)
     shutil.rmtree(ck, ignore_errors=True)
-    _tally(bool(trained), protocol=protocol, model=m, seed=seed, fold=fold)
+    _tally(bool(trained), protocol=run.protocol, model=run.model, seed=run.seed, fold=run.fold)
     return r
 
 # %% ../nbs/05d_runs.ipynb #4bcf854c
 def fit_runs(d:pd.DataFrame, # the rows, in the order of `spec`
-             runs:list, # (model, seed, fold, train positions, test positions, cache key) tuples
+             runs:list, # the `Run`s
              spec=None, # spectrograms aligned to `d`, given to the models that use audio
-             epochs:int|None=None, # override every network's epochs (None: each model's default)
-             protocol:str='grouped', # the protocol the runs are trained and recorded under
-             feature_set:str='spotify', # model inputs: spotify | descriptors | both
-             refresh:bool=False, # retrain even when cached
-             progress:bool=True, # a progress bar over the runs
-             desc:str='runs', # its label
-             n_jobs:int|None=None, # runs trained at once (`train_jobs`)
-             stacked:bool|None=None, # train each network's runs as one stacked model (`popnb.ensembles`); None: on a GPU
-             cache:str='runs' # the cache folder under data/interim (the power study keeps its planted runs apart)
+             how:Execution|None=None, # how they execute; `Execution()` by default
+             desc:str='runs' # the progress bar's label
             ) -> list:
-    "Each run read back from its cache (its key plus seed and fold) or trained, side by side, and cached as it finishes: [predictions]."
-    if stacked is None: stacked = default_device().startswith('cuda')
-    ok = {m: stacks(m, feature_set) for m in {r[0] for r in runs}} if stacked else {}   # one built network a model, not a run
-    st = [i for i, r in enumerate(runs) if ok.get(r[0])]
-    one = [i for i, r in enumerate(runs) if not ok.get(r[0])]
-    over = {'epochs': epochs} if epochs else None
-    nj = min(train_jobs(n_jobs), max(1, len(one))); th = max(1, torch.get_num_threads() // nj)
-    args = [(protocol, d, m, spec if MODELS[m].uses_audio else None, seed, fold, (tr, te), over, feature_set, key, refresh, th, cache)
-            for m, seed, fold, tr, te, key in (runs[i] for i in one)]
-    out = dict(zip(one, map_jobs(_cached_run, args, nj, progress, desc)))
-    if st: out |= dict(zip(st, _stacked_runs(d, [runs[i] for i in st], spec, epochs, protocol, feature_set, refresh, progress, desc, cache)))
+    "Each run read back from its cache or trained, side by side, and cached as it finishes: [its predictions]."
+    how = how or Execution()
+    stacked = default_device().startswith('cuda') if how.stacked is None else how.stacked
+    ok = {(r.model, r.inputs): stacks(r.model, r.inputs) for r in runs} if stacked else {}   # one built network a model, not a run
+    st = [i for i, r in enumerate(runs) if ok.get((r.model, r.inputs))]
+    one = [i for i, r in enumerate(runs) if not ok.get((r.model, r.inputs))]
+    nj = min(train_jobs(how.n_jobs), max(1, len(one))); th = max(1, torch.get_num_threads() // nj)
+    args = [(d, runs[i], spec if MODELS[runs[i].model].uses_audio else None, how, th) for i in one]
+    out = dict(zip(one, map_jobs(_cached_run, args, nj, how.progress, desc)))
+    if st: out |= dict(zip(st, _stacked_runs(d, [runs[i] for i in st], spec, how, desc)))
     return [out[i] for i in range(len(runs))]
 
-def _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, n_jobs=None, cutoff=None, stacked=None):
-    "Every seed and fold of model `m` under `protocol` (`fit_runs`): (predictions, histories)."
-    runs = [(m, seed, fold, tr, te, key) for seed in seeds for fold, (tr, te) in enumerate(protocol_splits(d, protocol, seed, k, cutoff))]
-    out, hist = [], []
-    for r in fit_runs(d, runs, spec, epochs, protocol, feature_set, refresh, progress, f'{protocol} {m}', n_jobs, stacked):
-        h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
-        if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
-        out.append(r)
-    return out, hist
-
 # %% ../nbs/05d_runs.ipynb #c3a68707
-def _stacked_tables(protocol:str, d:pd.DataFrame, m:str, spec, runs:list, epochs:int|None, feature_set:str, checkpoints=None) -> list:
-    "Prediction tables of the runs [(seed, fold, train, test)] of network `m`, trained as the members of one stacked model (a checkpoint file each)."
+def _stacked_tables(d:pd.DataFrame, runs:list, spec, checkpoints=None) -> list:
+    "Prediction tables of the `Run`s of one network (one protocol, inputs and epochs), trained as the members of one stacked model."
     from popnb.ensembles import StackedNets
-    s, cols = MODELS[m], feature_cols(feature_set)
-    cfg = replace(s.config, progress=False, **({'epochs': epochs} if epochs else {}))
+    r0 = runs[0]; m, protocol = r0.model, r0.protocol
+    s, cols = MODELS[m], feature_cols(r0.inputs)
+    cfg = replace(s.config, progress=False, **({'epochs': r0.epochs} if r0.epochs else {}))
     if protocol != 'paper' and cfg.val == 'test': cfg = replace(cfg, val='inner')   # as fit_predict: never stop on held-out rows
     y = d.popularity.to_numpy(float)
     st = StackedNets(net_builder(s, cols), cfg, m, s.zero_shape, cols)
-    st.fit(d, y, spec, [(seed, tr, te) if cfg.val == 'test' else (seed, tr) for seed, _, tr, te in runs], checkpoints=checkpoints)
+    st.fit(d, y, spec, [(r.seed, r.train, r.test) if cfg.val == 'test' else (r.seed, r.train) for r in runs], checkpoints=checkpoints)
     P, out = st.predict(d, spec), []
-    for i, (seed, fold, tr, te) in enumerate(runs):
-        parts = [('test', te)] + ([('train', tr)] if protocol == 'paper' else [])
-        r = pd.concat([pd.DataFrame(dict(protocol=protocol, model=m, seed=seed, fold=fold, split=sp, track_key=d.track_key.to_numpy()[rows],
+    for i, r in enumerate(runs):
+        parts = [('test', r.test)] + ([('train', r.train)] if protocol == 'paper' else [])
+        t = pd.concat([pd.DataFrame(dict(protocol=protocol, model=m, seed=r.seed, fold=r.fold, split=sp, track_key=d.track_key.to_numpy()[rows],
                                          artist=d.artist.to_numpy()[rows], y_true=y[rows], y_pred=P[i, rows])) for sp, rows in parts],
                       ignore_index=True)
-        r.attrs['history'] = st.history_[i].assign(protocol=protocol, model=m, seed=seed, fold=fold)
-        out.append(r)
+        t.attrs['history'] = st.history_[i].assign(protocol=protocol, model=m, seed=r.seed, fold=r.fold)
+        out.append(t)
     return out
 
 # %% ../nbs/05d_runs.ipynb #a941b6b6
@@ -197,26 +210,26 @@ def stacks(m:str, # a key of popnb.train.MODELS
 # %% ../nbs/05d_runs.ipynb #e265144e
 class _Missing(Exception): pass
 
-def _stacked_runs(d, runs, spec, epochs, protocol, feature_set, refresh, progress, desc, cache='runs') -> list:
+def _stacked_runs(d:pd.DataFrame, runs:list, spec, how:Execution, desc:str) -> list:
     "`fit_runs` with each network's missing runs trained as one stacked model (popnb.ensembles), checkpointed and cached one by one."
     from popnb.ensembles import TRAINER
-    keys = [dict(key, seed=seed, fold=fold, trainer=TRAINER) for m, seed, fold, tr, te, key in runs]
+    keys = [dict(r.cache_key, trainer=TRAINER) for r in runs]
     cks = [paths().interim/'checkpoints'/short_hash(k, 16) for k in keys]   # a member's checkpoint: resumed in any stack
     def missing(): raise _Missing()
     out = [None] * len(runs)
     for i, k in enumerate(keys):
-        try: out[i] = None if refresh else cache_table(cache, k, missing)
+        try: out[i] = None if how.refresh else cache_table(how.cache, k, missing)
         except _Missing: pass
     todo = [i for i in range(len(runs)) if out[i] is None]
-    if refresh:
+    if how.refresh:
         for i in todo: shutil.rmtree(cks[i], ignore_errors=True)   # retrain from the first epoch
-    for m in tqdm(sorted({runs[i][0] for i in todo}), desc=desc, disable=not progress):
-        mine = [i for i in todo if runs[i][0] == m]
-        tabs = _stacked_tables(protocol, d, m, spec if MODELS[m].uses_audio else None, [runs[i][1:5] for i in mine], epochs, feature_set,
-                                [cks[i]/'member.pt' for i in mine])
+    stack = lambda r: (r.model, r.protocol, r.inputs, r.epochs)   # the runs one stacked model trains
+    for g in tqdm(sorted({stack(runs[i]) for i in todo}, key=str), desc=desc, disable=not how.progress):
+        mine = [i for i in todo if stack(runs[i]) == g]
+        tabs = _stacked_tables(d, [runs[i] for i in mine], spec if MODELS[g[0]].uses_audio else None, [cks[i]/'member.pt' for i in mine])
         for i, t in zip(mine, tabs):
-            out[i] = cache_table(cache, keys[i], lambda: t, refresh=True); shutil.rmtree(cks[i], ignore_errors=True)
-    for i, (m, seed, fold, *_ ) in enumerate(runs): _tally(i in todo, protocol=protocol, model=m, seed=seed, fold=fold)
+            out[i] = cache_table(how.cache, keys[i], lambda: t, refresh=True); shutil.rmtree(cks[i], ignore_errors=True)
+    for i, r in enumerate(runs): _tally(i in todo, protocol=r.protocol, model=r.model, seed=r.seed, fold=r.fold)
     return out
 
 # %% ../nbs/05d_runs.ipynb #b90f8eee
@@ -229,13 +242,13 @@ def _check_protocol(df:pd.DataFrame, protocol:str, feature_set:str):
                                where='feature_set')
 
 # %% ../nbs/05d_runs.ipynb #6b8f95eb
-def _stores(df:pd.DataFrame, models, mel:MelParams, dmel:MelParams, feature_set:str, audio_source:str, n_jobs:int,
-            progress:bool) -> tuple[dict, dict]:
+def _stores(df:pd.DataFrame, models, study:Study, feature_set:str, progress:bool) -> tuple[dict, dict]:
     "({model: the MelParams it takes, or None}, {MelParams key: its store}) for `models` on `df`."
-    needs = {m: model_inputs(m, mel) for m in models}
-    want = {p for p in needs.values() if p is not None} | ({dmel} if uses_descriptors(feature_set) else set())
-    stores = {p.key: build_store(df, audio_source=audio_source, params=p, n_jobs=n_jobs, progress=progress,
-                                 **({'descriptors': True} if uses_descriptors(feature_set) and p == dmel else {}))
+    needs = {m: model_inputs(m, study.mel) for m in models}
+    dmel, desc = study.descriptor_mel, uses_descriptors(feature_set)
+    want = {p for p in needs.values() if p is not None} | ({dmel} if desc else set())
+    stores = {p.key: build_store(df, audio_source=resolve_audio_source(study.audio_source), params=p, n_jobs=os.cpu_count() or 1,
+                                 progress=progress, **({'descriptors': True} if desc and p == dmel else {}))
               for p in want}
     return needs, stores
 
@@ -264,13 +277,14 @@ def run_key(protocol:str, # one of PROTOCOLS
             m:str, # a key of popnb.train.MODELS
             d:pd.DataFrame, # its rows
             store=None, # the SpecStore its spectrograms come from (None: it reads none)
-            k:int=5, epochs:int|None=None, # folds; epochs override
+            study:Study|None=None, # its folds and epochs; `Study()` by default
             feature_set:str='spotify', # its inputs
             cutoff:int|None=None # release protocols' cutoff year
            ) -> dict:
     "The cache key of model `m`'s runs under `protocol` (the seed, fold and checkpoint are added per run)."
-    s = MODELS[m]; cfg = s.config
-    return dict(protocol=protocol, model=m, k=k if protocol in ('grouped', 'release_grouped') else None, epochs=epochs,
+    s, study = MODELS[m], study or Study(); cfg = s.config
+    k = study.k if protocol in ('grouped', 'release_grouped') else None
+    return dict(protocol=protocol, model=m, k=k, epochs=study.epochs,
                 **({'cutoff': cutoff} if protocol.startswith('release') else {}),
                 spectrograms=store.digest if store is not None else None, data=run_data(d, feature_set),
                 inputs=feature_set, config=asdict(cfg) if cfg else None, code=model_code(m),
@@ -291,32 +305,25 @@ def _assemble(out:list, hist:list, keep:np.ndarray, no_desc:dict, feature_set:st
 def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          models:list|tuple, # keys of popnb.train.MODELS
                          protocol:str='grouped', # grouped (artist K-fold) | paper (random 80/20) | release | release_grouped
-                         audio_source:str='synthetic', # a resolved audio source: synthetic | previews | local | none
-                         mel:MelParams|None=None, # log-mel preset of the corrected networks; `study_mel()` by default
-                         seeds:list|tuple=(0,), # fold assignments / splits and network seeds
-                         k:int=5, # folds of the grouped protocol
-                         epochs:int|None=None, # override every network's epochs (None: each model's default)
-                         n_jobs:int|None=None, # processes for spectrogram extraction (None: one per core)
-                         refresh:bool=False, # retrain even when cached
-                         progress:bool=True, # show progress bars
-                         feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both
-                         descriptor_mel:MelParams|None=None, # store the descriptors are measured on; `mel` by default
+                         study:Study|None=None, # the audio, log-mel, seeds, folds and epochs; `Study()` by default
+                         feature_set:str='spotify', # model inputs: a key of popnb.train.FEATURE_SETS
                          cutoff:int|None=None, # last release year trained on (release protocols); `release_cutoff` by default
-                         stacked:bool|None=None # each network's runs as one stacked model (`fit_runs`); None: on a GPU
+                         how:Execution|None=None # how the runs execute; `Execution()` by default
                         ) -> pd.DataFrame:
     "Out-of-fold predictions of `models` under `protocol`, cached per run; per-epoch histories in `.attrs['history']`."
+    study, how = study or Study(), how or Execution()
     _check_protocol(df, protocol, feature_set)
-    mel = mel or study_mel()
-    n_jobs = n_jobs or os.cpu_count() or 1
-    dmel = descriptor_mel or mel
-    needs, stores = _stores(df, models, mel, dmel, feature_set, audio_source, n_jobs, progress)
-    d, keep, no_desc = _usable_rows(df, stores, dmel, feature_set)
+    needs, stores = _stores(df, models, study, feature_set, how.progress)
+    d, keep, no_desc = _usable_rows(df, stores, study.descriptor_mel, feature_set)
     if protocol.startswith('release'): cutoff = release_cutoff(df.year) if cutoff is None else int(cutoff)
+    splits = [(s, f, tr, te) for s in study.seeds for f, (tr, te) in enumerate(protocol_splits(d, protocol, s, study.k, cutoff))]
     out, hist = [], []
     for m in models:
-        p = needs[m]
-        spec = None if p is None else stores[p.key].X[keep]
-        key = run_key(protocol, m, d, stores[p.key] if p is not None else None, k, epochs, feature_set, cutoff)
-        o, h = _model_runs(protocol, d, m, spec, seeds, k, epochs, feature_set, key, refresh, progress, cutoff=cutoff, stacked=stacked)
-        out += o; hist += h
+        store = stores[needs[m].key] if needs[m] is not None else None
+        key = run_key(protocol, m, d, store, study, feature_set, cutoff)
+        runs = [Run(m, s, f, tr, te, key, protocol, feature_set, study.epochs) for s, f, tr, te in splits]
+        for r in fit_runs(d, runs, None if store is None else store.X[keep], how, f'{protocol} {m}'):
+            h = r.attrs.pop('history', None)      # pandas cannot concat frames whose attrs hold frames
+            if isinstance(h, pd.DataFrame) and len(h): hist.append(h)
+            out.append(r)
     return _assemble(out, hist, keep, no_desc, feature_set)

@@ -99,6 +99,7 @@ class LocalProviders:
 # %% ../nbs/02a_testing.ipynb #7ad51ff4
 def _j(self, name): return json.loads(self.B[name][1])
 
+# %% ../nbs/02a_testing.ipynb #90f92a06
 def _index(self):
     "Index the recorded (or catalogue) objects and the files behind their preview URLs."
     self.dz_tracks,self.previews,self.it_rows = {},{},{}
@@ -146,6 +147,7 @@ def _rewrite(self, url:str) -> str:
     q = re.sub(r'exp=\d+', f'exp={int(self.now() + self.url_ttl)}', u.query)
     return f"{self.url}/cdn/{u.netloc}{u.path}" + (f"?{q}" if q else '')
 
+# %% ../nbs/02a_testing.ipynb #2fe2771a
 _URL = re.compile(r'"(preview|previewUrl)"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
 
 def _raw(self, name:str) -> bytes:
@@ -157,6 +159,7 @@ def _raw(self, name:str) -> bytes:
         return f'"{key}"{sep}"{new}"'
     return _URL.sub(sub, self.B[name][1].decode()).encode()
 
+# %% ../nbs/02a_testing.ipynb #3d4691e6
 def _out(self, obj):
     "A deep copy of a (catalogue or partial) object with its preview URLs rewritten."
     o = copy.deepcopy(obj)
@@ -176,16 +179,19 @@ def _send(self, h, code:int, body:bytes, ctype:str='application/json; charset=ut
     try: h.wfile.write(body); h.wfile.flush()
     except (BrokenPipeError, ConnectionResetError): pass
 
+# %% ../nbs/02a_testing.ipynb #faa77768
 def _answer(self, h, a):
     "Send a recorded body (a name) with its URLs rewritten, or a catalogue answer (an object)."
     if isinstance(a, str): return self._send(h, self.B[a][0], self._raw(a))
     self._send(h, 200, json.dumps(self._out(a)).encode())
 
+# %% ../nbs/02a_testing.ipynb #40f61915
 def _fault(self, path:str):
     with self._lock:
         for k,v in self.faults.items():
             if path.startswith(k) and v: return v.pop(0)
 
+# %% ../nbs/02a_testing.ipynb #7a09c406
 _M4A, _M4A_LOCK = {}, threading.Lock()
 
 def _m4a(self) -> Path:
@@ -234,6 +240,7 @@ LocalProviders._handle = _handle
 # %% ../nbs/02a_testing.ipynb #d422dd02
 def _words(s): return set(re.sub(r'[^a-z0-9]+', ' ', str(s).lower()).split())
 
+# %% ../nbs/02a_testing.ipynb #9630af1f
 def _dz_search(self, q:str) -> dict:
     if self.catalog is None:
         return _SEARCHES.get(_advanced(q), '03_deezer_search_empty.json')
@@ -241,6 +248,7 @@ def _dz_search(self, q:str) -> dict:
     hits = [s for c,s,_ in self.items if w & _words(c['title'] + ' ' + c['artist'])] or [s for _,s,_ in self.items[:2]]
     return {'data': hits, 'total': len(hits)}
 
+# %% ../nbs/02a_testing.ipynb #44e49327
 def _it_search(self, term:str) -> dict:
     if self.catalog is None:
         for n in _ITUNES:
@@ -275,6 +283,7 @@ def now(self) -> float:
     "The server's time: `clock()` plus what `advance` added."
     return self.clock() + self.skew
 
+# %% ../nbs/02a_testing.ipynb #b2fc77b8
 def advance(self, seconds:float # how far to move the server's clock forward
            ):
     "Move the server's clock forward (signed URLs it handed out may expire); returns the server."

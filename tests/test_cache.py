@@ -8,11 +8,11 @@ from popnb.core import set_threads
 from popnb.data import load_paper_dataset
 from popnb.features import study_mel
 from popnb.models import FusionCNN
-from popnb.runs import protocol_predictions, run_tally
+from popnb.runs import protocol_predictions, run_tally, Study, Execution
 from popnb.train import MODELS
 
 set_threads(1)
-KW = dict(k=2, epochs=1, progress=False, n_jobs=1, audio_source='synthetic', mel=study_mel(16, 1.0))
+KW = dict(k=2, epochs=1, seeds=(0,), audio_source='synthetic', n_mels=16, clip_seconds=1.0)   # a small study
 
 @pytest.fixture(scope='module')
 def small():
@@ -26,7 +26,7 @@ def root(tmp_path, monkeypatch):
 def trained(df, models, **kw):
     "How many runs one call of protocol_predictions trained (the rest it read back)."
     before = run_tally()['trained']
-    protocol_predictions(df, models, **{**KW, **kw})
+    protocol_predictions(df, models, study=Study(**{**KW, **kw}), how=Execution(progress=False, n_jobs=1))
     return run_tally()['trained'] - before
 
 def test_nothing_changed_hits(small, root):
@@ -70,7 +70,7 @@ from contextlib import contextmanager
 import pandas as pd
 import popnb.train as T
 from popnb.core import set_threads
-from popnb.runs import protocol_predictions
+from popnb.runs import protocol_predictions, Study, Execution
 set_threads(1)
 kill_at, n, _aw = int(sys.argv[2]), [0], T.atomic_write
 @contextmanager
@@ -79,7 +79,8 @@ def counted(*a, **kw):   # SIGKILL right after the kill_at-th checkpoint is writ
     n[0] += 1
     if n[0] == kill_at: os.kill(os.getpid(), signal.SIGKILL)
 T.atomic_write = counted
-r = protocol_predictions(pd.read_pickle(sys.argv[1]), ('mean', 'fusion_meta'), audio_source='none', k=3, epochs=2, progress=False)
+r = protocol_predictions(pd.read_pickle(sys.argv[1]), ('mean', 'fusion_meta'), study=Study(audio_source='none', seeds=(0,), k=3, epochs=2),
+                         how=Execution(progress=False))
 r.attrs['history'].to_pickle(sys.argv[3] + '.history'); r.attrs = {}; r.to_pickle(sys.argv[3])
 '''
 
@@ -112,7 +113,7 @@ def test_killed_run_resumes(small, tmp_path):
 
 def test_run_keys(monkeypatch):
     "Each run's key: its protocol, model, seed and fold, the values it reads, its inputs, the model's config and its code fingerprint."
-    import json, popnb.protocols as P
+    import json, popnb.runs as P
     from dataclasses import asdict
     from popnb.data import META_COLS
     monkeypatch.setenv('POPNB_JOBS', '1')   # runs in this process, where the patched cache_table records the keys
@@ -121,9 +122,11 @@ def test_run_keys(monkeypatch):
                                                                      track_key=[f't{i:04d}' for i in range(n)], popularity=50.0)
     keys = []
     monkeypatch.setattr(P, 'cache_table', lambda kind, key, make, refresh=False: keys.append(json.dumps(key)) or pd.DataFrame(dict(track_key=['a'])))
-    P.protocol_predictions(df, ['ridge', 'fusion_meta'], 'grouped', 'synthetic', study_mel(16, 3.0), [0], 5, 2, progress=False)
+    small = P.Study(n_mels=16, clip_seconds=3.0, seeds=(0,), k=5, epochs=2); quiet = P.Execution(progress=False)
+    P.protocol_predictions(df, ['ridge', 'fusion_meta'], 'grouped', small, how=quiet)
     want = [dict(protocol='grouped', model=m, k=5, epochs=2, spectrograms=None, data=P.run_data(df), inputs='spotify',
-                 config=asdict(MODELS[m].config) if MODELS[m].config else None, code=P.model_code(m), seed=0, fold=f)
+                 config=asdict(MODELS[m].config) if MODELS[m].config else None, code=P.model_code(m),
+                 **({'designs': [dict(c) for c in MODELS[m].choices]} if MODELS[m].choices else {}), seed=0, fold=f)
             for m in ('ridge', 'fusion_meta') for f in range(5)]
     assert keys == [json.dumps(k) for k in want]
     keys.clear()
@@ -131,5 +134,5 @@ def test_run_keys(monkeypatch):
     fake = lambda d: pd.DataFrame({'track_key': d.track_key.astype(str), **{k: np.random.default_rng(3).normal(size=len(d)) for k in DESCRIPTORS},
                                    'descriptor_reason': ''})
     monkeypatch.setattr(P, 'build_store', lambda d, **kw: type('S', (), dict(index=pd.DataFrame(dict(ok=[True]*len(d))), descriptors=fake(d)))())
-    P.protocol_predictions(df, ['ridge'], 'grouped', 'synthetic', study_mel(16, 3.0), [0], 5, 2, progress=False, feature_set='descriptors')
+    P.protocol_predictions(df, ['ridge'], 'grouped', small, 'descriptors', how=quiet)
     assert json.loads(keys[0])['inputs'] == 'descriptors' and json.loads(keys[0])['data'] != P.run_data(df)   # the descriptors' values are read

@@ -36,4 +36,5 @@ def test_planted_audio_stays_in_its_own_caches(tmp_path, monkeypatch):
     assert not (tmp_path/'data'/'interim'/'runs').exists() and not (tmp_path/'data'/'interim'/'spec').exists()
     keys = [json.loads(f.read_text()) for f in (tmp_path/'data'/'interim'/'power'/'runs').glob('*.key.json')]
     cnn = [k for k in keys if k['model'] == 'fusion_cnn']
-    assert len(cnn) == 1 and cnn[0]['planted'] and cnn[0]['share'] == 0.5 and cnn[0]['replicate'] == 1
+    assert len(cnn) == 5 and all(k['planted'] and k['share'] == 0.5 and k['replicate'] == 1 for k in cnn)   # one run a fold
+    assert sorted(k['fold'] for k in cnn) == list(range(5)) and {k['seed'] for k in cnn} == {1}   # replicate 1's seed
