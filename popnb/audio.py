@@ -27,7 +27,8 @@ __all__ = ['SNDFILE_EXTS', 'FFMPEG_EXTS', 'DECODERS', 'SYNTH_DEFAULTS', 'SYNTH_L
 SNDFILE_EXTS = ('.mp3','.ogg','.oga','.flac','.wav','.aif','.aiff')
 FFMPEG_EXTS = ('.m4a','.mp4','.aac','.opus','.webm','.mka')
 DECODERS = {'.mp3': 'sndfile', '.flac': 'sndfile', '.wav': 'sndfile', '.aif': 'sndfile', '.aiff': 'sndfile',
-            '.ogg': 'pyav', '.oga': 'pyav'}   # the faster of the two per format (benchmarks/extract.py); any other: PyAV
+            # the faster of the two per format (benchmarks/extract.py); any other: PyAV
+            '.ogg': 'pyav', '.oga': 'pyav'}
 
 class _Unreadable(AudioError):
     "A file the decoder cannot open at all (the other decoder may)."
@@ -38,12 +39,14 @@ def _decode_sf(src, offset:float, duration:float|None, where:str):
     try: f = sf.SoundFile(src)
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:
         why = str(e).split(': ')[-1].strip()
-        if not why or 'not a regular file' in why or 'format' in why.lower(): why = "not audio, or a format neither libsndfile nor FFmpeg reads"
+        if not why or 'not a regular file' in why or 'format' in why.lower():
+            why = "not audio, or a format neither libsndfile nor FFmpeg reads"
         raise _Unreadable(f"not a readable audio file: {why}", where=where) from e
     with f:
         sr_in, total = f.samplerate, f.frames
         start = int(round(offset*sr_in))
-        if total and start >= total: raise AudioError(f"too short: {total/sr_in:.2f} s of audio, offset {offset} s asked", where=where)
+        if total and start >= total: raise AudioError(f"too short: {total/sr_in:.2f} s of audio, offset {offset} s "
+                                                      f"asked", where=where)
         if start: f.seek(start)
         try: y = f.read(-1 if duration is None else int(round(duration*sr_in)), dtype='float32', always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as e:
@@ -71,22 +74,27 @@ def _decode_av(src, offset:float, duration:float|None, where:str):
             declared = float(s.duration*s.time_base) if s.duration else (c.duration/1e6 if c.duration else None)
             if declared is not None and offset >= declared:
                 raise AudioError(f"too short: {declared:.2f} s of audio, offset {offset} s asked", where=where)
-            if offset > 2.0: c.seek(int((offset - 1.0)*1e6))           # a second early: the frames after a seek warm the decoder up
+            # a second early: the frames after a seek warm the decoder up
+            if offset > 2.0: c.seek(int((offset - 1.0)*1e6))
             need = None if duration is None else int(round(duration*sr_in))
-            t0 = float(s.start_time*s.time_base) if s.start_time is not None else 0.0    # the first sample's time (MP3: after the encoder delay)
+            # the first sample's time (MP3: after the encoder delay)
+            t0 = float(s.start_time*s.time_base) if s.start_time is not None else 0.0
             for fr in c.decode(s):
-                if skip is None: skip = max(0, int(round((offset - (float(fr.pts*fr.time_base) - t0 if fr.pts is not None else 0.0))*sr_in)))
+                if skip is None: skip = max(0, int(round((offset - (float(fr.pts*fr.time_base) - t0
+                                                                    if fr.pts is not None else 0.0))*sr_in)))
                 parts.append(_frame_array(fr)); got += fr.samples
                 if need is not None and got >= skip + need: break
     except AudioError: raise
-    except av.error.FFmpegError as e:   # nothing decoded: not audio; a failure later leaves what decoded to the length check
+    # nothing decoded: not audio; a failure later leaves what decoded to the length check
+    except av.error.FFmpegError as e:
         if not parts: raise _Unreadable(f"not a readable audio file: {e}", where=where) from e
     y = np.concatenate(parts)[skip:] if parts else np.zeros((0, 1), np.float32)
     return (y if need is None else y[:need]), sr_in, declared
 
 # %% ../nbs/02_audio.ipynb #dc77d38e
 def _decode(src, ext:str, offset:float, duration:float|None, where:str, decoder:str|None=None):
-    "Decode `[offset, offset+duration)` of `src` (a path or bytes buffer) -> (frames x channels, rate, declared s, decoder)."
+    ("Decode `[offset, offset+duration)` of `src` (a path or bytes buffer) -> (frames x channels, rate, declared s, "
+     "decoder).")
     first = decoder or DECODERS.get(ext.lower(), 'pyav')
     order = [first, 'pyav' if first == 'sndfile' else 'sndfile']
     for i,d in enumerate(order):
@@ -123,7 +131,8 @@ def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV, M4A/AAC, Opu
                decoder:str|None=None, # 'sndfile' or 'pyav'; `DECODERS` by format by default
                info:dict|None=None # filled with seconds (decoded), declared_s, padded_s and decoder
               ) -> np.ndarray: # float32: (samples,) when mono, else (channels, samples)
-    "Decode an audio file to float32 at `sr`, cropped/padded to `duration`; raise `AudioError` naming the file and the reason."
+    ("Decode an audio file to float32 at `sr`, cropped/padded to `duration`; raise `AudioError` naming the file and "
+     "the reason.")
     p = Path(path)
     if not p.is_file(): raise AudioError("file not found", where=str(p))
     if p.stat().st_size == 0: raise AudioError("empty file (0 bytes)", where=str(p))
@@ -131,9 +140,11 @@ def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV, M4A/AAC, Opu
     if y.shape[0] == 0: raise AudioError("no audio frames decoded (empty, truncated or not audio)", where=str(p))
     got = y.shape[0]/sr_in
     if duration is not None and got < coverage*duration - 1e-9:
-        raise AudioError(f"too short: {got:.1f} s of a {duration:.1f} s window (at least {coverage:.0%} needed)", where=str(p))
+        raise AudioError(f"too short: {got:.1f} s of a {duration:.1f} s window (at least {coverage:.0%} needed)",
+                         where=str(p))
     if got < min(min_seconds, duration if duration is not None else min_seconds) - 1e-9:
-        raise AudioError(f"too short: {got:.3f} s of audio after offset {offset} s, at least {min_seconds} s needed", where=str(p))
+        raise AudioError(f"too short: {got:.3f} s of audio after offset {offset} s, at least {min_seconds} s needed",
+                         where=str(p))
     y = _downmix(y) if mono and y.shape[1] > 1 else y
     if sr_in != sr: y = soxr.resample(y, sr_in, sr, quality='HQ')
     y = np.ascontiguousarray(y.T, dtype=np.float32)
@@ -163,7 +174,8 @@ def load_many(paths:list, # audio files
     for k,p in tqdm(list(zip(keys, paths)), disable=not progress, desc='decode'):
         try:
             info = {}; y = load_audio(p, info=info, **kwargs); out.append(y)
-            rows.append(dict(key=k, path=str(p), ok=True, seconds=info['seconds'], padded_s=info['padded_s'], reason=''))
+            rows.append(dict(key=k, path=str(p), ok=True, seconds=info['seconds'], padded_s=info['padded_s'],
+                             reason=''))
         except AudioError as e:
             out.append(None); rows.append(dict(key=k, path=str(p), ok=False, seconds=0.0, padded_s=0.0, reason=e.what))
     return out, pd.DataFrame(rows, columns=['key','path','ok','seconds','padded_s','reason'])
@@ -217,7 +229,8 @@ def synthesize_clip(features, # a mapping (dict, Series) of Spotify features; mi
     key = int(f['key']) % 12 if f['key'] is not None and f['key'] >= 0 else int(rng.integers(12))
     major = bool(f['mode']) if f['mode'] is not None else bool(rng.random() < 0.6)
     cl = lambda v,a=0.0,b=1.0: float(min(max(v,a),b))
-    en,da,ac,ins,sp,va,li = (cl(f[k]) for k in ('energy','danceability','acousticness','instrumentalness','speechiness','valence','liveness'))
+    en,da,ac,ins,sp,va,li = (cl(f[k]) for k in ('energy','danceability','acousticness','instrumentalness','speechiness',
+                                                'valence','liveness'))
     n = int(round(seconds*sr))
     beat = 60.0/cl(f['tempo'], 40.0, 240.0)
     # render one 4-bar loop (16 beats) and tile it: the progression repeats every 4 bars anyway
@@ -247,12 +260,14 @@ def synthesize_clip(features, # a mapping (dict, Series) of Spotify features; mi
         chord += _osc(table, _midi_hz(root + semis)[bar] * (1 + 0.002*(v-1)), sr)
     pluck = np.exp(-bs*(1.5 + 6*ac))
     chord *= (ac*pluck + (1-ac)*0.6).astype(np.float32)
-    bass = _osc(_wavetable([1, .3, .1]), _midi_hz(root - 12 + np.array([d for d,_ in degrees]))[bar], sr) * np.exp(-bs*3)
+    bass = _osc(_wavetable([1, .3, .1]), _midi_hz(root - 12 + np.array([d for d,_ in degrees]))[bar],
+                sr) * np.exp(-bs*3)
     # melody (sung when not instrumental) and speech (syllable-rate modulated voice)
     scale = np.array([0,2,4,5,7,9,11] if major else [0,2,3,5,7,8,10])
     notes = root + 12 + int(round(12*va)) + scale[rng.integers(0, 7, nb)]
     voice_tab = _wavetable([1, .8, .6, .9, .7, .3, .2, .15, .1, .05])
-    mel = _osc(voice_tab, _midi_hz(notes)[np.clip(bi, 0, nb-1)]*(1 + 0.006*np.sin(2*np.pi*5.5*t)), sr) * (1 - np.exp(-bs*20))
+    mel = _osc(voice_tab, _midi_hz(notes)[np.clip(bi, 0, nb-1)]*(1 + 0.006*np.sin(2*np.pi*5.5*t)),
+               sr) * (1 - np.exp(-bs*20))
     syl = (0.5 + 0.5*np.sin(2*np.pi*4.5*t + rng.uniform(0, 6.28)))**3
     speech = (_osc(voice_tab, (150 + 60*va)*(1 + 0.05*np.sin(2*np.pi*0.7*t)), sr) + 0.3*noise)*syl
     crowd = lfilter([0.02], [1, -0.98], noise)
@@ -268,7 +283,8 @@ def synthesize_clip(features, # a mapping (dict, Series) of Spotify features; mi
     return mix if L == n else np.resize(mix, n)
 
 # %% ../nbs/02_audio.ipynb #1eb4483d
-_DROP = re.compile(r"\s*[\(\[][^\)\]]*\b(feat|ft|with|remaster\w*|version|edit|live|mix|mono|stereo|bonus|deluxe)\b[^\)\]]*[\)\]]")
+_DROP = re.compile(r"\s*[\(\[][^\)\]]*\b(feat|ft|with|remaster\w*|version|edit|live|mix|mono|stereo|bonus|deluxe)\b"
+                   r"[^\)\]]*[\)\]]")
 _DASH = re.compile(r"\s+-\s+.*\b(remaster\w*|version|edit|live|mix|mono|stereo|bonus|deluxe|from)\b.*$")
 
 def normalise(s) -> str:
@@ -327,7 +343,8 @@ DEEZER_API = 'https://api.deezer.com'
 ITUNES_API = 'https://itunes.apple.com'
 RATES = {'deezer': (50, 5.0), 'itunes': (20, 60.0)}   # documented/observed limits: calls per seconds
 DEEZER_ERRORS = {4: 'quota', 100: 'items limit exceeded', 200: 'permission', 300: 'invalid token', 500: 'parameter',
-                 501: 'missing parameter', 600: 'invalid query', 700: 'service busy', 800: 'no data', 901: 'individual account not allowed'}
+                 501: 'missing parameter', 600: 'invalid query', 700: 'service busy', 800: 'no data',
+                 901: 'individual account not allowed'}
 DEEZER_RETRY = (4, 700)   # refusals: backed off and retried
 
 def deezer_error(body:bytes) -> dict|None:
@@ -346,7 +363,8 @@ def _deezer_refused(r) -> str|None:
 def _json(r) -> dict:
     try: j = r.json()
     except ValueError: j = None
-    if not isinstance(j, dict): raise DownloadError(f"not a JSON object (HTTP {r.status_code}, starts {r.content[:40]!r})", where=r.url)
+    if not isinstance(j, dict): raise DownloadError(f"not a JSON object (HTTP {r.status_code}, starts "
+                                                    f"{r.content[:40]!r})", where=r.url)
     return j
 
 # %% ../nbs/02_audio.ipynb #1bd664e3
@@ -356,14 +374,16 @@ def _deezer_get(session, url:str, params:dict|None=None, **kw) -> dict|None:
     e = deezer_error(r.content)
     if e is not None:
         if e.get('code') == 800: return None
-        raise DownloadError(f"Deezer error {e.get('code')} ({DEEZER_ERRORS.get(e.get('code'), 'undocumented')}): {e.get('message')}", where=r.url)
+        raise DownloadError(f"Deezer error {e.get('code')} ({DEEZER_ERRORS.get(e.get('code'), 'undocumented')}): "
+                            f"{e.get('message')}", where=r.url)
     if r.status_code != 200: raise DownloadError(f"HTTP {r.status_code} (not retried)", where=r.url)
     return _json(r)
 
 # %% ../nbs/02_audio.ipynb #750fb2e7
 def _dz(d:dict, query:str, isrc_hit:bool=False) -> dict:
-    return dict(provider='deezer', provider_id=str(d.get('id')), title=d.get('title',''), artist=(d.get('artist') or {}).get('name',''),
-                duration_ms=1000*(d.get('duration') or 0) or None, url=d['preview'], isrc_hit=isrc_hit, query=query)
+    return dict(provider='deezer', provider_id=str(d.get('id')), title=d.get('title',''),
+                artist=(d.get('artist') or {}).get('name',''), duration_ms=1000*(d.get('duration') or 0) or None,
+                url=d['preview'], isrc_hit=isrc_hit, query=query)
 
 # %% ../nbs/02_audio.ipynb #4126b452
 def deezer_candidates(session, track:dict, base_url:str=DEEZER_API, trail:list|None=None, **kw) -> list:
@@ -388,17 +408,22 @@ def _itunes_refused(r) -> str|None:
 
 # %% ../nbs/02_audio.ipynb #1ca07669
 def itunes_candidates(session, track:dict, base_url:str=ITUNES_API, trail:list|None=None, **kw) -> list:
-    "iTunes Search API candidates for artist + title: songs only (music videos and albums dropped); strict, then relaxed."
+    ("iTunes Search API candidates for artist + title: songs only (music videos and albums dropped); strict, then "
+     "relaxed.")
     trail = [] if trail is None else trail
     artist, name = _s(track.get('artist')), _s(track.get('name'))
     terms = [('strict', f"{artist} {name}".strip())]
     if relax_title(name) != name: terms.append(('relaxed', f"{artist} {relax_title(name)}".strip()))
     for label,term in terms:
-        res = _json(http_get(session, f"{base_url}/search", params={'term': term, 'entity': 'song', 'limit': 10}, refused=_itunes_refused, **kw)).get('results') or []
-        songs = [d for d in res if isinstance(d, dict) and d.get('wrapperType') == 'track' and d.get('kind') == 'song' and d.get('previewUrl')]
+        res = _json(http_get(session, f"{base_url}/search", params={'term': term, 'entity': 'song', 'limit': 10},
+                             refused=_itunes_refused, **kw)).get('results') or []
+        songs = [d for d in res if isinstance(d, dict) and d.get('wrapperType') == 'track'
+                 and d.get('kind') == 'song' and d.get('previewUrl')]
         trail.append(f"itunes {label} {term!r} ({len(songs)} songs of {len(res)} rows)")
-        out = [dict(provider='itunes', provider_id=str(d.get('trackId')), title=d.get('trackName',''), artist=d.get('artistName',''),
-                    duration_ms=d.get('trackTimeMillis'), url=d['previewUrl'], isrc_hit=False, query=f"{label} {term}") for d in songs]
+        out = [dict(provider='itunes', provider_id=str(d.get('trackId')), title=d.get('trackName',''),
+                    artist=d.get('artistName',''),
+                    duration_ms=d.get('trackTimeMillis'), url=d['previewUrl'], isrc_hit=False,
+                    query=f"{label} {term}") for d in songs]
         if out: return out
     return []
 
@@ -409,8 +434,10 @@ def resolve_preview(session, provider:str, provider_id:str, base_url:str, **kw) 
         j = _deezer_get(session, f"{base_url}/track/{provider_id}", **kw)
         if j and j.get('preview'): return j['preview']
     elif provider == 'itunes':
-        res = _json(http_get(session, f"{base_url}/lookup", params={'id': provider_id}, refused=_itunes_refused, **kw)).get('results') or []
-        hit = [d for d in res if str(d.get('trackId')) == str(provider_id) and d.get('kind') == 'song' and d.get('previewUrl')]
+        res = _json(http_get(session, f"{base_url}/lookup", params={'id': provider_id},
+                             refused=_itunes_refused, **kw)).get('results') or []
+        hit = [d for d in res if str(d.get('trackId')) == str(provider_id)
+               and d.get('kind') == 'song' and d.get('previewUrl')]
         if hit: return hit[0]['previewUrl']
     raise DownloadError(f"{provider} has no preview for id {provider_id} any more", where=f"{provider}:{provider_id}")
 
@@ -427,7 +454,8 @@ def audio_key(track_key) -> str:
 
 # %% ../nbs/02_audio.ipynb #1473548e
 def sniff_ext(head:bytes) -> str|None:
-    "The audio container of a file from its first bytes ('.mp3', '.ogg', '.opus', '.flac', '.wav', '.m4a', '.aac'), else None."
+    ("The audio container of a file from its first bytes ('.mp3', '.ogg', '.opus', '.flac', '.wav', '.m4a', '.aac'), "
+     "else None.")
     if len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0: return '.aac'     # ADTS (MPEG layer bits 00)
     if head[:3] == b'ID3' or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0): return '.mp3'
     if head[:4] == b'OggS': return '.opus' if b'OpusHead' in head[:80] else '.ogg'
@@ -463,8 +491,8 @@ def _track_dict(row) -> dict:
 # %% ../nbs/02_audio.ipynb #7ed49158
 def _row(key:str, status:str, reason:str='', **kw) -> dict:
     "A provenance row; the fields of a track without a file stay empty."
-    base = dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='', file='',
-                query='', seconds=float('nan'), url_expires='')
+    base = dict(track_key=key, provider='', provider_id='', url='', match_score=float('nan'), bytes=0, sha256='',
+                file='', query='', seconds=float('nan'), url_expires='')
     return {**base, **kw, 'status': status, 'reason': reason}
 
 # %% ../nbs/02_audio.ipynb #8d9452d9
@@ -486,7 +514,8 @@ def _gather_one(s, tr:dict, providers, urls, limiters, threshold, cache, kw) -> 
         try: cands = _FINDERS[prov](s, tr, urls[prov], trail=trail, limiter=limiters[prov], **kw)
         except DownloadError as e: failed.append(_row(key, 'error', f"{prov}: {e}")); continue
         for c in cands:
-            c['match_score'] = match_score(tr['name'], tr['artist'], tr['duration_ms'], c['title'], c['artist'], c['duration_ms'])
+            c['match_score'] = match_score(tr['name'], tr['artist'], tr['duration_ms'], c['title'], c['artist'],
+                                           c['duration_ms'])
             if c['isrc_hit']: c['match_score'] = max(c['match_score'], 0.95)
         good = sorted([c for c in cands if c['match_score'] >= threshold], key=lambda c: -c['match_score'])
         if not good:     # remember the best rejected candidate, to say why there is no match
@@ -506,7 +535,8 @@ def _gather_one(s, tr:dict, providers, urls, limiters, threshold, cache, kw) -> 
             return {**first, 'query': q, 'reason': '; '.join(f['reason'] for f in failed)}
     if best is not None:
         why = f"best candidate {best['title']!r} by {best['artist']!r} scores {best['match_score']:.2f} < {threshold}"
-        return _row(key, 'no_match', why, provider=best['provider'], provider_id=best['provider_id'], match_score=round(best['match_score'], 4), query=q)
+        return _row(key, 'no_match', why, provider=best['provider'], provider_id=best['provider_id'],
+                    match_score=round(best['match_score'], 4), query=q)
     return _row(key, 'no_match', 'no candidates', query=q)
 
 # %% ../nbs/02_audio.ipynb #328b3606
@@ -514,8 +544,10 @@ RETRY_STATUSES = ('no_match', 'bad_audio')   # asked again only when `retry` nam
 
 def _redownload(s, key, p:dict, urls, limiters, cache, kw) -> dict:
     "A cached preview whose file is gone or changed: a fresh URL by provider id, downloaded."
-    rec = dict(provider=p['provider'], provider_id=str(p['provider_id']), match_score=p.get('match_score'), query=f"by id {p['provider']}:{p['provider_id']}")
-    try: rec['url'] = resolve_preview(s, rec['provider'], rec['provider_id'], urls[rec['provider']], limiter=limiters[rec['provider']], **kw)
+    rec = dict(provider=p['provider'], provider_id=str(p['provider_id']), match_score=p.get('match_score'),
+               query=f"by id {p['provider']}:{p['provider_id']}")
+    try: rec['url'] = resolve_preview(s, rec['provider'], rec['provider_id'], urls[rec['provider']],
+                                      limiter=limiters[rec['provider']], **kw)
     except DownloadError as e: return _row(key, 'error', f"{rec['provider']}: {e}", **rec)
     return _fetch(s, key, {**rec, 'url_expires': url_expiry(rec['url'])}, cache, limiters[rec['provider']], kw)
 
@@ -541,16 +573,19 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
     bad = [p for p in providers if p not in _FINDERS]
     if bad: raise ParameterError(f"unknown provider(s) {bad}; choose from 'deezer', 'itunes'", where='providers')
     retry = (retry,) if isinstance(retry, str) else tuple(retry or ())
-    if set(retry) - set(RETRY_STATUSES): raise ParameterError(f"expected statuses from {RETRY_STATUSES}, got {list(retry)}", where='retry')
+    if set(retry) - set(RETRY_STATUSES): raise ParameterError(f"expected statuses from {RETRY_STATUSES}, got "
+                                                              f"{list(retry)}", where='retry')
     cache = Path(cache_dir) if cache_dir else paths().raw/'audio'
     cache.mkdir(parents=True, exist_ok=True)
     prov_file = cache/'provenance.csv'
     journal = Journal(cache/'provenance.journal.jsonl')    # one line per finished track: an interrupted run resumes
-    recs = pd.read_csv(prov_file, dtype={'provider_id': str, 'track_key': str}).to_dict('records') if prov_file.is_file() else []
+    recs = (pd.read_csv(prov_file, dtype={'provider_id': str, 'track_key': str}).to_dict('records')
+            if prov_file.is_file() else [])
     prev = {str(r['track_key']): r for r in recs + journal.records()}
     rates = {**RATES, **(rates or {})}
-    ask = dict(urls={'deezer': deezer_url, 'itunes': itunes_url}, limiters={p: RateLimiter(*rates[p]) for p in _FINDERS},
-               cache=cache, kw=dict(timeout=timeout, retries=retries, backoff=backoff))
+    ask = dict(urls={'deezer': deezer_url, 'itunes': itunes_url},
+               limiters={p: RateLimiter(*rates[p]) for p in _FINDERS}, cache=cache,
+               kw=dict(timeout=timeout, retries=retries, backoff=backoff))
     rows = []
     with requests.Session() as s, journal as log:
         for _,row in tqdm(list(df.iterrows()), disable=not progress, desc='previews'):
@@ -560,8 +595,10 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
                 f = p.get('file')
                 if isinstance(f, str) and f and (cache/f).is_file() and sha256_file(cache/f) == p['sha256']:
                     rows.append({**{c: p.get(c) for c in PROVENANCE_COLS}, 'status': 'cached', 'reason': ''}); continue
-                known = p.get('provider') in _FINDERS and isinstance(p.get('provider_id'), str) and p['provider_id'] not in ('', 'nan')
-                rows.append(_redownload(s, key, p, **ask) if known else _gather_one(s, tr, providers=providers, threshold=threshold, **ask))
+                known = (p.get('provider') in _FINDERS and isinstance(p.get('provider_id'), str)
+                         and p['provider_id'] not in ('', 'nan'))
+                rows.append(_redownload(s, key, p, **ask) if known else _gather_one(s, tr, providers=providers,
+                                                                                    threshold=threshold, **ask))
             elif st in RETRY_STATUSES and st not in retry:
                 rows.append({c: p.get(c) for c in PROVENANCE_COLS}); continue
             else: rows.append(_gather_one(s, tr, providers=providers, threshold=threshold, **ask))
@@ -583,10 +620,12 @@ def preview_path(prov:pd.DataFrame, # a provenance table from `gather_previews`
 # %% ../nbs/02_audio.ipynb #657c568d
 _CAUSES = [('quota (Deezer code 4)', ('(code 4)',)), ('service busy (Deezer code 700)', ('(code 700)',)),
            ('throttled (iTunes 403)', ('http 403',)), ('truncated', ('truncated', 'content-length says')),
-           ('too short', ('too short',)), ('timed out', ('timed out',)), ('HTTP 429', ('http 429',)), ('HTTP 5xx', ('http 5',)),
-           ('connection', ('connection failed',)), ('Deezer error', ('deezer error',)), ('not audio', ('not audio', 'empty preview')),
-           ('does not decode', ('not a readable', 'corrupt', 'no audio frames')), ('no preview any more', ('no preview for id',)),
-           ('below threshold', ('scores',)), ('no candidates', ('no candidates',))]
+           ('too short', ('too short',)), ('timed out', ('timed out',)), ('HTTP 429', ('http 429',)),
+           ('HTTP 5xx', ('http 5',)), ('connection', ('connection failed',)), ('Deezer error', ('deezer error',)),
+           ('not audio', ('not audio', 'empty preview')),
+           ('does not decode', ('not a readable', 'corrupt', 'no audio frames')),
+           ('no preview any more', ('no preview for id',)), ('below threshold', ('scores',)),
+           ('no candidates', ('no candidates',))]
 
 def failure_cause(status:str, reason:str) -> str:
     "A short cause for a provenance row that has no preview, from its reason ('' for `ok`)."
@@ -599,7 +638,8 @@ def match_stats(prov:pd.DataFrame # a provenance table from `gather_previews`
                ) -> pd.DataFrame: # per status and cause: tracks, share, tracks per provider, median match score
     "How many tracks got a preview, from which provider, and why the others have none (status and cause)."
     got = prov.status.isin(['ok','cached'])
-    p = prov.assign(status=np.where(got, 'ok', prov.status), cause=[failure_cause(s, r) for s,r in zip(prov.status, prov.reason)],
+    p = prov.assign(status=np.where(got, 'ok', prov.status),
+                    cause=[failure_cause(s, r) for s,r in zip(prov.status, prov.reason)],
                     provider=prov.provider.fillna('').replace('', 'none'))
     t = pd.crosstab([p.status, p.cause], p.provider)
     t.insert(0, 'tracks', t.sum(axis=1)); t.insert(1, 'share', (t.tracks/len(p)).round(4))

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from .core import PopnbError, ParameterError, did_you_mean, paths, sha256_file, short_hash
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
-from .predict import (PREDICT_COLS, VARY_COLS, COVERAGE, STREAM_SUFFIXES, TABLE_WIDTH, input_flag, as_predictor, bundle_trust,
-                           caveat, conformal_halfwidth, training_ranges, fit_network, grouped_residuals, iter_predictions,
-                           predict_files, RowWriter, parse_vary, plot_vary, format_rows, json_value, csv_cell)
+from .predict import (PREDICT_COLS, VARY_COLS, COVERAGE, STREAM_SUFFIXES, TABLE_WIDTH, input_flag, as_predictor,
+                           bundle_trust, caveat, conformal_halfwidth, training_ranges, fit_network, grouped_residuals,
+                           iter_predictions, predict_files, RowWriter, parse_vary, plot_vary, format_rows, json_value,
+                           csv_cell)
 
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_previews', 'cmd_extract', 'cmd_train', 'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser',
@@ -28,8 +29,10 @@ class _Choices:
 
 # %% ../nbs/08_cli.ipynb #89858ac6
 def _lazy_choice(p, flag:str, load, **kw):
-    "Option `flag` of parser `p` with the choices `load()` gives, listed in its help like any choices but read only when needed."
-    act = p.add_argument(flag, choices=_Choices(load), metavar='', **kw)   # with a metavar argparse does not list the choices at once...
+    ("Option `flag` of parser `p` with the choices `load()` gives, listed in its help like any choices but read only "
+     "when needed.")
+    # with a metavar argparse does not list the choices at once...
+    act = p.add_argument(flag, choices=_Choices(load), metavar='', **kw)
     act.metavar = None                                                      # ...and without one its help lists them
     return act
 
@@ -81,7 +84,8 @@ def cmd_data(a) -> int:
     bad = [n for n in (names or []) if n not in SOURCES]
     if bad: raise ParameterError(f"unknown file(s) {bad}; choose from {list(SOURCES)}", where='--files')
     got = fetch_paper_data(names)
-    t = pd.DataFrame([dict(file=n, bytes=p.stat().st_size, sha256=sha256_file(p), status='verified', path=str(p)) for n,p in got.items()])
+    t = pd.DataFrame([dict(file=n, bytes=p.stat().st_size, sha256=sha256_file(p), status='verified', path=str(p))
+                      for n,p in got.items()])
     print(_table(t)); return 0
 
 # %% ../nbs/08_cli.ipynb #ab3aa17e
@@ -92,9 +96,10 @@ def cmd_previews(a) -> int:
     df,_ = _load_data(a.dataset)
     sub = _subset(df, a.limit, a.seed)
     df = attach_capture_ids(sub)   # ISRCs from the capture: Deezer looks those up exactly
-    if 'isrc' in sub: df['isrc'] = sub['isrc'].where(sub['isrc'].notna(), df['isrc'])   # a collection's own ISRCs (gather_spotify's) win
-    prov = gather_previews(df, a.out, providers=tuple(a.providers), deezer_url=a.deezer_url, itunes_url=a.itunes_url, threshold=a.threshold,
-                           retry=tuple(a.retry))
+    # a collection's own ISRCs (gather_spotify's) win
+    if 'isrc' in sub: df['isrc'] = sub['isrc'].where(sub['isrc'].notna(), df['isrc'])
+    prov = gather_previews(df, a.out, providers=tuple(a.providers), deezer_url=a.deezer_url, itunes_url=a.itunes_url,
+                           threshold=a.threshold, retry=tuple(a.retry))
     print(_table(match_stats(prov).reset_index(names='status')))
     failed = prov[prov.status.isin(['error', 'bad_audio'])]
     if len(failed):
@@ -128,23 +133,28 @@ def cmd_train(a) -> int:
     from popnb.features import build_store, resolve_audio_source
     from popnb.train import MODELS, make_model, save_predictor
     spec = MODELS[a.model]
-    params = _mel(a.preset or ('paper' if spec.spec_input == 'paper' else 'logmel'), a.n_mels, a.seconds)   # the registry says which input
+    # the registry says which input
+    params = _mel(a.preset or ('paper' if spec.spec_input == 'paper' else 'logmel'), a.n_mels, a.seconds)
     source = resolve_audio_source(a.audio_source) if spec.uses_audio else 'none'
     if spec.spec_input == 'paper' and source != 'none' and params.shape != (40, 8):
-        raise ParameterError(f"{a.model} takes the paper's 40×8 spectrograms (--preset paper, no --n-mels/--seconds); these parameters "
+        raise ParameterError(f"{a.model} takes the paper's 40×8 spectrograms (--preset paper, no --n-mels/--seconds); "
+                             f"these parameters "
                              f"give {params.shape[0]}×{params.shape[1]}", where=f'--model {a.model}')
     df, data_hash = _load_data(a.dataset)
     lack = [c for c in df.attrs.get('absent_features', []) if c in META_COLS]
     if lack:
-        raise ParameterError(f"this collection has no {lack} (absent or empty as gathered); popnb train fits the paper's 13 inputs, which include them: "
-                             "fill those columns from the tracks' descriptors (popnb.features.build_store(..., descriptors=True)) and pass that file", where=f'--dataset {a.dataset}')
+        raise ParameterError(f"this collection has no {lack} (absent or empty as gathered); popnb train fits the "
+                             f"paper's 13 inputs, which include them: "
+                             "fill those columns from the tracks' descriptors (popnb.features.build_store(..., "
+                             "descriptors=True)) and pass that file", where=f'--dataset {a.dataset}')
     df = _subset(df, a.rows, a.seed)
     S = None
     if source != 'none':
         st = build_store(df, source, params, n_jobs=a.n_jobs, store_dir=a.store_dir, preview_dir=a.preview_dir,
                          audio_map=a.audio_map, audio_dir=a.audio_dir)
         ok = st.index.ok.to_numpy(bool)
-        if not ok.all(): _say(f"{int((~ok).sum())} track(s) without usable audio left out (see {st.folder/'index.csv'})")
+        if not ok.all(): _say(f"{int((~ok).sum())} track(s) without usable audio left out "
+                              f"(see {st.folder/'index.csv'})")
         df, S = df[ok].reset_index(drop=True), np.asarray(st.X)[ok]
     if len(df) < 10: raise ParameterError(f"only {len(df)} usable track(s); at least 10 are needed", where='--rows')
     over = {k: v for k,v in dict(epochs=a.epochs, device=a.device).items() if v is not None}
@@ -154,10 +164,12 @@ def cmd_train(a) -> int:
     cal = None
     if a.calibration_folds:   # the interval's calibration: the same network, artist-grouped out-of-fold
         k = min(a.calibration_folds, df.artist.nunique())
-        _say(f"calibrating the prediction interval: artist-grouped {k}-fold CV of {a.model} on the same {len(df)} tracks ({k} more trainings)")
+        _say(f"calibrating the prediction interval: artist-grouped {k}-fold CV of {a.model} on the same {len(df)} "
+             f"tracks ({k} more trainings)")
         res = grouped_residuals(df, y, S, a.model, k=k, seed=a.seed, **over)
         cal = dict(method='split-conformal: absolute out-of-fold residuals, the ceil((n+1)*coverage)-th smallest',
-                   source=f"artist-grouped {k}-fold CV of {a.model} on the bundle's {len(df)} training tracks, trained when the bundle was, "
+                   source=f"artist-grouped {k}-fold CV of {a.model} on the bundle's {len(df)} training tracks, trained "
+                          f"when the bundle was, "
                           f"with its options ({m.config.epochs} epochs, seed {a.seed}, {source} audio)",
                    residuals=[round(float(r), 4) for r in res], artists=df.artist.astype(str).tolist())
     out = Path(a.out) if a.out else paths().interim/'models'/f'{a.model}.pt'
@@ -166,8 +178,10 @@ def cmd_train(a) -> int:
                    extra=dict(dataset=a.dataset, rows=a.rows, ranges=training_ranges(df), calibration=cal))
     h = m.history_.iloc[-1]
     val = ', '.join(f"{k} {h[k]:.2f}" for k in ('val_mae', 'val_mse') if k in h and pd.notna(h[k]))
-    print(f"trained {a.model} on {len(df)} tracks ({source} audio), {len(m.history_)} epoch(s){'; ' + val if val else ''}")
-    if cal: print(f"prediction interval: ±{conformal_halfwidth(cal['residuals']):.1f} points at {COVERAGE:.0%} coverage "
+    print(f"trained {a.model} on {len(df)} tracks ({source} audio), {len(m.history_)} "
+          f"epoch(s){'; ' + val if val else ''}")
+    if cal: print(f"prediction interval: ±{conformal_halfwidth(cal['residuals']):.1f} points at {COVERAGE:.0%} "
+                  f"coverage "
                   f"(split-conformal on {len(cal['residuals'])} artist-grouped out-of-fold residuals)")
     print(f"wrote {out}")
     return 0
@@ -190,12 +204,15 @@ def cmd_reproduce(a) -> int:
     known = set().union(*decl.values())
     for k in ps:
         if k not in known:
-            raise ParameterError(f"declared by none of the notebooks{did_you_mean(k, known)} (declared: {', '.join(sorted(known))})", where=f'-p {k}')
-    pf = a.params if a.params else (paths().root/'params'/'paper.yaml' if (paths().root/'params'/'paper.yaml').is_file() else None)
+            raise ParameterError(f"declared by none of the notebooks{did_you_mean(k, known)} (declared: "
+                                 f"{', '.join(sorted(known))})", where=f'-p {k}')
+    pf = a.params if a.params else (paths().root/'params'/'paper.yaml'
+                                    if (paths().root/'params'/'paper.yaml').is_file() else None)
     rows = []
     for nb in tqdm(nbs, desc='notebooks'):
         try:
-            out = run_notebook(nb, {k: v for k,v in ps.items() if k in decl[nb]}, pf, kernel_name=a.kernel, log_output=a.log_output)
+            out = run_notebook(nb, {k: v for k,v in ps.items() if k in decl[nb]}, pf, kernel_name=a.kernel,
+                               log_output=a.log_output)
             rows.append(dict(notebook=nb.name, status='ok', output=str(out), error=''))
         except Exception as e:
             if type(e).__name__ != 'PapermillExecutionError': raise
@@ -221,17 +238,20 @@ def _failed(t:pd.DataFrame) -> list:
 
 # %% ../nbs/08_cli.ipynb #c35bee4b
 def _predict_stream(a, ck:Path, vals:dict, vary) -> int:
-    "popnb predict --out FILE.csv|FILE.jsonl: rows appended as they are predicted; --resume skips the files already there."
+    ("popnb predict --out FILE.csv|FILE.jsonl: rows appended as they are predicted; --resume skips the files already "
+     "there.")
     pr = as_predictor(ck, device=a.device)
     cols = PREDICT_COLS if vary is None else VARY_COLS
     files, bad = set(), []
     with RowWriter(a.out, cols, resume=a.resume) as w:
         if w.done: _say(f"resuming: {len(w.done)} file(s) already in {a.out}")
-        for rows in iter_predictions(a.audio, pr, a.features, vals, a.fill_missing, not a.no_descriptors, vary, a.n_jobs, skip=w.done,
-                                     progress=not a.quiet, coverage=a.coverage):
+        for rows in iter_predictions(a.audio, pr, a.features, vals, a.fill_missing, not a.no_descriptors, vary,
+                                     a.n_jobs, skip=w.done, progress=not a.quiet, coverage=a.coverage):
             w.write(rows); files |= {r['file'] for r in rows}
             bad += list(dict.fromkeys((r['file'], r['error']) for r in rows if r['status'] != 'ok'))
-    if a.plot: plot_vary(pd.read_csv(a.out) if w.fmt == 'csv' else pd.read_json(a.out, lines=True), a.plot); _say(f"wrote {a.plot}")
+    if a.plot:
+        plot_vary(pd.read_csv(a.out) if w.fmt == 'csv' else pd.read_json(a.out, lines=True), a.plot)
+        _say(f"wrote {a.plot}")
     return _notes(None, bad, len(files), caveat(pr), bundle_trust(pr)[2])
 
 # %% ../nbs/08_cli.ipynb #55d45047
@@ -243,12 +263,14 @@ def default_checkpoint() -> Path|None:
     return c[-1] if c else None
 
 _HOW = ("train one first: `popnb train --model fusion_cnn` writes data/interim/models/fusion_cnn.pt "
-        "(`popnb train --help` for the options; `make bundle` or `make reproduce` do it with the study's CPU settings), "
+        "(`popnb train --help` for the options; `make bundle` or `make reproduce` do it with the study's CPU "
+        "settings), "
         "or pass --model PATH to a bundle written by `popnb train`")
 
 # %% ../nbs/08_cli.ipynb #425d8bb3
 def cmd_predict(a) -> int:
-    "popnb predict: predicted popularity of audio files, each with its interval, the inputs it used and how far it is from the training data."
+    ("popnb predict: predicted popularity of audio files, each with its interval, the inputs it used and how far it is "
+     "from the training data.")
     ck = Path(a.model) if a.model else default_checkpoint()
     if ck is None: raise ParameterError(f"no trained model in {paths().interim/'models'}; {_HOW}", where='--model')
     if not ck.is_file(): raise ParameterError(f"no predictor bundle at this path; {_HOW}", where=f'--model {ck}')
@@ -256,24 +278,31 @@ def cmd_predict(a) -> int:
     vary = parse_vary(a.vary) if a.vary else None
     if a.plot and not vary: raise ParameterError("--plot draws the curves of --vary: give --vary too", where='--plot')
     stream = a.out is not None and Path(a.out).suffix.lower() in STREAM_SUFFIXES
-    if a.resume and not stream: raise ParameterError("--resume continues a streamed output: give --out FILE.csv or FILE.jsonl", where='--resume')
+    if a.resume and not stream: raise ParameterError("--resume continues a streamed output: give --out FILE.csv or "
+                                                     "FILE.jsonl", where='--resume')
     if a.n_jobs < 1: raise ParameterError(f"expected an int >= 1, got {a.n_jobs}", where='--n-jobs')
-    if not 0 < a.coverage < 1: raise ParameterError(f"expected a share between 0 and 1 (e.g. 0.9), got {a.coverage}", where='--coverage')
-    if stream: return _predict_stream(a, ck, dict(feats, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers), vary)
+    if not 0 < a.coverage < 1: raise ParameterError(f"expected a share between 0 and 1 (e.g. 0.9), got {a.coverage}",
+                                                    where='--coverage')
+    if stream: return _predict_stream(a, ck, dict(feats, artist_popularity=a.artist_popularity,
+                                                  artist_followers=a.artist_followers), vary)
     pr = as_predictor(ck, device=a.device)
-    t = predict_files(a.audio, pr, features=a.features, artist_popularity=a.artist_popularity, artist_followers=a.artist_followers,
-                      audio_features=feats, fill_missing=a.fill_missing, descriptors=not a.no_descriptors, progress=not a.quiet,
-                      vary=vary, n_jobs=a.n_jobs, coverage=a.coverage)
+    t = predict_files(a.audio, pr, features=a.features, artist_popularity=a.artist_popularity,
+                      artist_followers=a.artist_followers, audio_features=feats, fill_missing=a.fill_missing,
+                      descriptors=not a.no_descriptors, progress=not a.quiet, vary=vary, n_jobs=a.n_jobs,
+                      coverage=a.coverage)
     _, res, cal = bundle_trust(pr)
     if a.format == 'json': s = json.dumps([json_value(r) for r in t.to_dict('records')], indent=1, ensure_ascii=False)
     elif a.format == 'csv': s = t.map(csv_cell).to_csv(index=False)
     else:
         q = conformal_halfwidth(res, a.coverage) if res is not None else None
         foot = [f"model {pr.name} ({ck}), trained on {pr.audio_source} audio, spectrogram {pr.params.key}",
-                (f"interval: ±{q:.1f} points, to cover {a.coverage:.0%} of tracks by artists like the training ones (split-conformal on {cal})"
-                 if q is not None else "interval: none (this bundle records no calibration: retrain it with `popnb train`)"),
+                (f"interval: ±{q:.1f} points, to cover {a.coverage:.0%} of tracks by artists like the training ones "
+                 f"(split-conformal on {cal})"
+                 if q is not None else "interval: none (this bundle records no calibration: retrain it with `popnb "
+                                       "train`)"),
                 *([f"caveat: {caveat(pr)}"] if caveat(pr) else [])]
-        s = format_rows(t, a.verbose) + '\n\n' + '\n'.join(textwrap.fill(x, TABLE_WIDTH, subsequent_indent='  ') for x in foot)
+        s = format_rows(t, a.verbose) + '\n\n' + '\n'.join(textwrap.fill(x, TABLE_WIDTH, subsequent_indent='  ')
+                                                           for x in foot)
     if a.out:
         from popnb.core import atomic_write
         with atomic_write(a.out, 'w') as f: f.write(s if s.endswith('\n') else s + '\n')
@@ -363,7 +392,8 @@ def _add_train(sp):
     p.add_argument('--device', default=None, help='torch device (default: CUDA when available, else CPU)')
     p.add_argument('--out', default=None, help='bundle file (default: data/interim/models/<model>.pt)')
     p.add_argument('--calibration-folds', type=int, default=5, metavar='K',
-                   help="calibrate the prediction interval on an artist-grouped K-fold CV of the same network (K more trainings); "
+                   help="calibrate the prediction interval on an artist-grouped K-fold CV of the same network (K more "
+                        "trainings); "
                         "0: no interval")
     return p
 
@@ -391,8 +421,10 @@ def _predict_options(p):
                         'or energy=0.2,0.5,0.8)')
     p.add_argument('--plot', default=None, metavar='FILE', help='with --vary: draw the curves into this PNG or PDF')
     p.add_argument('--coverage', type=float, default=COVERAGE,
-                   help='coverage of the prediction interval (split-conformal on the bundle\'s artist-grouped residuals)')
-    p.add_argument('-v', '--verbose', action='store_true', help='table: every input and its value, and every note, in full')
+                   help='coverage of the prediction interval (split-conformal on the bundle\'s artist-grouped '
+                        'residuals)')
+    p.add_argument('-v', '--verbose', action='store_true',
+                   help='table: every input and its value, and every note, in full')
     p.add_argument('--format', default='table', choices=('table', 'json', 'csv'), help='output format')
     p.add_argument('--out', default=None,
                    help='write the output to this file instead of stdout; a .csv or .jsonl file gets each row as soon '

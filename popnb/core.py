@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #c152da9d
 from __future__ import annotations
-import ast, difflib, functools, hashlib, inspect, json, os, platform, random, re, subprocess, sys, tempfile, threading, time
+import ast, difflib, functools, hashlib, inspect, json, os, platform, random, re, subprocess, sys, tempfile, \
+       threading, time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,7 +114,8 @@ def data_mirror() -> Path|None:
     if not v: return None
     p = Path(v).expanduser()
     if not p.is_absolute(): p = find_root()/p
-    if not p.is_dir(): raise DataError(f"folder does not exist (laid out like ../shared/data expected)", where=f"POPNB_DATA_MIRROR={v}")
+    if not p.is_dir(): raise DataError(f"folder does not exist (laid out like ../shared/data expected)",
+                                       where=f"POPNB_DATA_MIRROR={v}")
     return p.resolve()
 
 # %% ../nbs/00_core.ipynb #f064e130
@@ -211,10 +213,11 @@ def http_get(session, # a requests.Session
              backoff:float=0.5, # first wait; doubled after each failure
              max_wait:float=60.0, # cap on any wait, Retry-After included
              limiter:RateLimiter|None=None, # rate limiter to respect
-             accept:tuple=(200,), # statuses returned with their body (e.g. Deezer's 404 "no data", for the caller to read)
-             refused=None # response -> why the provider refused to answer (an error inside a 200 body), else None: retried, limiter slowed
+             accept:tuple=(200,), # statuses returned with their body, for the caller (e.g. Deezer's 404 "no data")
+             refused=None # response -> why the provider refused (error in a 200 body) or None; retried, limiter slowed
             ):
-    "GET with rate limiting and retries on timeouts, truncation, 429 (Retry-After), 5xx and refusals; returns the response with its body read."
+    ("GET with rate limiting and retries on timeouts, truncation, 429 (Retry-After), 5xx and refusals; returns the "
+     "response with its body read.")
     import requests
     last = ''
     for i in range(retries + 1):
@@ -228,7 +231,8 @@ def http_get(session, # a requests.Session
             if why:
                 last = why
                 if limiter is not None: limiter.slow()
-            elif r.status_code in accept and cl is not None and 'Content-Encoding' not in r.headers and len(body) < int(cl):
+            elif (r.status_code in accept and cl is not None and 'Content-Encoding' not in r.headers
+                  and len(body) < int(cl)):
                 last = f"truncated body: {len(body)} of {cl} bytes"
             elif r.status_code in accept: return r
             elif r.status_code == 429 or r.status_code >= 500:
@@ -273,7 +277,8 @@ def set_threads(n:int|None=None # threads for torch and BLAS/OpenMP; POPNB_THREA
     return n
 
 # %% ../nbs/00_core.ipynb #5aa2c1e4
-_PKGS = ('popnb','torch','numpy','pandas','scikit-learn','librosa','soundfile','soxr','matplotlib','seaborn','papermill')
+_PKGS = ('popnb','torch','numpy','pandas','scikit-learn','librosa','soundfile','soxr','matplotlib','seaborn',
+         'papermill')
 _SECRET_WORDS = ('secret','token','password','api_key','apikey')
 
 @functools.lru_cache(maxsize=None)
@@ -321,23 +326,27 @@ def _code_text(o) -> str:
         except (OSError, TypeError): src = None
         try: _SOURCES[o] = src
         except TypeError: pass
-    if isinstance(o, type): return (src or o.__qualname__) + ''.join(_code_text(v) for v in vars(o).values() if inspect.isfunction(v))
+    if isinstance(o, type): return (src or o.__qualname__) + ''.join(_code_text(v) for v in vars(o).values()
+                                                                     if inspect.isfunction(v))
     if src is None and hasattr(o, '__code__'):
-        c = o.__code__; return repr((c.co_code, c.co_names, [x for x in c.co_consts if not inspect.iscode(x) and x != o.__doc__]))
+        c = o.__code__; return repr((c.co_code, c.co_names,
+                                     [x for x in c.co_consts if not inspect.iscode(x) and x != o.__doc__]))
     return src or repr(o)
 
 # %% ../nbs/00_core.ipynb #64e2551d
 def _refs(o, pkg:str='popnb') -> list:
     "The functions and classes of `pkg` (or of `o`'s own module) that `o` refers to."
     o = o.func if isinstance(o, functools.partial) else inspect.unwrap(o) if inspect.isfunction(o) else o
-    fns = [v for v in vars(o).values() if inspect.isfunction(v)] if isinstance(o, type) else [o] if hasattr(o, '__code__') else []
+    fns = ([v for v in vars(o).values() if inspect.isfunction(v)] if isinstance(o, type)
+           else [o] if hasattr(o, '__code__') else [])
     mods = (pkg, getattr(o, '__module__', None))
     out = [b for b in getattr(o, '__bases__', ()) if b.__module__.split('.')[0] in mods]
     for f in fns:
         for n in sorted(_names(f.__code__)):
             v = f.__globals__.get(n)
             if hasattr(v, '__wrapped__') and not isinstance(v, type): v = inspect.unwrap(v)   # lru_cache, wraps
-            if (inspect.isfunction(v) or isinstance(v, type)) and (getattr(v, '__module__', '') or '').split('.')[0] in mods: out.append(v)
+            if ((inspect.isfunction(v) or isinstance(v, type))
+                    and (getattr(v, '__module__', '') or '').split('.')[0] in mods): out.append(v)
     return out
 
 # %% ../nbs/00_core.ipynb #24b8e8a0
@@ -354,11 +363,14 @@ def code_objects(*objs # functions, classes (or partials of them) whose code mak
 
 # %% ../nbs/00_core.ipynb #1bd5d49b
 def code_fingerprint(*objs, # functions, classes (or partials of them, whose arguments count) whose code makes a result
-                     packages:tuple=('torch','numpy','scikit-learn','librosa') # libraries whose versions shape its numbers
+                     packages:tuple=('torch','numpy','scikit-learn','librosa') # libraries whose versions shape it
                     ) -> str:
-    "A short hash of the normalised code of `objs` and of everything `code_objects` follows from them, with `packages`' versions."
-    code = sorted(_code_text(o) for o in code_objects(*objs).values())   # not their names: code moved to another module keeps its key
-    args = [repr((o.func.__qualname__, o.args, sorted(o.keywords.items()))) for o in objs if isinstance(o, functools.partial)]
+    ("A short hash of the normalised code of `objs` and of everything `code_objects` follows from them, with "
+     "`packages`' versions.")
+    # not their names: code moved to another module keeps its key
+    code = sorted(_code_text(o) for o in code_objects(*objs).values())
+    args = [repr((o.func.__qualname__, o.args, sorted(o.keywords.items()))) for o in objs
+            if isinstance(o, functools.partial)]
     return short_hash(dict(code=code, args=args, packages=package_versions(packages)), 16)
 
 # %% ../nbs/00_core.ipynb #06fe59e8
@@ -368,7 +380,8 @@ def _git(root, *args) -> subprocess.CompletedProcess:
 # %% ../nbs/00_core.ipynb #7bfabf14
 def _nb_sources(text:str):
     "A notebook's cells without their outputs (type, source, tags), or the text itself when it is not a notebook."
-    try: return [(c['cell_type'], ''.join(c['source']), c.get('metadata', {}).get('tags')) for c in json.loads(text)['cells']]
+    try: return [(c['cell_type'], ''.join(c['source']), c.get('metadata', {}).get('tags'))
+                 for c in json.loads(text)['cells']]
     except (ValueError, KeyError, TypeError): return text
 
 # %% ../nbs/00_core.ipynb #0eafd9c1
@@ -376,14 +389,16 @@ def outputs_only(root:str|Path, # the git checkout
                  a:str, # a commit
                  b:str|None=None # a later commit; the working tree (tracked files) when None
                 ) -> bool:
-    "Whether `b` differs from `a` only in what a run generates: `figures/`, `README.md` (made from nbs/index.ipynb) and the outputs of notebooks."
+    ("Whether `b` differs from `a` only in what a run generates: `figures/`, `README.md` (made from nbs/index.ipynb) "
+     "and the outputs of notebooks.")
     d = _git(root, 'diff', '--name-only', '--no-renames', a, *([b] if b else []), '--', '.')
     if d.returncode: return False
     for n in d.stdout.split():
         if n.startswith('figures/') or n == 'README.md': continue
         if not n.endswith('.ipynb'): return False
         old = _git(root, 'show', f'{a}:{n}')
-        new = _git(root, 'show', f'{b}:{n}').stdout if b else (Path(root)/n).read_text(encoding='utf-8') if (Path(root)/n).is_file() else None
+        new = (_git(root, 'show', f'{b}:{n}').stdout if b
+               else (Path(root)/n).read_text(encoding='utf-8') if (Path(root)/n).is_file() else None)
         if old.returncode or new is None or _nb_sources(old.stdout) != _nb_sources(new): return False
     return True
 
@@ -395,7 +410,8 @@ def git_commit(root:str|Path|None=None) -> str|None:
         c = _git(root, 'rev-parse', 'HEAD')
         if c.returncode: return None
         head = c.stdout.strip()
-        for _ in range(100):   # commits that only refreshed figures/ or notebook outputs belong to the commit they ran from
+        # commits that only refreshed figures/ or notebook outputs belong to the commit they ran from
+        for _ in range(100):
             parent = _git(root, 'rev-parse', '--verify', '-q', f'{head}^')
             if parent.returncode or not outputs_only(root, parent.stdout.strip(), head): break
             head = parent.stdout.strip()
@@ -424,12 +440,14 @@ def provenance(inputs:dict|None=None, # name -> input (a path, a DataFrame, byte
     import torch
     params = dict(params or {})
     bad = [k for k in params if any(w in k.lower() for w in _SECRET_WORDS)]
-    if bad: raise ParameterError("credentials come from environment variables only, never parameters", where=', '.join(bad))
+    if bad: raise ParameterError("credentials come from environment variables only, never parameters",
+                                 where=', '.join(bad))
     ins = {k: hash_input(v) for k,v in (inputs or {}).items()}
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
     return dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), commit=commit or git_commit(),
                 python=platform.python_version(), platform=platform.platform(), packages=package_versions(),
-                device=dev, device_name=torch.cuda.get_device_name(0) if dev=='cuda' else platform.processor() or platform.machine(),
+                device=dev, device_name=(torch.cuda.get_device_name(0) if dev=='cuda'
+                                         else platform.processor() or platform.machine()),
                 inputs=ins, params=params, **extra)
 
 # %% ../nbs/00_core.ipynb #05670651
@@ -467,7 +485,8 @@ def cache_table(kind:str, # folder under data/interim, e.g. 'predictions'
     try: d.mkdir(parents=True, exist_ok=True); lock = open(d/f'.{h}.lock', 'a')
     except OSError: lock = None   # a read-only cache: read without the lock
     with lock or nullcontext():   # closing the file releases the lock
-        if lock: fcntl.flock(lock, fcntl.LOCK_EX)   # one process computes a key at a time: another asking meanwhile waits, then reads it
+        # one process computes a key at a time: another asking meanwhile waits, then reads it
+        if lock: fcntl.flock(lock, fcntl.LOCK_EX)
         if not refresh and _intact(f, fh, fs):
             df = pd.read_csv(f, keep_default_na=False, na_values=[''])
             if fh.exists(): df.attrs['history'] = pd.read_csv(fh)
@@ -524,7 +543,8 @@ def check_params(ns:dict, # the notebook's globals()
         injected = injected if injected is not None else inj
     if declared is not None: decl = _assigned(declared)
     else: # no papermill injection (nbdev_test, a plain kernel): the annotated names are the declared ones
-        decl = {k: (v if isinstance(v,str) else getattr(v,'__name__',str(v))) for k,v in ns.get('__annotations__',{}).items()}
+        decl = {k: (v if isinstance(v,str) else getattr(v,'__name__',str(v)))
+                for k,v in ns.get('__annotations__',{}).items()}
     inj_names = list(_assigned(injected)) if injected else []
     for k in inj_names:
         if k not in decl:
@@ -533,9 +553,12 @@ def check_params(ns:dict, # the notebook's globals()
     for k,ann in decl.items():
         v = ns[k]
         base = (ann or '').split('|')[0].strip()
-        if base in ('list', 'dict', 'bool') and isinstance(v, str): v = ns[k] = _from_text(k, v, base)   # papermill's -p passes text
-        ok = (v is None and 'None' in (ann or '')) or base not in _TYPES or (isinstance(v, _TYPES[base]) and not (base in ('int','float') and isinstance(v,bool)))
+        # papermill's -p passes text
+        if base in ('list', 'dict', 'bool') and isinstance(v, str): v = ns[k] = _from_text(k, v, base)
+        ok = ((v is None and 'None' in (ann or '')) or base not in _TYPES
+              or (isinstance(v, _TYPES[base]) and not (base in ('int','float') and isinstance(v,bool))))
         if not ok: raise ParameterError(f"expected {ann}, got {type(v).__name__} {v!r}", where=k)
-        if k in choices and v not in choices[k]: raise ParameterError(f"must be one of {list(choices[k])}, got {v!r}", where=k)
+        if k in choices and v not in choices[k]: raise ParameterError(f"must be one of {list(choices[k])}, got {v!r}",
+                                                                      where=k)
         out[k] = v
     return out

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, requests
 from tqdm.auto import tqdm
-from .core import (paths, data_mirror, atomic_write, closest, did_you_mean, http_get, sha256_bytes, sha256_file, short_hash, check_params,
-                        DataError, ChecksumError, DownloadError, ParameterError)
+from .core import (paths, data_mirror, atomic_write, closest, did_you_mean, http_get, sha256_bytes, sha256_file,
+                        short_hash, check_params, DataError, ChecksumError, DownloadError, ParameterError)
 
 # %% auto #0
 __all__ = ['SOURCES', 'AUDIO_FEATURES', 'ARTIST_COLS', 'META_COLS', 'SCHEMA', 'RANGES', 'GENRE_FAMILIES', 'PAPER_TABLES',
@@ -34,26 +34,41 @@ class Source:
 _PAPER = ('navidfalah/Spotify.Popularity.Estimator.Pytorch', '411d50041bbee811b27cf8a893b27d7e20313bdd')
 _CAPTURE = ('navidfalah/Spotify-Popularity-Estimator-DataCapture', 'b19499a6003f665957d99b6306150c4b866fcade')
 _paper_files = {
-    'spotify_data_updated.csv': ('data_spotify/spotify_data_updated.csv', 'd847e1ca0439f282d88b426d0111eaf8015913c0aac48843431c57fb5f1b22e8'),
-    'spotify_data.csv': ('data_spotify/spotify_data.csv', 'c9fb42232cf275f8e3e7bb9267436b965dbb8e606e99212d96d6f9d97e664b5b'),
-    'spotify_data_predicted.csv': ('data_spotify/spotify_data_predicted.csv', '355c74a884a41ad8db634f4065c3249ca29edc2c054944002e05fb8e908cd241'),
-    'all_spotify_data_output.csv': ('data_spotify/all_spotify_data_output.csv', '927fa8e0f718489e9b51f2bbadcf98dac369f1a9b7fc642ae8fee9837d2c8f5b'),
-    'songs_popularity.csv': ('data_spotify/songs_popularity.csv', '13c5f2362ac2db921981ef886fbb5460ddc40bb760e456f1a2498766c33318b9'),
-    'all_logs.txt': ('neural_network_model/all_logs.txt', '54ce95130f80d1c8b939c114bc21b12b8600acc7fe9e3c9d2568e13efdf69bd5'),
+    'spotify_data_updated.csv': ('data_spotify/spotify_data_updated.csv',
+                                 'd847e1ca0439f282d88b426d0111eaf8015913c0aac48843431c57fb5f1b22e8'),
+    'spotify_data.csv': ('data_spotify/spotify_data.csv',
+                         'c9fb42232cf275f8e3e7bb9267436b965dbb8e606e99212d96d6f9d97e664b5b'),
+    'spotify_data_predicted.csv': ('data_spotify/spotify_data_predicted.csv',
+                                   '355c74a884a41ad8db634f4065c3249ca29edc2c054944002e05fb8e908cd241'),
+    'all_spotify_data_output.csv': ('data_spotify/all_spotify_data_output.csv',
+                                    '927fa8e0f718489e9b51f2bbadcf98dac369f1a9b7fc642ae8fee9837d2c8f5b'),
+    'songs_popularity.csv': ('data_spotify/songs_popularity.csv',
+                             '13c5f2362ac2db921981ef886fbb5460ddc40bb760e456f1a2498766c33318b9'),
+    'all_logs.txt': ('neural_network_model/all_logs.txt',
+                     '54ce95130f80d1c8b939c114bc21b12b8600acc7fe9e3c9d2568e13efdf69bd5'),
 }
 _capture_files = {
     'singers.json': ('singers.json', '5c95f1610a7120c7293d90ff850c8a27f5cd366a3fae992e60179b4b0867effd'),
-    'sample_top_tracks.json': ('sample_top_tracks.json', 'f4773ccafd2694d57903d531670dbd0165070d5b81191ab6c1d17d209e800347'),
+    'sample_top_tracks.json': ('sample_top_tracks.json',
+                               'f4773ccafd2694d57903d531670dbd0165070d5b81191ab6c1d17d209e800347'),
     'db.sqlite3': ('db.sqlite3', '00a7f51d397d533a990f4bb23e4ea1287aac507eb4e47f01e3395d0670872243'),
     **{f'spotify_tracks{i}.json': (f'spotify_json_songs/spotify_tracks{i}.json', h) for i,h in enumerate(
-        '''b95ee66c070427b66dafdb9db3f1fbfd92c29cddcf0ff61e11f6b05b3152a8cd 9bc1de4e89b4408f2a489779044ff4236c0530c107ce5edd53a04437da82524d
-        bfc64c29414e1f0cb1f2c53ab5747911f0672a281db35f27193e9719b9b0d5d2 fdb6e31aedb4e8982f5f444e4d82a0c7f4fe7e9b0d65b68cf3676fc4564d4542
-        73107635c0d72c2010fbb7f19f02e0f7a903e51f6c59de10b228fff03ec39f85 376ad2e5ffc61c952092ec03f0599e60312a429f4d893a6407e1d14cf287cee9
-        81de9909bc53e85d91b2543a3e18515f846c3facd9e02f0630562698847ceeb7 6c60ae5d025cf8a237981d18a6dcb406cf9374250a126cbbae1baa6d784327f8
-        06d29bc63bf575e47cd010aceadba274446cd67aa6123453ecfb8f65d9e226fc afa1d5822a54124ad129c763b55c316803a1d98061b267cfcf1d10abc8b65375
-        09c455487ae7dd776acc309817364dc6ce0c380968d7e6212fae211d4ea955fc bd939294de92aa9a811f9800245cc620e2246fc89e486d4dbf780bf10dd8c65c
-        f9aa71d0a7dc86e4b43b79bc50a1bba9d9dd31e0b3c1d07084b635f3e2fb202d 25069be896153780ef3f3bdb047c139f1dd63dad2d7da25a3bd2184be90f28d1
-        8f1271d325ba7d20cadc9cc3b1ba34e81e480b885dc5c3581854509986b14326 9a43ff1b004c10cb902e144f92530a425c7e1f2d50f18a0587d12a5d9c86a986'''.split())},
+        '''b95ee66c070427b66dafdb9db3f1fbfd92c29cddcf0ff61e11f6b05b3152a8cd '''
+        '''9bc1de4e89b4408f2a489779044ff4236c0530c107ce5edd53a04437da82524d
+        bfc64c29414e1f0cb1f2c53ab5747911f0672a281db35f27193e9719b9b0d5d2 '''
+        '''fdb6e31aedb4e8982f5f444e4d82a0c7f4fe7e9b0d65b68cf3676fc4564d4542
+        73107635c0d72c2010fbb7f19f02e0f7a903e51f6c59de10b228fff03ec39f85 '''
+        '''376ad2e5ffc61c952092ec03f0599e60312a429f4d893a6407e1d14cf287cee9
+        81de9909bc53e85d91b2543a3e18515f846c3facd9e02f0630562698847ceeb7 '''
+        '''6c60ae5d025cf8a237981d18a6dcb406cf9374250a126cbbae1baa6d784327f8
+        06d29bc63bf575e47cd010aceadba274446cd67aa6123453ecfb8f65d9e226fc '''
+        '''afa1d5822a54124ad129c763b55c316803a1d98061b267cfcf1d10abc8b65375
+        09c455487ae7dd776acc309817364dc6ce0c380968d7e6212fae211d4ea955fc '''
+        '''bd939294de92aa9a811f9800245cc620e2246fc89e486d4dbf780bf10dd8c65c
+        f9aa71d0a7dc86e4b43b79bc50a1bba9d9dd31e0b3c1d07084b635f3e2fb202d '''
+        '''25069be896153780ef3f3bdb047c139f1dd63dad2d7da25a3bd2184be90f28d1
+        8f1271d325ba7d20cadc9cc3b1ba34e81e480b885dc5c3581854509986b14326 '''
+        '''9a43ff1b004c10cb902e144f92530a425c7e1f2d50f18a0587d12a5d9c86a986'''.split())},
 }
 SOURCES = {**{k: Source(*_PAPER, p, h, f'paper/{k}') for k,(p,h) in _paper_files.items()},
            **{k: Source(*_CAPTURE, p, h, f'capture/{p}') for k,(p,h) in _capture_files.items()}}
@@ -89,7 +104,8 @@ def fetch_file(name:str, # a key of `SOURCES`, e.g. 'spotify_data_updated.csv'
     dest = paths().raw/_group(name)/name
     if dest.exists():
         got = sha256_file(dest)
-        if got != src.sha256: raise ChecksumError(f"sha256 {got}, expected {src.sha256}; delete the file to fetch it again", where=str(dest))
+        if got != src.sha256: raise ChecksumError(f"sha256 {got}, expected {src.sha256}; delete the file to fetch it "
+                                                  f"again", where=str(dest))
         return dest
     mirror = data_mirror()
     if mirror and (mirror/src.mirror).is_file():
@@ -127,15 +143,18 @@ SCHEMA = {
     'key': 'pitch class 0-11 (NA where the table lacks it)', 'mode': '1 major, 0 minor (NA where absent)',
     'artist_popularity': 'Spotify artist popularity 0-100', 'artist_followers': 'Spotify followers of the artist',
     'artist_genres': "the artist's Spotify genres (list)", 'genre_family': 'coarse family derived from artist_genres',
-    'popularity': 'Spotify track popularity 0-100: the target', 'music_file': "the authors' audio file name (kept for the audit)",
+    'popularity': 'Spotify track popularity 0-100: the target',
+    'music_file': "the authors' audio file name (kept for the audit)",
     'is_repeat': 'True for a later row with the same (name, artist) as an earlier one',
 }
-RANGES = {**{c:(0,1) for c in ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence']},
+RANGES = {**{c:(0,1) for c in ['acousticness','danceability','energy','instrumentalness','liveness','speechiness',
+                               'valence']},
           'popularity':(0,100), 'artist_popularity':(0,100), 'artist_followers':(0,None), 'duration_ms':(1,None),
           'tempo':(0,None), 'loudness':(-60,5), 'time_signature':(0,7), 'key':(-1,11), 'mode':(0,1)}
 
 # %% ../nbs/01_data.ipynb #9b997f8a
-_RAW_REQUIRED = ['name','popularity','artist','artists_list','release_date', *AUDIO_FEATURES, *ARTIST_COLS, 'artist_genres']
+_RAW_REQUIRED = ['name','popularity','artist','artists_list','release_date', *AUDIO_FEATURES, *ARTIST_COLS,
+                 'artist_genres']
 
 def _lines(idx, n=8): 
     l = [int(i)+2 for i in idx]
@@ -150,23 +169,28 @@ def validate(df:pd.DataFrame, # a raw table
     required = _RAW_REQUIRED if required is None else required
     miss = [c for c in required if c not in df.columns]
     if miss:
-        hints = [f"{c!r}" + (f" (found {m!r}?)" if (m := closest(c, [x for x in df.columns if x not in required])) else '') for c in miss]
+        hints = [f"{c!r}" + (f" (found {m!r}?)" if (m := closest(c, [x for x in df.columns if x not in required]))
+                             else '') for c in miss]
         raise DataError(f"missing column(s): {', '.join(hints)}", where=where)
     if df.empty: raise DataError("no rows", where=where)
     for c in [c for c in required if c in RANGES or c in AUDIO_FEATURES]:
         s = df[c]
         if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             bad = s[pd.to_numeric(s, errors='coerce').isna() & s.notna()]
-            raise DataError(f"expected numbers, got e.g. {bad.iloc[0]!r} on line(s) {_lines(bad.index)}", where=f"{where}, column {c!r}")
+            raise DataError(f"expected numbers, got e.g. {bad.iloc[0]!r} on line(s) {_lines(bad.index)}",
+                            where=f"{where}, column {c!r}")
         if c not in allow_missing and s.isna().any():
             raise DataError(f"missing values on line(s) {_lines(s.index[s.isna()])}", where=f"{where}, column {c!r}")
         lo,hi = RANGES.get(c, (None,None))
         out = s.notna() & (((s < lo) if lo is not None else False) | ((s > hi) if hi is not None else False))
         if out.any():
             rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-            raise DataError(f"values outside {rng} on line(s) {_lines(s.index[out])}: {s[out].head(3).tolist()}", where=f"{where}, column {c!r}")
+            raise DataError(f"values outside {rng} on line(s) {_lines(s.index[out])}: {s[out].head(3).tolist()}",
+                            where=f"{where}, column {c!r}")
     for c in ('name','artist'):
-        if c in df and df[c].isna().any(): raise DataError(f"missing values on line(s) {_lines(df.index[df[c].isna()])}", where=f"{where}, column {c!r}")
+        if c in df and df[c].isna().any():
+            raise DataError(f"missing values on line(s) {_lines(df.index[df[c].isna()])}",
+                            where=f"{where}, column {c!r}")
     return df
 
 # %% ../nbs/01_data.ipynb #6efa642e
@@ -184,15 +208,18 @@ def parse_release_date(s:pd.Series) -> pd.DataFrame:
     "Year and month (NA when unknown) from Spotify dates of precision year, month or day."
     m = s.astype(str).str.extract(r'^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$')
     if m[0].isna().any():
-        raise DataError(f"unparseable release dates on line(s) {_lines(s.index[m[0].isna()])}: {s[m[0].isna()].head(3).tolist()}", where='release_date')
+        raise DataError(f"unparseable release dates on line(s) {_lines(s.index[m[0].isna()])}: "
+                        f"{s[m[0].isna()].head(3).tolist()}", where='release_date')
     return pd.DataFrame({'year': m[0].astype(int), 'month': pd.to_numeric(m[1]).astype('Int64')}, index=s.index)
 
 # %% ../nbs/01_data.ipynb #386d8191
-GENRE_FAMILIES = [('latin', ('latin','reggaeton','urbano','trap latino','colombian','puerto rican','mexican','argentin','spanish','bachata')),
+GENRE_FAMILIES = [('latin', ('latin','reggaeton','urbano','trap latino','colombian','puerto rican','mexican','argentin',
+                             'spanish','bachata')),
                   ('k-pop', ('k-pop','korean')),
                   ('hip hop', ('hip hop','rap','trap','drill')),
                   ('r&b', ('r&b','soul','funk')),
-                  ('electronic', ('edm','house','dance','electro','big room','brostep','dubstep','techno','trance','tropical')),
+                  ('electronic', ('edm','house','dance','electro','big room','brostep','dubstep','techno','trance',
+                                  'tropical')),
                   ('rock', ('rock','metal','punk','indie','alternative','permanent wave','grunge','emo')),
                   ('country', ('country',)),
                   ('pop', ('pop',))]
@@ -212,7 +239,8 @@ def _norm(s) -> str:
 # %% ../nbs/01_data.ipynb #5c807a20
 def track_keys(df:pd.DataFrame) -> pd.Series:
     "Stable row ids: a hash of normalised artist, name, release date and duration; repeats get -2, -3..."
-    base = [short_hash([_norm(a), _norm(n), str(d), '' if pd.isna(m) else int(m)], 10) for a,n,d,m in zip(df.artist, df.name, df.release_date, df.duration_ms)]
+    base = [short_hash([_norm(a), _norm(n), str(d), '' if pd.isna(m) else int(m)], 10)
+            for a,n,d,m in zip(df.artist, df.name, df.release_date, df.duration_ms)]
     base = pd.Series(base, index=df.index)
     k = base.groupby(base).cumcount() + 1
     return 't' + base + np.where(k>1, '-' + k.astype(str), '')
@@ -242,14 +270,17 @@ def tidy(raw:pd.DataFrame, # a raw table with the authors' column names
     return df.reset_index(drop=True)
 
 # %% ../nbs/01_data.ipynb #5da8f66b
-PAPER_TABLES = {'updated': 'spotify_data_updated.csv', 'full': 'spotify_data.csv', 'predicted': 'spotify_data_predicted.csv'}
+PAPER_TABLES = {'updated': 'spotify_data_updated.csv', 'full': 'spotify_data.csv',
+                'predicted': 'spotify_data_predicted.csv'}
 
-def load_paper_dataset(version:str='updated', # updated (what the authors trained on) | full | predicted (with the model's predictions)
+def load_paper_dataset(version:str='updated', # updated (authors' training set) | full | predicted (with model output)
                        duplicates:str='keep' # keep | drop: policy for rows repeating an earlier (name, artist)
                       ) -> pd.DataFrame:
     "The authors' table `version` in popnb's tidy schema."
-    if version not in PAPER_TABLES: raise ParameterError(f"must be one of {list(PAPER_TABLES)}, got {version!r}", where='version')
-    if duplicates not in ('keep','drop'): raise ParameterError(f"must be 'keep' or 'drop', got {duplicates!r}", where='duplicates')
+    if version not in PAPER_TABLES: raise ParameterError(f"must be one of {list(PAPER_TABLES)}, got {version!r}",
+                                                         where='version')
+    if duplicates not in ('keep','drop'): raise ParameterError(f"must be 'keep' or 'drop', got {duplicates!r}",
+                                                               where='duplicates')
     f = fetch_file(PAPER_TABLES[version])
     df = tidy(pd.read_csv(f), f.name)
     if version == 'predicted':
@@ -291,10 +322,12 @@ def capture_tracks() -> pd.DataFrame:
     rows = []
     for i in range(16):
         page = json.loads(fetch_file(f'spotify_tracks{i}.json').read_text(encoding='utf-8'))
-        rows += [dict(_track_row(it['track']), source='saved_tracks') for it in page.get('items', []) if it.get('track')]
+        rows += [dict(_track_row(it['track']), source='saved_tracks')
+                 for it in page.get('items', []) if it.get('track')]
     con = sqlite3.connect(f"file:{fetch_file('db.sqlite3')}?mode=ro", uri=True)
     try:
-        q = ("select t.spotify_id, t.name, a.name as artist, t.artists_list, t.release_date, t.popularity, t.duration_ms "
+        q = ("select t.spotify_id, t.name, a.name as artist, t.artists_list, t.release_date, t.popularity, "
+             "t.duration_ms "
              "from spotifier_trackclone t join spotifier_artist a on a.id = t.artist_id")
         for sid,name,artist,al,rd,pop,dur in con.execute(q):
             rows.append(dict(spotify_id=str(sid or '').rstrip('/').split('/')[-1] or None, name=name, artist=artist,
@@ -332,10 +365,13 @@ def spotify_client(api_url:str|None=None, # replaces https://api.spotify.com/v1/
     cid, secret = os.environ.get('SPOTIPY_CLIENT_ID'), os.environ.get('SPOTIPY_CLIENT_SECRET')
     if not (cid and secret):
         raise ParameterError("set SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET in the environment "
-                             "(https://developer.spotify.com/dashboard); credentials are never parameters", where='spotify_client')
-    auth = SpotifyClientCredentials(client_id=cid, client_secret=secret, cache_handler=spotipy.cache_handler.MemoryCacheHandler())
+                             "(https://developer.spotify.com/dashboard); credentials are never parameters",
+                             where='spotify_client')
+    auth = SpotifyClientCredentials(client_id=cid, client_secret=secret,
+                                    cache_handler=spotipy.cache_handler.MemoryCacheHandler())
     if token_url: auth.OAUTH_TOKEN_URL = token_url
-    sp = spotipy.Spotify(auth_manager=auth, retries=retries, status_retries=retries, backoff_factor=backoff, requests_timeout=timeout)
+    sp = spotipy.Spotify(auth_manager=auth, retries=retries, status_retries=retries, backoff_factor=backoff,
+                         requests_timeout=timeout)
     if api_url: sp.prefix = api_url.rstrip('/') + '/'
     return sp
 
@@ -365,14 +401,16 @@ def gather_spotify(artists:list[str], # Spotify artist ids, or names to search f
     sp = sp or spotify_client()
     rows = []
     for a in tqdm(artists, desc='artists'):
-        art = sp.artist(a) if re.fullmatch(r'[0-9A-Za-z]{22}', a) else next(iter(sp.search(q=f'artist:{a}', type='artist', limit=1)['artists']['items']), None)
+        art = (sp.artist(a) if re.fullmatch(r'[0-9A-Za-z]{22}', a)
+               else next(iter(sp.search(q=f'artist:{a}', type='artist', limit=1)['artists']['items']), None))
         if art is None: warnings.warn(f"no Spotify artist found for {a!r}: skipped"); continue
         for t in sp.artist_top_tracks(art['id'], country=market)['tracks']:
             r = _track_row(t)
-            rows.append(dict(name=r['name'], popularity=r['popularity'], duration_ms=r['duration_ms'], artist=art['name'],
-                             artists_list=','.join(r['artists']), release_date=r['release_date'], artist_name=art['name'],
-                             artist_popularity=art['popularity'], artist_followers=art['followers']['total'],
-                             artist_genres=str(art.get('genres', [])), isrc=r['isrc'], spotify_id=r['spotify_id'], preview_url=r['preview_url']))
+            rows.append(dict(name=r['name'], popularity=r['popularity'], duration_ms=r['duration_ms'],
+                             artist=art['name'], artists_list=','.join(r['artists']), release_date=r['release_date'],
+                             artist_name=art['name'], artist_popularity=art['popularity'],
+                             artist_followers=art['followers']['total'], artist_genres=str(art.get('genres', [])),
+                             isrc=r['isrc'], spotify_id=r['spotify_id'], preview_url=r['preview_url']))
     raw = pd.DataFrame(rows)
     if raw.empty: raise DataError("no tracks gathered", where='gather_spotify')
     feats, why = _audio_features(sp, raw.spotify_id.dropna().tolist())
@@ -386,27 +424,36 @@ def gather_spotify(artists:list[str], # Spotify artist ids, or names to search f
 # %% ../nbs/01_data.ipynb #9332a19d
 DATASETS = ('updated', 'full')   # the authors' tables a `dataset` may name; anything else is a path
 GATHERABLE_EMPTY = [*AUDIO_FEATURES, 'key', 'mode']   # columns a collection gathered today may lack entirely
-_KNOWN = {*_RAW_REQUIRED, *SCHEMA, 'artists_list', 'artist_name', 'isrc', 'spotify_id', 'preview_url', 'predictions', 'capture_source', 'Unnamed: 0'}
+_KNOWN = {*_RAW_REQUIRED, *SCHEMA, 'artists_list', 'artist_name', 'isrc', 'spotify_id', 'preview_url', 'predictions',
+          'capture_source', 'Unnamed: 0'}
 
 def read_collection(path:str|Path # a CSV or Parquet file: gather_spotify's columns, or popnb's tidy schema
                    ) -> pd.DataFrame:
-    "A collection file in popnb's schema; audio-feature columns absent or entirely empty are allowed and listed in `.attrs['absent_features']`."
+    ("A collection file in popnb's schema; audio-feature columns absent or entirely empty are allowed and listed in "
+     "`.attrs['absent_features']`.")
     import warnings
     p = Path(path)
-    if not p.is_file(): raise ParameterError(f"no such file; expected one of {list(DATASETS)} or the path of a CSV/Parquet collection", where=f"dataset={str(path)!r}")
+    if not p.is_file(): raise ParameterError(f"no such file; expected one of {list(DATASETS)} or the path of a "
+                                             f"CSV/Parquet collection", where=f"dataset={str(path)!r}")
     ext = p.suffix.lower()
-    if ext not in ('.csv', '.parquet', '.pq'): raise ParameterError(f"expected a .csv or .parquet file, got {ext or 'no extension'!r}", where=str(p))
+    if ext not in ('.csv', '.parquet', '.pq'): raise ParameterError(f"expected a .csv or .parquet file, got "
+                                                                    f"{ext or 'no extension'!r}", where=str(p))
     try: raw = pd.read_csv(p) if ext == '.csv' else pd.read_parquet(p)
-    except ImportError as e: raise ParameterError(f"reading Parquet needs pyarrow, which is not installed ({e}); save the collection as CSV", where=str(p)) from None
-    except Exception as e: raise DataError(f"not a readable {ext[1:].upper()} file ({type(e).__name__}: {e})", where=p.name) from None
-    if 'artists_list' not in raw and 'artists' in raw: raw = raw.rename(columns={'artists': 'artists_list'})   # a tidy table, saved
+    except ImportError as e: raise ParameterError(f"reading Parquet needs pyarrow, which is not installed ({e}); save "
+                                                  f"the collection as CSV", where=str(p)) from None
+    except Exception as e: raise DataError(f"not a readable {ext[1:].upper()} file ({type(e).__name__}: {e})",
+                                           where=p.name) from None
+    # a tidy table, saved
+    if 'artists_list' not in raw and 'artists' in raw: raw = raw.rename(columns={'artists': 'artists_list'})
     expected = [c for c in [*_RAW_REQUIRED, 'key', 'mode'] if c not in raw.columns]
     typos = [(c, m) for c in raw.columns if c not in _KNOWN and (m := closest(c, expected))]
-    if typos: raise DataError("unknown column(s) " + ', '.join(f"{c!r} (did you mean {m!r}?)" for c,m in typos), where=p.name)
+    if typos: raise DataError("unknown column(s) " + ', '.join(f"{c!r} (did you mean {m!r}?)" for c,m in typos),
+                              where=p.name)
     empty = [c for c in GATHERABLE_EMPTY if c not in raw.columns or raw[c].isna().all()]
     raw = raw.assign(**{c: np.nan for c in empty})
     if empty:
-        warnings.warn(f"{p.name}: {len(empty)} column(s) absent or entirely empty, as Spotify's closed audio-features leave them: {empty}; "
+        warnings.warn(f"{p.name}: {len(empty)} column(s) absent or entirely empty, as Spotify's closed audio-features "
+                      f"leave them: {empty}; "
                       "they are NaN here, to be replaced by audio descriptors")
     df = tidy(raw, p.name, allow_missing=empty)
     df.attrs.update(dataset=str(p), sha256=sha256_file(p), absent_features=empty)
@@ -417,11 +464,13 @@ def load_dataset(dataset:str='updated', # updated | full (the authors' tables) |
                  duplicates:str='keep' # keep | drop: policy for rows repeating an earlier (name, artist)
                 ) -> pd.DataFrame:
     "Any collection in popnb's tidy schema, with `.attrs` dataset, sha256 and absent_features."
-    if duplicates not in ('keep','drop'): raise ParameterError(f"must be 'keep' or 'drop', got {duplicates!r}", where='duplicates')
+    if duplicates not in ('keep','drop'): raise ParameterError(f"must be 'keep' or 'drop', got {duplicates!r}",
+                                                               where='duplicates')
     if dataset in DATASETS:
         df = load_paper_dataset(dataset, duplicates)
         df.attrs.update(dataset=dataset, sha256=sha256_file(fetch_file(PAPER_TABLES[dataset])),
-                        absent_features=[c for c in GATHERABLE_EMPTY if df[c].isna().all()])   # the authors' tables have no key or mode
+                        # the authors' tables have no key or mode
+                        absent_features=[c for c in GATHERABLE_EMPTY if df[c].isna().all()])
         return df
     df = read_collection(dataset)
     if duplicates == 'drop':
@@ -461,7 +510,8 @@ def release_cutoff(years, # the release year of each track
     "The last training year: the one whose later releases come closest to `share` of the tracks."
     if not 0 < share < 1: raise ParameterError(f"must be in (0, 1), got {share}", where='share')
     y = np.asarray(years, int); cand = np.unique(y)[:-1]
-    if not len(cand): raise DataError("every track was released in one year: no cutoff leaves tracks on both sides", where='year')
+    if not len(cand): raise DataError("every track was released in one year: no cutoff leaves tracks on both sides",
+                                      where='year')
     return int(cand[np.argmin([abs((y > c).mean() - share) for c in cand])])
 
 # %% ../nbs/01_data.ipynb #c38704e2
@@ -471,7 +521,8 @@ def release_folds(df:pd.DataFrame, # the dataset (needs `year`, and `artist` for
                   seed:int=0, # assignment of artists to those folds
                   new_artists:bool=False # hold out the test tracks' artists too
                  ) -> list[tuple[np.ndarray, np.ndarray]]:
-    "Train on releases up to `cutoff`, test on later ones: [(train, test)], one split, or k with no artist on both sides."
+    ("Train on releases up to `cutoff`, test on later ones: [(train, test)], one split, or k with no artist on both "
+     "sides.")
     late = df.year.to_numpy(int) > cutoff
     if late.all() or not late.any():
         raise ParameterError(f"no track released {'up to' if late.all() else 'after'} {cutoff}", where='cutoff')

@@ -29,7 +29,8 @@ class _MaskedBN(nn.BatchNorm1d):
     def forward(self, x):
         sh = (1, -1) + (1,) * (x.dim() - 2)
         if not self.training:
-            return (x - self.running_mean.view(sh)) * torch.rsqrt(self.running_var.view(sh) + self.eps) * self.weight.view(sh) + self.bias.view(sh)
+            return ((x - self.running_mean.view(sh)) * torch.rsqrt(self.running_var.view(sh) + self.eps)
+                    * self.weight.view(sh) + self.bias.view(sh))
         w = self._ctx['w'].view((-1,) + (1,) * (x.dim() - 1))
         dims = [0, *range(2, x.dim())]
         cnt = w.sum() * x[0, 0].numel()   # real rows × positions
@@ -42,6 +43,7 @@ class _MaskedBN(nn.BatchNorm1d):
         b[self._key + '.num_batches_tracked'] = self.num_batches_tracked + 1
         return d * (torch.rsqrt(var + self.eps) * self.weight).view(sh) + self.bias.view(sh)
 
+# %% ../nbs/05c_ensembles.ipynb #ee4975d2
 class _MaskDropout(nn.Dropout):
     "Dropout by a mask drawn beforehand (`_ctx['masks'][name]`, already scaled by 1/(1-p))."
     def forward(self, x):
@@ -51,7 +53,8 @@ class _MaskDropout(nn.Dropout):
 # %% ../nbs/05c_ensembles.ipynb #9b69c0c1
 def stackable(net:nn.Module # a built network
              ) -> nn.Module:
-    "A copy of `net` for `functional_call` under `vmap`: its BatchNorm1d and Dropout read row weights and masks from one shared `_ctx`."
+    ("A copy of `net` for `functional_call` under `vmap`: its BatchNorm1d and Dropout read row weights and masks from "
+     "one shared `_ctx`.")
     net, ctx = copy.deepcopy(net), {}
     for k, m in net.named_modules():
         if type(m) is nn.BatchNorm1d: m.__class__ = _MaskedBN
@@ -71,7 +74,8 @@ def dropout_shapes(net:nn.Module, # a built FusionCNN-like network
     out, hooks = {}, []
     for k, m in net.named_modules():
         if isinstance(m, nn.Dropout) and m.p > 0:
-            hooks.append(m.register_forward_hook(lambda mod, i, o, k=k: out.__setitem__(k, (mod.p, tuple(i[0].shape[1:])))))
+            hooks.append(m.register_forward_hook(
+                lambda mod, i, o, k=k: out.__setitem__(k, (mod.p, tuple(i[0].shape[1:])))))
     was, dev = net.training, next(net.parameters()).device
     net.eval()
     try:
@@ -81,6 +85,7 @@ def dropout_shapes(net:nn.Module, # a built FusionCNN-like network
         net.train(was)
     return dict(sorted(out.items()))
 
+# %% ../nbs/05c_ensembles.ipynb #05888a50
 def draw_masks(shapes:dict, # from `dropout_shapes`
                n:int, # the member's real rows this step
                B:int, # rows of the stacked batch (n or more)
@@ -97,6 +102,7 @@ def draw_masks(shapes:dict, # from `dropout_shapes`
 # %% ../nbs/05c_ensembles.ipynb #dd701923
 def _bcast(v, t): return v.view(-1, *[1] * (t.dim() - 1))
 
+# %% ../nbs/05c_ensembles.ipynb #152d96f8
 def clip_members(grads:dict, # name -> S × ... stacked gradients
                  max_norm:float # each member's largest gradient norm
                 ) -> tuple: # (clipped gradients, S norms before clipping)
@@ -106,6 +112,7 @@ def clip_members(grads:dict, # name -> S × ... stacked gradients
     coef = (max_norm / (norm + 1e-6)).clamp(max=1.0)
     return {k: g * _bcast(coef, g) for k, g in grads.items()}, norm
 
+# %% ../nbs/05c_ensembles.ipynb #614cf926
 def adam_members(params:dict, grads:dict, # name -> S × ... stacked weights and gradients
                  state:dict, # {'step': S, 'exp_avg': {...}, 'exp_avg_sq': {...}}; updated
                  active:torch.Tensor, # S booleans: the members that step
@@ -125,9 +132,11 @@ def adam_members(params:dict, grads:dict, # name -> S × ... stacked weights and
         q = p * (1 - lr * wd) if cfg.optimizer == 'adamw' else p
         q = q - _bcast(lr / bc1, p) * m / (v.sqrt() / _bcast(bc2.sqrt(), p) + eps)
         out[k] = torch.where(a, q, p)
-        state['exp_avg'][k], state['exp_avg_sq'][k] = torch.where(a, m, state['exp_avg'][k]), torch.where(a, v, state['exp_avg_sq'][k])
+        state['exp_avg'][k], state['exp_avg_sq'][k] = (torch.where(a, m, state['exp_avg'][k]),
+                                                       torch.where(a, v, state['exp_avg_sq'][k]))
     return out
 
+# %% ../nbs/05c_ensembles.ipynb #faa29c62
 def adam_state(params:dict) -> dict:
     "Zero moments and step counts for stacked `params`."
     S = next(iter(params.values())).shape[0]
@@ -136,7 +145,8 @@ def adam_state(params:dict) -> dict:
 
 # %% ../nbs/05c_ensembles.ipynb #0569d43c
 class StackedNets:
-    "Members of one network (seeds, folds) trained as one stacked model, each as `NetModel` would train it alone but for its dropout stream."
+    ("Members of one network (seeds, folds) trained as one stacked model, each as `NetModel` would train it alone but "
+     "for its dropout stream.")
     def __init__(self, build, # () -> nn.Module (given n_mels=... when it takes it), as for NetModel
                  config:TrainConfig=CORRECTED_CONFIG, # how every member is trained (its `seed` unused)
                  name:str='stack', # for progress bars
@@ -160,7 +170,8 @@ def _members(self:StackedNets, X, n:int, # the table and its number of rows
             a, b = inner_split(X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows], len(rows), cfg.val_size, seed)
             rows, va = rows[a], rows[b]
         elif cfg.val == 'test':
-            if va is None: raise ParameterError("config.val='test' needs (seed, rows, stopping rows) members", where=f"member seed={seed}")
+            if va is None: raise ParameterError("config.val='test' needs (seed, rows, stopping rows) members",
+                                                where=f"member seed={seed}")
             va = np.asarray(va, dtype=int)
         else: va = None
         if not len(rows): raise DataError("a member has no training rows", where=f"member seed={seed}")
@@ -189,6 +200,7 @@ def _elementwise(cfg):
     if cfg.loss == 'mse': return lambda p, y: (p - y)**2
     return lambda p, y: (p - y).abs()
 
+# %% ../nbs/05c_ensembles.ipynb #a8e79c30
 @patch
 def _grads(self:StackedNets, spec, meta, y, w, masks, scale, dev):
     "Stacked gradients, S losses and new buffers for one padded step (S × B × ... inputs)."
@@ -228,13 +240,15 @@ def _step(self:StackedNets, data:Batches, idx:list, # the table's batches; per m
     for k, v in nb.items(): self.buffers[k] = torch.where(_bcast(active, v), v, self.buffers[k])
     return np.where(ns > 0, loss.float().cpu().numpy(), 0.0)
 
+# %% ../nbs/05c_ensembles.ipynb #61126a02
 @patch
 def _update_scale(self:StackedNets, ok, active):
     "GradScaler's update, member by member: halve on overflow, double after 2,000 good steps in a row."
     sc = self.scaler
     grow = active & ok & (sc['good'] + 1 >= 2000)
     sc['scale'] = torch.where(active & ~ok, sc['scale'] * 0.5, torch.where(grow, sc['scale'] * 2, sc['scale']))
-    sc['good'] = torch.where(active & ok & ~grow, sc['good'] + 1, torch.where(active, torch.zeros_like(sc['good']), sc['good']))
+    sc['good'] = torch.where(active & ok & ~grow, sc['good'] + 1,
+                             torch.where(active, torch.zeros_like(sc['good']), sc['good']))
 
 # %% ../nbs/05c_ensembles.ipynb #82387580
 @patch
@@ -248,17 +262,20 @@ def _predict_stack(self:StackedNets, data:Batches, which:list, idx:list, dev:str
     for i in range(0, max(len(r) for r in idx), bs):
         part = [r[i:i + bs] for r in idx]; B = max(len(r) for r in part)
         s, m, _ = data.get(np.concatenate([np.concatenate([r, np.zeros(B - len(r), dtype=int)]) for r in part]))
-        with autocast_for(self.config, dev): p = fn(P, Bf, s.view(S, B, *s.shape[1:]), m.view(S, B, -1)).float().cpu().numpy()
+        with autocast_for(self.config, dev):
+            p = fn(P, Bf, s.view(S, B, *s.shape[1:]), m.view(S, B, -1)).float().cpu().numpy()
         for j, r in enumerate(part): out[j].append(p[j, :len(r)])
     return [np.concatenate(o).astype(np.float64) if o else np.zeros(0) for o in out]
 
 # %% ../nbs/05c_ensembles.ipynb #f80c0637
 @patch
 def _epoch(self:StackedNets, epoch:int, data:Batches, dev:str):
-    "Train the members at this epoch one epoch, validate them, update their early stopping and history, write their checkpoints."
+    ("Train the members at this epoch one epoch, validate them, update their early stopping and history, write their "
+     "checkpoints.")
     cfg, live = self.config, [i for i in range(len(self.members_)) if not self.stopped[i] and self.done_[i] == epoch]
     if not live: return   # every member still training is ahead (resumed from a later checkpoint)
-    perms = {i: self.members_[i]['rows'][np.random.default_rng([self.members_[i]['seed'], epoch]).permutation(len(self.members_[i]['rows']))] for i in live}
+    perms = {i: self.members_[i]['rows'][np.random.default_rng([self.members_[i]['seed'], epoch])
+                                         .permutation(len(self.members_[i]['rows']))] for i in live}
     gens = [torch.Generator(device=dev).manual_seed(mb['seed'] * 1_000_003 + epoch) for mb in self.members_]
     tot, none = np.zeros(len(self.members_)), np.zeros(0, dtype=int)
     for j in range(0, max(len(perms[i]) for i in live), cfg.batch_size):
@@ -273,7 +290,8 @@ def _epoch(self:StackedNets, epoch:int, data:Batches, dev:str):
             rec.update(val_mse=float(np.mean((pv[i] - yv)**2)), val_mae=float(np.mean(np.abs(pv[i] - yv))))
             b, score = self.best[i], rec['val_' + cfg.monitor]
             if score < b['score']:
-                b.update(state={k: v[i].clone() for k, v in {**self.params, **self.buffers}.items()}, score=score, epoch=epoch + 1, bad=0)
+                b.update(state={k: v[i].clone() for k, v in {**self.params, **self.buffers}.items()}, score=score,
+                         epoch=epoch + 1, bad=0)
             else: b['bad'] += 1
             self.stopped[i] = cfg.patience > 0 and b['bad'] >= cfg.patience
         self.history[i].append(rec); self.done_[i] += 1
@@ -286,6 +304,7 @@ def _ident(self:StackedNets, i:int) -> dict:
     mb, h = self.members_[i], lambda a: None if a is None else sha256_bytes(np.asarray(a, dtype=np.int64).tobytes())
     return dict(name=self.name, config=asdict(self.config), seed=mb['seed'], rows=h(mb['rows']), val=h(mb['val']))
 
+# %% ../nbs/05c_ensembles.ipynb #c22b4ad7
 @patch
 def _member_state(self:StackedNets, i:int) -> dict:
     "Member `i`'s whole training state with CPU tensors, as its checkpoint holds it."
@@ -298,6 +317,7 @@ def _member_state(self:StackedNets, i:int) -> dict:
                 best_state=None if b['state'] is None else {k: v.cpu() for k, v in b['state'].items()},
                 best_score=b['score'], best_epoch=b['epoch'], bad=b['bad'], history=list(self.history[i]))
 
+# %% ../nbs/05c_ensembles.ipynb #908d37a6
 @patch
 def _save_member(self:StackedNets, i:int):
     "Write member `i`'s state to its checkpoint file, atomically."
@@ -309,15 +329,18 @@ def _load_member(self:StackedNets, i:int, f):
     "Member `i`'s state from checkpoint `f` into its slot of the stack."
     st = torch.load(f, map_location='cpu', weights_only=True)
     if st['ident'] != self._ident(i):
-        raise ParameterError("checkpoint was written for another member or config; delete it or use the same", where=str(f))
+        raise ParameterError("checkpoint was written for another member or config; delete it or use the same",
+                             where=str(f))
     dev = next(iter(self.params.values())).device
-    for d, k in ((self.params, 'params'), (self.buffers, 'buffers'), (self.opt['exp_avg'], 'exp_avg'), (self.opt['exp_avg_sq'], 'exp_avg_sq')):
+    for d, k in ((self.params, 'params'), (self.buffers, 'buffers'), (self.opt['exp_avg'], 'exp_avg'),
+                 (self.opt['exp_avg_sq'], 'exp_avg_sq')):
         for name, v in st[k].items(): d[name][i] = v.to(dev)
     self.opt['step'][i], self.scaler['scale'][i], self.scaler['good'][i] = st['step'], st['scale'], st['good']
     bs = None if st['best_state'] is None else {k: v.to(dev) for k, v in st['best_state'].items()}
     self.best[i] = dict(state=bs, score=st['best_score'], epoch=st['best_epoch'], bad=st['bad'])
     self.stopped[i], self.done_[i], self.history[i] = st['stopped'], st['epoch'], list(st['history'])
 
+# %% ../nbs/05c_ensembles.ipynb #1c09574c
 @patch
 def _resume(self:StackedNets, checkpoints:list|None):
     "Set `ck_` (a file or None per member) and load the members whose checkpoint exists."
@@ -332,7 +355,7 @@ def _resume(self:StackedNets, checkpoints:list|None):
 def fit(self:StackedNets, X, # the table: DataFrame with the metadata columns (and `artist` for the inner split)
         y, # its targets (popularity)
         S=None, # spectrograms aligned to X, or None
-        members:list=((0, None),), # per member (seed, training rows) or (seed, training rows, stopping rows); positions in X
+        members:list=((0, None),), # per member (seed, training rows[, stopping rows]); positions in X
         checkpoints:list|None=None): # per member a file for its training state (resumed from when it exists) or None
     "Train every member in one stacked model, from scratch or from its checkpoint."
     cfg = self.config; dev = cfg.device or default_device()
@@ -344,7 +367,8 @@ def fit(self:StackedNets, X, # the table: DataFrame with the metadata columns (a
     self._init(M, y, data.shape, dev)
     n = len(self.members_)
     self.opt, self.amp = adam_state(self.params), bool(cfg.amp and dev.startswith('cuda'))
-    self.scaler = dict(scale=torch.full((n,), 2.0**16 if self.amp else 1.0, device=dev), good=torch.zeros(n, device=dev))
+    self.scaler = dict(scale=torch.full((n,), 2.0**16 if self.amp else 1.0, device=dev),
+                       good=torch.zeros(n, device=dev))
     self.best = [dict(state=None, score=float('inf'), epoch=-1, bad=0) for _ in range(n)]
     self.stopped, self.history, self.done_ = np.zeros(n, bool), [[] for _ in range(n)], np.zeros(n, int)
     self._resume(checkpoints)
@@ -354,6 +378,7 @@ def fit(self:StackedNets, X, # the table: DataFrame with the metadata columns (a
     self._finish()
     return self
 
+# %% ../nbs/05c_ensembles.ipynb #0a5fea7b
 @patch
 def _finish(self:StackedNets):
     "Each member's final (or best) state loaded into its own network; history, best epochs and step counts."

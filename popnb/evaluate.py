@@ -55,8 +55,10 @@ def resolve_threshold(y, # true popularity of the rows scored
     if isinstance(threshold, str):
         if threshold.strip().lower() == 'median': return float(np.median(np.asarray(y, float)))
         try: return float(threshold)
-        except ValueError: raise ParameterError(f"expected a number or 'median', got {threshold!r}", where='threshold') from None
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)) or not np.isfinite(threshold):
+        except ValueError: raise ParameterError(f"expected a number or 'median', got {threshold!r}",
+                                                where='threshold') from None
+    if (isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating))
+            or not np.isfinite(threshold)):
         raise ParameterError(f"expected a number or 'median', got {threshold!r}", where='threshold')
     return float(threshold)
 
@@ -203,7 +205,8 @@ def bootstrap_weights(n:int, # number of rows
     rng = np.random.default_rng(seed)
     if groups is None:
         idx = rng.integers(0, n, size=(n_boot, n))
-        return np.bincount((idx + n*np.arange(n_boot)[:, None]).ravel(), minlength=n_boot*n).reshape(n_boot, n).astype(float)
+        return (np.bincount((idx + n*np.arange(n_boot)[:, None]).ravel(), minlength=n_boot*n)
+                .reshape(n_boot, n).astype(float))
     codes, uniq = pd.factorize(pd.Series(np.asarray(groups, dtype=object)), sort=True)
     if len(codes) != n: raise DataError(f"groups has {len(codes)} labels for {n} rows", where='groups')
     if (codes < 0).any(): raise DataError("groups has missing labels", where='groups')
@@ -306,7 +309,8 @@ def predictions_table(y, # true popularity
     y,p = check_yp(y, p); n = len(y)
     key = np.asarray(track_key if track_key is not None else [f'row{i:05d}' for i in range(n)], dtype=object)
     return pd.DataFrame(dict(protocol=protocol, model=model, seed=int(seed), fold=int(fold), split=split, track_key=key,
-                             artist=np.asarray(artist, dtype=object) if artist is not None else 'unknown', y_true=y, y_pred=p))
+                             artist=np.asarray(artist, dtype=object) if artist is not None else 'unknown',
+                             y_true=y, y_pred=p))
 
 # %% ../nbs/06_evaluate.ipynb #63642e1f
 CONSTANT_MODEL = 'always "popular"'   # the constant classifier's name in every table
@@ -343,7 +347,8 @@ def _matrix(d:pd.DataFrame, keys:pd.Index):
     "Seeds × tracks matrices of predictions and masks, for one model's rows."
     if d.duplicated(['seed', 'track_key']).any():
         k = d.loc[d.duplicated(['seed', 'track_key'], keep=False), ['seed', 'track_key']].iloc[0]
-        raise DataError(f"track scored twice in one seed (seed {k.seed}, track_key {k.track_key!r})", where='predictions')
+        raise DataError(f"track scored twice in one seed (seed {k.seed}, track_key {k.track_key!r})",
+                        where='predictions')
     seeds = sorted(d['seed'].unique())
     P = np.zeros((len(seeds), len(keys))); M = np.zeros_like(P)
     for i,(s,ds) in enumerate(d.groupby('seed', sort=True)):
@@ -367,9 +372,10 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                 subsets=('all rows', 'held-out'), # which subsets to score (see above)
                 by:str|list|None=None, # extra grouping column(s), e.g. 'genre_family'
                 constant:float|None=None, # add a constant predictor with this value (see add_constant)
-                classifiers=(CONSTANT_MODEL,) # models scored with classification metrics only (a constant 100 is no regression)
+                classifiers=(CONSTANT_MODEL,) # models with classification metrics only (constant 100 is no regression)
                ) -> pd.DataFrame:
-    "Tidy metric table: protocol, model, subset, [by], threshold, metric, value (mean over seeds), seed_sd, ci_low, ci_high, n, n_seeds."
+    ("Tidy metric table: protocol, model, subset, [by], threshold, metric, value (mean over seeds), seed_sd, ci_low, "
+     "ci_high, n, n_seeds.")
     check_columns(preds, PRED_COLS)
     by = [by] if isinstance(by, str) else list(by or [])
     check_columns(preds, by, where='by')
@@ -387,20 +393,24 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
             ths = [(threshold_label(t), resolve_threshold(yv, t)) for t in thresholds]
             for model, dm in d.groupby('model', sort=False):
                 seeds, P, M = _matrix(dm, keys)
-                jobs = ([] if model in set(classifiers) else [(None, regression_metrics, {})]) + [(lab, classification_metrics, {'threshold': t}) for lab,t in ths]
+                jobs = (([] if model in set(classifiers) else [(None, regression_metrics, {})])
+                        + [(lab, classification_metrics, {'threshold': t}) for lab,t in ths])
                 for lab, fn, kw in jobs:
                     pt = [fn(yv, P[i], weights=M[i], **kw) for i in range(len(seeds))]
                     bv = [_boot_values(fn, yv, P[i], W*M[i], **kw) for i in range(len(seeds))] if n_boot else None
                     for m in pt[0]:
-                        v = float(np.mean([q[m] for q in pt])); sd = float(np.std([q[m] for q in pt], ddof=1)) if len(pt) > 1 else np.nan
-                        lo, hi = ci_from_values(_seed_level([b[m] for b in bv], seed, resample_seeds), level) if n_boot else (np.nan, np.nan)
+                        v = float(np.mean([q[m] for q in pt]))
+                        sd = float(np.std([q[m] for q in pt], ddof=1)) if len(pt) > 1 else np.nan
+                        lo, hi = (ci_from_values(_seed_level([b[m] for b in bv], seed, resample_seeds), level) if n_boot
+                                  else (np.nan, np.nan))
                         rows.append((*gkey, model, sub, lab or '', m, v, sd, lo, hi, int(M.any(0).sum()), len(seeds)))
-    cols = ['protocol', *by, 'model', 'subset', 'threshold', 'metric', 'value', 'seed_sd', 'ci_low', 'ci_high', 'n', 'n_seeds']
+    cols = ['protocol', *by, 'model', 'subset', 'threshold', 'metric', 'value', 'seed_sd', 'ci_low', 'ci_high',
+            'n', 'n_seeds']
     return pd.DataFrame(rows, columns=cols)
 
 # %% ../nbs/06_evaluate.ipynb #bbba04eb
-DIVERGED_RULE = ("a run diverged when its held-out MAE is more than twice that of predicting the training mean on the same folds, "
-                 "a loss that exploded; it has no skill when its MAE is not below the training mean's")
+DIVERGED_RULE = ("a run diverged when its held-out MAE is more than twice that of predicting the training mean on the "
+                 "same folds, a loss that exploded; it has no skill when its MAE is not below the training mean's")
 
 def _train_mean(g:pd.DataFrame) -> pd.Series:
     "For each held-out row of one model and seed: the mean y_true of its fold's training rows."
@@ -414,7 +424,8 @@ def _train_mean(g:pd.DataFrame) -> pd.Series:
 # %% ../nbs/06_evaluate.ipynb #a82c20d4
 def seed_table(preds:pd.DataFrame # tidy prediction table (PRED_COLS)
               ) -> pd.DataFrame:
-    "Held-out metrics per run: protocol, model, seed, mae, r2, mean_mae (training mean, same rows), diverged, no_skill, n."
+    ("Held-out metrics per run: protocol, model, seed, mae, r2, mean_mae (training mean, same rows), diverged, "
+     "no_skill, n.")
     check_columns(preds, PRED_COLS); rows = []
     for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
         te = g[g['split'] == 'test']
@@ -422,13 +433,16 @@ def seed_table(preds:pd.DataFrame # tidy prediction table (PRED_COLS)
         r = regression_metrics(te['y_true'], te['y_pred'], metrics=('mae', 'r2')); ref = _train_mean(g)
         ref_mae = float(np.mean(np.abs(te['y_true'] - ref))) if ref.notna().all() else np.nan
         above = r['mae'] > ref_mae + 1e-9 * max(1.0, ref_mae)   # 'above': beyond float rounding
-        rows.append((proto, model, int(s), r['mae'], r['r2'], ref_mae, bool(r['mae'] > 2 * ref_mae), bool(above), len(te)))
-    return pd.DataFrame(rows, columns=['protocol', 'model', 'seed', 'mae', 'r2', 'mean_mae', 'diverged', 'no_skill', 'n'])
+        rows.append((proto, model, int(s), r['mae'], r['r2'], ref_mae, bool(r['mae'] > 2 * ref_mae), bool(above),
+                     len(te)))
+    return pd.DataFrame(rows, columns=['protocol', 'model', 'seed', 'mae', 'r2', 'mean_mae', 'diverged', 'no_skill',
+                                       'n'])
 
 # %% ../nbs/06_evaluate.ipynb #523eabcf
 def seed_summary(st:pd.DataFrame # what seed_table returns
                 ) -> pd.DataFrame:
-    "Per protocol and model: runs, mean and median of MAE and R², their seed sd, diverged and no-skill runs, and a status in words."
+    ("Per protocol and model: runs, mean and median of MAE and R², their seed sd, diverged and no-skill runs, and a "
+     "status in words.")
     g = st.groupby(['protocol', 'model'], sort=False)
     out = g.agg(runs=('seed', 'size'), mae_mean=('mae', 'mean'), mae_median=('mae', 'median'), mae_sd=('mae', 'std'),
                 r2_mean=('r2', 'mean'), r2_median=('r2', 'median'), r2_sd=('r2', 'std'), diverged=('diverged', 'sum'),
@@ -436,11 +450,13 @@ def seed_summary(st:pd.DataFrame # what seed_table returns
     out[['diverged', 'no_skill']] = out[['diverged', 'no_skill']].astype(int)
     status = [f"{k} of {n} runs diverged" if k else 'no skill' if mm >= ref else 'skill'
               for k, n, mm, ref in zip(out.diverged, out.runs, out.mae_mean, out.mean_mae)]
-    return out.assign(runs_diverged=[f"{k} of {n} runs diverged" for k, n in zip(out.diverged, out.runs)], status=status)
+    return out.assign(runs_diverged=[f"{k} of {n} runs diverged" for k, n in zip(out.diverged, out.runs)],
+                      status=status)
 
 # %% ../nbs/06_evaluate.ipynb #e878dd75
 def without_attrs(df:pd.DataFrame) -> pd.DataFrame:
-    "A shallow copy of `df` without `.attrs` (run tables carry per-epoch histories there, which pd.concat cannot compare)."
+    ("A shallow copy of `df` without `.attrs` (run tables carry per-epoch histories there, which pd.concat cannot "
+     "compare).")
     df = df.copy(deep=False); df.attrs = {}
     return df
 
@@ -453,9 +469,11 @@ def _metric_fn(metric:str):
 # %% ../nbs/06_evaluate.ipynb #73b1a6b4
 def _rows_of(preds, proto, model, subset):
     g = preds[(preds['protocol'] == proto) & (preds['model'] == model)]
-    if not len(g): raise ParameterError(f"no predictions of model {model!r} under protocol {proto!r}", where=f"model={model!r}")
+    if not len(g): raise ParameterError(f"no predictions of model {model!r} under protocol {proto!r}",
+                                        where=f"model={model!r}")
     sub = _subsets(g, (subset,))
-    if subset not in sub: raise DataError(f"model {model!r} has no {subset!r} rows under protocol {proto!r}", where='subset')
+    if subset not in sub: raise DataError(f"model {model!r} has no {subset!r} rows under protocol {proto!r}",
+                                          where='subset')
     return sub[subset]
 
 # %% ../nbs/06_evaluate.ipynb #68c7800a
@@ -472,7 +490,8 @@ def normal_test(difference:float, # the estimate
                 se:float, # its standard error (already calibrated, if it needs to be)
                 level:float=0.95 # confidence level of the interval
                ) -> dict:
-    "ci_low, ci_high and the two-sided p-value of a difference with standard error `se` (normal approximation; se = 0: p = 1 for 0)."
+    ("ci_low, ci_high and the two-sided p-value of a difference with standard error `se` (normal approximation; se = "
+     "0: p = 1 for 0).")
     from scipy.stats import norm
     if not se == se: return dict(ci_low=np.nan, ci_high=np.nan, p_value=np.nan)
     h = float(norm.isf((1 - level) / 2)) * se
@@ -493,19 +512,23 @@ def paired_difference(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                       cluster:bool=True, # resample artists (else tracks)
                       resample_seeds:bool=True # resample seeds within each resample
                      ) -> dict:
-    "metric(A) − metric(B) on the tracks both scored in each seed pair: the difference, its bootstrap se, normal interval and p."
+    ("metric(A) − metric(B) on the tracks both scored in each seed pair: the difference, its bootstrap se, normal "
+     "interval and p.")
     check_columns(preds, PRED_COLS); fn = _metric_fn(metric); pb = protocol_b or protocol
     da, db = _rows_of(preds, protocol, a, subset), _rows_of(preds, pb, b, subset)
     truth = pd.concat([without_attrs(da), without_attrs(db)]).drop_duplicates('track_key').set_index('track_key')
     keys = truth.index; yv = truth['y_true'].to_numpy(float)
-    kw = {'metrics': (metric,)} | ({'threshold': resolve_threshold(yv, threshold)} if fn is classification_metrics else {})
+    kw = {'metrics': (metric,)} | ({'threshold': resolve_threshold(yv, threshold)} if fn is classification_metrics
+                                   else {})
     (sa, PA, MA), (sb, PB, MB) = _matrix(da, keys), _matrix(db, keys)
     pairs = list(zip(*_pair_seeds(list(sa), list(sb), a, b)))
     both = [MA[i] * MB[j] for i, j in pairs]   # the tracks both sides scored in this seed pair
-    if not all(m.any() for m in both): raise DataError(f"{a!r} and {b!r} share no scored track in a seed", where='track_key')
+    if not all(m.any() for m in both): raise DataError(f"{a!r} and {b!r} share no scored track in a seed",
+                                                       where='track_key')
     va = np.array([fn(yv, PA[i], weights=m, **kw)[metric] for (i, _), m in zip(pairs, both)])
     vb = np.array([fn(yv, PB[j], weights=m, **kw)[metric] for (_, j), m in zip(pairs, both)]); d0 = va - vb
-    out = dict(a=a, b=b, protocol_a=protocol, protocol_b=pb, metric=metric, value_a=float(va.mean()), value_b=float(vb.mean()),
+    out = dict(a=a, b=b, protocol_a=protocol, protocol_b=pb, metric=metric,
+               value_a=float(va.mean()), value_b=float(vb.mean()),
                difference=float(d0.mean()), se=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan,
                n=int(np.any(both, 0).sum()), n_seeds=len(pairs))
     if not n_boot: return out
@@ -530,13 +553,14 @@ def holm(pvalues # p-values of one family of comparisons (NaN: not in the family
 LOWER_IS_BETTER = ('mae', 'rmse')   # the other metrics: higher is better
 PLAN_FILE = 'params/plan.yaml'      # the analysis plan, under the project root
 
-def load_plan(path:str|Path|None=None # the plan's YAML; by default params/plan.yaml of the project, else of popnb's own checkout
+def load_plan(path:str|Path|None=None # plan YAML; default: params/plan.yaml of the project, else of popnb's checkout
              ) -> dict:
     "The analysis plan: its `rule` and its `families`, each checked for the keys it needs."
     import yaml
     from popnb.core import paths
     f = Path(path) if path else paths().root/PLAN_FILE
-    if not path and not f.is_file(): f = Path(__file__).resolve().parents[1]/PLAN_FILE   # a run rooted elsewhere (a smoke run) keeps the plan
+    # a run rooted elsewhere (a smoke run) keeps the plan
+    if not path and not f.is_file(): f = Path(__file__).resolve().parents[1]/PLAN_FILE
     if not f.is_file(): raise DataError("no analysis plan found", where=str(f))
     plan = yaml.safe_load(f.read_text())
     for name, fam in plan.get('families', {}).items():
@@ -549,7 +573,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Rule:
-    "The plan's decision rule: Holm at `alpha` within a family, z = difference / (se_inflation · se), power for the detectable difference."
+    ("The plan's decision rule: Holm at `alpha` within a family, z = difference / (se_inflation · se), power for the "
+     "detectable difference.")
     alpha:float=0.05 # family-wise level of a verdict
     power:float=0.8 # power of the smallest detectable difference
     se_inflation:float=1.0 # calibration: the factor the null study asks for (1: none)
@@ -578,14 +603,19 @@ def detectable(self:Rule, se:float, m:int=1) -> float:
 # %% ../nbs/06_evaluate.ipynb #016897b9
 def family_comparisons(name:str, # a family of the plan
                        plan:dict|None=None, # the plan (the project's by default)
-                       **lists # lists a family's `each` may name, beside the registry's (its tags, 'study', 'networks', 'without_artist')
+                       **lists # lists `each` may name beside the registry's (tags, study, networks, without_artist)
                       ) -> list[tuple]:
-    "The (a, b, protocol_a, protocol_b) comparisons of family `name`, with `{m}` replaced by each name of its `each` list."
+    ("The (a, b, protocol_a, protocol_b) comparisons of family `name`, with `{m}` replaced by each name of its `each` "
+     "list.")
     from popnb.train import STUDY_MODELS, NETWORKS, WITHOUT_ARTIST, TAGS, tagged
     plan = plan or load_plan(); fams = plan['families']
-    if name not in fams: raise ParameterError(f"no family {name!r} in the plan{did_you_mean(name, fams)}", where='family')
-    fam = fams[name]; known = {t: tagged(t) for t in TAGS} | dict(study=STUDY_MODELS, networks=NETWORKS, without_artist=WITHOUT_ARTIST) | lists
-    if isinstance(fam.get('each'), list): known = known | {'(listed)': fam['each']}; fam = {**fam, 'each': '(listed)'}   # a list the plan writes out
+    if name not in fams: raise ParameterError(f"no family {name!r} in the plan{did_you_mean(name, fams)}",
+                                              where='family')
+    fam = fams[name]
+    known = ({t: tagged(t) for t in TAGS} | dict(study=STUDY_MODELS, networks=NETWORKS, without_artist=WITHOUT_ARTIST)
+             | lists)
+    # a list the plan writes out
+    if isinstance(fam.get('each'), list): known = known | {'(listed)': fam['each']}; fam = {**fam, 'each': '(listed)'}
     if 'each' in fam and fam['each'] not in known:
         raise ParameterError(f"family {name!r} ranges over {fam['each']!r}: pass it as a keyword", where='each')
     each = list(known[fam['each']]) if 'each' in fam else [None]
@@ -616,15 +646,18 @@ def verdict(difference:float, # metric(A) − metric(B)
             claim:str='', # 'a': the paper's claim predicts A better ('' : no claim)
             alpha:float=0.05 # the family-wise level
            ) -> str:
-    "The verdict of one comparison: better or worse for A, or for a claim supports or contradicts it; else no detectable difference."
+    ("The verdict of one comparison: better or worse for A, or for a claim supports or contradicts it; else no "
+     "detectable difference.")
     if not p_adj < alpha: return 'no detectable difference'
     a_better = difference < 0 if metric in LOWER_IS_BETTER else difference > 0
     if claim: return 'supports the claim' if a_better == (claim == 'a') else 'contradicts the claim'
     return 'better' if a_better else 'worse'
 
 # %% ../nbs/06_evaluate.ipynb #eae0a776
+# feature sets in prose
 FEATURE_WORDS = {'spotify': "Spotify's features", 'descriptors': 'descriptors of the audio', 'both': "both",
-                 'artist': "the artist's two values alone", 'no_artist': "Spotify's audio features without the artist's values"}   # feature sets in prose
+                 'artist': "the artist's two values alone",
+                 'no_artist': "Spotify's audio features without the artist's values"}
 
 def side_name(x:str) -> str:
     "How a sentence names a compared side: the registry's label, with any ' @feature set' or ' | group' kept."
@@ -644,29 +677,36 @@ def fmt_p(p:float, alpha:float=0.05) -> str:
 # %% ../nbs/06_evaluate.ipynb #fe5e54de
 def verdict_sentence(r # a row of the table of record (what family_table returns), as a dict or Series
                     ) -> str:
-    "The one place a verdict is written in words: 'A against B (protocol): MAE difference +1.2 [+0.4, +2.0], Holm p = 0.004 — worse.'"
+    ("The one place a verdict is written in words: 'A against B (protocol): MAE difference +1.2 [+0.4, +2.0], Holm p = "
+     "0.004 — worse.'")
     from popnb.train import tagged   # the registry's constant predictions: no skill by construction, so never flagged
     a, b, pa, pb = r['a'], r['b'], r['protocol_a'], r['protocol_b']; same = a == b
     group = a.partition(' | ')[2] if ' | ' in a and a.partition(' | ')[2] == b.partition(' | ')[2] else ''
-    A, B = (side_name(a.partition(' | ')[0]), side_name(b.partition(' | ')[0])) if group else (side_name(a), side_name(b))
+    A, B = ((side_name(a.partition(' | ')[0]), side_name(b.partition(' | ')[0])) if group
+            else (side_name(a), side_name(b)))
     where = (f"{group}, " if group else '') + (pa if pa == pb else f"{pa} against {pb} protocol")
     m = r['metric'].upper() if r['metric'] in LOWER_IS_BETTER else {'r2': 'R²'}.get(r['metric'], r['metric'])
     d = decimals((r['ci_high'] - r['ci_low']) / 2); v = r['verdict']
     tail = {'supports the claim': f"the data support the claim that {A} beats {B}",
             'contradicts the claim': f"the data contradict the claim that {A} beats {B}",
-            'no detectable difference': f"no detectable difference (detectable with {r.get('power', 0.8) * 100:g} % power: ±{r['detectable']:.{d}f})"}.get(v, v)
-    off = [f"{p if same else side_name(x)}: {s}" for x, p, s in ((r['a'], pa, r.get('status_a', '')), (r['b'], pb, r.get('status_b', '')))
+            'no detectable difference': f"no detectable difference (detectable with "
+                                        f"{r.get('power', 0.8) * 100:g} % power: ±{r['detectable']:.{d}f})"}.get(v, v)
+    off = [f"{p if same else side_name(x)}: {s}"
+           for x, p, s in ((r['a'], pa, r.get('status_a', '')), (r['b'], pb, r.get('status_b', '')))
            if isinstance(s, str) and s not in ('', 'skill') and x.split(' ')[0] not in tagged('constant')]
-    return (f"{A + ', ' + where if same else f'{A} against {B} ({where})'}: {m} difference {fmt_estimate(r['difference'], r['ci_low'], r['ci_high'], signed=True)}, "
+    return (f"{A + ', ' + where if same else f'{A} against {B} ({where})'}: {m} difference "
+            f"{fmt_estimate(r['difference'], r['ci_low'], r['ci_high'], signed=True)}, "
             f"Holm {fmt_p(r['p_adj'])} — {tail}" + (f" ({'; '.join(off)})" if off else '') + '.')
 
 # %% ../nbs/06_evaluate.ipynb #876a897a
-RECORD_COLS = ['family', 'comparison', 'a', 'protocol_a', 'b', 'protocol_b', 'metric', 'claim', 'value_a', 'value_b', 'difference', 'se',
-               'ci_low', 'ci_high', 'p_value', 'p_adj', 'm', 'detectable', 'power', 'verdict', 'status_a', 'status_b', 'n', 'n_seeds', 'sentence']
+RECORD_COLS = ['family', 'comparison', 'a', 'protocol_a', 'b', 'protocol_b', 'metric', 'claim', 'value_a', 'value_b',
+               'difference', 'se', 'ci_low', 'ci_high', 'p_value', 'p_adj', 'm', 'detectable', 'power', 'verdict',
+               'status_a', 'status_b', 'n', 'n_seeds', 'sentence']
 
 def run_status(preds:pd.DataFrame # tidy prediction table
               ) -> dict:
-    "(protocol, model) -> 'skill', 'no skill' or 'k of n runs diverged', from each run's held-out MAE against the training mean's."
+    ("(protocol, model) -> 'skill', 'no skill' or 'k of n runs diverged', from each run's held-out MAE against the "
+     "training mean's.")
     s = seed_summary(seed_table(preds))
     return dict(zip(zip(s.protocol, s.model), s.status))
 
@@ -680,19 +720,23 @@ def family_table(preds:pd.DataFrame, # tidy prediction table holding every model
                 threshold:float|str=50, # threshold of classification metrics
                 **lists # lists the family's `each` names (see family_comparisons)
                ) -> pd.DataFrame:
-    "Rows of the table of record for one family of the plan: every comparison, Holm-adjusted together, with verdict and sentence."
+    ("Rows of the table of record for one family of the plan: every comparison, Holm-adjusted together, with verdict "
+     "and sentence.")
     plan = plan or load_plan(); rule = rule or Rule.from_plan(plan); fam = plan['families'][name]
     metric, claim = fam['metric'], fam.get('claim', '') or ''
     comps = family_comparisons(name, plan, **lists)
-    status, rows = run_status(preds[preds['model'].isin({m for c in comps for m in c[:2]})]), []   # only the models compared
+    # only the models compared
+    status, rows = run_status(preds[preds['model'].isin({m for c in comps for m in c[:2]})]), []
     for a, b, pa, pb in comps:
         r = paired_difference(preds, a, b, metric, pa, pb, subset, threshold, n_boot, rule.seed)
         rows.append(r | rule.test(r['difference'], r['se']) | dict(
             family=name, comparison=f"{a} − {b}" + (f" ({pa} − {pb})" if pa != pb else ''), claim=claim,
-            status_a=status.get((pa, a), '') if ' | ' not in a else '', status_b=status.get((pb, b), '') if ' | ' not in b else ''))
+            status_a=status.get((pa, a), '') if ' | ' not in a else '',
+            status_b=status.get((pb, b), '') if ' | ' not in b else ''))
     t = pd.DataFrame(rows).assign(m=len(rows), power=rule.power)
     t['detectable'] = [rule.detectable(se, len(t)) for se in t['se']]
-    t = t.round({c: 6 for c in ('value_a', 'value_b', 'difference', 'se', 'ci_low', 'ci_high', 'p_value', 'detectable')})
+    t = t.round({c: 6 for c in ('value_a', 'value_b', 'difference', 'se', 'ci_low', 'ci_high', 'p_value',
+                                'detectable')})
     t['p_adj'] = holm(t['p_value']).round(6)   # from the p-values as filed, so that a reader's Holm gives the same
     t['verdict'] = [verdict(d, p, metric, claim, rule.alpha) for d, p in zip(t['difference'], t['p_adj'])]
     t['sentence'] = [verdict_sentence(r) for r in t.to_dict('records')]
@@ -703,16 +747,19 @@ def family_caption(name:str, # a family of the plan
                    n_boot:int=1000, # the resamples its table used
                    plan:dict|None=None # the plan (the project's by default)
                   ) -> str:
-    "The caption of a family's table: its question, how each difference, interval and p were made, the adjustment and the verdicts."
+    ("The caption of a family's table: its question, how each difference, interval and p were made, the adjustment and "
+     "the verdicts.")
     plan = plan or load_plan(); fam = plan['families'][name]; r = Rule.from_plan(plan)
-    claim = (" The paper's claim predicts the lower error for A: a significant difference decides for or against it." if fam.get('claim') else '')
+    claim = (" The paper's claim predicts the lower error for A: a significant difference decides for or against it."
+             if fam.get('claim') else '')
     return (f"Family '{name}' of the analysis plan (params/plan.yaml, declared before the results): {fam['question']}. "
-            f"Held-out {fam['metric'].upper()} of A minus B on the tracks both scored in each seed pair; {interval_caption(n_boot)}, the same "
-            f"draws for A and B; 95 % interval (not adjusted) and two-sided p from the normal approximation with the two-level bootstrap's standard "
-            f"error × {r.se_inflation:g} (the plan's calibration, validated by the null study T14_null); Holm-adjusted over the family's "
-            f"comparisons (m), none dropped for its result; verdict at {r.alpha:g} after adjustment.{claim} detectable: the smallest "
-            f"|difference| found with {r.power * 100:g} % power at the family's strictest Holm step; status: skill, no skill (not below the "
-            f"training mean's MAE) or runs diverged ({DIVERGED_RULE}).")
+            f"Held-out {fam['metric'].upper()} of A minus B on the tracks both scored in each seed pair; "
+            f"{interval_caption(n_boot)}, the same draws for A and B; 95 % interval (not adjusted) and two-sided p "
+            f"from the normal approximation with the two-level bootstrap's standard error × {r.se_inflation:g} (the "
+            f"plan's calibration, validated by the null study T14_null); Holm-adjusted over the family's comparisons "
+            f"(m), none dropped for its result; verdict at {r.alpha:g} after adjustment.{claim} detectable: the "
+            f"smallest |difference| found with {r.power * 100:g} % power at the family's strictest Holm step; status: "
+            f"skill, no skill (not below the training mean's MAE) or runs diverged ({DIVERGED_RULE}).")
 
 # %% ../nbs/06_evaluate.ipynb #603f6158
 VERDICT_WORDS = re.compile(r"\b(better|worse|beats?|beaten|outperform\w*|contradict\w*|supports?|supported|"
@@ -721,9 +768,11 @@ VERDICT_WORDS = re.compile(r"\b(better|worse|beats?|beaten|outperform\w*|contrad
 def unbacked_verdicts(text:str, # generated prose (Markdown)
                       sentences # the sentences of the table of record (its `sentence` column)
                      ) -> list[str]:
-    "Each verdict word of `text` outside the generated sentences and outside table rows, with 60 characters of context either side."
+    ("Each verdict word of `text` outside the generated sentences and outside table rows, with 60 characters of "
+     "context either side.")
     for s in sorted(set(sentences), key=len, reverse=True): text = text.replace(s, ' ')
-    text = '\n'.join(l for l in text.splitlines() if not l.lstrip().startswith('|'))   # table rows: check_record checks the record's
+    # table rows: check_record checks the record's
+    text = '\n'.join(l for l in text.splitlines() if not l.lstrip().startswith('|'))
     return [text[max(0, m.start() - 60):m.end() + 60].replace('\n', ' ') for m in VERDICT_WORDS.finditer(text)]
 
 # %% ../nbs/06_evaluate.ipynb #f06bec8f
@@ -735,8 +784,10 @@ def check_record(t:pd.DataFrame, # the table of record (or one family's rows), a
     for fam, g in t.groupby('family', sort=False):
         adj = holm(g['p_value'].to_numpy(float))
         for (_, r), pa in zip(g.iterrows(), adj):
-            if abs(pa - r['p_adj']) > 1e-6: bad.append(f"{r['comparison']}: p_adj {r['p_adj']} is not Holm over family {fam!r} ({pa:.6f})")
-            v = verdict(r['difference'], r['p_adj'], r['metric'], r['claim'] if isinstance(r['claim'], str) else '', alpha)
+            if abs(pa - r['p_adj']) > 1e-6:
+                bad.append(f"{r['comparison']}: p_adj {r['p_adj']} is not Holm over family {fam!r} ({pa:.6f})")
+            v = verdict(r['difference'], r['p_adj'], r['metric'], r['claim'] if isinstance(r['claim'], str) else '',
+                        alpha)
             if v != r['verdict']: bad.append(f"{r['comparison']}: verdict {r['verdict']!r}, its row says {v!r}")
             if verdict_sentence(r) != r['sentence']: bad.append(f"{r['comparison']}: sentence differs from its row")
     return bad
@@ -756,7 +807,8 @@ def threshold_sweep(preds:pd.DataFrame, # tidy prediction table
         subs = _subsets(g, ('held-out', 'all rows'))
         sub = subset if subset in subs else 'all rows'
         if sub not in subs: continue
-        d = subs[sub]; truth = d.drop_duplicates('track_key').set_index('track_key'); yv = truth['y_true'].to_numpy(float)
+        d = subs[sub]; truth = d.drop_duplicates('track_key').set_index('track_key')
+        yv = truth['y_true'].to_numpy(float)
         for model, dm in d.groupby('model', sort=False):
             seeds, P, M = _matrix(dm, truth.index)
             for t in thresholds:
@@ -775,10 +827,12 @@ def tier_edges(y_train, # popularity of the training rows
               ) -> tuple[float, float]:
     "The boundaries between low, medium and high: the training rows' tertiles, or fixed ones."
     if isinstance(bands, str):
-        if bands != 'tertiles': raise ParameterError(f"expected 'tertiles' or two boundaries, got {bands!r}", where='bands')
+        if bands != 'tertiles': raise ParameterError(f"expected 'tertiles' or two boundaries, got {bands!r}",
+                                                     where='bands')
         lo, hi = np.quantile(_as_1d(y_train, 'y_train'), [1/3, 2/3]); return (float(lo), float(hi))
     b = tuple(float(x) for x in bands)
-    if len(b) != 2 or not b[0] < b[1]: raise ParameterError(f"expected two increasing boundaries, got {bands!r}", where='bands')
+    if len(b) != 2 or not b[0] < b[1]: raise ParameterError(f"expected two increasing boundaries, got {bands!r}",
+                                                            where='bands')
     return b
 
 # %% ../nbs/06_evaluate.ipynb #2a05bb90
@@ -803,9 +857,11 @@ def tier_metrics(t, # true tiers (n,) as integers 0..k-1
                 ) -> dict:
     "Macro-F1, balanced accuracy and Cohen's kappa of predicted against true tiers."
     t, q = (np.asarray(a).astype(int) for a in check_yp(t, q))
-    if t.min() < 0 or q.min() < 0 or max(t.max(), q.max()) >= k: raise DataError(f"tiers must be integers in 0..{k-1}", where='tiers')
+    if t.min() < 0 or q.min() < 0 or max(t.max(), q.max()) >= k: raise DataError(f"tiers must be integers in 0..{k-1}",
+                                                                                 where='tiers')
     W, many = _weights(weights, len(t))
-    Cm = _confusion(t, q, W, k); rows, cols = Cm.sum(2), Cm.sum(1); diag = np.diagonal(Cm, axis1=1, axis2=2); n = rows.sum(1)
+    Cm = _confusion(t, q, W, k); rows, cols = Cm.sum(2), Cm.sum(1)
+    diag = np.diagonal(Cm, axis1=1, axis2=2); n = rows.sum(1)
     f1 = _div(2*diag, rows + cols); present = (rows + cols) > 0
     macro = _div(np.where(present, f1, 0).sum(1), present.sum(1))
     rec = _div(diag, rows); ba = _div(np.where(rows > 0, rec, 0).sum(1), (rows > 0).sum(1))
@@ -820,14 +876,17 @@ def tier_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                reference:bool=True, # add the majority-tier and stratified-random classifiers
                seed:int=0 # seed of the random classifier
               ) -> pd.DataFrame:
-    "Held-out rows with true and predicted tier, cut at each fold's training boundaries: protocol, model, seed, fold, track_key, artist, y_tier, p_tier, lo, hi."
+    ("Held-out rows with true and predicted tier, cut at each fold's training boundaries: protocol, model, seed, fold, "
+     "track_key, artist, y_tier, p_tier, lo, hi.")
     check_columns(preds, PRED_COLS); out = []
-    preds = preds.copy(deep=False); preds.attrs = {}   # run tables carry histories in .attrs, which pd.concat cannot compare
+    # run tables carry histories in .attrs, which pd.concat cannot compare
+    preds = preds.copy(deep=False); preds.attrs = {}
     for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
         truth = g.drop_duplicates('track_key').set_index('track_key')['y_true']
         for f, te in g[g.split == 'test'].groupby('fold', sort=True):
             tr = truth.drop(te.track_key.unique(), errors='ignore')
-            if not len(tr): raise DataError(f"no training rows for fold {f} (seed {s})", where=f"protocol {proto!r}, model {model!r}")
+            if not len(tr): raise DataError(f"no training rows for fold {f} (seed {s})",
+                                            where=f"protocol {proto!r}, model {model!r}")
             lo, hi = tier_edges(tr.to_numpy(float), bands)
             d = te[['protocol','model','seed','fold','track_key','artist']].assign(y_tier=to_tiers(te.y_true, (lo, hi)),
                     p_tier=to_tiers(te.y_pred, (lo, hi)), lo=lo, hi=hi)
@@ -847,10 +906,12 @@ def tier_scores(tiers:pd.DataFrame, # what tier_table returns
                 cluster:bool=True, # resample artists (else tracks)
                 resample_seeds:bool=True # resample seeds within each resample (two-level bootstrap)
                ) -> pd.DataFrame:
-    "Macro-F1, balanced accuracy and kappa of every model with two-level bootstrap intervals (artists and seeds): protocol, model, metric, value, ci_low, ci_high, n, n_seeds."
+    ("Macro-F1, balanced accuracy and kappa of every model with two-level bootstrap intervals (artists and seeds): "
+     "protocol, model, metric, value, ci_low, ci_high, n, n_seeds.")
     check_columns(tiers, ['protocol','model','seed','track_key','y_tier','p_tier'], where='tiers'); rows = []
     for proto, g in tiers.groupby('protocol', sort=True):
-        keys = pd.Index(g.track_key.unique()); art = g.drop_duplicates('track_key').set_index('track_key').artist.reindex(keys) if 'artist' in g else None
+        keys = pd.Index(g.track_key.unique())
+        art = g.drop_duplicates('track_key').set_index('track_key').artist.reindex(keys) if 'artist' in g else None
         W = _unit_weights(len(keys), n_boot, seed, art, cluster) if n_boot else None
         for model, dm in g.groupby('model', sort=False):
             vals, boots = {m: [] for m in TIER_METRICS}, {m: [] for m in TIER_METRICS}
@@ -861,8 +922,10 @@ def tier_scores(tiers:pd.DataFrame, # what tier_table returns
                 if n_boot:
                     for m, v in _boot_values(tier_metrics, T, Q, W*Mk).items(): boots[m].append(v)
             for m in TIER_METRICS:
-                lo, hi = ci_from_values(_seed_level(boots[m], seed, resample_seeds), level) if n_boot else (np.nan, np.nan)
-                rows.append((proto, model, m, float(np.mean(vals[m])), lo, hi, int(dm.track_key.nunique()), int(dm.seed.nunique())))
+                lo, hi = (ci_from_values(_seed_level(boots[m], seed, resample_seeds), level) if n_boot
+                          else (np.nan, np.nan))
+                rows.append((proto, model, m, float(np.mean(vals[m])), lo, hi, int(dm.track_key.nunique()),
+                             int(dm.seed.nunique())))
     return pd.DataFrame(rows, columns=['protocol','model','metric','value','ci_low','ci_high','n','n_seeds'])
 
 # %% ../nbs/06_evaluate.ipynb #11e3f437
@@ -872,8 +935,10 @@ def tier_confusion(tiers:pd.DataFrame, # what tier_table returns
                   ) -> pd.DataFrame:
     "True × predicted tier counts (or row shares) of one model, over its seeds."
     d = tiers[tiers.model == model]
-    if not len(d): raise ParameterError(f"no tiers for this model; choose one of {list(tiers.model.unique())}", where=f"model={model!r}")
-    c = pd.crosstab(pd.Categorical(d.y_tier, range(3)), pd.Categorical(d.p_tier, range(3)), dropna=False).reindex(index=range(3), columns=range(3), fill_value=0)
+    if not len(d): raise ParameterError(f"no tiers for this model; choose one of {list(tiers.model.unique())}",
+                                        where=f"model={model!r}")
+    c = (pd.crosstab(pd.Categorical(d.y_tier, range(3)), pd.Categorical(d.p_tier, range(3)), dropna=False)
+         .reindex(index=range(3), columns=range(3), fill_value=0))
     c.index, c.columns = pd.Index(TIER_NAMES, name='true'), pd.Index(TIER_NAMES, name='predicted')
     return c.div(c.sum(1).replace(0, np.nan), axis=0) if normalize else c
 
@@ -887,13 +952,15 @@ def link_probabilities(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
     "Held-out rows with `prob`: P(popular) from a logistic link on y_pred fitted on the fold's training rows."
     from sklearn.linear_model import LogisticRegression
     check_columns(preds, PRED_COLS)
-    preds = preds.copy(deep=False); preds.attrs = {}   # run tables carry histories in .attrs, which pd.concat cannot compare
+    # run tables carry histories in .attrs, which pd.concat cannot compare
+    preds = preds.copy(deep=False); preds.attrs = {}
     t = resolve_threshold(preds.drop_duplicates('track_key').y_true, threshold); out = []
     for (proto, model, s), g in preds.groupby(['protocol', 'model', 'seed'], sort=False):
         test = g[g.split == 'test']; folds = test.fold.unique()
         for f, te in test.groupby('fold', sort=True):
             tr = test[test.fold != f] if len(folds) > 1 else g[g.split == 'train']
-            if not len(tr): raise DataError(f"no training rows to fit the link for fold {f} (seed {s})", where=f"protocol {proto!r}, model {model!r}")
+            if not len(tr): raise DataError(f"no training rows to fit the link for fold {f} (seed {s})",
+                                            where=f"protocol {proto!r}, model {model!r}")
             x, yb = tr.y_pred.to_numpy(float), (tr.y_true.to_numpy(float) >= t).astype(int)
             sd = x.std()
             if sd < 1e-9 or yb.min() == yb.max(): prob = np.full(len(te), yb.mean())
@@ -916,7 +983,8 @@ def calibration_metrics(y, # 1 for popular, 0 otherwise (n,)
     "Brier score and expected calibration error of probabilities `prob` for outcomes `y`."
     y, p = check_yp(y, prob)
     if not np.isin(y, (0, 1)).all(): raise DataError("outcomes must be 0 or 1", where='y')
-    if p.min() < 0 or p.max() > 1: raise DataError(f"probabilities must lie in [0, 1], got {p.min():.3g}..{p.max():.3g}", where='prob')
+    if p.min() < 0 or p.max() > 1:
+        raise DataError(f"probabilities must lie in [0, 1], got {p.min():.3g}..{p.max():.3g}", where='prob')
     W, many = _weights(weights, len(y)); n = W.sum(1)
     b = np.minimum((p*n_bins).astype(int), n_bins - 1)
     gap = sum(np.abs(W @ ((y - p)*(b == k))) for k in range(n_bins))
@@ -929,7 +997,8 @@ def reliability_table(y, # 1 for popular, 0 otherwise
                      ) -> pd.DataFrame:
     "Per probability bin: lo, hi, n, mean predicted probability, observed share of popular tracks."
     y, p = check_yp(y, prob); b = np.minimum((p*n_bins).astype(int), n_bins - 1)
-    d = pd.DataFrame(dict(bin=b, y=y, p=p)).groupby('bin').agg(n=('y', 'size'), mean_prob=('p', 'mean'), observed=('y', 'mean')).reset_index()
+    d = (pd.DataFrame(dict(bin=b, y=y, p=p)).groupby('bin')
+         .agg(n=('y', 'size'), mean_prob=('p', 'mean'), observed=('y', 'mean')).reset_index())
     return d.assign(lo=d.bin/n_bins, hi=(d.bin + 1)/n_bins)[['bin', 'lo', 'hi', 'n', 'mean_prob', 'observed']]
 
 # %% ../nbs/06_evaluate.ipynb #d598758d
@@ -941,10 +1010,12 @@ def calibration_scores(probs:pd.DataFrame, # what link_probabilities returns (on
                        cluster:bool=True, # resample artists (else tracks)
                        resample_seeds:bool=True # resample seeds within each resample (two-level bootstrap)
                       ) -> pd.DataFrame:
-    "Brier, ECE and bias-corrected ECE (`ece_bc`) of every model and threshold with two-level bootstrap intervals: protocol, threshold, model, metric, value, ci_low, ci_high, n, n_seeds."
+    ("Brier, ECE and bias-corrected ECE (`ece_bc`) of every model and threshold with two-level bootstrap intervals: "
+     "protocol, threshold, model, metric, value, ci_low, ci_high, n, n_seeds.")
     check_columns(probs, ['protocol','model','seed','track_key','threshold','y_pos','prob'], where='probs'); rows = []
     for (proto, t), g in probs.groupby(['protocol', 'threshold'], sort=True):
-        keys = pd.Index(g.track_key.unique()); art = g.drop_duplicates('track_key').set_index('track_key').artist.reindex(keys) if 'artist' in g else None
+        keys = pd.Index(g.track_key.unique())
+        art = g.drop_duplicates('track_key').set_index('track_key').artist.reindex(keys) if 'artist' in g else None
         W = _unit_weights(len(keys), n_boot, seed, art, cluster) if n_boot else None
         for model, dm in g.groupby('model', sort=False):
             vals, boots = {m: [] for m in CAL_METRICS}, {m: [] for m in CAL_METRICS}
@@ -957,11 +1028,15 @@ def calibration_scores(probs:pd.DataFrame, # what link_probabilities returns (on
             for m in CAL_METRICS:
                 dist = _seed_level(boots[m], seed, resample_seeds) if n_boot else None
                 v = float(np.mean(vals[m])); lo, hi = ci_from_values(dist, level) if n_boot else (np.nan, np.nan)
-                rows.append((proto, threshold_label(t), model, m, v, lo, hi, int(dm.track_key.nunique()), int(dm.seed.nunique())))
-                if m == 'ece' and n_boot:   # bias-corrected ECE with the basic bootstrap interval: the point lies inside it
-                    rows.append((proto, threshold_label(t), model, 'ece_bc', max(0., 2*v - float(np.nanmean(dist))), max(0., 2*v - hi), max(0., 2*v - lo),
-                                 int(dm.track_key.nunique()), int(dm.seed.nunique())))
-    return pd.DataFrame(rows, columns=['protocol','threshold','model','metric','value','ci_low','ci_high','n','n_seeds'])
+                rows.append((proto, threshold_label(t), model, m, v, lo, hi, int(dm.track_key.nunique()),
+                             int(dm.seed.nunique())))
+                # bias-corrected ECE with the basic bootstrap interval: the point lies inside it
+                if m == 'ece' and n_boot:
+                    rows.append((proto, threshold_label(t), model, 'ece_bc', max(0., 2*v - float(np.nanmean(dist))),
+                                 max(0., 2*v - hi), max(0., 2*v - lo), int(dm.track_key.nunique()),
+                                 int(dm.seed.nunique())))
+    return pd.DataFrame(rows,
+                        columns=['protocol','threshold','model','metric','value','ci_low','ci_high','n','n_seeds'])
 
 # %% ../nbs/06_evaluate.ipynb #6f3cc636
 def release_period(year, # release years
@@ -982,7 +1057,8 @@ def add_groups(preds:pd.DataFrame, # tidy prediction table
     cols = [cols] if isinstance(cols, str) else list(cols)
     check_columns(data, ['track_key', *cols], where='data')
     if data['track_key'].duplicated().any(): raise DataError("track_key is not unique", where='data')
-    out = preds.drop(columns=[c for c in cols if c in preds.columns]).merge(data[['track_key', *cols]], on='track_key', how='left', validate='m:1')
+    out = (preds.drop(columns=[c for c in cols if c in preds.columns])
+           .merge(data[['track_key', *cols]], on='track_key', how='left', validate='m:1'))
     return out
 
 # %% ../nbs/06_evaluate.ipynb #57985a7f
@@ -990,10 +1066,10 @@ def permutation_importance(predict:Callable, # f(X: DataFrame) -> predictions (n
                            X:pd.DataFrame, # the metadata inputs
                            y, # true popularity
                            features:list|dict|None=None, # columns, or name -> list of columns permuted together
-                           metric:str|Callable='mae', # a regression metric name or f(y, p) -> float (lower is better unless greater_is_better)
+                           metric:str|Callable='mae', # a regression metric or f(y, p) -> float (see greater_is_better)
                            n_repeats:int=5, # shuffles per feature
                            seed:int=0, # random seed
-                           greater_is_better:bool|None=None # default: True for r2/spearman and callables, False for mae/rmse
+                           greater_is_better:bool|None=None # default True for r2/spearman/callables, False for mae/rmse
                           ) -> pd.DataFrame:
     "Drop in score when each feature is shuffled: feature, importance (mean), std, baseline."
     check_columns(X, list(X.columns))
@@ -1003,7 +1079,8 @@ def permutation_importance(predict:Callable, # f(X: DataFrame) -> predictions (n
         score = lambda p: regression_metrics(y, p, metrics=(name,))[name]
         gib = name in ('r2', 'spearman') if greater_is_better is None else greater_is_better
     else: score, gib = (lambda p: float(metric(y, p))), (True if greater_is_better is None else greater_is_better)
-    feats = {c: [c] for c in X.columns} if features is None else ({c: [c] for c in features} if not isinstance(features, dict) else dict(features))
+    feats = ({c: [c] for c in X.columns} if features is None
+             else ({c: [c] for c in features} if not isinstance(features, dict) else dict(features)))
     for k, cs in feats.items(): check_columns(X, cs, where=f'features[{k!r}]')
     base = score(np.asarray(predict(X), float)); rng = np.random.default_rng(seed); rows = []
     for k, cs in feats.items():
@@ -1013,7 +1090,8 @@ def permutation_importance(predict:Callable, # f(X: DataFrame) -> predictions (n
             Xp[cs] = X[cs].to_numpy()[perm]
             s = score(np.asarray(predict(Xp), float)); drops.append(base - s if gib else s - base)
         rows.append((k, float(np.mean(drops)), float(np.std(drops)), base))
-    return pd.DataFrame(rows, columns=['feature', 'importance', 'std', 'baseline']).sort_values('importance', ascending=False, kind='mergesort').reset_index(drop=True)
+    return (pd.DataFrame(rows, columns=['feature', 'importance', 'std', 'baseline'])
+            .sort_values('importance', ascending=False, kind='mergesort').reset_index(drop=True))
 
 # %% ../nbs/06_evaluate.ipynb #66506ac1
 def vary_input(predict:Callable, # f(X: DataFrame) -> predictions (n,)
@@ -1044,13 +1122,16 @@ def partial_dependence(ice:np.ndarray, # n × G curves from vary_input
                        seed:int=0, # bootstrap seed
                        level:float=0.95 # confidence level
                       ) -> pd.DataFrame:
-    "Per grid point: the mean curve (pd) and its bootstrap band; plus `range` (max − min of the mean curve) with its interval."
+    ("Per grid point: the mean curve (pd) and its bootstrap band; plus `range` (max − min of the mean curve) with its "
+     "interval.")
     ice = np.asarray(ice, float)
-    if ice.ndim != 2 or not ice.size: raise DataError(f"expected a non-empty n × G matrix, got shape {ice.shape}", where='ice')
+    if ice.ndim != 2 or not ice.size: raise DataError(f"expected a non-empty n × G matrix, got shape {ice.shape}",
+                                                      where='ice')
     W = bootstrap_weights(len(ice), n_boot, seed); B = (W @ ice) / W.sum(1, keepdims=True); pdv = ice.mean(0)
     a = (1 - level)/2; lo, hi = np.quantile(B, [a, 1 - a], axis=0)
     r = B.max(1) - B.min(1); rlo, rhi = np.quantile(r, [a, 1 - a])
-    return pd.DataFrame(dict(point=np.arange(ice.shape[1]), pd=pdv, lo=lo, hi=hi, range=pdv.max() - pdv.min(), range_lo=rlo, range_hi=rhi))
+    return pd.DataFrame(dict(point=np.arange(ice.shape[1]), pd=pdv, lo=lo, hi=hi, range=pdv.max() - pdv.min(),
+                             range_lo=rlo, range_hi=rhi))
 
 # %% ../nbs/06_evaluate.ipynb #b4e1d2f3
 from .models import LOG_COLS
@@ -1180,10 +1261,12 @@ def occlusion_saliency(predict:Callable, # f(specs (B, n_mels, frames), metas (B
                       ) -> np.ndarray:
     "|prediction change| when each patch is occluded, averaged per cell: n_mels × frames."
     spec = np.asarray(spec, np.float32)
-    if spec.ndim != 2: raise DataError(f"expected one n_mels × frames spectrogram, got shape {spec.shape}", where='spec')
+    if spec.ndim != 2: raise DataError(f"expected one n_mels × frames spectrogram, got shape {spec.shape}",
+                                       where='spec')
     H, T = spec.shape; ph, pw = min(patch[0], H), min(patch[1], T); sh, sw = stride or (ph, pw)
     fill = float(spec.mean()) if baseline is None else float(baseline)
-    starts = [(i, j) for i in sorted({*range(0, H - ph + 1, sh), H - ph}) for j in sorted({*range(0, T - pw + 1, sw), T - pw})]
+    starts = [(i, j) for i in sorted({*range(0, H - ph + 1, sh), H - ph})
+              for j in sorted({*range(0, T - pw + 1, sw), T - pw})]
     m = None if meta is None else np.asarray(meta, np.float32)[None]
     ref = float(np.asarray(predict(spec[None], m)).ravel()[0])
     sal, cnt = np.zeros((H, T)), np.zeros((H, T))
@@ -1224,7 +1307,8 @@ def _log_lines(path):
 # %% ../nbs/06_evaluate.ipynb #16d3dd93
 def parse_training_log(path # the authors' all_logs.txt
                       ) -> pd.DataFrame:
-    "One row per epoch: run, epoch, n_epochs, train_loss, val_loss, val_mae, val_r2, early_stopping_counter, started, ended."
+    ("One row per epoch: run, epoch, n_epochs, train_loss, val_loss, val_mae, val_r2, early_stopping_counter, started, "
+     "ended.")
     rows, cur, run, skipped = [], None, 0, 0
     for i, m in _log_lines(path):
         if m is None: skipped += 1; continue

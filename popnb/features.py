@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import (AudioError, DataError, Journal, ParameterError, atomic_write, code_fingerprint, default_device, paths, provenance, read_json,
-                        short_hash, write_json)
+from .core import (AudioError, DataError, Journal, ParameterError, atomic_write, code_fingerprint, default_device,
+                        paths, provenance, read_json, short_hash, write_json)
 from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_previews, load_audio,
                          preview_path, provider_available, synthesize_clip)
 
@@ -81,19 +81,23 @@ def study_mel(n_mels:int=128, # mel bands
               hop_length:int|None=None # samples between frames; 512 for 30 s clips, 1024 for shorter ones by default
              ) -> MelParams:
     "The log-mel parameters of the corrected network (22.05 kHz, n_fft 2048)."
-    if n_mels < 8 or clip_seconds <= 0: raise ParameterError(f"need n_mels >= 8 and clip_seconds > 0, got {n_mels}, {clip_seconds}", where='study_mel')
-    return MelParams(sr=22050, n_fft=2048, hop_length=hop_length or (512 if clip_seconds >= 30 else 1024), n_mels=n_mels, seconds=float(clip_seconds))
+    if n_mels < 8 or clip_seconds <= 0:
+        raise ParameterError(f"need n_mels >= 8 and clip_seconds > 0, got {n_mels}, {clip_seconds}", where='study_mel')
+    return MelParams(sr=22050, n_fft=2048, hop_length=hop_length or (512 if clip_seconds >= 30 else 1024),
+                     n_mels=n_mels, seconds=float(clip_seconds))
 
 # %% ../nbs/03_features.ipynb #02de2aa8
 @lru_cache(maxsize=16)
 def mel_basis(p:MelParams) -> tuple:
     "The mel filterbank of `p` (float32, mels × bins) and the number of FFT bins it touches."
     import librosa
-    fb = librosa.filters.mel(sr=p.sr, n_fft=p.n_fft, n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax, htk=p.htk, norm=p.norm).astype(np.float32)
+    fb = librosa.filters.mel(sr=p.sr, n_fft=p.n_fft, n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax, htk=p.htk,
+                             norm=p.norm).astype(np.float32)
     nz = np.nonzero(fb.any(axis=0))[0]
     kmax = int(nz[-1]) + 1 if len(nz) else 1
     return np.ascontiguousarray(fb[:, :kmax]), kmax
 
+# %% ../nbs/03_features.ipynb #303ea1a2
 @lru_cache(maxsize=16)
 def mel_bands(p:MelParams, # spectrogram parameters
               group:int=8 # adjacent mels per band
@@ -103,7 +107,8 @@ def mel_bands(p:MelParams, # spectrogram parameters
     out = []
     for a in range(0, len(fb), group):
         nz = np.nonzero(fb[a:a+group].any(axis=0))[0]
-        if len(nz): out.append((a, min(a+group, len(fb)), int(nz[0]), int(nz[-1])+1, np.ascontiguousarray(fb[a:a+group, nz[0]:nz[-1]+1].T)))
+        if len(nz): out.append((a, min(a+group, len(fb)), int(nz[0]), int(nz[-1])+1,
+                                np.ascontiguousarray(fb[a:a+group, nz[0]:nz[-1]+1].T)))
     return tuple(out)
 
 # %% ../nbs/03_features.ipynb #430b6366
@@ -112,6 +117,7 @@ def _window(n_fft:int):
     import scipy.signal
     return scipy.signal.get_window('hann', n_fft, fftbins=True).astype(np.float32)
 
+# %% ../nbs/03_features.ipynb #13cb1ab5
 def _frames(y:np.ndarray, p:MelParams) -> np.ndarray:
     "The clip cropped/zero-padded to `p.length`, centred if asked, as a (frames × n_fft) strided view."
     n = p.length
@@ -122,6 +128,7 @@ def _frames(y:np.ndarray, p:MelParams) -> np.ndarray:
         y = np.pad(y, (h, h), mode=p.pad_mode if (p.pad_mode != 'reflect' or n > h) else 'constant')
     return np.lib.stride_tricks.sliding_window_view(y, p.n_fft)[::p.hop_length]
 
+# %% ../nbs/03_features.ipynb #dfce3ba1
 def melspec(y:np.ndarray, # mono audio at `p.sr`
             p:MelParams=LOGMEL, # spectrogram parameters
             block:int=128 # frames per block (cache-sized)
@@ -144,7 +151,8 @@ def melspec_torch(Y:np.ndarray, # B × samples mono clips at `p.sr` (or one clip
                   p:MelParams=LOGMEL, # spectrogram parameters
                   device:str='cpu' # torch device: 'cuda' where there is one
                  ) -> np.ndarray: # float32 (B, n_mels, n_frames), or (n_mels, n_frames) for one clip
-    "`melspec` of a batch of clips with `torch.stft` and the same filterbank, on `device` (the GPU path of `build_store`)."
+    ("`melspec` of a batch of clips with `torch.stft` and the same filterbank, on `device` (the GPU path of "
+     "`build_store`).")
     import torch
     one = np.ndim(Y) == 1
     Y = np.atleast_2d(np.asarray(Y, dtype=np.float32))
@@ -158,9 +166,10 @@ def melspec_torch(Y:np.ndarray, # B × samples mono clips at `p.sr` (or one clip
             mode = p.pad_mode if (p.pad_mode != 'reflect' or n > h) else 'constant'
             y = torch.nn.functional.pad(y[:, None], (h, h), mode=mode)[:, 0]
         w = torch.from_numpy(_window(p.n_fft)).to(device)
-        X = torch.stft(y, p.n_fft, p.hop_length, window=w, center=False, return_complex=True)[:, :kmax]   # B × bins × frames
+        # B × bins × frames
+        X = torch.stft(y, p.n_fft, p.hop_length, window=w, center=False, return_complex=True)[:, :kmax]
         S = X.real**2 + X.imag**2 if p.power == 2 else X.abs()**p.power
-        M = torch.from_numpy(fb).to(device) @ S                                                               # B × mels × frames
+        M = torch.from_numpy(fb).to(device) @ S   # B × mels × frames
         if p.log: M = 10*torch.log10(M.clamp_min(p.amin))
         out = M.float().cpu().numpy()
     return out[0] if one else out
@@ -182,30 +191,75 @@ def resolve_audio_source(audio_source:str, # one of `AUDIO_SOURCES`
 
 # %% ../nbs/03_features.ipynb #45878afd
 DESCRIPTORS = {   # name: (unit, what it measures, the Spotify audio feature it stands in for)
-    'tempo': ('BPM', 'beats per minute: the autocorrelation peak of the onset envelope (log-normal prior at 120 BPM), refined between lags', 'tempo (a measurement)'),
-    'beat_strength': ('0-1', 'how strongly the onset envelope repeats at the beat period: its normalised autocorrelation at the beat lag', "none exactly; part of what danceability (learned) weighed"),
-    'beat_regularity': ('0-1', '1 − coefficient of variation of the inter-beat intervals found by dynamic-programming beat tracking', "none exactly; part of what danceability (learned) weighed"),
-    'onset_rate': ('1/s', 'note onsets per second (peaks of the onset envelope)', "none exactly; part of what energy (learned) weighed"),
-    'loudness': ('LUFS', 'integrated loudness, ITU-R BS.1770-4 (K-weighted, gated; pyloudnorm) of the mono clip', 'loudness (a measurement: Spotify gave a track average in dB)'),
-    'loudness_range': ('LU', 'loudness range, EBU Tech 3342: spread (10th to 95th percentile) of the 3 s short-term loudness', "none; part of what energy (learned) weighed"),
-    'key': ('0-11', 'pitch class of the tonic, C = 0: the best of 24 Krumhansl-Kessler key profiles against the mean chroma', 'key (a measurement)'),
+    'tempo': ('BPM',
+              'beats per minute: the autocorrelation peak of the onset envelope (log-normal prior at 120 BPM), '
+              'refined between lags',
+              'tempo (a measurement)'),
+    'beat_strength': ('0-1',
+                      'how strongly the onset envelope repeats at the beat period: its normalised autocorrelation at '
+                      'the beat lag',
+                      "none exactly; part of what danceability (learned) weighed"),
+    'beat_regularity': ('0-1',
+                        '1 − coefficient of variation of the inter-beat intervals found by dynamic-programming beat '
+                        'tracking',
+                        "none exactly; part of what danceability (learned) weighed"),
+    'onset_rate': ('1/s',
+                   'note onsets per second (peaks of the onset envelope)',
+                   "none exactly; part of what energy (learned) weighed"),
+    'loudness': ('LUFS',
+                 'integrated loudness, ITU-R BS.1770-4 (K-weighted, gated; pyloudnorm) of the mono clip',
+                 'loudness (a measurement: Spotify gave a track average in dB)'),
+    'loudness_range': ('LU',
+                       'loudness range, EBU Tech 3342: spread (10th to 95th percentile) of the 3 s short-term '
+                       'loudness',
+                       "none; part of what energy (learned) weighed"),
+    'key': ('0-11',
+            'pitch class of the tonic, C = 0: the best of 24 Krumhansl-Kessler key profiles against the mean chroma',
+            'key (a measurement)'),
     'mode': ('1 / 0', '1 major, 0 minor: the mode of that best profile', 'mode (a measurement)'),
-    'key_strength': ('-1-1', 'correlation of the mean chroma with the best key profile (how tonal and unambiguous the clip is)', 'none (Spotify gave key/mode confidences only in audio-analysis)'),
-    'duration_ms': ('ms', 'length of the file (its header), or of the clip when there is no file', 'duration_ms (a measurement: of the whole track; a 30 s preview only gives 30 s)'),
-    'rms_mean': ('linear', 'mean RMS of the non-silent frames (Hann-weighted)', "none exactly; part of what energy (learned) weighed"),
-    'rms_std': ('linear', 'standard deviation of the frame RMS over the non-silent frames (dynamics)', "none exactly; part of what energy (learned) weighed"),
+    'key_strength': ('-1-1',
+                     'correlation of the mean chroma with the best key profile (how tonal and unambiguous the clip '
+                     'is)',
+                     'none (Spotify gave key/mode confidences only in audio-analysis)'),
+    'duration_ms': ('ms',
+                    'length of the file (its header), or of the clip when there is no file',
+                    'duration_ms (a measurement: of the whole track; a 30 s preview only gives 30 s)'),
+    'rms_mean': ('linear',
+                 'mean RMS of the non-silent frames (Hann-weighted)',
+                 "none exactly; part of what energy (learned) weighed"),
+    'rms_std': ('linear',
+                'standard deviation of the frame RMS over the non-silent frames (dynamics)',
+                "none exactly; part of what energy (learned) weighed"),
     'rms_max': ('linear', 'largest frame RMS', "none exactly; part of what energy (learned) weighed"),
-    'spectral_centroid': ('Hz', 'centre of mass of the magnitude spectrum (brightness), mean over non-silent frames', "none exactly; energy and acousticness (learned) used timbre"),
-    'spectral_bandwidth': ('Hz', 'spread of the magnitude spectrum around its centroid, mean over non-silent frames', "none exactly; acousticness (learned)"),
-    'spectral_rolloff': ('Hz', 'frequency below which 85 % of the magnitude lies, mean over non-silent frames', "none exactly; acousticness (learned)"),
-    'spectral_flatness': ('0-1', 'geometric over arithmetic mean of the power spectrum (1 noise, 0 pure tones), mean over non-silent frames', "none exactly; speechiness, liveness, instrumentalness (learned)"),
-    'spectral_contrast': ('dB', 'peak-to-valley level difference in 7 octave bands, mean over bands and frames', "none exactly; instrumentalness, speechiness (learned)"),
-    'zero_crossing_rate': ('0-1', 'share of consecutive samples that change sign (noisiness, sibilance)', "none exactly; speechiness (learned)"),
-    'harmonic_ratio': ('0-1', 'share of the mel energy in the harmonic part of a median-filter harmonic/percussive separation (64 bands, 46 ms frames)', "none exactly; acousticness (learned)"),
+    'spectral_centroid': ('Hz',
+                          'centre of mass of the magnitude spectrum (brightness), mean over non-silent frames',
+                          "none exactly; energy and acousticness (learned) used timbre"),
+    'spectral_bandwidth': ('Hz',
+                           'spread of the magnitude spectrum around its centroid, mean over non-silent frames',
+                           "none exactly; acousticness (learned)"),
+    'spectral_rolloff': ('Hz',
+                         'frequency below which 85 % of the magnitude lies, mean over non-silent frames',
+                         "none exactly; acousticness (learned)"),
+    'spectral_flatness': ('0-1',
+                          'geometric over arithmetic mean of the power spectrum (1 noise, 0 pure tones), mean over '
+                          'non-silent frames',
+                          "none exactly; speechiness, liveness, instrumentalness (learned)"),
+    'spectral_contrast': ('dB',
+                          'peak-to-valley level difference in 7 octave bands, mean over bands and frames',
+                          "none exactly; instrumentalness, speechiness (learned)"),
+    'zero_crossing_rate': ('0-1',
+                           'share of consecutive samples that change sign (noisiness, sibilance)',
+                           "none exactly; speechiness (learned)"),
+    'harmonic_ratio': ('0-1',
+                       'share of the mel energy in the harmonic part of a median-filter harmonic/percussive '
+                       'separation (64 bands, 46 ms frames)',
+                       "none exactly; acousticness (learned)"),
 }
 DESCRIPTORS_VERSION = 1   # a store built with descriptors is named by it: bump it when a definition changes
-LEARNED_FEATURES = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence']   # Spotify's learned scores: no descriptor measures them
-MEASURED_FEATURES = ['tempo', 'loudness', 'key', 'mode', 'duration_ms']   # Spotify's measurements a descriptor of the same name replaces (time_signature: not estimated)
+# Spotify's learned scores: no descriptor measures them
+LEARNED_FEATURES = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence']
+# Spotify's measurements a descriptor of the same name replaces (time_signature: not estimated)
+MEASURED_FEATURES = ['tempo', 'loudness', 'key', 'mode', 'duration_ms']
 
 # %% ../nbs/03_features.ipynb #d6fd75a4
 DESC_SR, DESC_NFFT, DESC_HOP = 22050, 2048, 512   # descriptors are computed at 22.05 kHz, 93 ms frames, 23 ms hop
@@ -222,12 +276,14 @@ def _desc_filters(sr:int=DESC_SR, n_fft:int=DESC_NFFT) -> tuple:
     chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=12).astype(np.float32)
     return _window(n_fft), mel, chroma, np.fft.rfftfreq(n_fft, 1/sr).astype(np.float32)
 
+# %% ../nbs/03_features.ipynb #50d49492
 def key_from_chroma(chroma:np.ndarray # 12 pitch-class energies, C first
                    ) -> tuple: # (key 0-11, mode 1 major / 0 minor, correlation with the best profile)
     "The key whose Krumhansl-Kessler profile correlates best with a chroma vector."
     c = np.asarray(chroma, float)
     if c.shape != (12,) or not np.isfinite(c).all() or c.std() == 0: return None, None, float('nan')
-    prof = np.stack([np.roll(p, k) for p in (KK_MAJOR, KK_MINOR) for k in range(12)])   # 24 × 12: C..B major, C..B minor
+    # 24 × 12: C..B major, C..B minor
+    prof = np.stack([np.roll(p, k) for p in (KK_MAJOR, KK_MINOR) for k in range(12)])
     z = lambda a: (a - a.mean(-1, keepdims=True))/a.std(-1, keepdims=True)
     r = (z(prof)*z(c)).mean(-1)
     i = int(np.argmax(r))
@@ -241,8 +297,10 @@ def _autocorr(x:np.ndarray) -> np.ndarray:
     ac = scipy.fft.irfft(np.abs(scipy.fft.rfft(o, 2*len(o)))**2)[:len(o)]
     return ac/ac[0] if ac[0] > 0 else np.full(len(o), np.nan)
 
+# %% ../nbs/03_features.ipynb #8134675f
 def _tempo(odf:np.ndarray, fps:float, prior_bpm:float=120.0, lo:float=40.0, hi:float=240.0) -> tuple:
-    "(BPM, autocorrelation at the beat lag): the onset envelope's autocorrelation weighted by a log-normal prior, peak refined by a parabola."
+    ("(BPM, autocorrelation at the beat lag): the onset envelope's autocorrelation weighted by a log-normal prior, "
+     "peak refined by a parabola.")
     ac = _autocorr(odf)
     n = len(ac)
     if not np.isfinite(ac[0]): return float('nan'), float('nan')
@@ -262,7 +320,8 @@ def _rhythm(odf:np.ndarray, sr:int, hop:int, seconds:float) -> dict:
     import librosa
     fps = sr/hop
     bpm, strength = _tempo(odf, fps)
-    out = dict(tempo=bpm, beat_strength=strength, beat_regularity=float('nan'), onset_rate=len(librosa.onset.onset_detect(onset_envelope=odf, sr=sr, hop_length=hop))/seconds)
+    out = dict(tempo=bpm, beat_strength=strength, beat_regularity=float('nan'),
+               onset_rate=len(librosa.onset.onset_detect(onset_envelope=odf, sr=sr, hop_length=hop))/seconds)
     if not np.isfinite(bpm): return out
     _,beats = librosa.beat.beat_track(onset_envelope=odf, sr=sr, hop_length=hop, bpm=bpm, trim=True)
     ibi = np.diff(beats)
@@ -272,12 +331,16 @@ def _rhythm(odf:np.ndarray, sr:int, hop:int, seconds:float) -> dict:
 # %% ../nbs/03_features.ipynb #f4a1c2d1
 @lru_cache(maxsize=8)
 def _kweighting(sr:int) -> np.ndarray:
-    "pyloudnorm's K-weighting at `sr`, in the order its meter applies it: rows (b0, b1, b2, a1, a2, gain), divided by a0 as lfilter does."
+    ("pyloudnorm's K-weighting at `sr`, in the order its meter applies it: rows (b0, b1, b2, a1, a2, gain), divided "
+     "by a0 as lfilter does.")
     import pyloudnorm
-    return np.array([[*(f.b/f.a[0]), *(f.a[1:]/f.a[0]), f.passband_gain] for f in pyloudnorm.Meter(sr)._filters.values()], dtype=np.float64)
+    return np.array([[*(f.b/f.a[0]), *(f.a[1:]/f.a[0]), f.passband_gain]
+                     for f in pyloudnorm.Meter(sr)._filters.values()], dtype=np.float64)
 
+# %% ../nbs/03_features.ipynb #8b610fe2
 def _biquads(x, sos):
-    "The biquads `sos` one after the other, sample by sample, in scipy.signal.lfilter's arithmetic (direct form II transposed)."
+    ("The biquads `sos` one after the other, sample by sample, in scipy.signal.lfilter's arithmetic (direct form II "
+     "transposed).")
     y = np.empty_like(x)
     z = np.zeros((sos.shape[0], 2))
     for n in range(len(x)):
@@ -290,16 +353,19 @@ def _biquads(x, sos):
         y[n] = v
     return y
 
+# %% ../nbs/03_features.ipynb #3cd9d8b6
 @lru_cache(maxsize=1)
 def _biquads_compiled():
     "`_biquads` compiled by numba (librosa's dependency), cached on disk like librosa's kernels; None without numba."
     try: import numba
     except ImportError: return None
-    for cache in (True, False):   # a function defined outside a file (a notebook cell) may not be cacheable: then compiled in memory
+    # a function defined outside a file (a notebook cell) may not be cacheable: then compiled in memory
+    for cache in (True, False):
         try: f = numba.njit(cache=cache)(_biquads); f(np.zeros(4), _kweighting(48000)); return f
         except Exception: pass
     return None
 
+# %% ../nbs/03_features.ipynb #2132ea97
 def _kweight(x:np.ndarray, sr:int) -> np.ndarray:
     "A signal through pyloudnorm's K-weighting filters (float64): the samples its `lfilter` calls give, in one pass."
     sos, run = _kweighting(sr), _biquads_compiled()
@@ -308,53 +374,70 @@ def _kweight(x:np.ndarray, sr:int) -> np.ndarray:
     for b0,b1,b2,a1,a2,g in sos: x = g*scipy.signal.lfilter([b0, b1, b2], [1.0, a1, a2], x)
     return x
 
+# %% ../nbs/03_features.ipynb #fa91e1bd
 def _block_power(x2:np.ndarray, sr:int, T_g:float, overlap:float) -> np.ndarray:
-    "Mean square of every gating block of a squared K-weighted signal: pyloudnorm's block bounds and sums (one np.sum a block)."
+    ("Mean square of every gating block of a squared K-weighted signal: pyloudnorm's block bounds and sums (one "
+     "np.sum a block).")
     n, step = len(x2), 1.0 - overlap
-    if n < T_g*sr: raise ValueError("Audio must have length greater than the block size.")   # pyloudnorm's check, in its words
+    # pyloudnorm's check, in its words
+    if n < T_g*sr: raise ValueError("Audio must have length greater than the block size.")
     j = np.arange(0, int(np.round(((n/sr - T_g)/(T_g*step)))) + 1)
     lo, hi = (T_g*(j*step)*sr).astype(np.int64).tolist(), (T_g*(j*step + 1)*sr).astype(np.int64).tolist()
     return (1.0/(T_g*sr))*np.array([np.add.reduce(x2[a:b]) for a,b in zip(lo, hi)], dtype=np.float64)
 
+# %% ../nbs/03_features.ipynb #88f6b3b8
 def _loudness_fast(y:np.ndarray, sr:int) -> dict:
-    "`_loudness`'s numbers (pyloudnorm's integrated loudness and loudness range) with the K-weighting run once for both."
+    ("`_loudness`'s numbers (pyloudnorm's integrated loudness and loudness range) with the K-weighting run once for "
+     "both.")
     import warnings
     n = len(y)
-    x = np.zeros(n + int(1.5*sr)); x[:n] = y     # the loudness range is measured with 1.5 s of silence appended, as pyloudnorm does
-    x2 = np.square(_kweight(x, sr))              # the filters are causal: the first n samples are the clip's own K-weighted signal
+    # the loudness range is measured with 1.5 s of silence appended, as pyloudnorm does
+    x = np.zeros(n + int(1.5*sr)); x[:n] = y
+    # the filters are causal: the first n samples are the clip's own K-weighted signal
+    x2 = np.square(_kweight(x, sr))
     with warnings.catch_warnings(), np.errstate(divide='ignore', invalid='ignore'):
         warnings.simplefilter('ignore', RuntimeWarning)
-        z = _block_power(x2[:n], sr, 0.4, 0.75)                       # integrated (ITU-R BS.1770-4): 400 ms blocks, 75 % overlap
+        z = _block_power(x2[:n], sr, 0.4, 0.75)   # integrated (ITU-R BS.1770-4): 400 ms blocks, 75 % overlap
         l = -0.691 + 10.0*np.log10(z)
-        gr = -0.691 + 10.0*np.log10(np.mean(z[l >= -70.0])) - 10.0   # the relative gate, from the blocks above the absolute one
+        # the relative gate, from the blocks above the absolute one
+        gr = -0.691 + 10.0*np.log10(np.mean(z[l >= -70.0])) - 10.0
         L = float(-0.691 + 10.0*np.log10(np.nan_to_num(np.mean(z[(l > gr) & (l > -70.0)]))))
-        s = -0.691 + 10.0*np.log10(_block_power(x2, sr, 3.0, 0.97))  # loudness range (EBU Tech 3342): 3 s short-term loudness
+        # loudness range (EBU Tech 3342): 3 s short-term loudness
+        s = -0.691 + 10.0*np.log10(_block_power(x2, sr, 3.0, 0.97))
         s = s[s >= -70]
         lra = float('nan')
         if len(s):
             s = s[s >= 10*np.log10(np.sum(np.power(10, np.divide(s, 10)))/len(s)) + (-20)]
             if len(s): lra = float(np.percentile(s, 95) - np.percentile(s, 10))
-    return dict(loudness=L if np.isfinite(L) else float('nan'), loudness_range=lra if np.isfinite(lra) else float('nan'))
+    return dict(loudness=L if np.isfinite(L) else float('nan'),
+                loudness_range=lra if np.isfinite(lra) else float('nan'))
 
 # %% ../nbs/03_features.ipynb #f4a1c2d4
 def _median9(m:np.ndarray, axis:int) -> np.ndarray:
-    "scipy.ndimage.median_filter(m, 9 along `axis`, mode='reflect'), exactly: nine shifted copies through Paeth's exchange network."
+    ("scipy.ndimage.median_filter(m, 9 along `axis`, mode='reflect'), exactly: nine shifted copies through Paeth's "
+     "exchange network.")
     if not np.isfinite(m).all():   # the network's min/max order NaN differently: scipy's filter then
         import scipy.ndimage
         return scipy.ndimage.median_filter(m, size=tuple(9 if a == axis else 1 for a in range(m.ndim)), mode='reflect')
-    q = np.pad(m, [(4, 4) if a == axis else (0, 0) for a in range(m.ndim)], mode='symmetric')   # scipy's 'reflect' is numpy's 'symmetric'
+    # scipy's 'reflect' is numpy's 'symmetric'
+    q = np.pad(m, [(4, 4) if a == axis else (0, 0) for a in range(m.ndim)], mode='symmetric')
     n = m.shape[axis]
     p = [q[(slice(None),)*axis + (slice(k, k + n),)] for k in range(9)]
-    for i,j in ((1,2),(4,5),(7,8),(0,1),(3,4),(6,7),(1,2),(4,5),(7,8),(0,3),(5,8),(4,7),(3,6),(1,4),(2,5),(4,7),(4,2),(6,4),(4,2)):
-        p[i], p[j] = np.minimum(p[i], p[j]), np.maximum(p[i], p[j])     # minima and maxima only: the median is one of the nine, unrounded
+    for i,j in ((1,2),(4,5),(7,8),(0,1),(3,4),(6,7),(1,2),(4,5),(7,8),(0,3),(5,8),(4,7),(3,6),(1,4),(2,5),(4,7),
+                (4,2),(6,4),(4,2)):
+        # minima and maxima only: the median is one of the nine, unrounded
+        p[i], p[j] = np.minimum(p[i], p[j]), np.maximum(p[i], p[j])
     return p[4]
 
+# %% ../nbs/03_features.ipynb #3532af24
 def _spectral_fast(S:np.ndarray, St:np.ndarray, M:np.ndarray, freqs:np.ndarray, sr:int) -> dict:
-    "`_spectral`'s numbers from `S` and the same STFT frames × bins (`St`, C order): the live frames without a column gather, `_median9`."
+    ("`_spectral`'s numbers from `S` and the same STFT frames × bins (`St`, C order): the live frames without a "
+     "column gather, `_median9`.")
     import librosa
     tot = S.sum(axis=0)
     live = tot > 1e-4*tot.max()          # frames that are not silence
-    # `_spectral`'s S[:, live] is a copy in Fortran order, and its sums follow that layout: St[live].T (a view when all are live) is the same array
+    # `_spectral`'s S[:, live] is a copy in Fortran order, and its sums follow that layout:
+    # St[live].T (a view when all are live) is the same array
     S = St.T if live.all() else St[live].T
     P, tot = S*S, tot[live]
     cen = (freqs @ S)/tot
@@ -363,31 +446,40 @@ def _spectral_fast(S:np.ndarray, St:np.ndarray, M:np.ndarray, freqs:np.ndarray, 
     roll = freqs[np.argmax(cs >= 0.85*cs[-1], axis=0)]
     flat = np.exp(np.log(P + 1e-10).mean(axis=0))/(P + 1e-10).mean(axis=0)
     w = _desc_filters()[0]
-    rms = np.sqrt(2*(P.sum(axis=0) - 0.5*P[0] - 0.5*P[-1])/(len(w)*float(w @ w)))   # Parseval: frame RMS of the windowed frame
-    m = M[:len(M)//2*2].reshape(-1, 2, M.shape[1]).sum(1)                  # 64 bands × 46 ms frames: a quarter of the median work
+    # Parseval: frame RMS of the windowed frame
+    rms = np.sqrt(2*(P.sum(axis=0) - 0.5*P[0] - 0.5*P[-1])/(len(w)*float(w @ w)))
+    m = M[:len(M)//2*2].reshape(-1, 2, M.shape[1]).sum(1)   # 64 bands × 46 ms frames: a quarter of the median work
     m = m[:, :m.shape[1]//2*2].reshape(len(m), -1, 2).sum(2)
-    H, Q = _median9(m, axis=1), _median9(m, axis=0)   # harmonic: smooth along time (0.4 s); percussive: along frequency (9 bands)
+    # harmonic: smooth along time (0.4 s); percussive: along frequency (9 bands)
+    H, Q = _median9(m, axis=1), _median9(m, axis=0)
     mh = H**2/(H**2 + Q**2 + 1e-20)
     eh, e = float((m*mh).sum()), float(m.sum())
     return dict(rms_mean=float(rms.mean()), rms_std=float(rms.std()), rms_max=float(rms.max()),
-                spectral_centroid=float(cen.mean()), spectral_bandwidth=float(bw.mean()), spectral_rolloff=float(roll.mean()),
-                spectral_flatness=float(flat.mean()), spectral_contrast=float(librosa.feature.spectral_contrast(S=S, sr=sr).mean()),
+                spectral_centroid=float(cen.mean()), spectral_bandwidth=float(bw.mean()),
+                spectral_rolloff=float(roll.mean()), spectral_flatness=float(flat.mean()),
+                spectral_contrast=float(librosa.feature.spectral_contrast(S=S, sr=sr).mean()),
                 harmonic_ratio=eh/e if e > 0 else float('nan'))
 
+# %% ../nbs/03_features.ipynb #482a57b7
 def audio_descriptors(y:np.ndarray, # mono audio (a decoded clip)
                       sr:int, # its sample rate
                       duration_ms:float|None=None, # length of the file it came from; the clip's own length when None
                       silence_db:float=-70.0 # peak level (dBFS) below which a clip is "silent"
                      ) -> dict: # every key of `DESCRIPTORS`
-    "Tempo, beat, loudness, key/mode, onset, energy, spectral and harmonic descriptors of a clip (`reference_descriptors`' numbers, faster); `AudioError` when it has none."
+    ("Tempo, beat, loudness, key/mode, onset, energy, spectral and harmonic descriptors of a clip "
+     "(`reference_descriptors`' numbers, faster); `AudioError` when it has none.")
     import scipy.fft, soxr
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1: raise AudioError(f"expected mono audio (one dimension), got shape {y.shape}", where='descriptors')
     if not np.isfinite(y).all(): raise AudioError("corrupt: samples are not finite", where='descriptors')
     secs = len(y)/sr
-    if secs < DESC_MIN_SECONDS: raise AudioError(f"too short for descriptors: {secs:.2f} s, at least {DESC_MIN_SECONDS:g} s needed", where='descriptors')
+    if secs < DESC_MIN_SECONDS:
+        raise AudioError(f"too short for descriptors: {secs:.2f} s, at least {DESC_MIN_SECONDS:g} s needed",
+                         where='descriptors')
     peak = float(np.abs(y).max())
-    if peak <= 10**(silence_db/20): raise AudioError(f"silent: peak {20*math.log10(peak):.1f} dBFS" if peak > 0 else "silent: digital silence", where='descriptors')
+    if peak <= 10**(silence_db/20):
+        raise AudioError(f"silent: peak {20*math.log10(peak):.1f} dBFS" if peak > 0 else "silent: digital silence",
+                         where='descriptors')
     out = dict(_loudness_fast(y, sr), duration_ms=float(duration_ms) if duration_ms is not None else 1000*secs)
     if sr != DESC_SR: y = soxr.resample(y, sr, DESC_SR, quality='HQ').astype(np.float32)
     w, melfb, chfb, freqs = _desc_filters()
@@ -398,8 +490,10 @@ def audio_descriptors(y:np.ndarray, # mono audio (a decoded clip)
     S = np.ascontiguousarray(St.T)                                 # bins × frames
     P = S*S                                                        # once, for the mel and the chroma energies
     M = melfb @ P
-    D = np.log1p(10*M/max(float(M.max()), 1e-20))          # log compression, γ = 10: a loud onset counts more than a swell from near silence
-    odf = np.concatenate([[0.0], np.maximum(0, np.diff(D, axis=1)).mean(axis=0)])   # onset envelope: positive spectral flux
+    # log compression, γ = 10: a loud onset counts more than a swell from near silence
+    D = np.log1p(10*M/max(float(M.max()), 1e-20))
+    # onset envelope: positive spectral flux
+    odf = np.concatenate([[0.0], np.maximum(0, np.diff(D, axis=1)).mean(axis=0)])
     out.update(_rhythm(odf, DESC_SR, DESC_HOP, len(y)/DESC_SR))
     C = chfb @ P
     C = C/np.maximum(C.max(axis=0, keepdims=True), 1e-10)
@@ -415,14 +509,17 @@ def _file_ms(path:str|Path) -> float|None:
     try: i = sf.info(str(path)); return 1000*i.frames/i.samplerate if i.frames > 0 else None
     except Exception: return None
 
+# %% ../nbs/03_features.ipynb #e2e51ac3
 def file_descriptors(path:str|Path, # an audio file
                      seconds:float|None=None, # describe the first `seconds` after `offset`; the whole file when None
                      offset:float=0.0 # where to start, seconds
                     ) -> dict: # every key of `DESCRIPTORS`
-    "`audio_descriptors` of a file, decoded once at 22.05 kHz, with `duration_ms` of the whole file; `AudioError` naming the file."
+    ("`audio_descriptors` of a file, decoded once at 22.05 kHz, with `duration_ms` of the whole file; `AudioError` "
+     "naming the file.")
     y = load_audio(path, sr=DESC_SR, offset=offset, duration=seconds, allow_silent=True)
     ms = _file_ms(path)
-    if ms is None and seconds is None: ms = 1000*(offset + len(y)/DESC_SR)   # decoded to the end: that is the file's length
+    # decoded to the end: that is the file's length
+    if ms is None and seconds is None: ms = 1000*(offset + len(y)/DESC_SR)
     try: return audio_descriptors(y, DESC_SR, duration_ms=ms)
     except AudioError as e: raise AudioError(e.what, where=str(path)) from None
 
@@ -430,6 +527,7 @@ def file_descriptors(path:str|Path, # an audio file
 def _synth_features(row) -> dict:
     return {k: row.get(k) for k in SYNTH_DEFAULTS}
 
+# %% ../nbs/03_features.ipynb #60f585f9
 def _clip(kind:str, arg, p:MelParams, seed:int, allow_silent:bool, info:dict|None=None) -> np.ndarray:
     "The audio of one row, at `p.sr`, `p.length` samples (`info` gets a file's `padded_s`, as `load_audio` says)."
     if kind == 'synthetic':
@@ -454,10 +552,11 @@ def compute_chunk(jobs:list, # (row, kind, arg, reason) tuples; kind: 'synthetic
                   seed:int=0, # stand-in audio seed
                   allow_silent:bool=False, # accept silent audio
                   descriptors:bool=False, # also describe each decoded clip (`audio_descriptors`), from the same decode
-                  padding:bool=False, # also return the seconds of zeros padded onto each clip (within `load_audio`'s coverage)
-                  clips:bool=False # return the decoded clips (float32, rows × samples) instead of spectrograms, for `melspec_torch`
+                  padding:bool=False, # also return the seconds of zeros padded onto each clip (`load_audio`'s count)
+                  clips:bool=False # return decoded clips (float32, rows × samples), not spectrograms: `melspec_torch`
                  ) -> tuple:
-    "Spectrograms (or clips) of a chunk of rows: (rows, array, ok flags, reasons[, descriptors][, padded seconds]). Never raises on bad audio."
+    ("Spectrograms (or clips) of a chunk of rows: (rows, array, ok flags, reasons[, descriptors][, padded seconds]). "
+     "Never raises on bad audio.")
     if isinstance(p, dict): p = MelParams(**p)
     out = np.empty((len(jobs), p.length) if clips else (len(jobs), *p.shape), np.float32 if clips else p.dtype)
     oks,reasons,descs,pads = [],[],[],[]
@@ -466,10 +565,12 @@ def compute_chunk(jobs:list, # (row, kind, arg, reason) tuples; kind: 'synthetic
         try:
             if kind == 'missing': raise AudioError(why)
             inf = {}; y = _clip(kind, arg, p, seed, allow_silent, inf); pads.append(float(inf.get('padded_s', 0.0)))
-            out[i] = np.pad(y[:p.length], (0, max(0, p.length - len(y)))) if clips else melspec(y, p); oks.append(True); reasons.append(why or '')
+            out[i] = np.pad(y[:p.length], (0, max(0, p.length - len(y)))) if clips else melspec(y, p)
+            oks.append(True); reasons.append(why or '')
             if descriptors: descs.append(_describe(y, kind, arg, p))   # a dict, or the reason there is none
         except AudioError as e:
-            if silence is None: silence = np.zeros(p.length, np.float32) if clips else melspec(np.zeros(p.length, np.float32), p)
+            if silence is None:
+                silence = np.zeros(p.length, np.float32) if clips else melspec(np.zeros(p.length, np.float32), p)
             out[i] = silence; oks.append(False); reasons.append(str(e)); descs.append(str(e))
             if len(pads) < len(oks): pads.append(0.0)
     rows = [j[0] for j in jobs]
@@ -485,23 +586,30 @@ def file_melspec(path:str|Path, # an audio file
 
 # %% ../nbs/03_features.ipynb #cc6080a4
 def _cut_clip(y:np.ndarray, p:MelParams, allow_silent:bool, where:str) -> np.ndarray:
-    "The clip of `p` (from `p.offset`, `p.length` samples, zero-padded) out of a whole decoded file, with `load_audio`'s checks."
+    ("The clip of `p` (from `p.offset`, `p.length` samples, zero-padded) out of a whole decoded file, with "
+     "`load_audio`'s checks.")
     a, n = int(round(p.offset*p.sr)), p.length
     y = y[a:a+n]; got, want = len(y)/p.sr, n/p.sr
     if not len(y): raise AudioError("no audio frames decoded (empty, truncated or not audio)", where=where)
-    if got < 0.9*want - 1e-9: raise AudioError(f"too short: {got:.1f} s of a {want:.1f} s window (at least 90% needed)", where=where)
-    if got < min(0.1, want) - 1e-9: raise AudioError(f"too short: {got:.3f} s of audio after offset {p.offset} s, at least 0.1 s needed", where=where)
+    if got < 0.9*want - 1e-9:
+        raise AudioError(f"too short: {got:.1f} s of a {want:.1f} s window (at least 90% needed)", where=where)
+    if got < min(0.1, want) - 1e-9:
+        raise AudioError(f"too short: {got:.3f} s of audio after offset {p.offset} s, at least 0.1 s needed",
+                         where=where)
     peak = float(np.abs(y).max())
     if not allow_silent and peak <= 10**(-70/20):
-        raise AudioError(f"silent: peak {20*math.log10(peak):.1f} dBFS, below -70.0 dBFS" if peak > 0 else "silent: peak digital silence, below -70.0 dBFS", where=where)
+        raise AudioError(f"silent: peak {20*math.log10(peak):.1f} dBFS, below -70.0 dBFS" if peak > 0
+                         else "silent: peak digital silence, below -70.0 dBFS", where=where)
     return np.pad(y, (0, n - len(y)))
 
+# %% ../nbs/03_features.ipynb #57620724
 def file_features(path:str|Path, # an audio file
                   p:MelParams, # spectrogram parameters
                   descriptors:bool=True, # also describe the whole file (`file_descriptors`)
                   allow_silent:bool|None=None # accept a silent clip; `p.silent_ok` by default
                  ) -> tuple: # (spectrogram, descriptors dict or the reason there are none; None without `descriptors`)
-    "The spectrogram of a file's clip and the descriptors of the whole file from one decode; AudioError naming the file when the clip is unusable."
+    ("The spectrogram of a file's clip and the descriptors of the whole file from one decode; AudioError naming the "
+     "file when the clip is unusable.")
     silent_ok = p.silent_ok if allow_silent is None else allow_silent
     if not descriptors or p.sr != DESC_SR:   # only the clip is decoded at p.sr (the paper's: 1,967 samples)
         spec = file_melspec(path, p, silent_ok)
@@ -516,7 +624,8 @@ def file_features(path:str|Path, # an audio file
 
 # %% ../nbs/03_features.ipynb #0f44871f
 def _read_map(audio_map, audio_dir) -> dict:
-    if audio_map is None: raise ParameterError("audio_source='local' needs an audio_map (track_key -> file)", where='audio_map')
+    if audio_map is None:
+        raise ParameterError("audio_source='local' needs an audio_map (track_key -> file)", where='audio_map')
     if isinstance(audio_map, (str, Path)): audio_map = pd.read_csv(audio_map, dtype=str)
     if isinstance(audio_map, pd.DataFrame):
         miss = {'track_key','path'} - set(audio_map.columns)
@@ -525,6 +634,7 @@ def _read_map(audio_map, audio_dir) -> dict:
     base = Path(audio_dir) if audio_dir else Path('.')
     return {str(k): (Path(v) if Path(v).is_absolute() else base/v) for k,v in audio_map.items()}
 
+# %% ../nbs/03_features.ipynb #5d7cf524
 def _jobs(df, source, audio_map, audio_dir, previews, preview_dir, urls) -> tuple[list, dict]:
     "Per-row work items and the input fingerprint that names the store."
     keys = df.track_key.astype(str).tolist()
@@ -542,14 +652,16 @@ def _jobs(df, source, audio_map, audio_dir, previews, preview_dir, urls) -> tupl
         files = preview_path(previews, preview_dir)
         why = dict(zip(previews.track_key.astype(str), previews.status + ': ' + previews.reason.fillna('').astype(str)))
         fp = dict(zip(previews.track_key.astype(str), previews.sha256.fillna('').astype(str)))
-        jobs = [(i, 'file', str(files[k]), '') if k in files else (i, 'missing', None, f"no preview ({why.get(k, 'not gathered')})")
+        jobs = [(i, 'file', str(files[k]), '') if k in files
+                else (i, 'missing', None, f"no preview ({why.get(k, 'not gathered')})")
                 for i,k in enumerate(keys)]
         return jobs, dict(keys=keys, sha256=[fp.get(k, '') for k in keys])
     m = _read_map(audio_map, audio_dir)
     def stat(f):
         try: s = Path(f).stat(); return [str(f), s.st_size, s.st_mtime_ns]
         except OSError: return [str(f), None, None]
-    jobs = [(i, 'file', str(m[k]), '') if k in m else (i, 'missing', None, 'no file in audio_map') for i,k in enumerate(keys)]
+    jobs = [(i, 'file', str(m[k]), '') if k in m else (i, 'missing', None, 'no file in audio_map')
+            for i,k in enumerate(keys)]
     return jobs, dict(keys=keys, files=[stat(m[k]) if k in m else None for k in keys])
 
 # %% ../nbs/03_features.ipynb #1e2f0668
@@ -557,11 +669,13 @@ class SpecStore:
     "A finished spectrogram store: `.X` (memory map), `.index`, `.params`, `.audio_source`, `.meta`."
     def __init__(self, folder:str|Path):
         self.folder = Path(folder)
-        if not (self.folder/'meta.json').is_file(): raise DataError("not a finished spectrogram store (no meta.json)", where=str(self.folder))
+        if not (self.folder/'meta.json').is_file():
+            raise DataError("not a finished spectrogram store (no meta.json)", where=str(self.folder))
         self.meta = read_json(self.folder/'meta.json')
         self.params = MelParams(**self.meta['params'])
         self.audio_source = self.meta['audio_source']
-        self.index = pd.read_csv(self.folder/'index.csv', dtype={'track_key': str, 'reason': str}, keep_default_na=False)
+        self.index = pd.read_csv(self.folder/'index.csv', dtype={'track_key': str, 'reason': str},
+                                 keep_default_na=False)
         self.index['ok'] = self.index.ok.astype(bool)
         for k in DESCRIPTORS:
             if k in self.index: self.index[k] = pd.to_numeric(self.index[k].replace('', np.nan))
@@ -570,7 +684,8 @@ class SpecStore:
         for r,k in zip(self.index.row, self.index.track_key): self._pos.setdefault(k, r)
     def __len__(self): return len(self.index)
     def __repr__(self):
-        return (f"SpecStore({self.folder.name}: {len(self)} × {self.X.shape[1:]} {self.X.dtype}, audio_source={self.audio_source!r}, "
+        return (f"SpecStore({self.folder.name}: {len(self)} × {self.X.shape[1:]} {self.X.dtype}, "
+                f"audio_source={self.audio_source!r}, "
                 f"{int(self.index.ok.sum())} ok, {int((~self.index.ok).sum())} skipped)")
     def get(self, track_keys) -> np.ndarray:
         "Spectrograms of `track_keys` (a key or a list), float32."
@@ -586,9 +701,11 @@ class SpecStore:
         return self.index[~self.index.ok]
     @property
     def descriptors(self) -> pd.DataFrame:
-        "track_key, every descriptor (NaN where missing) and `descriptor_reason` ('' when described), one row per store row."
+        ("track_key, every descriptor (NaN where missing) and `descriptor_reason` ('' when described), one row per "
+         "store row.")
         if 'descriptor_reason' not in self.index:
-            raise DataError("this store was built without descriptors: build_store(..., descriptors=True)", where=str(self.folder))
+            raise DataError("this store was built without descriptors: build_store(..., descriptors=True)",
+                            where=str(self.folder))
         return self.index[['track_key', *DESCRIPTORS, 'descriptor_reason']]
     @property
     def digest(self) -> str:
@@ -602,7 +719,8 @@ class SpecStore:
 
 # %% ../nbs/03_features.ipynb #9996bc67
 def _done_rows(journal:Journal, n:int) -> tuple:
-    "(done mask, ok flags, reasons, descriptors, padded seconds) of a partial store, from its journal of finished chunks."
+    ("(done mask, ok flags, reasons, descriptors, padded seconds) of a partial store, from its journal of finished "
+     "chunks.")
     done, ok, reason, desc, pad = np.zeros(n, bool), [False]*n, ['']*n, [None]*n, [0.0]*n
     for e in journal.records():
         for i,(r,o,w) in enumerate(zip(e['rows'], e['ok'], e['reason'])):
@@ -611,6 +729,7 @@ def _done_rows(journal:Journal, n:int) -> tuple:
             if 'padded' in e: pad[r] = e['padded'][i]
     return done, ok, reason, desc, pad
 
+# %% ../nbs/03_features.ipynb #14e21f28
 def _partial_state(part:Path, name:str, n:int, p:MelParams):
     "Open (or create) a partial store: (memmap, journal of finished chunks)."
     st = part/'state.json'
@@ -637,6 +756,7 @@ def one_thread():
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
 
+# %% ../nbs/03_features.ipynb #a65a3ee6
 def warm_numba():
     "Compile librosa's numba kernels (beat, onset, contrast) in this process once, before worker processes need them."
     # numba#10128: processes compiling one cached gufunc at the same time can pair cache files from different
@@ -744,7 +864,8 @@ def _store_index(df:pd.DataFrame, ok:list, reason:list, desc:list, pad:list, des
 def store_digests(X:np.ndarray, # a store's spectrograms (a memory map is read in blocks)
                   idx:pd.DataFrame # its index (track_key, ok and, with descriptors, their columns)
                  ) -> dict:
-    "Content digests of what runs read from a store: `spectrograms` (values, shape, rows' keys and flags) and `descriptors`."
+    ("Content digests of what runs read from a store: `spectrograms` (values, shape, rows' keys and flags) and "
+     "`descriptors`.")
     h = hashlib.sha256(repr((X.shape, str(X.dtype))).encode())
     for i in range(0, len(X), 256): h.update(np.ascontiguousarray(X[i:i+256]).tobytes())
     h.update(idx[['track_key', 'ok']].to_csv(index=False).encode())
@@ -759,7 +880,8 @@ def _finish_store(part:Path, final:Path, name:str, idx:pd.DataFrame, journal:Jou
     "Write a filled store's index and provenance `meta`, drop its journal and move it into place."
     with atomic_write(part/'index.csv', 'w') as o: idx.to_csv(o, index=False)
     d = store_digests(np.load(part/'X.npy', mmap_mode='r'), idx)
-    write_json(dict(meta, digest=d['spectrograms'], **({'descriptors_digest': d['descriptors']} if 'descriptors' in d else {})),
+    write_json(dict(meta, digest=d['spectrograms'],
+                    **({'descriptors_digest': d['descriptors']} if 'descriptors' in d else {})),
                part/'meta.json')
     (part/'state.json').unlink(); journal.remove()
     if final.exists(): shutil.rmtree(final)

@@ -59,7 +59,8 @@ def count_params(model:nn.Module) -> int:
 
 # %% ../nbs/04_models.ipynb #883676be
 class StandardisedMeta:
-    "Mixin for a network whose metadata are log1p-ed where heavy-tailed and standardised by training statistics kept as buffers."
+    ("Mixin for a network whose metadata are log1p-ed where heavy-tailed and standardised by training statistics kept "
+     "as buffers.")
     def _init_meta(self, metadata_dim:int, log_cols:tuple|list):
         mask = torch.zeros(metadata_dim, dtype=torch.bool)
         for c in log_cols:
@@ -78,10 +79,12 @@ class StandardisedMeta:
     @torch.no_grad()
     def fit_meta(self, meta:np.ndarray, # N × metadata_dim raw training metadata
                  y:np.ndarray|None=None): # training targets: a network with `out_shift` starts its output at their mean
-        "Store log1p + standardisation statistics of the training metadata (and the target mean, where kept) as buffers."
+        ("Store log1p + standardisation statistics of the training metadata (and the target mean, where kept) as "
+         "buffers.")
         m = self._log_meta(torch.as_tensor(np.asarray(meta, dtype=np.float64)))
         sd = m.std(0, unbiased=False)
-        self.meta_shift.copy_(m.mean(0).float()); self.meta_scale.copy_(torch.where(sd > 0, sd, torch.ones_like(sd)).float())
+        self.meta_shift.copy_(m.mean(0).float())
+        self.meta_scale.copy_(torch.where(sd > 0, sd, torch.ones_like(sd)).float())
         if y is not None and hasattr(self, 'out_shift'): self.out_shift.fill_(float(np.mean(y)))
         return self
 
@@ -115,7 +118,8 @@ def layer_summary(model:nn.Module, # a popnb network
     was = model.training; model.eval()
     dev = next(model.parameters()).device
     try:
-        with torch.no_grad(): model(torch.zeros(batch, 1, *spec_shape, device=dev), torch.zeros(batch, meta_dim, device=dev))
+        with torch.no_grad(): model(torch.zeros(batch, 1, *spec_shape, device=dev),
+                                    torch.zeros(batch, meta_dim, device=dev))
     finally:
         for h in hooks: h.remove()
         model.train(was)
@@ -124,12 +128,13 @@ def layer_summary(model:nn.Module, # a popnb network
 # %% ../nbs/04_models.ipynb #2eccbaa2
 def _conv_block(cin, cout, stride=1, pool=True):
     "Conv1d (kernel 3) → BatchNorm → ReLU, then a max-pool of 2 unless `pool` is False."
-    return nn.Sequential(nn.Conv1d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm1d(cout), nn.ReLU(inplace=True),
-                         *( [nn.MaxPool1d(2, ceil_mode=True)] if pool else [] ))
+    return nn.Sequential(nn.Conv1d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm1d(cout),
+                         nn.ReLU(inplace=True), *( [nn.MaxPool1d(2, ceil_mode=True)] if pool else [] ))
 
 # %% ../nbs/04_models.ipynb #a4093425
 class FusionCNN(StandardisedMeta, nn.Module):
-    "Log-mel CNN (mel bands as channels, 1-D convolutions over time, global pooling) + standardised metadata MLP, fused late; `mode` picks the branches."
+    ("Log-mel CNN (mel bands as channels, 1-D convolutions over time, global pooling) + standardised metadata MLP, "
+     "fused late; `mode` picks the branches.")
     modes = ('fusion', 'audio', 'meta')
     def __init__(self, metadata_dim:int=13, # number of metadata inputs
                  mode:str='fusion', # 'fusion', 'audio' (spectrogram only) or 'meta' (metadata only)
@@ -141,7 +146,8 @@ class FusionCNN(StandardisedMeta, nn.Module):
                  log_cols:tuple|list=(12,), # metadata columns to log1p before standardising (followers)
                  log_input:bool=False): # apply log(x + 1e-6) to the spectrogram (for power, not log, mels)
         super().__init__()
-        if mode not in self.modes: raise ParameterError(f"must be one of {list(self.modes)}, got {mode!r}", where='mode')
+        if mode not in self.modes: raise ParameterError(f"must be one of {list(self.modes)}, got {mode!r}",
+                                                        where='mode')
         if n_mels < 1: raise ParameterError(f"need at least one mel band, got {n_mels}", where='n_mels')
         self.mode,self.metadata_dim,self.log_input,self.n_mels = mode,metadata_dim,log_input,n_mels
         self.fuse_drop = nn.Dropout(fuse_dropout if mode == 'fusion' else 0.0)
@@ -154,8 +160,9 @@ class FusionCNN(StandardisedMeta, nn.Module):
             self.audio_fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(2*channels[-1], 64), nn.ReLU(inplace=True))
             emb += 64
         if mode in ('fusion','meta'):
-            self.meta_fc = nn.Sequential(nn.Linear(metadata_dim, meta_hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
-                                         nn.Linear(meta_hidden, meta_hidden), nn.ReLU(inplace=True))
+            self.meta_fc = nn.Sequential(nn.Linear(metadata_dim, meta_hidden), nn.ReLU(inplace=True),
+                                         nn.Dropout(dropout), nn.Linear(meta_hidden, meta_hidden),
+                                         nn.ReLU(inplace=True))
             emb += meta_hidden
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(emb, 64), nn.ReLU(inplace=True), nn.Linear(64, 1))
         self._init_meta(metadata_dim, log_cols)
@@ -166,7 +173,8 @@ class FusionCNN(StandardisedMeta, nn.Module):
                ) -> torch.Tensor: # B predictions
         parts = []
         if self.mode in ('fusion','audio'):
-            if spec.shape[-2] != self.n_mels: raise DataError(f"built for {self.n_mels} mel bands, got {spec.shape[-2]}", where='spec')
+            if spec.shape[-2] != self.n_mels:
+                raise DataError(f"built for {self.n_mels} mel bands, got {spec.shape[-2]}", where='spec')
             x = spec.float().flatten(1, 2)   # B × n_mels × frames: the bands are the channels
             if self.log_input: x = torch.log(x.clamp_min(0) + 1e-6)
             x = self.conv(self.spec_norm(x))
@@ -221,7 +229,8 @@ class ConstantRegressor(BaseEstimator, RegressorMixin):
     def __init__(self, strategy:str='mean'): # 'mean' or 'median'
         self.strategy = strategy
     def fit(self, X, y):
-        if self.strategy not in ('mean','median'): raise ParameterError(f"must be 'mean' or 'median', got {self.strategy!r}", where='strategy')
+        if self.strategy not in ('mean','median'): raise ParameterError(f"must be 'mean' or 'median', got "
+                                                                        f"{self.strategy!r}", where='strategy')
         y = np.asarray(y, dtype=float)
         self.constant_ = float(np.mean(y) if self.strategy == 'mean' else np.median(y)); return self
     def predict(self, X): return np.full(len(X), self.constant_)
@@ -245,7 +254,8 @@ class ArtistMeanRegressor(BaseEstimator, RegressorMixin):
                  shrink:float=0.0): # pseudo-count pulling each artist mean towards the global mean
         self.artist_col,self.shrink = artist_col,shrink
     def _artists(self, X):
-        if self.artist_col not in getattr(X, 'columns', []): raise DataError(f"missing column {self.artist_col!r}", where='X')
+        if self.artist_col not in getattr(X, 'columns', []): raise DataError(f"missing column {self.artist_col!r}",
+                                                                             where='X')
         return X[self.artist_col].astype(str).to_numpy()
     def fit(self, X, y):
         y = pd.Series(np.asarray(y, dtype=float)); self.global_mean_ = float(y.mean())
@@ -263,7 +273,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
 
 def _inner_search(est, grid, X, y, inner_k, group_col, n_jobs, refit=True):
-    "GridSearchCV of `est` over `grid` on held-out MAE; no inner fold shares a `group_col` value (plain K-fold when absent)."
+    ("GridSearchCV of `est` over `grid` on held-out MAE; no inner fold shares a `group_col` value (plain K-fold when "
+     "absent).")
     has_g = group_col in getattr(X, 'columns', []) and X[group_col].nunique() >= inner_k
     cv = GroupKFold(inner_k) if has_g else KFold(inner_k)
     gs = GridSearchCV(est, grid, cv=cv, scoring='neg_mean_absolute_error', n_jobs=n_jobs, refit=refit)
@@ -280,8 +291,9 @@ class GroupedSearchSVR(BaseEstimator, RegressorMixin):
                  epsilon:float=1.0, # width of the insensitive tube, in popularity points
                  inner_k:int=3, # inner folds
                  group_col:str='artist', # column no inner fold may share (plain K-fold when absent)
-                 n_jobs:int|None=-1): # threads for the grid's fits (-1: one per core; libsvm releases the GIL; the result does not depend on it)
-        self.cols,self.Cs,self.gammas,self.epsilon,self.inner_k,self.group_col,self.n_jobs = cols,Cs,gammas,epsilon,inner_k,group_col,n_jobs
+                 n_jobs:int|None=-1): # grid-fit threads (-1: one a core; libsvm frees the GIL); no effect on results
+        (self.cols,self.Cs,self.gammas,self.epsilon,
+         self.inner_k,self.group_col,self.n_jobs) = cols,Cs,gammas,epsilon,inner_k,group_col,n_jobs
     def fit(self, X, y):
         pipe = make_pipeline(Columns(self.cols), StandardScaler(), SVR(kernel='rbf', epsilon=self.epsilon))
         grid = {'svr__C': list(self.Cs), 'svr__gamma': list(self.gammas)}
@@ -292,23 +304,27 @@ class GroupedSearchSVR(BaseEstimator, RegressorMixin):
 
 # %% ../nbs/04_models.ipynb #2f6a0c4e
 class GroupedSearch(BaseEstimator, RegressorMixin):
-    "A `Columns` → `model` pipeline whose `grid` settings are chosen by an inner artist-grouped CV on MAE, then refitted on all rows."
+    ("A `Columns` → `model` pipeline whose `grid` settings are chosen by an inner artist-grouped CV on MAE, then "
+     "refitted on all rows.")
     def __init__(self, estimator, # a Pipeline of steps 'columns' (a Columns) and 'model'
                  grid:dict, # parameter of the 'model' step -> candidate values
                  cols:list|tuple|None=None, # model inputs (the pipeline's own when None)
-                 search:dict|None=None, # 'model' parameters during the search only (e.g. fewer trees); the refit keeps the pipeline's
+                 search:dict|None=None, # search-only 'model' parameters (e.g. fewer trees); the refit keeps its own
                  inner_k:int=3, # inner folds
                  group_col:str='artist', # column no inner fold may share (plain K-fold when absent)
                  n_jobs:int|None=1): # threads over the candidates (1: the fits run one after another)
-        self.estimator,self.grid,self.cols,self.search,self.inner_k,self.group_col,self.n_jobs = estimator,grid,cols,search,inner_k,group_col,n_jobs
+        (self.estimator,self.grid,self.cols,self.search,
+         self.inner_k,self.group_col,self.n_jobs) = estimator,grid,cols,search,inner_k,group_col,n_jobs
     def _pipe(self):
         e = clone(self.estimator)
         return e if self.cols is None else e.set_params(columns__cols=tuple(self.cols))
     def fit(self, X, y):
         pipe = self._pipe().set_params(**{f'model__{k}': v for k,v in (self.search or {}).items()})
-        gs = _inner_search(pipe, {f'model__{k}': list(v) for k,v in self.grid.items()}, X, y, self.inner_k, self.group_col, self.n_jobs, refit=False)
+        gs = _inner_search(pipe, {f'model__{k}': list(v) for k,v in self.grid.items()}, X, y, self.inner_k,
+                           self.group_col, self.n_jobs, refit=False)
         self.best_params_ = {k.split('__', 1)[1]: v for k,v in gs.best_params_.items()}
-        self.estimator_ = self._pipe().set_params(**{f'model__{k}': v for k,v in self.best_params_.items()}).fit(X, np.asarray(y, dtype=float))
+        self.estimator_ = self._pipe().set_params(**{f'model__{k}': v for k,v in self.best_params_.items()}).fit(
+            X, np.asarray(y, dtype=float))
         return self
     def predict(self, X): return self.estimator_.predict(X)
 
@@ -321,7 +337,7 @@ class HitMusicNetRegressor(BaseEstimator, RegressorMixin):
     def __init__(self, cols:list|tuple=tuple(META_COLS), # model inputs
                  log_cols:tuple=LOG_COLS, # inputs to log1p first
                  compress:float=5., # code size = inputs / compress (HitMusicNet's 'auto' level)
-                 widths:tuple=(5., 2., 2., 3.), # MLP widths as multiples of the code size (its alpha, beta, beta, gamma)
+                 widths:tuple=(5., 2., 2., 3.), # MLP widths as multiples of the code size (alpha, beta, beta, gamma)
                  dropout:float=0.25, # dropout after the first MLP layers
                  ae_epochs:int=50, # autoencoder epochs (stops when its training loss stalls 2 epochs)
                  epochs:int=200, # MLP epochs (early stopping on an inner artist split)
@@ -330,7 +346,8 @@ class HitMusicNetRegressor(BaseEstimator, RegressorMixin):
                  val_size:float=0.15, # share of training artists for early stopping
                  seed:int=0): # seeds initialisation, shuffling and the inner split
         self.cols,self.log_cols,self.compress,self.widths,self.dropout = cols,log_cols,compress,widths,dropout
-        self.ae_epochs,self.epochs,self.patience,self.batch_size,self.lr,self.val_size,self.seed = ae_epochs,epochs,patience,batch_size,lr,val_size,seed
+        (self.ae_epochs,self.epochs,self.patience,self.batch_size,
+         self.lr,self.val_size,self.seed) = ae_epochs,epochs,patience,batch_size,lr,val_size,seed
 
     @staticmethod
     def _minmax(A):
@@ -345,7 +362,8 @@ class HitMusicNetRegressor(BaseEstimator, RegressorMixin):
             net.train(); perm = torch.randperm(len(X), generator=g); tot = 0.
             for i in range(0, len(X), self.batch_size):
                 b = perm[i:i+self.batch_size]
-                loss = nn.functional.mse_loss(net(X[b]), Y[b]); opt.zero_grad(); loss.backward(); opt.step(); tot += loss.item()*len(b)
+                loss = nn.functional.mse_loss(net(X[b]), Y[b]); opt.zero_grad(); loss.backward(); opt.step()
+                tot += loss.item()*len(b)
             if Xv is None: score = tot/len(X)
             else:
                 net.eval()
@@ -363,26 +381,31 @@ def fit(self:HitMusicNetRegressor, X, y):
     from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
     self.columns_ = Columns(self.cols, self.log_cols).fit(X); A = self.columns_.transform(X)
     y = np.asarray(y, dtype=float)
-    if not np.isfinite(A).all() or not np.isfinite(y).all(): raise DataError("missing or infinite input or target values", where='X')
+    if not np.isfinite(A).all() or not np.isfinite(y).all(): raise DataError("missing or infinite input or target "
+                                                                             "values", where='X')
     self.x_lo_, self.x_sc_ = self._minmax(A); self.y_lo_, self.y_sc_ = self._minmax(y[:, None])
     Z = torch.tensor((A - self.x_lo_)/self.x_sc_, dtype=torch.float32)
     T = torch.tensor((y[:, None] - self.y_lo_)/self.y_sc_, dtype=torch.float32)
     d = Z.shape[1]; h1, h2, c = max(1, d//2), max(1, d//3), max(1, int(d/self.compress))
     with torch.random.fork_rng():
         torch.manual_seed(self.seed)
-        self.encoder_ = nn.Sequential(*_dense(d, h1), *_dense(h1, h2), nn.Linear(h2, c))   # a linear code: a two-unit ReLU code dies
+        # a linear code: a two-unit ReLU code dies
+        self.encoder_ = nn.Sequential(*_dense(d, h1), *_dense(h1, h2), nn.Linear(h2, c))
         ae = nn.Sequential(self.encoder_, *_dense(c, h2), *_dense(h2, h1), nn.Linear(h1, d), nn.Sigmoid())
         self._epochs(ae, Z, Z, self.ae_epochs, patience=2)
         with torch.no_grad(): code = self.encoder_(Z).numpy()
         self.c_lo_, self.c_sc_ = self._minmax(code)
         Cz = torch.tensor((code - self.c_lo_)/self.c_sc_, dtype=torch.float32)
         w = [max(1, int(round(f*c))) for f in self.widths]
-        self.mlp_ = nn.Sequential(*_dense(c, w[0]), nn.Dropout(self.dropout), *_dense(w[0], w[1]), nn.Dropout(self.dropout),
-                                  *_dense(w[1], w[2]), nn.Dropout(self.dropout), *_dense(w[2], w[3]), nn.Linear(w[3], 1), nn.Sigmoid())
+        self.mlp_ = nn.Sequential(*_dense(c, w[0]), nn.Dropout(self.dropout), *_dense(w[0], w[1]),
+                                  nn.Dropout(self.dropout), *_dense(w[1], w[2]), nn.Dropout(self.dropout),
+                                  *_dense(w[2], w[3]), nn.Linear(w[3], 1), nn.Sigmoid())
         for m in self.mlp_:
             if isinstance(m, nn.Linear): nn.init.kaiming_normal_(m.weight, nonlinearity='relu'); nn.init.zeros_(m.bias)
-        grp = X['artist'].astype(str).to_numpy() if 'artist' in getattr(X, 'columns', []) and X['artist'].nunique() >= 4 else None
-        split = GroupShuffleSplit(1, test_size=self.val_size, random_state=self.seed) if grp is not None else ShuffleSplit(1, test_size=self.val_size, random_state=self.seed)
+        grp = (X['artist'].astype(str).to_numpy()
+               if 'artist' in getattr(X, 'columns', []) and X['artist'].nunique() >= 4 else None)
+        split = (GroupShuffleSplit(1, test_size=self.val_size, random_state=self.seed) if grp is not None
+                 else ShuffleSplit(1, test_size=self.val_size, random_state=self.seed))
         tr, va = next(split.split(np.zeros(len(y)), groups=grp))
         self._epochs(self.mlp_, Cz[tr], T[tr], self.epochs, Cz[va], T[va], patience=self.patience)
     self.code_size_ = c; return self
@@ -399,12 +422,15 @@ def predict(self:HitMusicNetRegressor, X) -> np.ndarray:
 
 # %% ../nbs/04_models.ipynb #aa80fe5a
 EARLIER_METHODS = ('rf', 'svr', 'hitmusicnet')   # Random Forest, SVM, HitMusicNet: what the paper is said to beat
-RF_GRID = {'min_samples_leaf': (2, 10), 'max_features': (0.33, 0.67)}   # Random Forest's inner grid (searched with 100 trees, refitted with 300)
+# Random Forest's inner grid (searched with 100 trees, refitted with 300)
+RF_GRID = {'min_samples_leaf': (2, 10), 'max_features': (0.33, 0.67)}
 
 def _earlier(name, seed):
     if name == 'rf':
-        rf = RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5, n_jobs=-1, random_state=seed)   # trees on every core: the same forest
-        return GroupedSearch(Pipeline([('columns', Columns(META_COLS)), ('model', rf)]), RF_GRID, cols=tuple(META_COLS), search={'n_estimators': 100})
+        # trees on every core: the same forest
+        rf = RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5, n_jobs=-1, random_state=seed)
+        return GroupedSearch(Pipeline([('columns', Columns(META_COLS)), ('model', rf)]), RF_GRID, cols=tuple(META_COLS),
+                             search={'n_estimators': 100})
     if name == 'svr': return GroupedSearchSVR()
     return HitMusicNetRegressor(seed=seed)
 
@@ -426,5 +452,6 @@ def make_baseline(name:str, # one of `BASELINES` or `EARLIER_METHODS`
     if name == 'artist_mean': return ArtistMeanRegressor()
     if name == 'ridge': return make_pipeline(Columns(META_COLS), StandardScaler(), Ridge(alpha=1.0))
     cols = {'hgb_all': META_COLS, 'hgb_audio': AUDIO_FEATURES, 'hgb_artist': ARTIST_COLS}
-    if name in cols: return GroupedSearch(Pipeline([('columns', Columns(cols[name])), ('model', _hgb(seed))]), HGB_GRID, cols=tuple(cols[name]))
+    if name in cols: return GroupedSearch(Pipeline([('columns', Columns(cols[name])), ('model', _hgb(seed))]), HGB_GRID,
+                                          cols=tuple(cols[name]))
     raise ParameterError(f"unknown baseline; choose one of {[*BASELINES, *EARLIER_METHODS]}", where=f"name={name!r}")

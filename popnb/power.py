@@ -32,10 +32,12 @@ def power_dir(root=None # project root; found by default
 # %% ../nbs/05b_power.ipynb #fce4ac90
 def popularity_residual(df:pd.DataFrame # tracks with popularity, artist_popularity and artist_followers
                        ) -> np.ndarray:
-    "Popularity minus its least-squares fit on the artist's two values (popularity, log followers): what the metadata of the artist does not explain."
+    ("Popularity minus its least-squares fit on the artist's two values (popularity, log followers): what the metadata "
+     "of the artist does not explain.")
     miss = [c for c in ['popularity', *ARTIST_COLS] if c not in df.columns]
     if miss: raise DataError(f"missing column(s) {miss}", where='df')
-    A = np.column_stack([np.ones(len(df)), df.artist_popularity.to_numpy(float), np.log1p(df.artist_followers.to_numpy(float))])
+    A = np.column_stack([np.ones(len(df)), df.artist_popularity.to_numpy(float),
+                         np.log1p(df.artist_followers.to_numpy(float))])
     y = df.popularity.to_numpy(float)
     return y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
 
@@ -49,6 +51,7 @@ def planted_score(resid:np.ndarray, # the popularity residual of each track (`po
     r = np.asarray(resid, float); z = (r - r.mean()) / r.std()
     return np.sqrt(share) * z + np.sqrt(1 - share) * np.random.default_rng([int(seed), 7]).standard_normal(len(r))
 
+# %% ../nbs/05b_power.ipynb #e9f640ab
 def oracle_r2(df:pd.DataFrame, # the tracks
               share:float # the planted share
              ) -> float:
@@ -65,6 +68,7 @@ def shelf_response(freqs, # frequencies, Hz
     f = np.asarray(freqs, float)**2
     return gain_db * f / (f + corner**2)
 
+# %% ../nbs/05b_power.ipynb #3ebd0dff
 def plant_audio(y:np.ndarray, # a mono clip
                 sr:int, # its sample rate
                 gain_db:float, # the shelf gain of this track, dB
@@ -81,7 +85,8 @@ def plant_logmel(X:np.ndarray, # log-mel spectrograms in dB (tracks × mels × f
                  gains:np.ndarray, # the shelf gain of each track, dB
                  corner:float=2000.0 # the shelf's corner, Hz
                 ) -> np.ndarray:
-    "What the log-mel of each clip becomes through `plant_audio`: each mel band shifted by the shelf's gain averaged over its filter (float32)."
+    ("What the log-mel of each clip becomes through `plant_audio`: each mel band shifted by the shelf's gain averaged "
+     "over its filter (float32).")
     if not p.log: raise ParameterError("expected log-mel spectrograms (dB)", where='p')
     g = np.asarray(gains, float)
     if len(g) != len(X): raise DataError(f"{len(g)} gains for {len(X)} spectrograms", where='gains')
@@ -89,6 +94,7 @@ def plant_logmel(X:np.ndarray, # log-mel spectrograms in dB (tracks × mels × f
     floor = 10*np.log10(p.amin)
     return np.maximum(np.asarray(X, np.float32) + off[:, :, None].astype(np.float32), floor)
 
+# %% ../nbs/05b_power.ipynb #78332643
 def mel_shift(p:MelParams, # log-mel parameters
               gains:np.ndarray, # the shelf gain of each track, dB
               corner:float=2000.0 # the shelf's corner, Hz
@@ -105,7 +111,8 @@ def band_stats(X:np.ndarray, # log-mel spectrograms (tracks × mels × frames)
     "The cheap audio model's inputs: mean and standard deviation over time of each band of `group` mels (dB)."
     X = np.asarray(X, np.float32); n, m, _ = X.shape
     B = np.stack([X[:, a:a+group].mean(1) for a in range(0, m, group)], 1)     # tracks × bands × frames
-    cols = {f'band{j}_mean': B[:, j].mean(1) for j in range(B.shape[1])} | {f'band{j}_sd': B[:, j].std(1) for j in range(B.shape[1])}
+    cols = ({f'band{j}_mean': B[:, j].mean(1) for j in range(B.shape[1])}
+            | {f'band{j}_sd': B[:, j].std(1) for j in range(B.shape[1])})
     return pd.DataFrame(cols).astype(float)
 
 # %% ../nbs/05b_power.ipynb #d0acd962
@@ -123,7 +130,8 @@ def planted_bands(base:pd.DataFrame, # `band_stats` of the base spectrograms
     return b
 
 # %% ../nbs/05b_power.ipynb #a5b43f77
-RIDGE_ALPHAS = tuple(np.logspace(-2, 4, 13))   # the cheap models' penalties, chosen per training fold (efficient leave-one-out)
+# the cheap models' penalties, chosen per training fold (efficient leave-one-out)
+RIDGE_ALPHAS = tuple(np.logspace(-2, 4, 13))
 
 CHEAP_MODELS = {'ridge_fused': 'ridge, metadata + log-mel band statistics', 'ridge_meta': 'ridge, metadata only',
                 'ridge_audio': 'ridge, log-mel band statistics only', 'mean': 'training mean'}
@@ -134,30 +142,37 @@ def _ridge(cols):
     from sklearn.linear_model import RidgeCV
     return make_pipeline(Columns(tuple(cols), LOG_COLS), StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS))
 
+# %% ../nbs/05b_power.ipynb #d0323776
 def cheap_runs(df:pd.DataFrame, # tracks (popnb.data schema) with the band columns of `band_stats`
                bands:list, # the band column names
                seeds:list|tuple=(0,), # fold assignments
                k:int=5, # artist-grouped folds
                group:str='artist' # the column no fold may share
               ) -> pd.DataFrame:
-    "Out-of-fold predictions (PRED_COLS) of the cheap audio model, with and without metadata, the metadata ridge and the training mean."
+    ("Out-of-fold predictions (PRED_COLS) of the cheap audio model, with and without metadata, the metadata ridge and "
+     "the training mean.")
     d = df.reset_index(drop=True); y = d.popularity.to_numpy(float); out = []
     cols = {'ridge_fused': [*META_COLS, *bands], 'ridge_meta': list(META_COLS), 'ridge_audio': list(bands)}
     for s in seeds:
         for fold, (tr, te) in enumerate(grouped_folds(d, k=k, seed=s, group=group)):
-            preds = {m: _ridge(c).fit(d.iloc[tr], y[tr]).predict(d.iloc[te]) for m, c in cols.items()} | {'mean': np.full(len(te), y[tr].mean())}
-            out += [pd.DataFrame(dict(protocol='grouped', model=m, seed=s, fold=fold, split='test', track_key=d.track_key.to_numpy()[te],
-                                      artist=d.artist.to_numpy()[te], y_true=y[te], y_pred=p)) for m, p in preds.items()]
+            preds = ({m: _ridge(c).fit(d.iloc[tr], y[tr]).predict(d.iloc[te]) for m, c in cols.items()}
+                     | {'mean': np.full(len(te), y[tr].mean())})
+            out += [pd.DataFrame(dict(protocol='grouped', model=m, seed=s, fold=fold, split='test',
+                                      track_key=d.track_key.to_numpy()[te],
+                                      artist=d.artist.to_numpy()[te], y_true=y[te], y_pred=p))
+                    for m, p in preds.items()]
     return pd.concat(out, ignore_index=True)[PRED_COLS]
 
 # %% ../nbs/05b_power.ipynb #73d6655f
 def resample_artists(df:pd.DataFrame, # the tracks
                      seed:int # seed of the draw (one per replicate)
                     ) -> pd.DataFrame:
-    "A replicate dataset: as many artists as `df` has, drawn with replacement; a copy's tracks get new keys and a `cluster` label, `artist` stays (copies share a fold)."
+    ("A replicate dataset: as many artists as `df` has, drawn with replacement; a copy's tracks get new keys and a "
+     "`cluster` label, `artist` stays (copies share a fold).")
     arts = np.sort(df.artist.unique()); pick = np.random.default_rng([int(seed), 11]).integers(0, len(arts), len(arts))
     by = dict(tuple(df.groupby('artist', sort=False)))
-    parts = [by[arts[a]].assign(cluster=f'{arts[a]}#{i}', track_key=lambda t, i=i: t.track_key.astype(str) + f'#{i}') for i, a in enumerate(pick)]
+    parts = [by[arts[a]].assign(cluster=f'{arts[a]}#{i}', track_key=lambda t, i=i: t.track_key.astype(str) + f'#{i}')
+             for i, a in enumerate(pick)]
     return pd.concat(parts, ignore_index=True)
 
 # %% ../nbs/05b_power.ipynb #73fcbb1b
@@ -170,7 +185,8 @@ def detection(preds:pd.DataFrame, # out-of-fold predictions (PRED_COLS); `artist
               rule:Rule|None=None, # the decision rule (the plan's by default)
               m:int=1 # the size of the family the comparison is judged in (its level: alpha / m)
              ) -> dict:
-    "`paired_difference` of a − b under `rule`, and whether it is significant at alpha / m for `a` (`detected`) or for `b` (`against`)."
+    ("`paired_difference` of a − b under `rule`, and whether it is significant at alpha / m for `a` (`detected`) or "
+     "for `b` (`against`).")
     rule = rule or Rule.from_plan()
     r = paired_difference(preds, a, b, metric, n_boot=n_boot, seed=seed); r = r | rule.test(r['difference'], r['se'])
     sig, d = r['p_value'] < rule.alpha / m, r['difference']
@@ -188,7 +204,8 @@ def wilson(k:int, # detections
         raise ParameterError(f"expected 0 <= k <= n and n >= 1, got k={k}, n={n}", where='wilson')
     z = norm.ppf(1 - (1 - level)/2); p = k/n; den = 1 + z*z/n
     c = (p + z*z/(2*n)) / den; h = z*np.sqrt(p*(1 - p)/n + z*z/(4*n*n)) / den
-    return (float(min(p, max(0., c - h))), float(max(p, min(1., c + h))))   # around p whatever the rounding (k = 0 gives c − h ≈ ±1e-17)
+    # around p whatever the rounding (k = 0 gives c − h ≈ ±1e-17)
+    return (float(min(p, max(0., c - h))), float(max(p, min(1., c + h))))
 
 # %% ../nbs/05b_power.ipynb #47c4d9a3
 def effect_at_power(effects, # the planted effects of the grid (e.g. ΔR²), increasing
@@ -212,11 +229,14 @@ def replicate_tracks(df:pd.DataFrame, # the tracks
                      replicate:int, # replicate number: seeds the artists drawn and the unrelated part of the score
                      gain_db:float=2.0 # shelf gain per standard deviation of the planted score, dB
                     ) -> pd.DataFrame:
-    "One replicate's tracks: artists resampled (`cluster`: the bootstrap unit), `row` in `df`, and each track's planted shelf gain `planted_db`."
+    ("One replicate's tracks: artists resampled (`cluster`: the bootstrap unit), `row` in `df`, and each track's "
+     "planted shelf gain `planted_db`.")
     d = df.reset_index(drop=True).assign(row=np.arange(len(df)))
-    score = planted_score(popularity_residual(d), share, seed=replicate)   # one score per track: an artist drawn twice keeps its audio
+    # one score per track: an artist drawn twice keeps its audio
+    score = planted_score(popularity_residual(d), share, seed=replicate)
     return resample_artists(d, seed=replicate).assign(planted_db=lambda t: gain_db * score[t.row.to_numpy()])
 
+# %% ../nbs/05b_power.ipynb #901b02e2
 def planted_replicate(df:pd.DataFrame, # the tracks, in the order of `X`
                       X:np.ndarray, # their base log-mel spectrograms (the stand-in store, read only)
                       p:MelParams, # the spectrograms' parameters
@@ -228,6 +248,7 @@ def planted_replicate(df:pd.DataFrame, # the tracks, in the order of `X`
     r = replicate_tracks(df, share, replicate, gain_db)
     return r, plant_logmel(np.asarray(X)[r.row.to_numpy()], p, r.planted_db.to_numpy(), corner)
 
+# %% ../nbs/05b_power.ipynb #2ea3d36e
 def _units(preds:pd.DataFrame, rep:pd.DataFrame) -> pd.DataFrame:
     "Predictions whose `artist` is the replicate's bootstrap unit (an artist drawn twice is two units)."
     return preds.assign(artist=preds.track_key.map(dict(zip(rep.track_key, rep.cluster))))
@@ -272,10 +293,12 @@ def cheap_grid(df:pd.DataFrame, # the tracks, in the order of `X`
 
 # %% ../nbs/05b_power.ipynb #ed2a4e14
 def _code():
-    "The fingerprint of the planting and the cheap model (part of every key of the study; the test's code is in the grid's key)."
+    ("The fingerprint of the planting and the cheap model (part of every key of the study; the test's code is in the "
+     "grid's key).")
     return code_fingerprint(planted_replicate, planted_score, popularity_residual, resample_artists, plant_logmel,
                             shelf_response, band_stats, cheap_runs)
 
+# %% ../nbs/05b_power.ipynb #ea7eb2b8
 def power_key(**what) -> dict:
     ("The cache key of a result of the power study: everything it depends on, "
      "marked `planted` with this code's fingerprint.")
@@ -291,7 +314,7 @@ def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
                  seeds:int=1, # fold assignments / network seeds per replicate
                  k:int=5, epochs:int|None=None, # folds; the networks' epochs (None: their default)
                  gain_db:float=2.0, corner:float=2000.0, # the planted shelf
-                 models:tuple|None=None, # networks; the registry's 'planted' pair by default (the metadata one: no audio, one run for every share)
+                 models:tuple|None=None, # networks; the 'planted' pair of the registry by default
                  progress:bool=False
                 ) -> pd.DataFrame:
     ("Out-of-fold predictions of the corrected networks on one planted replicate, trained by the study's executor "
@@ -305,11 +328,13 @@ def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
         audio = MODELS[m].uses_audio
         key = power_key(kind='network', model=m, share=share if audio else None, replicate=replicate, k=k,
                         epochs=epochs, store=store if audio else None, mel=p.key, gain_db=gain_db if audio else None,
-                        corner=corner if audio else None, model_code=model_code(m), designs=[dict(c) for c in MODELS[m].choices],
+                        corner=corner if audio else None, model_code=model_code(m),
+                        designs=[dict(c) for c in MODELS[m].choices],
                         tracks=short_hash(list(df.track_key.astype(str))))
         runs += [Run(m, s, f, tr, te, key, epochs=epochs) for s in range(replicate*seeds, (replicate + 1)*seeds)
                  for f, (tr, te) in enumerate(protocol_splits(d, 'grouped', s, k))]
-    out = fit_runs(d, runs, Xp, Execution(progress=progress, cache=f'{POWER_DIR}/runs'), f'share {share:g}, replicate {replicate}')
+    out = fit_runs(d, runs, Xp, Execution(progress=progress, cache=f'{POWER_DIR}/runs'),
+                   f'share {share:g}, replicate {replicate}')
     return _units(pd.concat([without_attrs(o) for o in out], ignore_index=True), d)
 
 # %% ../nbs/05b_power.ipynb #dc19b879
@@ -321,7 +346,8 @@ def null_replicate(df:pd.DataFrame, # the tracks (popnb.data schema)
                    n_boot:int=1000, # resamples of the two-level bootstrap
                    rule:Rule|None=None # the rule under test (the plan's by default)
                   ) -> dict:
-    "One exact null of the rule: ridge + noise draw A against ridge + noise draw B, artist-grouped CV over `seeds` fold assignments."
+    ("One exact null of the rule: ridge + noise draw A against ridge + noise draw B, artist-grouped CV over `seeds` "
+     "fold assignments.")
     from popnb.models import make_baseline
     rule = rule or Rule.from_plan(); d = df.reset_index(drop=True); y = d.popularity.to_numpy(float)
     cols = [f'placebo{i}' for i in range(columns)]; out = []
@@ -331,10 +357,13 @@ def null_replicate(df:pd.DataFrame, # the tracks (popnb.data schema)
         for s in range(seeds):
             for fold, (tr, te) in enumerate(grouped_folds(dz, k=k, seed=replicate * seeds + s)):
                 m = make_baseline('ridge').set_params(columns__cols=(*META_COLS, *cols)).fit(dz.iloc[tr], y[tr])
-                out.append(pd.DataFrame(dict(protocol='grouped', model=side, seed=s, fold=fold, split='test', track_key=d.track_key.to_numpy()[te],
-                                             artist=d.artist.to_numpy()[te], y_true=y[te], y_pred=m.predict(dz.iloc[te]))))
+                out.append(pd.DataFrame(dict(protocol='grouped', model=side, seed=s, fold=fold, split='test',
+                                             track_key=d.track_key.to_numpy()[te],
+                                             artist=d.artist.to_numpy()[te], y_true=y[te],
+                                             y_pred=m.predict(dz.iloc[te]))))
     r = detection(pd.concat(out, ignore_index=True)[PRED_COLS], 'A', 'B', 'mae', n_boot, seed=replicate, rule=rule)
-    return dict(replicate=replicate, difference=r['difference'], se=r['se'], z=r['difference'] / r['se'], p_value=r['p_value'],
+    return dict(replicate=replicate, difference=r['difference'], se=r['se'], z=r['difference'] / r['se'],
+                p_value=r['p_value'],
                 rejected=r['detected'] or r['against'])
 
 # %% ../nbs/05b_power.ipynb #f2acb01e
@@ -345,15 +374,18 @@ def null_study(df:pd.DataFrame, # the tracks
               ) -> pd.DataFrame:
     "One row per null replicate: difference, se, z, p_value (under the rule) and whether the rule rejected."
     from tqdm.auto import tqdm
-    return pd.DataFrame([null_replicate(df, r, **kw) for r in tqdm(range(replicates), disable=not progress, desc='null study')])
+    return pd.DataFrame([null_replicate(df, r, **kw)
+                         for r in tqdm(range(replicates), disable=not progress, desc='null study')])
 
 # %% ../nbs/05b_power.ipynb #656b8ddf
 def null_summary(t:pd.DataFrame, # what null_study returns
                  rule:Rule|None=None # the rule it ran (the plan's by default)
                 ) -> dict:
-    "Replicates, rejections, the false-positive rate with its Wilson interval, and the calibration factor the null asks for."
+    ("Replicates, rejections, the false-positive rate with its Wilson interval, and the calibration factor the null "
+     "asks for.")
     from scipy.stats import norm
     rule = rule or Rule.from_plan(); k, n = int(t.rejected.sum()), len(t); lo, hi = wilson(k, n)
     q = float(np.quantile(np.abs(t.z.to_numpy(float)) / rule.se_inflation, 1 - rule.alpha))
-    return dict(replicates=n, rejected=k, rate=k / n, rate_low=lo, rate_high=hi, alpha=rule.alpha, se_inflation=rule.se_inflation,
+    return dict(replicates=n, rejected=k, rate=k / n, rate_low=lo, rate_high=hi, alpha=rule.alpha,
+                se_inflation=rule.se_inflation,
                 factor_needed=max(1.0, q / float(norm.isf(rule.alpha / 2))), within=hi <= rule.max_fpr)

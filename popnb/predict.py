@@ -21,7 +21,8 @@ __all__ = ['PREDICT_COLS', 'VARY_COLS', 'MEDIAN_OK', 'CLIP_MS', 'COVERAGE', 'STA
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
 
 PREDICT_COLS = ['file','popularity','low','high','coverage','status','error','extrapolation','outside','notes','inputs',
-                'from_user','from_descriptors','filled','model','checkpoint','audio_source','audio_used','mel_key','caveat']
+                'from_user','from_descriptors','filled','model','checkpoint','audio_source','audio_used','mel_key',
+                'caveat']
 VARY_COLS = ['file','vary','value','own_value', *PREDICT_COLS[1:]]   # the rows of --vary: one per file and value
 MEDIAN_OK = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence',
              'time_signature']   # no descriptor measures them: training medians, flagged
@@ -113,7 +114,8 @@ def _sources(cols:list, given:set, descriptors:bool, fill_missing:bool) -> dict:
         elif (descriptors and c in MEDIAN_OK) or fill_missing: src[c] = 'median'
     nowhere = [c for c in cols if c not in src]
     if nowhere:
-        why = [f"{c} ({'give it as ' + input_flag(c) if c in META_COLS else 'not a descriptor popnb computes from audio'}" +
+        why = [f"{c} ("
+               f"{'give it as ' + input_flag(c) if c in META_COLS else 'not a descriptor popnb computes from audio'}" +
                (', and not measurable from audio' if c in META_COLS and c not in DESCRIPTORS else '') + ')'
                for c in nowhere]
         raise ParameterError(f"no value for {', '.join(why)}: give them in --features or as flags, "
@@ -199,7 +201,8 @@ from contextlib import contextmanager
 
 @contextmanager
 def _quiet_fd2():
-    "File descriptor 2 sent to /dev/null for the block: what C decoders (libmpg123's 'Note: Illegal Audio-MPEG-Header') write there stays off the terminal."
+    ("File descriptor 2 sent to /dev/null for the block: what C decoders (libmpg123's 'Note: Illegal "
+     "Audio-MPEG-Header') write there stays off the terminal.")
     try: sys.stderr.flush(); saved = os.dup(2)
     except (OSError, ValueError): yield; return
     null = os.open(os.devnull, os.O_WRONLY)
@@ -210,7 +213,8 @@ def _quiet_fd2():
 def _reason(why:str) -> str:
     "A decoder's error as one line that says what is wrong with the file and, where there is one, what to do."
     m = re.search(r"\[Errno -?\d+\] ([^:]+)", why)
-    if m and why.startswith('not a readable audio file'): return f"not an audio file FFmpeg can read ({m.group(1).strip()})"
+    if m and why.startswith('not a readable audio file'):
+        return f"not an audio file FFmpeg can read ({m.group(1).strip()})"
     if why.startswith('too short:') and 'window' in why:
         return (why.split(' (at least')[0] + ": the model reads a window of that length; give a longer recording, "
                 "or train a bundle on shorter clips (popnb train --seconds)")
@@ -221,7 +225,8 @@ def decode_files(files:list, # audio files
                  params, # the bundle's MelParams
                  descriptors:bool=True # also describe each file
                 ) -> list: # per file: (spectrogram or None, descriptors or why there are none or None, error or '')
-    "Each file decoded once: its spectrogram, its descriptors, or why it has none (one line). Never raises on bad audio."
+    ("Each file decoded once: its spectrogram, its descriptors, or why it has none (one line). Never raises on bad "
+     "audio.")
     from popnb.features import file_features
     out = []
     for f in files:
@@ -232,7 +237,8 @@ def decode_files(files:list, # audio files
     return out
 
 # %% ../nbs/07b_predict.ipynb #a356f37e
-CLIP_MS = 35_000     # a file this short is a clip (a 30 s preview), not the whole track: its length is not the track's duration
+# a file this short is a clip (a 30 s preview), not the whole track: its length is not the track's duration
+CLIP_MS = 35_000
 COVERAGE = 0.9       # the prediction interval's default coverage
 _LABELS = {'artist_popularity': 'artist popularity', 'artist_followers': 'artist followers', 'duration_ms': 'duration',
            'time_signature': 'time signature'}
@@ -285,11 +291,13 @@ def conformal_halfwidth(residuals, # out-of-fold residuals (actual − predicted
 
 # %% ../nbs/07b_predict.ipynb #5aeb1145
 def fit_network(m, d:pd.DataFrame, y:np.ndarray, S, seed:int=0):
-    "Fit network `m` on rows `d` as `popnb train` does: the paper's network stops early on a held-out 20 % of them, the others on their own."
+    ("Fit network `m` on rows `d` as `popnb train` does: the paper's network stops early on a held-out 20 % of them, "
+     "the others on their own.")
     from popnb.data import paper_split
     if m.config.val != 'test': return m.fit(d, y, S=S)
     tr, te = paper_split(d, seed=seed)
-    return m.fit(d.iloc[tr], y[tr], S=None if S is None else S[tr], X_val=d.iloc[te], y_val=y[te], S_val=None if S is None else S[te])
+    return m.fit(d.iloc[tr], y[tr], S=None if S is None else S[tr], X_val=d.iloc[te], y_val=y[te],
+                 S_val=None if S is None else S[te])
 
 # %% ../nbs/07b_predict.ipynb #a179e126
 def grouped_residuals(d:pd.DataFrame, # the training rows (with `artist`)
@@ -300,32 +308,39 @@ def grouped_residuals(d:pd.DataFrame, # the training rows (with `artist`)
                       seed:int=0, # the fold assignment and the networks' seed
                       **over # TrainConfig fields, as the bundle's network got them (epochs, device)
                      ) -> np.ndarray:
-    "Out-of-fold residuals (actual − predicted, prediction clipped to 0–100) of `model` under an artist-grouped k-fold CV of the rows."
+    ("Out-of-fold residuals (actual − predicted, prediction clipped to 0–100) of `model` under an artist-grouped "
+     "k-fold CV of the rows.")
     from popnb.data import grouped_folds
     from popnb.train import make_model
     res = np.full(len(d), np.nan)
     for tr, te in grouped_folds(d, k=k, seed=seed):
-        m = fit_network(make_model(model, seed=seed, **over), d.iloc[tr].reset_index(drop=True), y[tr], None if S is None else S[tr], seed)
+        m = fit_network(make_model(model, seed=seed, **over), d.iloc[tr].reset_index(drop=True), y[tr],
+                        None if S is None else S[tr], seed)
         res[te] = y[te] - np.clip(m.predict(d.iloc[te].reset_index(drop=True), None if S is None else S[te]), 0, 100)
     return res
 
 # %% ../nbs/07b_predict.ipynb #b14357e9
-STANDIN_CAVEAT = ("this model learned from synthetic stand-in audio, not recordings: for a real song its audio tells the model next to "
-                  "nothing, and the number comes from the other inputs, above all the artist's popularity and followers")
-NO_AUDIO_CAVEAT = "this model does not use the audio (trained without it): the number comes from the metadata inputs alone"
-ARTIST_CAVEAT = ("the artist's popularity and followers are today's values, not the release day's: the training tracks' were "
-                 "measured when the data were collected, after every release (they already reflect how those tracks did), "
-                 "and those given for a new track are the artist's now")
+STANDIN_CAVEAT = ("this model learned from synthetic stand-in audio, not recordings: for a real song its audio tells "
+                  "the model next to nothing, and the number comes from the other inputs, above all the artist's "
+                  "popularity and followers")
+NO_AUDIO_CAVEAT = ("this model does not use the audio (trained without it): the number comes from the metadata inputs "
+                   "alone")
+ARTIST_CAVEAT = ("the artist's popularity and followers are today's values, not the release day's: the training "
+                 "tracks' were measured when the data were collected, after every release (they already reflect how "
+                 "those tracks did), and those given for a new track are the artist's now")
 
 def caveat(pr) -> str:
-    "What a prediction of `pr` means, in one sentence: of its audio for a real recording, of the artist's values for a new track ('' when neither applies)."
+    ("What a prediction of `pr` means, in one sentence: of its audio for a real recording, of the artist's values for "
+     "a new track ('' when neither applies).")
     audio = NO_AUDIO_CAVEAT if not pr.uses_audio else STANDIN_CAVEAT if pr.audio_source == 'synthetic' else ''
-    artist = ARTIST_CAVEAT if getattr(pr, 'uses_meta', False) and set(ARTIST_COLS) & set(getattr(pr, 'meta_cols', ())) else ''
+    artist = (ARTIST_CAVEAT if getattr(pr, 'uses_meta', False) and set(ARTIST_COLS) & set(getattr(pr, 'meta_cols', ()))
+              else '')
     return '; '.join(s for s in (audio, artist) if s)
 
 # %% ../nbs/07b_predict.ipynb #650e1e2d
 def bundle_trust(pr) -> tuple:
-    "(training ranges, calibration residuals or None, what the calibration was) a bundle records; ({}, None, '') for an older bundle."
+    ("(training ranges, calibration residuals or None, what the calibration was) a bundle records; ({}, None, '') for "
+     "an older bundle.")
     extra = (getattr(pr, 'info', None) or {}).get('extra') or {}
     cal = extra.get('calibration') or {}
     res = np.asarray(cal['residuals'], float) if cal.get('residuals') else None
@@ -333,7 +348,8 @@ def bundle_trust(pr) -> tuple:
 
 # %% ../nbs/07b_predict.ipynb #99a5f495
 def _clip_duration(d, medians:dict, clip_ms:float=CLIP_MS):
-    "A file's descriptors with the length of a clip (≤ clip_ms) replaced by the training median, and the note saying so; (d, '') otherwise."
+    ("A file's descriptors with the length of a clip (≤ clip_ms) replaced by the training median, and the note saying "
+     "so; (d, '') otherwise.")
     if not isinstance(d, dict) or not d.get('duration_ms', np.inf) <= clip_ms: return d, ''
     med = float(medians.get('duration_ms', np.nan))
     return ({**d, 'duration_ms': med},
@@ -351,8 +367,8 @@ def predict_batch(files:list, # audio files predicted together
                   decoded:list|None=None, # `decode_files(files, ...)` when already done (by a worker process)
                   coverage:float=COVERAGE # the prediction interval's coverage
                  ) -> list: # row dicts, PREDICT_COLS (plus 'vary', 'value')
-    ("Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass, with the interval, "
-     "the inputs outside the training ranges and the values used; a bad file is an error row.")
+    ("Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass, with the "
+     "interval, the inputs outside the training ranges and the values used; a bad file is an error row.")
     files = [str(f) for f in files]
     dec = decoded if decoded is not None else decode_files(files, pr.params, descriptors and pr.uses_meta)
     clips = [_clip_duration(d, pr.medians) for _,d,_ in dec]
@@ -368,12 +384,13 @@ def predict_batch(files:list, # audio files predicted together
         rows.append(dict(file=f, popularity=np.nan, low=np.nan, high=np.nan, coverage=coverage, status='error',
                          error=dec[j][2] or meta.at[j, 'error'], extrapolation=False, outside=[],
                          notes=notes, inputs={}, from_user=user, from_descriptors=desc, filled=filled, model=pr.name,
-                         checkpoint=str(pr.path), audio_source=pr.audio_source, audio_used=pr.uses_audio and not dec[j][2],
-                         mel_key=pr.params.key, caveat=caveat(pr)))
+                         checkpoint=str(pr.path), audio_source=pr.audio_source,
+                         audio_used=pr.uses_audio and not dec[j][2], mel_key=pr.params.key, caveat=caveat(pr)))
     idx = [j for j,r in enumerate(rows) if not r['error']]
     M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)[idx]
     S = np.stack([dec[j][0] for j in idx]) if idx and pr.uses_audio else None
-    interval = lambda v: dict(popularity=round(float(v), 2), low=round(float(np.clip(v - q, 0, 100)), 2), high=round(float(np.clip(v + q, 0, 100)), 2))
+    interval = lambda v: dict(popularity=round(float(v), 2), low=round(float(np.clip(v - q, 0, 100)), 2),
+                              high=round(float(np.clip(v + q, 0, 100)), 2))
     if idx:
         for i, (j, v) in enumerate(zip(idx, np.clip(pr.predict(M, S), 0, 100))):
             used = {c: float(M[i, k]) for k, c in enumerate(pr.meta_cols)} if pr.uses_meta else {}
@@ -389,8 +406,9 @@ def predict_batch(files:list, # audio files predicted together
     def one(j, r, g, v):
         used = {**r['inputs'], col: float(v)} if r['inputs'] else {}
         out = outside_ranges(used, ranges) if used else []
-        return {'file': r['file'], 'vary': col, 'value': float(v), 'own_value': r['inputs'].get(col, np.nan), **r, 'from_user': drop(r['from_user']),
-                'from_descriptors': drop(r['from_descriptors']), 'filled': drop(r['filled']), 'inputs': used,
+        return {'file': r['file'], 'vary': col, 'value': float(v), 'own_value': r['inputs'].get(col, np.nan), **r,
+                'from_user': drop(r['from_user']), 'from_descriptors': drop(r['from_descriptors']),
+                'filled': drop(r['filled']), 'inputs': used,
                 'outside': out, 'extrapolation': bool(out), **(interval(ice[j][g]) if j in ice else {})}
     return [one(j, r, g, v) for j,r in enumerate(rows) for g,v in enumerate(vals)]
 
@@ -411,7 +429,8 @@ def _batches(files:list, features, batch_size:int):
 
 # %% ../nbs/07b_predict.ipynb #147e0c89
 def _in_order(ex, calls, ahead:int):
-    "`ex.submit(fn, *args)` of each (fn, *args) in `calls`, results yielded in order, at most `ahead` submitted and not yet yielded."
+    ("`ex.submit(fn, *args)` of each (fn, *args) in `calls`, results yielded in order, at most `ahead` submitted and "
+     "not yet yielded.")
     from collections import deque
     running = deque()
     for fn, *args in calls:
@@ -421,7 +440,8 @@ def _in_order(ex, calls, ahead:int):
 
 # %% ../nbs/07b_predict.ipynb #ca848a30
 def _decoded_in_order(files:list, params, descriptors:bool, n_jobs:int, chunk:int):
-    "`decode_files` of each file, in order, decoded `chunk` files at a time by `n_jobs` worker processes, a few chunks ahead."
+    ("`decode_files` of each file, in order, decoded `chunk` files at a time by `n_jobs` worker processes, a few "
+     "chunks ahead.")
     from concurrent.futures import ProcessPoolExecutor
     import popnb.predict as _m     # workers import the library's copy (picklable by reference)
     with ProcessPoolExecutor(n_jobs, initializer=_m._init_worker) as ex:
@@ -437,21 +457,25 @@ def _predict_forked(files:list, features):
 
 # %% ../nbs/07b_predict.ipynb #42c74480
 def _predicted_in_order(batches, pr, kw:dict, n_jobs:int):
-    "(files in the batch, its rows) of each (files, features) batch, in order, predicted by `n_jobs` forked workers, a few batches ahead."
+    ("(files in the batch, its rows) of each (files, features) batch, in order, predicted by `n_jobs` forked workers, "
+     "a few batches ahead.")
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing, popnb.predict as _m
     _m._FORKED.update(pr=pr, kw=kw)
     try:
-        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'), initializer=_m._init_worker) as ex:
+        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'),
+                                 initializer=_m._init_worker) as ex:
             yield from _in_order(ex, ((_m._predict_forked, b, f) for b, f in batches), 3*n_jobs)
     finally: _m._FORKED.clear()
 
 # %% ../nbs/07b_predict.ipynb #10513bce
 def as_predictor(predictor, params=None, device=None):
-    "A `Predictor` from itself or a bundle path (loaded on `device`); ParameterError when `params` differ from the bundle's."
+    ("A `Predictor` from itself or a bundle path (loaded on `device`); ParameterError when `params` differ from the "
+     "bundle's.")
     from popnb.train import Predictor, load_predictor
     pr = predictor if isinstance(predictor, Predictor) else load_predictor(predictor, params=params, device=device)
-    if params is not None and params != pr.params: load_predictor(pr.path, params=params)   # raises, naming the difference
+    # raises, naming the difference
+    if params is not None and params != pr.params: load_predictor(pr.path, params=params)
     return pr
 
 # %% ../nbs/07b_predict.ipynb #1f2a5c6f
@@ -459,11 +483,14 @@ def _predict_args(pr, features, values, vary, fill_missing, descriptors) -> tupl
     "(features table, values) checked once, before any file is decoded; ParameterError naming what is wrong."
     values = {k: v for k,v in (values or {}).items() if v is not None}
     if vary is not None:
-        if vary[0] not in pr.meta_cols: raise ParameterError(f"the bundle takes no input {vary[0]!r}{did_you_mean(vary[0], pr.meta_cols)}", where='vary')
+        if vary[0] not in pr.meta_cols:
+            raise ParameterError(f"the bundle takes no input {vary[0]!r}{did_you_mean(vary[0], pr.meta_cols)}",
+                                 where='vary')
         if not len(vary[1]): raise ParameterError("no values to vary over", where='vary')
     features = _read_features(features)
     head = features if features is None or 'file' in features.columns else features.head(0)
-    metadata_table([], pr.medians, head, values, fill_missing, required=pr.uses_meta, described=[] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
+    metadata_table([], pr.medians, head, values, fill_missing, required=pr.uses_meta,
+                   described=[] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
     return features, values
 
 # %% ../nbs/07b_predict.ipynb #fc834e96
@@ -480,34 +507,43 @@ def iter_predictions(paths:list, # audio files
                      progress:bool=True, # show a progress bar
                      coverage:float=COVERAGE # the prediction interval's coverage
                     ):
-    "Rows (lists of dicts) batch by batch, in the order of `paths`, as soon as they are predicted: memory flat in the number of files."
+    ("Rows (lists of dicts) batch by batch, in the order of `paths`, as soon as they are predicted: memory flat in the "
+     "number of files.")
     import multiprocessing
     from tqdm.auto import tqdm
-    if n_jobs < 1 or batch_size < 1: raise ParameterError(f"need n_jobs >= 1 and batch_size >= 1, got {n_jobs}, {batch_size}", where='n_jobs')
+    if n_jobs < 1 or batch_size < 1:
+        raise ParameterError(f"need n_jobs >= 1 and batch_size >= 1, got {n_jobs}, {batch_size}", where='n_jobs')
     pr = as_predictor(predictor)
     features, values = _predict_args(pr, features, values, vary, fill_missing, descriptors)
     files, skip = [str(f) for f in paths], set(map(str, skip))
     n0 = len(files)
     if features is not None and 'file' not in features.columns and len(features) != len(files):
-        raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): without a 'file' column rows are matched by order", where='features')
+        raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): "
+                             "without a 'file' column rows are matched by order", where='features')
     if skip:
         keep = [j for j,f in enumerate(files) if f not in skip]
-        if features is not None and 'file' not in features.columns: features = features.iloc[keep].reset_index(drop=True)
+        if features is not None and 'file' not in features.columns:
+            features = features.iloc[keep].reset_index(drop=True)
         files = [files[j] for j in keep]
     conformal_halfwidth([], coverage)   # a bad coverage stops here, before any file is decoded
     kw = dict(values=values, fill_missing=fill_missing, descriptors=descriptors, vary=vary, coverage=coverage)
     bar = tqdm(total=n0, initial=n0 - len(files), desc='predict', unit='file', disable=not progress)
     try:
         if n_jobs == 1 or len(files) <= 1:
-            for b,f in _batches(files, features, batch_size): yield predict_batch(b, pr, features=f, **kw); bar.update(len(b))
+            for b,f in _batches(files, features, batch_size):
+                yield predict_batch(b, pr, features=f, **kw); bar.update(len(b))
             return
         if descriptors and pr.uses_meta:
-            from popnb.features import warm_numba; warm_numba()   # numba's cache compiled once, before the workers read it
-        if 'fork' in multiprocessing.get_all_start_methods() and not str(getattr(pr, 'device', 'cpu')).startswith('cuda'):
-            for n, rows in _predicted_in_order(_batches(files, features, batch_size), pr, kw, n_jobs): yield rows; bar.update(n)
+            # numba's cache compiled once, before the workers read it
+            from popnb.features import warm_numba; warm_numba()
+        if ('fork' in multiprocessing.get_all_start_methods()
+                and not str(getattr(pr, 'device', 'cpu')).startswith('cuda')):
+            for n, rows in _predicted_in_order(_batches(files, features, batch_size), pr, kw, n_jobs):
+                yield rows; bar.update(n)
             return
         dec = _decoded_in_order(files, pr.params, descriptors and pr.uses_meta, n_jobs, max(1, min(8, batch_size)))
-        for b,f in _batches(files, features, batch_size):     # a GPU (or no fork): the workers decode, the network runs here
+        # a GPU (or no fork): the workers decode, the network runs here
+        for b,f in _batches(files, features, batch_size):
             yield predict_batch(b, pr, features=f, decoded=[next(dec) for _ in b], **kw); bar.update(len(b))
     finally: bar.close()
 
@@ -519,22 +555,25 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
                   artist_followers:float|None=None, # the artist's followers, for every file
                   audio_features:dict|None=None, # Spotify audio feature -> value, for every file
                   fill_missing:bool=False, # fill any missing metadata with the training medians (see `filled`)
-                  descriptors:bool=True, # measure tempo, loudness, key, mode, duration from each file (`file_features`); others from medians
+                  descriptors:bool=True, # measure tempo, loudness, key, mode, duration (`file_features`); rest: medians
                   params=None, # MelParams the caller expects; must equal the bundle's
                   device:str|None=None, # torch device (default_device() by default)
                   batch_size:int=32, # files decoded and predicted together
-                  vary:tuple|None=None, # (input, values): each file predicted at every value of one input, the others held
+                  vary:tuple|None=None, # (input, values): each file at every value of one input, the others held
                   n_jobs:int=1, # worker processes
                   progress:bool=True, # show a progress bar
                   coverage:float=COVERAGE # the prediction interval's coverage (split-conformal, see above)
                  ) -> pd.DataFrame:
-    "One row per file (per file and value with `vary`): predicted popularity (0-100) with its interval, status and error, the inputs used and where they came from."
+    ("One row per file (per file and value with `vary`): predicted popularity (0-100) with its interval, status and "
+     "error, the inputs used and where they came from.")
     pr = as_predictor(predictor, params, device)
     unknown = [k for k in (audio_features or {}) if k not in AUDIO_FEATURES]
-    if unknown: raise ParameterError(f"unknown audio feature(s) {unknown}; expected any of {AUDIO_FEATURES}", where='audio_features')
+    if unknown: raise ParameterError(f"unknown audio feature(s) {unknown}; expected any of {AUDIO_FEATURES}",
+                                     where='audio_features')
     if vary is not None: vary = (vary[0], np.asarray(vary[1], float).ravel())
     vals = dict(audio_features or {}, artist_popularity=artist_popularity, artist_followers=artist_followers)
-    rows = [r for b in iter_predictions(paths, pr, features, vals, fill_missing, descriptors, vary, n_jobs, batch_size, progress=progress, coverage=coverage) for r in b]
+    rows = [r for b in iter_predictions(paths, pr, features, vals, fill_missing, descriptors, vary, n_jobs, batch_size,
+                                        progress=progress, coverage=coverage) for r in b]
     return pd.DataFrame(rows, columns=PREDICT_COLS if vary is None else VARY_COLS)
 
 # %% ../nbs/07b_predict.ipynb #b72827d3
@@ -619,7 +658,8 @@ def parse_vary(s:str # 'tempo=90:150:10' (start:stop:step, stop included) or 'te
               ) -> tuple[str, np.ndarray]:
     "(input name, values) of a `--vary` specification."
     name, sep, rng = str(s).partition('=')
-    bad = lambda why: ParameterError(f"{why}; expected NAME=START:STOP:STEP or NAME=V1,V2,... (e.g. tempo=90:150:10)", where=f'--vary {s}')
+    bad = lambda why: ParameterError(f"{why}; expected NAME=START:STOP:STEP or NAME=V1,V2,... (e.g. tempo=90:150:10)",
+                                     where=f'--vary {s}')
     if not sep or not name.strip(): raise bad("no input name")
     try:
         if ':' in rng:
@@ -635,7 +675,8 @@ def parse_vary(s:str # 'tempo=90:150:10' (start:stop:step, stop included) or 'te
 def plot_vary(t:pd.DataFrame, # predict_files(..., vary=...) output
               out=None # a .png or .pdf to write (None: only return the figure)
              ):
-    "Predicted popularity against the varied input, one line per file, its interval as a band, the file's own value marked, the caveat below."
+    ("Predicted popularity against the varied input, one line per file, its interval as a band, the file's own value "
+     "marked, the caveat below.")
     from popnb.report import new_figure
     import matplotlib.pyplot as plt
     col = t['vary'].iloc[0]; ok = t[t.status == 'ok']
@@ -648,19 +689,23 @@ def plot_vary(t:pd.DataFrame, # predict_files(..., vary=...) output
             ax.axvline(own, color=line.get_color(), ls=':', lw=0.8)
             ax.plot([own], [np.interp(own, g.value, g.popularity)], marker='o', mfc='white', color=line.get_color())
     cov = ok.coverage.iloc[0] if len(ok) else COVERAGE
-    lo, hi = (ok.low.min(), ok.high.max()) if len(ok) and ok.low.notna().all() else (ok.popularity.min() - 10, ok.popularity.max() + 10)
-    ax.set_ylim(max(0, min(lo, ok.popularity.min() - 10) - 1), min(100, max(hi, ok.popularity.max() + 10) + 1))   # never steeper than the interval
+    lo, hi = ((ok.low.min(), ok.high.max()) if len(ok) and ok.low.notna().all()
+              else (ok.popularity.min() - 10, ok.popularity.max() + 10))
+    # never steeper than the interval
+    ax.set_ylim(max(0, min(lo, ok.popularity.min() - 10) - 1), min(100, max(hi, ok.popularity.max() + 10) + 1))
     unit = _UNITS.get(col, '').strip()
     ax.set(xlabel=f"{input_label(col)}{f' ({unit})' if unit else ''}", ylabel='predicted popularity (0–100)',
            title=f"prediction as {input_label(col)} varies, other inputs held")
     ax.legend(frameon=False, fontsize=6, title=f"band: {cov:.0%} interval; ○ the file's own value", title_fontsize=6)
     note = ok.caveat.iloc[0] if len(ok) and ok.caveat.iloc[0] else ''
     if note: fig.text(0.0, -0.02, textwrap.fill('Caveat: ' + note + '.', 70), fontsize=6, va='top', ha='left')
-    if out: fig.savefig(out, metadata={'png': {'Software': None}, 'pdf': {'CreationDate': None}}.get(Path(out).suffix[1:]))
+    if out:
+        fig.savefig(out, metadata={'png': {'Software': None}, 'pdf': {'CreationDate': None}}.get(Path(out).suffix[1:]))
     return fig
 
 # %% ../nbs/07b_predict.ipynb #da4a80c7
-TABLE_WIDTH = 100   # the table (and `popnb predict`'s footer) fits a terminal this wide; long reasons go to the footnotes
+# the table (and `popnb predict`'s footer) fits a terminal this wide; long reasons go to the footnotes
+TABLE_WIDTH = 100
 
 def _short(f:str, n:int=32) -> str: f = Path(f).name; return f if len(f) <= n else '…' + f[-(n - 1):]
 
@@ -673,7 +718,8 @@ def _inputs_note(r:dict, verbose:bool) -> str:
     parts = [f"given: {lab(r['from_user'])}" if r.get('from_user') else '',
              f"measured from the file: {lab(r['from_descriptors'])}" if r.get('from_descriptors') else '',
              (f"training medians: {lab(med)}" if verbose or len(med) <= 2 else
-              f"training medians: {lab([c for c in med if c not in MEDIAN_OK])}{', ' if any(c not in MEDIAN_OK for c in med) else ''}"
+              f"training medians: {lab([c for c in med if c not in MEDIAN_OK])}"
+              f"{', ' if any(c not in MEDIAN_OK for c in med) else ''}"
               f"{sum(c in MEDIAN_OK for c in med)} learned scores (-v lists them)") if med else '']
     return '; '.join(p for p in parts if p)
 
@@ -681,7 +727,8 @@ def _inputs_note(r:dict, verbose:bool) -> str:
 def format_rows(t:pd.DataFrame, # predict_files output
                 verbose:bool=False # every input and value, every note in full
                ) -> str:
-    "The prediction table for a terminal: one short line per row, the reasons and the inputs in numbered notes below it."
+    ("The prediction table for a terminal: one short line per row, the reasons and the inputs in numbered notes below "
+     "it.")
     vary = 'vary' in t.columns
     cov = t.coverage.iloc[0] if len(t) else COVERAGE
     notes, mark, rows = [], {}, []
@@ -690,11 +737,13 @@ def format_rows(t:pd.DataFrame, # predict_files output
         if r['status'] != 'ok': why.append(r['error'])
         else:
             if any(g.extrapolation):
-                out = list(dict.fromkeys(x for o in g.outside for x in o if not vary or not x.startswith(input_label(r['vary']) + ' ')))
+                out = list(dict.fromkeys(x for o in g.outside for x in o
+                                         if not vary or not x.startswith(input_label(r['vary']) + ' ')))
                 why.append('extrapolation — outside the training data: ' + '; '.join(out) if out else
                            f"extrapolation at some values of {input_label(r['vary'])}")
             why += list(r['notes']); why.append(_inputs_note(r, verbose))
-        notes.append(textwrap.fill(f"[{len(notes) + 1}] {Path(f).name}: " + '. '.join(w for w in why if w), TABLE_WIDTH, subsequent_indent='    '))
+        notes.append(textwrap.fill(f"[{len(notes) + 1}] {Path(f).name}: " + '. '.join(w for w in why if w), TABLE_WIDTH,
+                                   subsequent_indent='    '))
         mark[f] = f"[{len(notes)}]" + (' extrapolation' if r['status'] == 'ok' and any(g.extrapolation) else '')
     for r in t.to_dict('records'):
         ok = r['status'] == 'ok'

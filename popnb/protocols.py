@@ -19,9 +19,11 @@ def model_inputs(model:str, # a key of popnb.train.MODELS
                  mel:MelParams # the log-mel preset of the corrected networks
                 ) -> MelParams|None:
     "The spectrogram parameters `model` is trained on, or None when it uses no audio."
-    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
+    if model not in MODELS:
+        raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
     if not MODELS[model].uses_audio: return None
-    return PAPER_MEL if getattr(MODELS[model], 'spec_input', 'study') == 'paper' else mel   # paper: the authors' 40 × 8 input
+    # paper: the authors' 40 × 8 input
+    return PAPER_MEL if getattr(MODELS[model], 'spec_input', 'study') == 'paper' else mel
 
 # %% ../nbs/05a_protocols.ipynb #e6e40e2b
 def descriptor_columns(df:pd.DataFrame, # the tracks, in the store's row order
@@ -31,17 +33,21 @@ def descriptor_columns(df:pd.DataFrame, # the tracks, in the store's row order
     desc = store.descriptors
     d = df.reset_index(drop=True)
     if len(desc) != len(d) or not (desc.track_key.astype(str).to_numpy() == d.track_key.astype(str).to_numpy()).all():
-        raise DataError("the store's rows are not the table's rows (track_key differs): build the store from this table", where='store')
+        raise DataError("the store's rows are not the table's rows (track_key differs): "
+                        "build the store from this table", where='store')
     vals = desc[list(DESCRIPTORS)].to_numpy(dtype=float, na_value=np.nan)
     why = desc.descriptor_reason.fillna('').astype(str).to_numpy().astype(object)
     gap = (why == '') & ~np.isfinite(vals).all(1)
-    why[gap] = [f"no value for {', '.join(k for k,v in zip(DESCRIPTORS, row) if not np.isfinite(v))}" for row in vals[gap]]
+    why[gap] = [f"no value for {', '.join(k for k,v in zip(DESCRIPTORS, row) if not np.isfinite(v))}"
+                for row in vals[gap]]
     return d.assign(**{c: vals[:, j] for j,c in enumerate(DESC_COLS)}), why.astype(str)
 
+# %% ../nbs/05a_protocols.ipynb #ff92e5c0
 def add_descriptors(df:pd.DataFrame, # the tracks (popnb.data schema), in the store's row order
                     store # a store built from `df` with `build_store(..., descriptors=True)`
                    ) -> pd.DataFrame:
-    "The described tracks of `df` with `desc_<name>` columns; `.attrs['no_descriptors']` maps each left-out track to its reason."
+    ("The described tracks of `df` with `desc_<name>` columns; `.attrs['no_descriptors']` maps each left-out track to "
+     "its reason.")
     d, why = descriptor_columns(df, store)
     out = d[why == ''].reset_index(drop=True)
     out.attrs['no_descriptors'] = dict(zip(d.track_key.astype(str)[why != ''], why[why != '']))
@@ -52,8 +58,10 @@ def feature_label(feature_set:str, # spotify | descriptors | both
                   audio_source:str # the resolved audio source the descriptors come from
                  ) -> str:
     "What a run's inputs were, for captions: 'Spotify audio-features', 'descriptors from previews', ..."
-    if feature_set not in FEATURE_SETS: raise ParameterError(f"must be one of {list(FEATURE_SETS)}, got {feature_set!r}", where='feature_set')
-    src = {'synthetic': SYNTH_LABEL, 'previews': 'previews', 'local': 'local audio files'}.get(audio_source, f'{audio_source} audio')
+    if feature_set not in FEATURE_SETS:
+        raise ParameterError(f"must be one of {list(FEATURE_SETS)}, got {feature_set!r}", where='feature_set')
+    src = ({'synthetic': SYNTH_LABEL, 'previews': 'previews', 'local': 'local audio files'}
+           .get(audio_source, f'{audio_source} audio'))
     return {'spotify': 'Spotify audio-features', 'descriptors': f'descriptors from {src}',
             'both': f'Spotify audio-features + descriptors from {src}'}[feature_set]
 
@@ -69,6 +77,7 @@ def protocol_splits(d:pd.DataFrame, # the rows (popnb.data schema)
     "The (train, test) positions of `protocol` for `seed`: one split, or one per fold."
     if protocol == 'paper': return [paper_split(d, seed=seed)]
     if protocol == 'grouped': return grouped_folds(d, k=k, seed=seed)
-    if protocol not in PROTOCOLS: raise ParameterError(f"must be one of {list(PROTOCOLS)}, got {protocol!r}", where='protocol')
+    if protocol not in PROTOCOLS:
+        raise ParameterError(f"must be one of {list(PROTOCOLS)}, got {protocol!r}", where='protocol')
     if cutoff is None: raise ParameterError("a release protocol needs its cutoff year", where='cutoff')
     return release_folds(d, cutoff, k, seed, new_artists=protocol == 'release_grouped')

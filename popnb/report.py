@@ -31,8 +31,9 @@ COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a 
 PALETTE = 'colorblind'
 SCREEN_DPI = 100                 # figures shown in a notebook; the files in figures/ keep savefig.dpi (300)
 SYNTHETIC_NOTE = SYNTH_LABEL     # what every artefact made from stand-in audio says
-METRIC_LABELS = {'mae': 'MAE', 'rmse': 'RMSE', 'r2': 'R²', 'spearman': 'Spearman ρ', 'accuracy': 'accuracy', 'precision': 'precision',
-                 'recall': 'recall', 'f1': 'F1', 'balanced_accuracy': 'balanced accuracy', 'macro_f1': 'macro-F1', 'roc_auc': 'ROC-AUC'}
+METRIC_LABELS = {'mae': 'MAE', 'rmse': 'RMSE', 'r2': 'R²', 'spearman': 'Spearman ρ', 'accuracy': 'accuracy',
+                 'precision': 'precision', 'recall': 'recall', 'f1': 'F1', 'balanced_accuracy': 'balanced accuracy',
+                 'macro_f1': 'macro-F1', 'roc_auc': 'ROC-AUC'}
 AUDIO_SOURCES = RESOLVED_SOURCES   # what an artefact's audio can be: `auto` is resolved before saving
 
 def set_style():
@@ -43,7 +44,8 @@ def set_style():
         'ytick.labelsize': 7, 'legend.fontsize': 7, 'legend.title_fontsize': 7, 'figure.titlesize': 9,
         'lines.linewidth': 1.2, 'lines.markersize': 3.5, 'axes.linewidth': 0.6, 'grid.linewidth': 0.4,
         'figure.dpi': SCREEN_DPI, 'savefig.dpi': 300, 'savefig.bbox': 'tight', 'savefig.pad_inches': 0.02,
-        'pdf.fonttype': 42, 'ps.fonttype': 42, 'svg.hashsalt': 'popnb', 'axes.spines.top': False, 'axes.spines.right': False})
+        'pdf.fonttype': 42, 'ps.fonttype': 42, 'svg.hashsalt': 'popnb', 'axes.spines.top': False,
+        'axes.spines.right': False})
 
 # %% ../nbs/07_report.ipynb #87a0f112
 def new_figure(width:str|float='column', # 'column' (3.5 in), 'full' (7.16 in) or inches
@@ -53,7 +55,8 @@ def new_figure(width:str|float='column', # 'column' (3.5 in), 'full' (7.16 in) o
     import matplotlib.pyplot as plt
     set_style()
     w = {'column': COLUMN_WIDTH, 'full': FULL_WIDTH}.get(width, width)
-    if not isinstance(w, (int, float)): raise ParameterError(f"expected 'column', 'full' or inches, got {width!r}", where='width')
+    if not isinstance(w, (int, float)): raise ParameterError(f"expected 'column', 'full' or inches, got {width!r}",
+                                                             where='width')
     return plt.subplots(nrows, ncols, figsize=(w, w*aspect), layout='constrained', **kw)
 
 # %% ../nbs/07_report.ipynb #33bacdd5
@@ -67,7 +70,9 @@ def set_context(notebook:str|None=None, # the source notebook; POPNB_NOTEBOOK (s
                ) -> dict:
     "Set the provenance shared by every artefact this notebook saves."
     _CTX.clear()
-    _CTX.update({k: v for k,v in dict(notebook=notebook, params=params, inputs=inputs, audio_source=check_audio_source(audio_source), root=root).items() if v is not None})
+    _CTX.update({k: v for k,v in dict(notebook=notebook, params=params, inputs=inputs,
+                                      audio_source=check_audio_source(audio_source), root=root).items()
+                 if v is not None})
     return dict(_CTX)
 
 # %% ../nbs/07_report.ipynb #2049757f
@@ -82,13 +87,16 @@ def _notebook_name() -> str:
     return _CTX.get('notebook') or os.environ.get('POPNB_NOTEBOOK') or 'interactive'
 
 # %% ../nbs/07_report.ipynb #4e81d9d6
-def notebook_name(ns:dict|None=None, # the notebook's globals(): `__session__` (Jupyter) or `__vsc_ipynb_file__` (VS Code)
+def notebook_name(ns:dict|None=None, # the notebook's globals(): `__session__` (Jupyter), `__vsc_ipynb_file__` (VS Code)
                   given:str|None=None # the name the notebook passes itself (a plain `papermill` run sets nothing)
                  ) -> str|None:
-    "The running notebook, relative to the project root: the runner's `POPNB_NOTEBOOK`, else `given`, else the front-end's."
+    ("The running notebook, relative to the project root: the runner's `POPNB_NOTEBOOK`, else `given`, else the "
+     "front-end's.")
     ns = ns or {}
-    n = os.environ.get('POPNB_NOTEBOOK') or given or ns.get('__vsc_ipynb_file__') or ns.get('__session__') or os.environ.get('JPY_SESSION_NAME')
-    if not n or not Path(n).is_absolute(): return n or None   # the runner's and a notebook's own names are root-relative
+    n = (os.environ.get('POPNB_NOTEBOOK') or given or ns.get('__vsc_ipynb_file__') or ns.get('__session__')
+         or os.environ.get('JPY_SESSION_NAME'))
+    # the runner's and a notebook's own names are root-relative
+    if not n or not Path(n).is_absolute(): return n or None
     try: return Path(n).resolve().relative_to(find_root()).as_posix()
     except ValueError: return n
 
@@ -119,7 +127,8 @@ RECORD_PARAMS = 'params/paper.yaml'   # the parameters of the committed record i
 def record_params(notebook:str|None, # the notebook, relative to the project root
                   root=None # project root (found by default)
                  ) -> dict|None:
-    "The parameters `notebook`'s artefacts in figures/ were made with: its declared defaults under params/paper.yaml; None if unknown."
+    ("The parameters `notebook`'s artefacts in figures/ were made with: its declared defaults under params/paper.yaml; "
+     "None if unknown.")
     if not notebook: return None
     P = paths(root); nb = P.root/notebook
     if not nb.is_file(): return None
@@ -140,16 +149,19 @@ def record_diff(params:dict, # a run's parameters (what `check_params` returns)
 # %% ../nbs/07_report.ipynb #31f297d3
 def rerun_root(notebook:str|None, # the notebook, relative to the project root
                root=None) -> Path:
-    "Where a rerun of `notebook` writes (its figures/ and manifest): _runs/<notebook's stem>/, beside its executed copy."
+    ("Where a rerun of `notebook` writes (its figures/ and manifest): _runs/<notebook's stem>/, beside its executed "
+     "copy.")
     return paths(root).runs/Path(notebook or 'interactive').stem
 
 # %% ../nbs/07_report.ipynb #e186015e
-SMOKE = dict(n_mels=16, clip_seconds=1.0, seconds=5.0, epochs=1, n_boot=50, n_repeats=2, min_tracks=5, k=3)   # a smoke run's sizes, where declared (k: artist folds)
+# a smoke run's sizes, where declared (k: artist folds)
+SMOKE = dict(n_mels=16, clip_seconds=1.0, seconds=5.0, epochs=1, n_boot=50, n_repeats=2, min_tracks=5, k=3)
 SMOKE_TRACKS = 4                     # a smoke run keeps this many tracks of each artist
 
 @dataclass
 class PaperRun:
-    "What a paper notebook works with: its parameters as run, the tracks, the resolved audio, where it writes, its study."
+    ("What a paper notebook works with: its parameters as run, the tracks, the resolved audio, where it writes, its "
+     "study.")
     params:dict; df:pd.DataFrame; audio:str|None; root:str|None; smoke:bool; commit:str|None
     study:object=None # the `popnb.runs.Study` its runs are made with (its study values as run, the audio resolved)
 
@@ -165,7 +177,8 @@ def _shrink(params:dict) -> dict:
 # %% ../nbs/07_report.ipynb #9a7aeaf6
 def study_params(ns:dict # a paper notebook's globals()
                 ) -> list:
-    "The study values a paper notebook declares; those it left None take the study's (params/paper.yaml `study:`), in `ns`."
+    ("The study values a paper notebook declares; those it left None take the study's (params/paper.yaml `study:`), in "
+     "`ns`.")
     from popnb.runs import load_study, STUDY_FIELDS   # runs come before the report in the chain, and import torch
     names = [k for k in STUDY_FIELDS if k in ns.get('__annotations__', {})]
     if any(ns[k] is None for k in names):
@@ -186,11 +199,12 @@ def _where(smoke:bool, diff:dict, rerun) -> str:
 # %% ../nbs/07_report.ipynb #038800ce
 def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in a smoke run, shrunk there
                 inputs:dict|None=None, # other input files each artefact is made from, name -> path
-                audio_artefacts:bool=True, # every artefact is made from the audio (False: those that are say so themselves)
+                audio_artefacts:bool=True, # all artefacts come from the audio (False: those that do say so themselves)
                 notebook:str|None=None, # the notebook's own path from the project root, recorded with each artefact
                 **choices # name=allowed values (audio_source is checked against AUDIO_SOURCES already)
                ) -> PaperRun:
-    "Start a paper notebook: check its parameters, shrink a smoke run, load the tracks, resolve the audio, start the run."
+    ("Start a paper notebook: check its parameters, shrink a smoke run, load the tracks, resolve the audio, start the "
+     "run.")
     from popnb.core import check_params
     from popnb.data import load_dataset, fetch_file, PAPER_TABLES
     from popnb.features import AUDIO_SOURCES, resolve_audio_source
@@ -214,7 +228,8 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     if name: _CTX['notebook'] = name
     commit = _CTX['commit']
     print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists ({Path(str(dataset)).name})"
-          f"{f', audio {audio}' if audio else ''}; writes {_where(smoke, diff, rerun)}; code at commit {(commit or 'unknown')[:12]}")
+          f"{f', audio {audio}' if audio else ''}; writes {_where(smoke, diff, rerun)}; "
+          f"code at commit {(commit or 'unknown')[:12]}")
     study = load_study(**{**{k: params[k] for k in names}, **({'audio_source': audio} if audio else {})})
     return PaperRun(params, df, audio, root, smoke, commit, study)
 
@@ -380,7 +395,8 @@ def metric_wide(scores:pd.DataFrame, # popnb.evaluate.score_table output: model,
                 dropna:bool=False # drop columns that are missing for every row
                ) -> pd.DataFrame:
     "One row per `index`, one `metric@threshold` column per entry of `cols` that the scores hold."
-    w = scores.assign(col=metric_col(scores)).pivot_table(index=index, columns='col', values=values, sort=False, dropna=dropna)
+    w = scores.assign(col=metric_col(scores)).pivot_table(index=index, columns='col', values=values, sort=False,
+                                                          dropna=dropna)
     return w[[c for c in cols if c in w.columns]].reset_index()
 
 # %% ../nbs/07_report.ipynb #338a1488
@@ -480,7 +496,8 @@ def score_cell(r, # a row of `popnb.evaluate.score_table`: value, and seed_sd, c
     "'value ± seed sd [ci_low, ci_high]', leaving out the parts that are not known (NaN or absent)."
     g = lambda k: float(r[k]) if k in r and pd.notna(r[k]) else math.nan
     v, sd, lo, hi = g('value'), g('seed_sd'), g('ci_low'), g('ci_high')
-    return num(v, digits) + (f" ± {num(sd, digits)}" if sd == sd else '') + (f" [{num(lo, digits)}, {num(hi, digits)}]" if lo == lo else '')
+    return (num(v, digits) + (f" ± {num(sd, digits)}" if sd == sd else '')
+            + (f" [{num(lo, digits)}, {num(hi, digits)}]" if lo == lo else ''))
 
 # %% ../nbs/07_report.ipynb #58e57acc
 def _env_id(env:dict) -> str:
@@ -488,7 +505,8 @@ def _env_id(env:dict) -> str:
 
 # %% ../nbs/07_report.ipynb #d8495735
 def _params_md(p:dict) -> str:
-    return ', '.join(f'`{k}={json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)}`' for k,v in sorted(p.items())) or '—'
+    return ', '.join(f'`{k}={json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)}`'
+                     for k,v in sorted(p.items())) or '—'
 
 # %% ../nbs/07_report.ipynb #d24efa7c
 def _link(f:str) -> str:
@@ -517,19 +535,23 @@ def render_index(m:dict) -> str:
                 if png: L += [f'![{a["name"]}]({_link(png[0])})', '']
             ins = ', '.join(f'{k} `{h[:12]}`' for k,h in sorted(a.get('inputs', {}).items())) or '—'
             L += [a.get('caption', ''), '',
-                  f'- files: {links}', f'- notebook: `{a.get("notebook")}`', f'- parameters: {_params_md(a.get("params", {}))}',
-                  f'- input sha256: {ins}', f'- audio source: {a.get("audio_source") or "— (no audio)"}', f'- environment: `{e}`', '']
+                  f'- files: {links}', f'- notebook: `{a.get("notebook")}`',
+                  f'- parameters: {_params_md(a.get("params", {}))}', f'- input sha256: {ins}',
+                  f'- audio source: {a.get("audio_source") or "— (no audio)"}', f'- environment: `{e}`', '']
     if runs:
-        L += ['## Notebook runs', '', '| notebook | status | output | parameters | environment |', '| :--- | :--- | :--- | :--- | :--- |']
+        L += ['## Notebook runs', '', '| notebook | status | output | parameters | environment |',
+              '| :--- | :--- | :--- | :--- | :--- |']
         for k, r in sorted(runs.items()):
             e = _env_id(r.get('environment', {})); envs[e] = r.get('environment', {})
-            L.append(f'| `{k}` | {r.get("status")} | `{r.get("output")}` | {_params_md(r.get("params", {})).replace("|", "/")} | `{e}` |')
+            L.append(f'| `{k}` | {r.get("status")} | `{r.get("output")}` | '
+                     f'{_params_md(r.get("params", {})).replace("|", "/")} | `{e}` |')
         L.append('')
     if envs:
         L += ['## Environments', '']
         for e, env in sorted(envs.items()):
             pk = ', '.join(f'{k} {v}' for k,v in sorted((env.get('packages') or {}).items()) if v)
-            L += [f'### `{e}`', '', f'- commit: `{env.get("commit")}`', f'- python {env.get("python")} on {env.get("platform")}',
+            L += [f'### `{e}`', '', f'- commit: `{env.get("commit")}`',
+                  f'- python {env.get("python")} on {env.get("platform")}',
                   f'- device: {env.get("device")} ({env.get("device_name")})', f'- packages: {pk}',
                   *(f'- lock: `{f}` sha256 `{h}`' for f, h in sorted((env.get('lock') or {}).items())), '']
     return '\n'.join(L).rstrip() + '\n'
@@ -552,7 +574,8 @@ def read_table(name:str, # a table's file stem, e.g. 'T3_paper_reproduction'
               ) -> pd.DataFrame:
     "A table of figures/tables/ as written by `save_table` (a clear error when it is missing)."
     f = paths(root).tables/f'{name}.csv'
-    if not f.is_file(): raise DataError("table not found: run `make reproduce` (or the notebook that makes it) first", where=str(f))
+    if not f.is_file(): raise DataError("table not found: run `make reproduce` (or the notebook that makes it) first",
+                                        where=str(f))
     t = pd.read_csv(f)
     return t.set_index(index) if index else t
 
@@ -572,12 +595,14 @@ def plot_threshold_sweep(sweep:pd.DataFrame, # popnb.evaluate.threshold_sweep ou
                          width:str|float='full'):
     "One panel per metric, one line per model, the constant predictor dashed; the popular share on a second axis."
     metrics = list(dict.fromkeys(sweep['metric']))
-    fig, axs = new_figure(width, aspect=0.38 if len(metrics) > 1 else 0.72, ncols=len(metrics), sharey=True, squeeze=False)
+    fig, axs = new_figure(width, aspect=0.38 if len(metrics) > 1 else 0.72, ncols=len(metrics), sharey=True,
+                          squeeze=False)
     for ax, m in zip(axs[0], metrics):
         d = sweep[sweep['metric'] == m]
         for model, dm in d.groupby('model', sort=False):
             const = 'always' in model or 'constant' in model
-            ax.plot(dm['threshold'], dm['value'], ls='--' if const else '-', color='0.4' if const else None, marker=None if const else '.', label=model)
+            ax.plot(dm['threshold'], dm['value'], ls='--' if const else '-', color='0.4' if const else None,
+                    marker=None if const else '.', label=model)
         share = d.drop_duplicates('threshold')
         ax.fill_between(share['threshold'], 0, share['positive_share'], color='0.85', zorder=0, label='share popular')
         if mark is not None: ax.axvline(mark, color='0.3', ls=':', lw=0.8)
@@ -604,6 +629,7 @@ def plot_pred_vs_actual(y, p, threshold:float|None=50, width:str|float='column',
     ax.scatter(y, p, s=4, alpha=0.4, lw=0, label=label)
     lo, hi = float(min(np.min(y), np.min(p))), float(max(np.max(y), np.max(p)))
     ax.plot([lo, hi], [lo, hi], color='0.3', lw=0.8)
-    if threshold is not None: ax.axvline(threshold, color='0.5', ls=':', lw=0.8); ax.axhline(threshold, color='0.5', ls=':', lw=0.8)
+    if threshold is not None:
+        ax.axvline(threshold, color='0.5', ls=':', lw=0.8); ax.axhline(threshold, color='0.5', ls=':', lw=0.8)
     ax.set(xlabel='actual popularity', ylabel='predicted popularity')
     return fig

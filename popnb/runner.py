@@ -9,7 +9,8 @@ from pathlib import Path
 from fastcore.xtras import modified_env
 import pandas as pd
 from .core import DataError, ParameterError, PopnbError, did_you_mean, paths, sha256_file, write_json
-from .report import run_environment, manifest_lock, rel_path, load_manifest, record, record_diff, rerun_root, smoke_root, write_index
+from .report import (run_environment, manifest_lock, rel_path, load_manifest, record, record_diff, rerun_root,
+                          smoke_root, write_index)
 
 # %% auto #0
 __all__ = ['read_params_file', 'declared_params', 'notebook_params', 'notebook_values', 'write_back', 'prune', 'run_notebook',
@@ -82,7 +83,8 @@ def notebook_params(nb, # the notebook
                     params_file=None, # YAML file: `common:`, `study:` + per-notebook sections, or flat
                     check_common:bool=True # refuse `common:` names that no notebook in nb's folder declares
                    ) -> dict:
-    "The parameters papermill should inject into `nb`: common ∩ declared, the `study:` values it declares as None, its section, `params`."
+    ("The parameters papermill should inject into `nb`: common ∩ declared, the `study:` values it declares as None, "
+     "its section, `params`.")
     nb = Path(nb); decl = declared_params(nb)
     common, secs = read_params_file(params_file) if params_file else ({}, {})
     if check_common and common:
@@ -92,7 +94,8 @@ def notebook_params(nb, # the notebook
                 raise ParameterError(f"declared by no notebook in {nb.parent}{did_you_mean(k, known)}",
                                      where=f'{params_file}: common.{k}')
     out = {k: v for k,v in common.items() if k in decl}
-    out |= {k: v for k, v in secs.get('study', {}).items() if decl.get(k) == 'None'}   # declared None: the study's value
+    # declared None: the study's value
+    out |= {k: v for k, v in secs.get('study', {}).items() if decl.get(k) == 'None'}
     for src, d in ((f'{params_file}: {nb.stem}', secs.get(nb.stem, {})), ('-p', params or {})):
         for k, v in d.items():
             if k not in decl:
@@ -103,7 +106,7 @@ def notebook_params(nb, # the notebook
 
 # %% ../nbs/07a_runner.ipynb #0ae64cb1
 def notebook_values(nb, # the notebook
-                    params_file=None, # a YAML parameters file; the project's params/paper.yaml by default (when there is one)
+                    params_file=None, # a YAML parameters file; by default the project's params/paper.yaml, if any
                     root=None # project root (found by default)
                    ) -> dict:
     "Every parameter a run of `nb` gets under `params_file`: its declared defaults, then what the file gives it."
@@ -161,7 +164,8 @@ def write_back(executed, # a notebook as papermill executed it
 
 # %% ../nbs/07a_runner.ipynb #a2f48304
 def _is_default(nb, passed:dict, root=None) -> bool:
-    "Whether `passed` only repeats what params/paper.yaml gives the notebook (a run whose outputs belong in the source)."
+    ("Whether `passed` only repeats what params/paper.yaml gives the notebook (a run whose outputs belong in the "
+     "source).")
     try: d = notebook_values(nb, root=root)
     except (ValueError, SyntaxError): return False
     return all(k in d and d[k] == v for k, v in passed.items())
@@ -193,7 +197,8 @@ def _is_record(nb:Path, # the notebook
                explicit:dict|None, # those given with -p
                params_file, # the YAML parameters file, if any
                root=None) -> bool:
-    "Whether a run writes the record (figures/): a committed parameters file (params/*.yaml) and no -p, or the record's parameters."
+    ("Whether a run writes the record (figures/): a committed parameters file (params/*.yaml) and no -p, or the "
+     "record's parameters.")
     P = paths(root)
     if params_file and not explicit and Path(params_file).resolve().parent == (P.root/'params').resolve(): return True
     return not record_diff(passed, rel_path(nb, root), root)
@@ -215,10 +220,12 @@ def run_notebook(nb, # the notebook to run
     P = paths(root); passed = notebook_params(nb, params, params_file)
     name, smoke = rel_path(nb, root), passed.get('smoke') is True
     rec_run = smoke or _is_record(nb, passed, params, params_file, root)
-    rerun = None if rec_run else rerun_root(name, root)   # a rerun: executed copy and artefacts together, never figures/
+    # a rerun: executed copy and artefacts together, never figures/
+    rerun = None if rec_run else rerun_root(name, root)
     out_dir = Path(out_dir) if out_dir else rerun or (P.runs/'paper' if nb.parent.name == 'paper' else P.runs)
     out = out_dir/nb.name; out.parent.mkdir(parents=True, exist_ok=True)
-    env = {'POPNB_NOTEBOOK': name, 'POPNB_RECORD': '1' if rec_run and not smoke else '0', **({'POPNB_ROOT': str(P.root)} if root else {})}
+    env = {'POPNB_NOTEBOOK': name, 'POPNB_RECORD': '1' if rec_run and not smoke else '0',
+           **({'POPNB_ROOT': str(P.root)} if root else {})}
     # a smoke run of a paper notebook writes into a scratch root (POPNB_SMOKE_ROOT), never figures/: record it there too
     log_root = Path(smoke_root()) if smoke and root is None else (rerun or root)
     if smoke and log_root is not root: env['POPNB_SMOKE_ROOT'] = str(log_root)
@@ -322,7 +329,8 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser('stages', help="the stage table of a make reproduce: seconds per notebook and stage, "
                                       "slowest cells")
     g.add_argument('run_dir', nargs='?', default='_runs')
-    v = sub.add_parser('study', help="print the study's values (the `study:` section of a parameters file, popnb.runs.load_study)")
+    v = sub.add_parser('study', help="print the study's values "
+                                     "(the `study:` section of a parameters file, popnb.runs.load_study)")
     v.add_argument('names', nargs='+'); v.add_argument('--params', dest='params_file', help='YAML parameters file')
     return ap
 

@@ -11,11 +11,13 @@ from tqdm.auto import tqdm
 from datetime import datetime, timezone
 import numpy as np, pandas as pd
 from fastcore.basics import patch
-from .core import cache_table, code_fingerprint, default_device, paths, sha256_bytes, short_hash, ParameterError, DataError
+from .core import (cache_table, code_fingerprint, default_device, paths, sha256_bytes, short_hash, ParameterError,
+                        DataError)
 from .features import MelParams, study_mel, build_store, resolve_audio_source, DESC_MIN_SECONDS
 from .data import release_cutoff
 import torch
-from .train import (MODELS, feature_cols, uses_descriptors, make_model, fit_predict, run_jobs, compute_threads, map_jobs,
+from .train import (MODELS, feature_cols, uses_descriptors, make_model, fit_predict, run_jobs, compute_threads,
+                         map_jobs,
                          train_jobs, net_builder, build_net)
 from .protocols import PROTOCOLS, protocol_splits, descriptor_columns, model_inputs
 
@@ -43,13 +45,14 @@ def mel(self:Study) -> MelParams:
     "The corrected networks' log-mel preset (`popnb.features.study_mel`)."
     return study_mel(self.n_mels, self.clip_seconds)
 
+# %% ../nbs/05d_runs.ipynb #46ef4f33
 @patch(as_prop=True)
 def descriptor_mel(self:Study) -> MelParams:
     "The log-mel whose clips the audio descriptors are measured on: `mel`, with clips of at least `DESC_MIN_SECONDS`."
     return study_mel(self.n_mels, max(self.clip_seconds, DESC_MIN_SECONDS))
 
 # %% ../nbs/05d_runs.ipynb #b6154b24
-def load_study(params_file:str|os.PathLike|None=None, # a YAML parameters file; the project's params/paper.yaml by default
+def load_study(params_file:str|os.PathLike|None=None, # a YAML parameters file; the project's params/paper.yaml if None
                **given # study values replacing the file's; None keeps the file's
               ) -> Study:
     "The study of `params_file` (its `study:` section, on the library's defaults), with the values `given` laid on it."
@@ -68,7 +71,7 @@ def predictions(self:Study, df:pd.DataFrame, # the dataset (popnb.data schema)
                 models:list|tuple, # keys of popnb.train.MODELS
                 protocol:str='grouped', # one of popnb.protocols.PROTOCOLS
                 feature_set:str='spotify', # model inputs: a key of popnb.train.FEATURE_SETS
-                cutoff:int|None=None, # last release year trained on (release protocols); `release_cutoff` by default
+                cutoff:int|None=None, # last year trained on (release protocols); None: `release_cutoff`
                 **how # how the runs execute: `Execution`'s fields (progress, refresh, n_jobs, stacked)
                ) -> pd.DataFrame:
     "Out-of-fold predictions of `models` under `protocol`, made with the study's values (`protocol_predictions`)."
@@ -107,25 +110,29 @@ class Execution:
 # %% ../nbs/05d_runs.ipynb #548923a3
 def model_code(model:str # a key of popnb.train.MODELS
               ) -> str:
-    "The fingerprint of the code that computes a run of `model`'s numbers: its network or baseline, its training, the splits."
-    if model not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
+    ("The fingerprint of the code that computes a run of `model`'s numbers: its network or baseline, its training, the "
+     "splits.")
+    if model not in MODELS:
+        raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={model!r}")
     return code_fingerprint(MODELS[model].build or make_model, make_model, fit_predict, protocol_splits)
 
 # %% ../nbs/05d_runs.ipynb #986ae39c
 def _one_run(d:pd.DataFrame, run:Run, spec, ck:Path, progress:bool) -> pd.DataFrame:
     "The predictions of `run` (trained by `popnb.train.run_jobs`), resuming from the checkpoints in `ck`."
     over = {'epochs': run.epochs} if run.epochs else None
-    go = lambda: run_jobs(run.protocol, d, lambda _: [(run.seed, [(run.train, run.test)])], (run.model,), spec, None, over, ck,
-                          progress, run.inputs)
+    go = lambda: run_jobs(run.protocol, d, lambda _: [(run.seed, [(run.train, run.test)])], (run.model,), spec,
+                          None, over, ck, progress, run.inputs)
     try: r = go()
     except ParameterError as e:
         if 'another config' not in str(e): raise
-        shutil.rmtree(ck, ignore_errors=True); r = go()   # a checkpoint of other settings (e.g. progress bars): start over
+        # a checkpoint of other settings (e.g. progress bars): start over
+        shutil.rmtree(ck, ignore_errors=True); r = go()
     r['fold'] = run.fold
     h = r.attrs.get('history')
     if isinstance(h, pd.DataFrame) and len(h): h['fold'] = run.fold
     return r
 
+# %% ../nbs/05d_runs.ipynb #86a4e34f
 def _tally(trained:bool, **run):
     "Append to `_runs/runs.tsv` that a run was trained or read back from its cache."
     f = paths().runs/'runs.tsv'; f.parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +140,7 @@ def _tally(trained:bool, **run):
         o.write('\t'.join([datetime.now(timezone.utc).isoformat(timespec='seconds'), 'trained' if trained else 'reused',
                            *[f'{k}={v}' for k,v in run.items()]]) + '\n')
 
+# %% ../nbs/05d_runs.ipynb #f33602c0
 def run_tally(path:str|os.PathLike|None=None, # a runs.tsv; `_runs/runs.tsv` of the project by default
               show:bool=False # print the counts
              ) -> dict:
@@ -165,7 +173,8 @@ def fit_runs(d:pd.DataFrame, # the rows, in the order of `spec`
     "Each run read back from its cache or trained, side by side, and cached as it finishes: [its predictions]."
     how = how or Execution()
     stacked = default_device().startswith('cuda') if how.stacked is None else how.stacked
-    ok = {(r.model, r.inputs): stacks(r.model, r.inputs) for r in runs} if stacked else {}   # one built network a model, not a run
+    # one built network a model, not a run
+    ok = {(r.model, r.inputs): stacks(r.model, r.inputs) for r in runs} if stacked else {}
     st = [i for i, r in enumerate(runs) if ok.get((r.model, r.inputs))]
     one = [i for i, r in enumerate(runs) if not ok.get((r.model, r.inputs))]
     nj = min(train_jobs(how.n_jobs), max(1, len(one))); th = max(1, torch.get_num_threads() // nj)
@@ -176,20 +185,25 @@ def fit_runs(d:pd.DataFrame, # the rows, in the order of `spec`
 
 # %% ../nbs/05d_runs.ipynb #c3a68707
 def _stacked_tables(d:pd.DataFrame, runs:list, spec, checkpoints=None) -> list:
-    "Prediction tables of the `Run`s of one network (one protocol, inputs and epochs), trained as the members of one stacked model."
+    ("Prediction tables of the `Run`s of one network (one protocol, inputs and epochs), trained as the members of one "
+     "stacked model.")
     from popnb.ensembles import StackedNets
     r0 = runs[0]; m, protocol = r0.model, r0.protocol
     s, cols = MODELS[m], feature_cols(r0.inputs)
     cfg = replace(s.config, progress=False, **({'epochs': r0.epochs} if r0.epochs else {}))
-    if protocol != 'paper' and cfg.val == 'test': cfg = replace(cfg, val='inner')   # as fit_predict: never stop on held-out rows
+    # as fit_predict: never stop on held-out rows
+    if protocol != 'paper' and cfg.val == 'test': cfg = replace(cfg, val='inner')
     y = d.popularity.to_numpy(float)
     st = StackedNets(net_builder(s, cols), cfg, m, s.zero_shape, cols)
-    st.fit(d, y, spec, [(r.seed, r.train, r.test) if cfg.val == 'test' else (r.seed, r.train) for r in runs], checkpoints=checkpoints)
+    st.fit(d, y, spec, [(r.seed, r.train, r.test) if cfg.val == 'test' else (r.seed, r.train) for r in runs],
+           checkpoints=checkpoints)
     P, out = st.predict(d, spec), []
     for i, r in enumerate(runs):
         parts = [('test', r.test)] + ([('train', r.train)] if protocol == 'paper' else [])
-        t = pd.concat([pd.DataFrame(dict(protocol=protocol, model=m, seed=r.seed, fold=r.fold, split=sp, track_key=d.track_key.to_numpy()[rows],
-                                         artist=d.artist.to_numpy()[rows], y_true=y[rows], y_pred=P[i, rows])) for sp, rows in parts],
+        t = pd.concat([pd.DataFrame(dict(protocol=protocol, model=m, seed=r.seed, fold=r.fold, split=sp,
+                                          track_key=d.track_key.to_numpy()[rows],
+                                         artist=d.artist.to_numpy()[rows], y_true=y[rows], y_pred=P[i, rows]))
+                       for sp, rows in parts],
                       ignore_index=True)
         t.attrs['history'] = st.history_[i].assign(protocol=protocol, model=m, seed=r.seed, fold=r.fold)
         out.append(t)
@@ -210,11 +224,14 @@ def stacks(m:str, # a key of popnb.train.MODELS
 # %% ../nbs/05d_runs.ipynb #e265144e
 class _Missing(Exception): pass
 
+# %% ../nbs/05d_runs.ipynb #792fbc00
 def _stacked_runs(d:pd.DataFrame, runs:list, spec, how:Execution, desc:str) -> list:
-    "`fit_runs` with each network's missing runs trained as one stacked model (popnb.ensembles), checkpointed and cached one by one."
+    ("`fit_runs` with each network's missing runs trained as one stacked model (popnb.ensembles), checkpointed and "
+     "cached one by one.")
     from popnb.ensembles import TRAINER
     keys = [dict(r.cache_key, trainer=TRAINER) for r in runs]
-    cks = [paths().interim/'checkpoints'/short_hash(k, 16) for k in keys]   # a member's checkpoint: resumed in any stack
+    # a member's checkpoint: resumed in any stack
+    cks = [paths().interim/'checkpoints'/short_hash(k, 16) for k in keys]
     def missing(): raise _Missing()
     out = [None] * len(runs)
     for i, k in enumerate(keys):
@@ -226,7 +243,8 @@ def _stacked_runs(d:pd.DataFrame, runs:list, spec, how:Execution, desc:str) -> l
     stack = lambda r: (r.model, r.protocol, r.inputs, r.epochs)   # the runs one stacked model trains
     for g in tqdm(sorted({stack(runs[i]) for i in todo}, key=str), desc=desc, disable=not how.progress):
         mine = [i for i in todo if stack(runs[i]) == g]
-        tabs = _stacked_tables(d, [runs[i] for i in mine], spec if MODELS[g[0]].uses_audio else None, [cks[i]/'member.pt' for i in mine])
+        tabs = _stacked_tables(d, [runs[i] for i in mine], spec if MODELS[g[0]].uses_audio else None,
+                               [cks[i]/'member.pt' for i in mine])
         for i, t in zip(mine, tabs):
             out[i] = cache_table(how.cache, keys[i], lambda: t, refresh=True); shutil.rmtree(cks[i], ignore_errors=True)
     for i, r in enumerate(runs): _tally(i in todo, protocol=r.protocol, model=r.model, seed=r.seed, fold=r.fold)
@@ -235,7 +253,8 @@ def _stacked_runs(d:pd.DataFrame, runs:list, spec, how:Execution, desc:str) -> l
 # %% ../nbs/05d_runs.ipynb #b90f8eee
 def _check_protocol(df:pd.DataFrame, protocol:str, feature_set:str):
     "Refuse an unknown protocol, and Spotify's inputs on a collection gathered without them."
-    if protocol not in PROTOCOLS: raise ParameterError(f"must be one of {list(PROTOCOLS)}, got {protocol!r}", where='protocol')
+    if protocol not in PROTOCOLS:
+        raise ParameterError(f"must be one of {list(PROTOCOLS)}, got {protocol!r}", where='protocol')
     absent = [c for c in df.attrs.get('absent_features', []) if c in feature_cols(feature_set)]
     if absent: raise DataError(f"{absent} absent or empty as gathered, and the '{feature_set}' inputs need them: "
                                "use feature_set='descriptors' (the inputs measured from each track's audio)",
@@ -247,7 +266,8 @@ def _stores(df:pd.DataFrame, models, study:Study, feature_set:str, progress:bool
     needs = {m: model_inputs(m, study.mel) for m in models}
     dmel, desc = study.descriptor_mel, uses_descriptors(feature_set)
     want = {p for p in needs.values() if p is not None} | ({dmel} if desc else set())
-    stores = {p.key: build_store(df, audio_source=resolve_audio_source(study.audio_source), params=p, n_jobs=os.cpu_count() or 1,
+    stores = {p.key: build_store(df, audio_source=resolve_audio_source(study.audio_source), params=p,
+                                 n_jobs=os.cpu_count() or 1,
                                  progress=progress, **({'descriptors': True} if desc and p == dmel else {}))
               for p in want}
     return needs, stores
@@ -273,6 +293,7 @@ def run_data(d:pd.DataFrame, # the rows a model's runs use
     cols = [c for c in ['track_key', 'artist', 'popularity', 'year', *feature_cols(feature_set)] if c in d.columns]
     return sha256_bytes(pd.util.hash_pandas_object(d[cols], index=False).values.tobytes())[:16]
 
+# %% ../nbs/05d_runs.ipynb #b05281fd
 def run_key(protocol:str, # one of PROTOCOLS
             m:str, # a key of popnb.train.MODELS
             d:pd.DataFrame, # its rows
@@ -288,7 +309,8 @@ def run_key(protocol:str, # one of PROTOCOLS
                 **({'cutoff': cutoff} if protocol.startswith('release') else {}),
                 spectrograms=store.digest if store is not None else None, data=run_data(d, feature_set),
                 inputs=feature_set, config=asdict(cfg) if cfg else None, code=model_code(m),
-                **({'designs': [dict(c) for c in s.choices]} if s.choices else {}))   # the candidates a run chooses among
+                # the candidates a run chooses among
+                **({'designs': [dict(c) for c in s.choices]} if s.choices else {}))
 
 # %% ../nbs/05d_runs.ipynb #f9d45627
 def _assemble(out:list, hist:list, keep:np.ndarray, no_desc:dict, feature_set:str) -> pd.DataFrame:
@@ -304,10 +326,10 @@ def _assemble(out:list, hist:list, keep:np.ndarray, no_desc:dict, feature_set:st
 # %% ../nbs/05d_runs.ipynb #31ae1411
 def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
                          models:list|tuple, # keys of popnb.train.MODELS
-                         protocol:str='grouped', # grouped (artist K-fold) | paper (random 80/20) | release | release_grouped
+                         protocol:str='grouped', # grouped (artist folds) | paper (80/20) | release | release_grouped
                          study:Study|None=None, # the audio, log-mel, seeds, folds and epochs; `Study()` by default
                          feature_set:str='spotify', # model inputs: a key of popnb.train.FEATURE_SETS
-                         cutoff:int|None=None, # last release year trained on (release protocols); `release_cutoff` by default
+                         cutoff:int|None=None, # last year trained on (release protocols); None: `release_cutoff`
                          how:Execution|None=None # how the runs execute; `Execution()` by default
                         ) -> pd.DataFrame:
     "Out-of-fold predictions of `models` under `protocol`, cached per run; per-epoch histories in `.attrs['history']`."
@@ -316,7 +338,8 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     needs, stores = _stores(df, models, study, feature_set, how.progress)
     d, keep, no_desc = _usable_rows(df, stores, study.descriptor_mel, feature_set)
     if protocol.startswith('release'): cutoff = release_cutoff(df.year) if cutoff is None else int(cutoff)
-    splits = [(s, f, tr, te) for s in study.seeds for f, (tr, te) in enumerate(protocol_splits(d, protocol, s, study.k, cutoff))]
+    splits = [(s, f, tr, te) for s in study.seeds
+              for f, (tr, te) in enumerate(protocol_splits(d, protocol, s, study.k, cutoff))]
     out, hist = [], []
     for m in models:
         store = stores[needs[m].key] if needs[m] is not None else None

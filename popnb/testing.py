@@ -55,7 +55,8 @@ def encode_audio(src:str|Path, # a real recording (any format PyAV reads)
 
 # %% ../nbs/02a_testing.ipynb #bcbcb753
 _NO_DATA = {200: '06_deezer_error_800_http200.json', 404: '07_deezer_error_800_http404.json'}
-_SEARCHES = {('lou doillon', 'joke'): '01_deezer_search_artist_track.json', ('lou doillon', None): '02_deezer_search_artist_only.json'}
+_SEARCHES = {('lou doillon', 'joke'): '01_deezer_search_artist_track.json',
+             ('lou doillon', None): '02_deezer_search_artist_only.json'}
 _ITUNES = ('09_itunes_lookup_1441458047_gb.json', '10_itunes_lookup_255636575_gb.json')
 
 def _advanced(q:str) -> tuple:
@@ -65,20 +66,23 @@ def _advanced(q:str) -> tuple:
 
 # %% ../nbs/02a_testing.ipynb #16ece6e2
 class LocalProviders:
-    "Deezer and iTunes on 127.0.0.1 replaying their recorded answers (preview URLs rewritten to itself), with scripted faults."
-    def __init__(self, catalog:list|None=None, # None: replay the recordings; else tracks (id, title, artist, duration_ms, file, isrc) in the recorded items' shape
-                 faults:dict|None=None, # path prefix -> faults served in turn ('quota', '403', '429', '500', 'timeout', 'html', 'truncate', 'cut')
-                 files:dict|None=None, # replay: provider id -> audio file served behind its preview URL (the mirror's previews by default)
+    ("Deezer and iTunes on 127.0.0.1 replaying their recorded answers (preview URLs rewritten to itself), with "
+     "scripted faults.")
+    def __init__(self,
+                 catalog:list|None=None, # None: replay recordings; else tracks (id,title,artist,duration_ms,file,isrc)
+                 faults:dict|None=None, # path prefix -> faults in turn: quota|403|429|500|timeout|html|truncate|cut
+                 files:dict|None=None, # replay: provider id -> audio behind its preview URL (default: the mirror's)
                  no_data_status:int=200, # Deezer's "no data" (code 800) comes with 200 or with 404
                  url_ttl:float=900.0, # seconds a signed Deezer preview URL stays valid, on the server's clock
                  slow:float=5.0, # seconds a 'timeout' fault stalls
                  retry_after:float=1.0, # Retry-After of a '429' fault
                  bodies:str|Path|None=None, # folder of recorded bodies (the mirror's providers/ by default)
-                 clock=time.time # the server's clock (seconds since the epoch): signed URLs are made and checked against it
+                 clock=time.time # the server's clock (epoch seconds): signed URLs are made and checked against it
                 ):
         self.B = recorded_bodies(bodies)
         self.catalog,self.faults,self.files = catalog,{k: list(v) for k,v in (faults or {}).items()},dict(files or {})
-        self.no_data_status,self.url_ttl,self.slow,self.retry_after,self.clock,self.skew = no_data_status,url_ttl,slow,retry_after,clock,0.0
+        (self.no_data_status,self.url_ttl,self.slow,
+         self.retry_after,self.clock,self.skew) = no_data_status,url_ttl,slow,retry_after,clock,0.0
         self.log,self._lock = [],threading.Lock()
         srv = self
         class H(BaseHTTPRequestHandler):
@@ -106,17 +110,20 @@ def _index(self):
     if self.catalog is not None: return self._index_catalog()
     dz_objects = []
     for n in ('04_deezer_track_3135556.json', '05_deezer_track_2947516331_signed_preview.json'):
-        t = self._j(n); self.dz_tracks[str(t['id'])] = n; self.dz_tracks['isrc:' + t['isrc']] = n     # served as recorded
+        # served as recorded
+        t = self._j(n); self.dz_tracks[str(t['id'])] = n; self.dz_tracks['isrc:' + t['isrc']] = n
         dz_objects.append(t)
     mp3 = sorted((data_mirror()/'previews').glob('*.mp3'))
-    dz = [t for n in ('01_deezer_search_artist_track.json', '02_deezer_search_artist_only.json') for t in self._j(n)['data']]
+    dz = [t for n in ('01_deezer_search_artist_track.json', '02_deezer_search_artist_only.json')
+          for t in self._j(n)['data']]
     for i,t in enumerate(list({str(t['id']): t for t in [*dz, *dz_objects]}.values())):
         self.previews[urlparse(t['preview']).path] = ('deezer', str(t['id']), mp3[i % len(mp3)])
     for n in _ITUNES:
         for r in self._j(n)['results']:
             if r.get('wrapperType') == 'track':
                 self.it_rows[str(r['trackId'])] = r
-                self.previews[urlparse(r['previewUrl']).path] = ('itunes', str(r['trackId']), None)   # an M4A, made when first asked
+                # an M4A, made when first asked
+                self.previews[urlparse(r['previewUrl']).path] = ('itunes', str(r['trackId']), None)
 
 LocalProviders._j = _j; LocalProviders._index = _index
 
@@ -128,11 +135,13 @@ def _index_catalog(self):
     self.items = []
     for c in self.catalog:
         i, sec = str(c['id']), int(round(c['duration_ms']/1000))
-        ident = dict(id=c['id'], title=c['title'], title_short=c['title'], duration=sec, preview=f"https://cdn.test/catalog/{i}")
+        ident = dict(id=c['id'], title=c['title'], title_short=c['title'], duration=sec,
+                     preview=f"https://cdn.test/catalog/{i}")
         t = {**copy.deepcopy(track), **ident, 'isrc': c.get('isrc') or ''}; t['artist']['name'] = c['artist']
         s = {**copy.deepcopy(item), **ident}; s['artist']['name'] = c['artist']
-        r = {**copy.deepcopy(song), 'trackId': c['id'], 'trackName': c['title'], 'trackCensoredName': c['title'], 'artistName': c['artist'],
-             'trackTimeMillis': c['duration_ms'], 'previewUrl': f"https://cdn.test/catalog/{i}"}
+        r = {**copy.deepcopy(song), 'trackId': c['id'], 'trackName': c['title'], 'trackCensoredName': c['title'],
+             'artistName': c['artist'], 'trackTimeMillis': c['duration_ms'],
+             'previewUrl': f"https://cdn.test/catalog/{i}"}
         self.dz_tracks[i] = t
         if c.get('isrc'): self.dz_tracks['isrc:' + c['isrc']] = t
         self.it_rows[i] = r; self.items.append((c, s, r))
@@ -171,7 +180,8 @@ def _out(self, obj):
 LocalProviders._rewrite = _rewrite; LocalProviders._raw = _raw; LocalProviders._out = _out
 
 # %% ../nbs/02a_testing.ipynb #b773cff5
-def _send(self, h, code:int, body:bytes, ctype:str='application/json; charset=utf-8', length:int|None=None, headers:dict|None=None):
+def _send(self, h, code:int, body:bytes, ctype:str='application/json; charset=utf-8', length:int|None=None,
+          headers:dict|None=None):
     h.send_response(code)
     h.send_header('Content-Type', ctype); h.send_header('Content-Length', str(len(body) if length is None else length))
     for k,v in (headers or {}).items(): h.send_header(k, v)
@@ -203,14 +213,16 @@ def _m4a(self) -> Path:
             _M4A[src] = (tmp, encode_audio(src, Path(tmp.name)/'itunes.m4a'))
         return _M4A[src][1]
 
-LocalProviders._send = _send; LocalProviders._answer = _answer; LocalProviders._fault = _fault; LocalProviders._m4a = _m4a
+LocalProviders._send = _send; LocalProviders._answer = _answer
+LocalProviders._fault = _fault; LocalProviders._m4a = _m4a
 
 # %% ../nbs/02a_testing.ipynb #1c158daa
 def _handle(self, h):
     u = urlparse(h.path); q = {k: v[0] for k,v in parse_qs(u.query).items()}
     with self._lock: self.log.append((time.monotonic(), u.path, q))
     f = self._fault(u.path)
-    rec = lambda n: self._send(h, self.B[n][0], self.B[n][1], 'text/plain' if n.endswith('.txt') else 'application/json; charset=utf-8')
+    rec = lambda n: self._send(h, self.B[n][0], self.B[n][1],
+                               'text/plain' if n.endswith('.txt') else 'application/json; charset=utf-8')
     js = lambda o: self._send(h, 200, json.dumps(o).encode())
     raw = lambda n: self._send(h, self.B[n][0], self._raw(n))
     if f == 'quota': return rec('08_deezer_error_quota_code4.json')
@@ -228,7 +240,8 @@ def _handle(self, h):
     if p == '/itunes/search': return self._answer(h, self._it_search(q.get('term', '')))
     if p == '/itunes/lookup':
         i = q.get('id', '')
-        if self.catalog is None and (n := next((n for n in _ITUNES if self._j(n)['results'][0].get('collectionId') == int(i or 0)), None)):
+        if self.catalog is None and (n := next((n for n in _ITUNES if self._j(n)['results'][0].get('collectionId')
+                                                == int(i or 0)), None)):
             return raw(n)
         r = self.it_rows.get(i)
         return js(self._out({'resultCount': int(r is not None), 'results': [r] if r else []}))

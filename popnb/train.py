@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 from sklearn.base import clone
 from fastcore.basics import patch
 from .core import atomic_write, default_device, ParameterError, DataError
-from .models import PaperCNN, PaperCNNStd, FusionCNN, META_COLS, LOG_COLS, BASELINES, EARLIER_METHODS, make_baseline
+from .models import (PaperCNN, PaperCNNStd, FusionCNN, META_COLS, LOG_COLS, BASELINES, EARLIER_METHODS,
+                          make_baseline)
 from .data import AUDIO_FEATURES, ARTIST_COLS
 
 # %% auto #0
@@ -39,25 +40,28 @@ class TrainConfig:
     optimizer:str='adamw' # 'adam' or 'adamw'
     loss:str='huber' # 'mse', 'huber' or 'l1'
     huber_delta:float=10.0 # popularity points where Huber turns linear
-    val:str='inner' # early-stopping data: 'inner' (artist-grouped share of training rows), 'test' (the held-out rows, as the authors) or 'none'
+    val:str='inner' # stop on: 'inner' (held-out training artists), 'test' (the test rows, as the authors) or 'none'
     val_size:float=0.15 # share of training artists held out when val='inner'
     monitor:str='mae' # validation metric for early stopping: 'mse' or 'mae'
     patience:int=10 # epochs without improvement before stopping (0: never stop early)
     restore_best:bool=True # end with the best validation weights (False: the last, as the authors)
     grad_clip:float=5.0 # max gradient norm (0: none)
     amp:bool=True # mixed precision (float16 autocast + gradient scaling) when on CUDA
-    cpu_bf16:bool=False # bfloat16 autocast on a CPU (AVX-512 BF16 / AMX); off: no gain for the corrected network at batch 64 (benchmarks/train.py)
+    cpu_bf16:bool=False # bfloat16 autocast on CPU (AVX-512 BF16 / AMX); off: no gain at batch 64 (benchmarks/train.py)
     seed:int=0 # seeds initialisation, shuffling, dropout and the inner split
     device:str|None=None # None: popnb.core.default_device()
     progress:bool=True # show a progress bar
 
     def __post_init__(self):
-        for k,ch in dict(optimizer=('adam','adamw'), loss=('mse','huber','l1'), val=('inner','test','none'), monitor=('mse','mae')).items():
-            if getattr(self,k) not in ch: raise ParameterError(f"must be one of {list(ch)}, got {getattr(self,k)!r}", where=f"TrainConfig.{k}")
-        if self.epochs < 1 or self.batch_size < 1: raise ParameterError("epochs and batch_size must be >= 1", where='TrainConfig')
+        for k,ch in dict(optimizer=('adam','adamw'), loss=('mse','huber','l1'), val=('inner','test','none'),
+                         monitor=('mse','mae')).items():
+            if getattr(self,k) not in ch:
+                raise ParameterError(f"must be one of {list(ch)}, got {getattr(self,k)!r}", where=f"TrainConfig.{k}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ParameterError("epochs and batch_size must be >= 1", where='TrainConfig')
 
-PAPER_CONFIG = TrainConfig(epochs=25, batch_size=32, lr=1e-3, weight_decay=0.0, optimizer='adam', loss='mse', val='test',
-                           monitor='mse', patience=10, restore_best=False, grad_clip=0.0, amp=False)
+PAPER_CONFIG = TrainConfig(epochs=25, batch_size=32, lr=1e-3, weight_decay=0.0, optimizer='adam', loss='mse',
+                           val='test', monitor='mse', patience=10, restore_best=False, grad_clip=0.0, amp=False)
 CORRECTED_CONFIG = TrainConfig()
 
 # %% ../nbs/05_train.ipynb #d0daf044
@@ -71,9 +75,12 @@ def meta_array(X, cols=None) -> np.ndarray:
     else: A = np.asarray(X, dtype=np.float32)
     if A.ndim != 2: raise DataError(f"expected a 2-D table of model inputs, got shape {A.shape}", where='X')
     bad = np.argwhere(~np.isfinite(A))
-    if len(bad): raise DataError(f"{len(bad)} missing or infinite value(s); first at row {bad[0,0]}, column {bad[0,1]}", where='X')
+    if len(bad):
+        raise DataError(f"{len(bad)} missing or infinite value(s); first at row {bad[0,0]}, column {bad[0,1]}",
+                        where='X')
     return A
 
+# %% ../nbs/05_train.ipynb #c6fcc257
 class Batches:
     "Gathers (spec, meta, y) batches from in-memory arrays onto `device`."
     def __init__(self, meta:np.ndarray, # N × d float32
@@ -82,14 +89,16 @@ class Batches:
                  device:str='cpu', # torch device
                  zero_shape:tuple=(40, 8)): # (n_mels, frames) of the silence fed when spec is None
         self.n,self.device,self.zero_shape = len(meta),device,tuple(zero_shape)
-        if spec is not None and len(spec) != self.n: raise DataError(f"spectrograms have {len(spec)} rows, the table {self.n}", where='spec')
+        if spec is not None and len(spec) != self.n:
+            raise DataError(f"spectrograms have {len(spec)} rows, the table {self.n}", where='spec')
         self.meta = torch.from_numpy(np.ascontiguousarray(meta, dtype=np.float32)).to(device)
         self.y = None if y is None else torch.from_numpy(np.asarray(y, dtype=np.float32)).to(device)
         self.spec = spec
         if spec is not None and device != 'cpu' and getattr(spec, 'nbytes', 0) < 4 * 2**30:
             self.spec = torch.from_numpy(np.asarray(spec, dtype=np.float16)).to(device)  # once, as float16
         elif spec is not None and device == 'cpu' and np.prod(np.shape(spec)) * 4 <= 2**29:
-            self.spec = torch.from_numpy(np.asarray(spec, dtype=np.float32))  # up to 512 MB: converted once, not per batch
+            # up to 512 MB: converted once, not per batch
+            self.spec = torch.from_numpy(np.asarray(spec, dtype=np.float32))
         self.load_s = 0.0  # seconds spent gathering batches
     @property
     def shape(self) -> tuple: return self.zero_shape if self.spec is None else tuple(self.spec.shape[1:])
@@ -97,8 +106,11 @@ class Batches:
         "The batch of rows `idx`: (B×1×n_mels×frames float32, B×d, B or None)."
         t = time.perf_counter()
         if self.spec is None: s = torch.zeros(len(idx), 1, *self.zero_shape, device=self.device)
-        elif isinstance(self.spec, torch.Tensor): s = self.spec[torch.as_tensor(idx, device=self.device)].float().unsqueeze(1)
-        else: s = torch.from_numpy(np.asarray(self.spec[idx], dtype=np.float32)).unsqueeze(1).to(self.device, non_blocking=True)
+        elif isinstance(self.spec, torch.Tensor):
+            s = self.spec[torch.as_tensor(idx, device=self.device)].float().unsqueeze(1)
+        else:
+            s = (torch.from_numpy(np.asarray(self.spec[idx], dtype=np.float32)).unsqueeze(1)
+                 .to(self.device, non_blocking=True))
         i = torch.as_tensor(idx, device=self.device)
         out = (s, self.meta[i], None if self.y is None else self.y[i])
         self.load_s += time.perf_counter() - t
@@ -108,48 +120,57 @@ class Batches:
 def _loss_fn(cfg):
     return {'mse': nn.MSELoss(), 'l1': nn.L1Loss(), 'huber': nn.HuberLoss(delta=cfg.huber_delta)}[cfg.loss]
 
+# %% ../nbs/05_train.ipynb #af1c4d87
 def inner_split(X, n:int, size:float, seed:int):
     "Artist-grouped (when X has `artist`) train/validation positions of the training rows."
     from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
     if isinstance(X, pd.DataFrame) and 'artist' in X.columns and X['artist'].nunique() >= 2:
-        tr,va = next(GroupShuffleSplit(1, test_size=size, random_state=seed).split(np.zeros(n), groups=X['artist'].astype(str).to_numpy()))
+        tr,va = next(GroupShuffleSplit(1, test_size=size, random_state=seed)
+                     .split(np.zeros(n), groups=X['artist'].astype(str).to_numpy()))
     else: tr,va = next(ShuffleSplit(1, test_size=size, random_state=seed).split(np.zeros(n)))
     return np.sort(tr), np.sort(va)
 
+# %% ../nbs/05_train.ipynb #17017d6b
 def build_net(build:Callable, # a network builder: () -> nn.Module, or one that takes `n_mels` (FusionCNN)
                shape:tuple # (n_mels, frames) of the spectrograms it will be fed
               ) -> nn.Module:
-    "Build a network for spectrograms of `shape`: `n_mels` goes to the builders that take it, not to fixed-input ones (PaperCNN)."
+    ("Build a network for spectrograms of `shape`: `n_mels` goes to the builders that take it, not to fixed-input ones "
+     "(PaperCNN).")
     ps = inspect.signature(build).parameters.values()
     return build(n_mels=int(shape[0])) if any(q.name == 'n_mels' or q.kind is q.VAR_KEYWORD for q in ps) else build()
 
+# %% ../nbs/05_train.ipynb #136449da
 def autocast_for(cfg:TrainConfig, # the training configuration
               dev:str # torch device
              ):
-    "The mixed-precision context of `cfg` on `dev`: float16 on CUDA (`amp`), bfloat16 on a CPU (`cpu_bf16`), else float32."
+    ("The mixed-precision context of `cfg` on `dev`: float16 on CUDA (`amp`), bfloat16 on a CPU (`cpu_bf16`), else "
+     "float32.")
     if cfg.amp and dev.startswith('cuda'): return torch.autocast('cuda', dtype=torch.float16)
     if cfg.cpu_bf16 and dev == 'cpu': return torch.autocast('cpu', dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
+# %% ../nbs/05_train.ipynb #353e709a
 def _to_device(net:nn.Module, # a built network
                dev:str # torch device
               ) -> nn.Module:
     "`net` on `dev`, its 2-D convolutions in channels-last memory format on a CPU (PaperCNN: 1.1-1.2x per step)."
     net = net.to(dev)
-    if dev == 'cpu' and any(isinstance(m, nn.Conv2d) for m in net.modules()): net = net.to(memory_format=torch.channels_last)
+    if dev == 'cpu' and any(isinstance(m, nn.Conv2d) for m in net.modules()):
+        net = net.to(memory_format=torch.channels_last)
     return net
 
+# %% ../nbs/05_train.ipynb #23096085
 def _cpu_state(sd): return {k: v.detach().to('cpu', copy=True) for k,v in sd.items()}
 
 # %% ../nbs/05_train.ipynb #95d54abc
 class NetModel:
     "A popnb network behind fit/predict: training loop, early stopping, history, checkpoints."
-    def __init__(self, build:Callable, # () -> nn.Module taking (spec, meta); given n_mels=... when it accepts it (see build_net)
+    def __init__(self, build:Callable, # () -> nn.Module of (spec, meta); given n_mels=... if it takes it (build_net)
                  config:TrainConfig=CORRECTED_CONFIG, # how to train
                  name:str='net', # for progress bars and checkpoints
                  zero_shape:tuple=(40, 8), # (n_mels, frames) of the silence fed when no spectrograms are given
                  cols:list|tuple|None=None, # its metadata inputs, in order; META_COLS (the paper's 13) by default
-                 choices:tuple=()): # candidate designs (keyword arguments of `build`), one chosen per fit by the inner validation rows
+                 choices:tuple=()): # candidate designs (`build` kwargs), chosen on the inner validation rows
         self.build,self.config,self.name,self.zero_shape = build,config,name,tuple(zero_shape)
         self.cols, self.choices = list(cols or META_COLS), tuple(choices)
 
@@ -160,7 +181,8 @@ def _check_shape(self:NetModel, net, # a built network
     "Refuse spectrograms of another shape than a network with a fixed `in_shape` takes."
     want = getattr(net, 'in_shape', None)
     if want is not None and tuple(shape) != tuple(want):
-        raise ParameterError(f"{type(net).__name__} takes {want[0]}×{want[1]} spectrograms (the paper's mel settings), got {shape[0]}×{shape[1]}", where='S')
+        raise ParameterError(f"{type(net).__name__} takes {want[0]}×{want[1]} spectrograms (the paper's mel settings), "
+                             f"got {shape[0]}×{shape[1]}", where='S')
 
 # %% ../nbs/05_train.ipynb #7937602f
 @patch
@@ -186,8 +208,8 @@ def _state(self:NetModel, net, opt, scaler, # the network, its optimiser and gra
            done:bool): # whether training has ended (last epoch or stopped early)
     "The full training state, with CPU tensors, as a checkpoint holds it."
     return dict(name=self.name, config=asdict(self.config), epoch=epoch, done=done, model=_cpu_state(net.state_dict()),
-                optimizer=opt.state_dict(), scaler=scaler.state_dict(), best_state=best['state'], best_score=best['score'],
-                best_epoch=best['epoch'], bad=best['bad'], history=history)
+                optimizer=opt.state_dict(), scaler=scaler.state_dict(), best_state=best['state'],
+                best_score=best['score'], best_epoch=best['epoch'], bad=best['bad'], history=history)
 
 # %% ../nbs/05_train.ipynb #49e65eb6
 @patch
@@ -197,10 +219,12 @@ def _train(self:NetModel, net, # the built network, on `dev`
            dev:str, # torch device
            checkpoint, # file for the training state (resumed from when it exists), or None
            callback): # callback(model, epoch, record) after each epoch, or None
-    "The epochs: seeded shuffling, optimiser steps, validation, early stopping, checkpoints; sets `best_epoch_` and `history_`."
+    ("The epochs: seeded shuffling, optimiser steps, validation, early stopping, checkpoints; sets `best_epoch_` and "
+     "`history_`.")
     cfg = self.config
     Opt = torch.optim.AdamW if cfg.optimizer == 'adamw' else torch.optim.Adam
-    opt = Opt(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.split(':')[0] in ('cpu', 'cuda'))   # one kernel per step: 6× faster for PaperCNN's 3.9 M weights on a CPU
+    # one kernel per step: 6× faster for PaperCNN's 3.9 M weights on a CPU
+    opt = Opt(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.split(':')[0] in ('cpu', 'cuda'))
     amp = cfg.amp and dev.startswith('cuda')
     scaler = torch.amp.GradScaler('cuda', enabled=amp)
     loss_fn = _loss_fn(cfg)
@@ -209,7 +233,9 @@ def _train(self:NetModel, net, # the built network, on `dev`
     ck = Path(checkpoint) if checkpoint else None
     if ck is not None and ck.exists():
         st = torch.load(ck, map_location='cpu', weights_only=True)
-        if st.get('config') != asdict(cfg): raise ParameterError(f"checkpoint was written with another config; delete it or use the same config", where=str(ck))
+        if st.get('config') != asdict(cfg):
+            raise ParameterError(f"checkpoint was written with another config; delete it or use the same config",
+                                 where=str(ck))
         net.load_state_dict(st['model']); opt.load_state_dict(st['optimizer']); scaler.load_state_dict(st['scaler'])
         best = dict(state=st['best_state'], score=st['best_score'], epoch=st['best_epoch'], bad=st['bad'])
         history, start = list(st['history']), st['epoch']
@@ -262,14 +288,17 @@ def fit(self:NetModel, X, # training rows: DataFrame with META_COLS (and `artist
         X_val=None, y_val=None, S_val=None, # early-stopping rows, when config.val == 'test'
         checkpoint:str|Path|None=None, # file for the training state; resumes from it when it exists
         callback:Callable|None=None): # called as callback(model, epoch, record) after each epoch
-    "Train from scratch, or resume from `checkpoint`; with `choices`, each candidate design, keeping the best on the inner validation rows."
+    ("Train from scratch, or resume from `checkpoint`; with `choices`, each candidate design, keeping the best on the "
+     "inner validation rows.")
     cfg = self.config; dev = cfg.device or default_device()
     if self.choices and cfg.val != 'inner':
-        raise ParameterError("a design is chosen on the inner validation rows: config.val must be 'inner'", where=self.name)
+        raise ParameterError("a design is chosen on the inner validation rows: config.val must be 'inner'",
+                             where=self.name)
     M, y = meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
     if len(y) != len(M): raise DataError(f"{len(y)} targets for {len(M)} rows", where='y')
     if not np.isfinite(y).all(): raise DataError("missing or infinite target value(s)", where='y')
-    if S is not None and len(S) != len(M): raise DataError(f"spectrograms have {len(S)} rows, the table {len(M)}", where='S')
+    if S is not None and len(S) != len(M):
+        raise DataError(f"spectrograms have {len(S)} rows, the table {len(M)}", where='S')
     self.val_index_ = None
     if cfg.val == 'inner':
         tr,va = inner_split(X, len(M), cfg.val_size, cfg.seed)
@@ -277,7 +306,8 @@ def fit(self:NetModel, X, # training rows: DataFrame with META_COLS (and `artist
         Mv,yv,Sv = M[va],y[va],(None if S is None else S[va])
         M,y,S = M[tr],y[tr],(None if S is None else S[tr])
     elif cfg.val == 'test':
-        if X_val is None or y_val is None: raise ParameterError("config.val='test' needs X_val and y_val (the held-out rows)", where='fit')
+        if X_val is None or y_val is None:
+            raise ParameterError("config.val='test' needs X_val and y_val (the held-out rows)", where='fit')
         Mv,yv,Sv = meta_array(X_val, self.cols),np.asarray(y_val,dtype=np.float32),S_val
     else: Mv = None
     train = Batches(M, S, y, dev, self.zero_shape)
@@ -324,7 +354,8 @@ class SklearnModel:
 # %% ../nbs/05_train.ipynb #17800753
 from .features import DESCRIPTORS
 
-DESC_COLS = [f'desc_{k}' for k in DESCRIPTORS]   # the audio descriptors as model inputs (prefixed: tempo, loudness, key, ... are also Spotify's names)
+# the audio descriptors as model inputs (prefixed: tempo, loudness, key, ... are also Spotify's names)
+DESC_COLS = [f'desc_{k}' for k in DESCRIPTORS]
 FEATURE_SETS = {   # name: (its audio inputs, whether the artist's two values are inputs too)
     'spotify': (AUDIO_FEATURES, True),              # the paper's 13
     'descriptors': (DESC_COLS, True),               # measured from each track's audio instead of Spotify's
@@ -336,11 +367,13 @@ def feature_cols(feature_set:str='spotify', # a key of FEATURE_SETS
                  part:str='all' # 'all' inputs, or only the 'audio' ones (no artist values)
                 ) -> list:
     "The model inputs of a feature set, in order (artist popularity and followers last)."
-    if feature_set not in FEATURE_SETS: raise ParameterError(f"must be one of {list(FEATURE_SETS)}, got {feature_set!r}", where='feature_set')
+    if feature_set not in FEATURE_SETS:
+        raise ParameterError(f"must be one of {list(FEATURE_SETS)}, got {feature_set!r}", where='feature_set')
     if part not in ('all', 'audio'): raise ParameterError(f"must be 'all' or 'audio', got {part!r}", where='part')
     audio, artist = FEATURE_SETS[feature_set]
     return list(audio) + (list(ARTIST_COLS) if part == 'all' and artist else [])
 
+# %% ../nbs/05_train.ipynb #bbb9711c
 def uses_descriptors(feature_set:str # a key of FEATURE_SETS
                     ) -> bool:
     "Whether the inputs of `feature_set` include descriptors measured from the audio (a store built with them)."
@@ -359,70 +392,83 @@ class ModelSpec:
     uses_audio:bool=False # whether its predictions depend on the spectrograms
     label:str='' # its name in prose and tables (the key when empty)
     short:str='' # its name in figure titles and legends (`label` when empty)
-    spec_input:str='study' # the spectrogram it is fed: 'study' (the study's log-mel) or 'paper' (the authors' 40 × 8 power mel)
+    spec_input:str='study' # its spectrogram: 'study' (the study's log-mel) or 'paper' (the authors' 40 × 8 power mel)
     study:bool=True # one of Table 4's models (False: an ablation only)
-    artist_inputs:bool=False # takes the artist's popularity and followers, and is also run without them (feature set 'no_artist')
-    choices:tuple=() # candidate designs (`build` keyword arguments), chosen per run on the inner validation rows (`NetModel`)
+    artist_inputs:bool=False # takes the artist's popularity and followers; also run without them (set 'no_artist')
+    choices:tuple=() # candidate designs (`build` kwargs), chosen per run on the inner validation rows (`NetModel`)
     tags:tuple=() # the roles the paper notebooks select it by (`tagged`; `TAGS` says what each means)
     ablation:str='' # what it changes in the ablation table (Table 5); empty: not one of the ablations
 
 # %% ../nbs/05_train.ipynb #577458df
 WIDTHS = ((32, 64, 64), (64, 128, 128))   # the corrected network's candidate conv widths
-DESIGNS = tuple(dict(channels=c, fuse_dropout=p) for c in WIDTHS for p in (0.0, 0.8))   # ... and audio-embedding dropouts at the fusion
+# ... and audio-embedding dropouts at the fusion
+DESIGNS = tuple(dict(channels=c, fuse_dropout=p) for c in WIDTHS for p in (0.0, 0.8))
 
 # %% ../nbs/05_train.ipynb #e266117a
 MODELS = {s.name: s for s in [
-    ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion', partial(FusionCNN, mode='fusion'),
-              CORRECTED_CONFIG, (40, 16), True, 'the corrected network', 'corrected network', choices=DESIGNS, artist_inputs=True,
-              tags=('headline', 'shown', 'breakdown', 'curve', 'release', 'calibration', 'planted'), ablation='full corrected network'),
-    ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', partial(FusionCNN, mode='audio'), CORRECTED_CONFIG, (40, 16), True,
-              'audio-only network', choices=tuple(dict(channels=c) for c in WIDTHS), ablation='audio only'),
-    ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', partial(FusionCNN, mode='meta'), CORRECTED_CONFIG, (40, 16), False,
-              'metadata network', artist_inputs=True, tags=('explained', 'shown', 'breakdown', 'release', 'planted'),
-              ablation='metadata only'),
+    ModelSpec('fusion_cnn', 'net', 'corrected CNN: log-mel + standardised metadata, late fusion',
+              partial(FusionCNN, mode='fusion'), CORRECTED_CONFIG, (40, 16), True, 'the corrected network',
+              'corrected network', choices=DESIGNS, artist_inputs=True,
+              tags=('headline', 'shown', 'breakdown', 'curve', 'release', 'calibration', 'planted'),
+              ablation='full corrected network'),
+    ModelSpec('fusion_audio', 'net', 'corrected CNN, spectrogram only', partial(FusionCNN, mode='audio'),
+              CORRECTED_CONFIG, (40, 16), True, 'audio-only network', choices=tuple(dict(channels=c) for c in WIDTHS),
+              ablation='audio only'),
+    ModelSpec('fusion_meta', 'net', 'corrected CNN, metadata only', partial(FusionCNN, mode='meta'), CORRECTED_CONFIG,
+              (40, 16), False, 'metadata network', artist_inputs=True,
+              tags=('explained', 'shown', 'breakdown', 'release', 'planted'), ablation='metadata only'),
     ModelSpec('paper_cnn', 'net', "authors' CNN, 40x8 mel + 13 raw values", PaperCNN, PAPER_CONFIG, (40, 8), True,
               "the paper's network (PaperCNN)", 'PaperCNN', 'paper', artist_inputs=True,
               tags=('headline', 'claim', 'shown', 'release', 'calibration'),
               ablation="the paper's network (input, network, metadata scaling, optimiser and stopping all differ)"),
-    ModelSpec('fusion_paper_input', 'net', "corrected CNN and training fed the authors' 40x8 power mel (log taken) + metadata",
+    ModelSpec('fusion_paper_input', 'net',
+              "corrected CNN and training fed the authors' 40x8 power mel (log taken) + metadata",
               partial(FusionCNN, mode='fusion', log_input=True), CORRECTED_CONFIG, (40, 8), True,
-              "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False, choices=DESIGNS,
-              ablation='paper input instead of the log-mel (only the input differs)'),
+              "the corrected network on the paper's 40 × 8 input", 'corrected network, 40 × 8 input', 'paper', False,
+              choices=DESIGNS, ablation='paper input instead of the log-mel (only the input differs)'),
     ModelSpec('paper_cnn_std', 'net', "authors' CNN and training, metadata standardised (log followers): one change",
-              PaperCNNStd, PAPER_CONFIG, (40, 8), True, "the paper's network with standardised metadata", 'PaperCNN, standardised',
-              'paper', False, ablation="the paper's network with its metadata standardised (log followers): one change"),
+              PaperCNNStd, PAPER_CONFIG, (40, 8), True, "the paper's network with standardised metadata",
+              'PaperCNN, standardised', 'paper', False,
+              ablation="the paper's network with its metadata standardised (log followers): one change"),
     ModelSpec('mean', 'baseline', 'training mean', label='training mean',
               tags=('reference', 'constant', 'breakdown', 'release'), ablation='no information'),
     ModelSpec('median', 'baseline', 'training median', label='training median', tags=('constant', 'release')),
-    ModelSpec('majority', 'baseline', 'constant on the majority side of 50', label='majority constant', tags=('constant', 'release')),
-    ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean', tags=('shown', 'breakdown', 'release')),
-    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge', artist_inputs=True, tags=('reference', 'curve', 'release')),
+    ModelSpec('majority', 'baseline', 'constant on the majority side of 50', label='majority constant',
+              tags=('constant', 'release')),
+    ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean',
+              tags=('shown', 'breakdown', 'release')),
+    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge', artist_inputs=True,
+              tags=('reference', 'curve', 'release')),
     ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values', label='gradient boosting', artist_inputs=True,
               tags=('reference', 'explained', 'shown', 'breakdown', 'curve', 'release', 'calibration'),
               ablation='gradient boosting on all 13 inputs'),
-    ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features', label='gradient boosting, audio features',
-              tags=('release',), ablation='without artist features'),
-    ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers', label='gradient boosting, artist features',
-              tags=('release',), ablation='artist features only'),
+    ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features',
+              label='gradient boosting, audio features', tags=('release',), ablation='without artist features'),
+    ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers',
+              label='gradient boosting, artist features', tags=('release',), ablation='artist features only'),
     ModelSpec('rf', 'baseline', 'random forest, 13 values', label='Random Forest', artist_inputs=True, study=False,
               tags=('earlier', 'claim', 'calibration')),
-    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV', label='SVM (RBF SVR)', short='SVR',
-              artist_inputs=True, study=False, tags=('earlier', 'claim', 'calibration')),
-    ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP', label='HitMusicNet-style',
-              artist_inputs=True, study=False, tags=('earlier', 'claim', 'calibration'))]}
+    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV',
+              label='SVM (RBF SVR)', short='SVR', artist_inputs=True, study=False,
+              tags=('earlier', 'claim', 'calibration')),
+    ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP',
+              label='HitMusicNet-style', artist_inputs=True, study=False, tags=('earlier', 'claim', 'calibration'))]}
 
 # %% ../nbs/05_train.ipynb #0cb716b7
-TAGS = {   # tag: the role of the models that carry it (the paper notebooks select their models by these, never by a list of names)
+# tag: the role of the models that carry it (the paper notebooks select their models by these, never by a list of names)
+TAGS = {
     'headline': "the paper's network and the corrected one: the two every comparison starts from",
     'reference': 'the references every table shows beside the networks: ridge, gradient boosting, the training mean',
     'constant': 'a constant prediction: no skill by construction',
     'earlier': "the earlier methods the paper says its network beats (Random Forest, SVM, HitMusicNet; Table 8)",
     'claim': "the models of the paper's claim: its network and the earlier methods",
-    'explained': 'the models without audio whose inputs are explained (permutation importance, partial dependence; Tables 7, 10)',
+    'explained': ('the models without audio whose inputs are explained '
+                  '(permutation importance, partial dependence; Tables 7, 10)'),
     'shown': 'the readable subset of a figure with many models (Figure 7)',
     'breakdown': 'the models broken down by genre and period (Table 6)',
     'curve': 'the models of the learning curves (Table 15)',
-    'release': 'the models of the release-date protocol (Table 16): Table 4\'s but the audio-only network, for time on a CPU',
+    'release': ('the models of the release-date protocol (Table 16): '
+                'Table 4\'s but the audio-only network, for time on a CPU'),
     'calibration': 'the models whose calibration is measured (Table 11)',
     'planted': 'the pair of the planted-signal power study: the corrected network with and without audio (Table 14)'}
 
@@ -434,9 +480,12 @@ def tagged(*tags:str # tags of `TAGS`; a model must carry every one
     return tuple(n for n, s in MODELS.items() if set(tags) <= set(s.tags))
 
 # %% ../nbs/05_train.ipynb #933efc14
-NETWORKS = tuple(n for n,s in MODELS.items() if s.kind == 'net' and s.study)   # the study's networks, in the order of T4
-WITHOUT_ARTIST = tuple(n for n,s in MODELS.items() if s.artist_inputs)   # the models also run without the artist inputs (T4, T12, T16)
-STUDY_MODELS = tuple(n for n,s in MODELS.items() if s.study)   # what the grouped audit (T4) trains: its networks, then the baselines
+# the study's networks, in the order of T4
+NETWORKS = tuple(n for n,s in MODELS.items() if s.kind == 'net' and s.study)
+# the models also run without the artist inputs (T4, T12, T16)
+WITHOUT_ARTIST = tuple(n for n,s in MODELS.items() if s.artist_inputs)
+# what the grouped audit (T4) trains: its networks, then the baselines
+STUDY_MODELS = tuple(n for n,s in MODELS.items() if s.study)
 ABLATIONS = {n: s.ablation for n,s in MODELS.items() if s.ablation}   # Table 5's models: what each changes
 
 # %% ../nbs/05_train.ipynb #bb65449c
@@ -448,7 +497,8 @@ def model_label(name:str, # a key of MODELS
     return (short and s.short) or s.label or name
 
 # %% ../nbs/05_train.ipynb #744ea070
-_TAKES = {'ridge': 'all', 'hgb_all': 'all', 'rf': 'all', 'svr': 'all', 'hitmusicnet': 'all', 'hgb_audio': 'audio'}   # baselines whose inputs follow the feature set
+# baselines whose inputs follow the feature set
+_TAKES = {'ridge': 'all', 'hgb_all': 'all', 'rf': 'all', 'svr': 'all', 'hitmusicnet': 'all', 'hgb_audio': 'audio'}
 
 def _with_inputs(est, name, feature_set):
     "The baseline `est` on the inputs of `feature_set` (unchanged for 'spotify' and for baselines of other inputs)."
@@ -468,7 +518,7 @@ def net_builder(s, cols):
 def make_model(name:str, # a key of MODELS
                seed:int=0, # seed of initialisation/shuffling (networks) or random_state (baselines)
                config:TrainConfig|None=None, # training configuration for networks; the model's default if None
-               feature_set:str='spotify', # model inputs: spotify (the paper's 13) | descriptors | both (see `feature_cols`)
+               feature_set:str='spotify', # inputs: spotify (the paper's 13) | descriptors | both (see `feature_cols`)
                **overrides): # TrainConfig fields to change, e.g. epochs=2
     "A fresh, unfitted model with fit/predict."
     if name not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={name!r}")
@@ -487,12 +537,14 @@ def _inputs(df, spec, feature_set='spotify'):
     "Check the table, resolve a store to its array and drop rows whose audio failed."
     miss = [c for c in [*_NEED, *feature_cols(feature_set)] if c not in df.columns]
     if miss:
-        hint = "; the audio descriptors are merged into the rows by popnb.protocols.add_descriptors" if set(miss) & set(DESC_COLS) else ''
+        hint = ("; the audio descriptors are merged into the rows by popnb.protocols.add_descriptors"
+                if set(miss) & set(DESC_COLS) else '')
         raise DataError(f"missing column(s) {miss}{hint}", where='df')
     df = df.reset_index(drop=True)
     if spec is None: return df, None
     X = getattr(spec, 'X', spec)
-    if len(X) != len(df): raise DataError(f"spectrograms have {len(X)} rows, the table {len(df)}; align them to the rows", where='spec')
+    if len(X) != len(df):
+        raise DataError(f"spectrograms have {len(X)} rows, the table {len(df)}; align them to the rows", where='spec')
     idx = getattr(spec, 'index', None)
     if isinstance(idx, pd.DataFrame) and 'ok' in idx:
         if 'track_key' in idx and not (idx['track_key'].to_numpy() == df['track_key'].to_numpy()).all():
@@ -501,11 +553,15 @@ def _inputs(df, spec, feature_set='spotify'):
         if not ok.all(): return df[ok].reset_index(drop=True), np.asarray(X)[ok]
     return df, X
 
+# %% ../nbs/05_train.ipynb #732c1695
 def fit_predict(name, seed, df, spec, tr, te, config, overrides, ck, feature_set='spotify', protocol='grouped'):
-    "Fit model `name` on rows `tr`; a network that would stop on the held-out rows stops on an inner artist split unless `protocol` is 'paper'."
+    ("Fit model `name` on rows `tr`; a network that would stop on the held-out rows stops on an inner artist split "
+     "unless `protocol` is 'paper'.")
     fs = dict(feature_set=feature_set)
-    m = make_model(name, seed=seed, config=config, **fs, **overrides) if MODELS[name].kind == 'net' else make_model(name, seed=seed, **fs)
-    if protocol != 'paper' and getattr(m, 'config', None) is not None and m.config.val == 'test': m.config = replace(m.config, val='inner')
+    m = (make_model(name, seed=seed, config=config, **fs, **overrides) if MODELS[name].kind == 'net'
+         else make_model(name, seed=seed, **fs))
+    if protocol != 'paper' and getattr(m, 'config', None) is not None and m.config.val == 'test':
+        m.config = replace(m.config, val='inner')
     Xtr, ytr, Xte, yte = df.iloc[tr], df.popularity.to_numpy(float)[tr], df.iloc[te], df.popularity.to_numpy(float)[te]
     Str = None if spec is None else spec[tr]; Ste = None if spec is None else spec[te]
     m.fit(Xtr, ytr, S=Str, X_val=Xte, y_val=yte, S_val=Ste, checkpoint=ck)
@@ -521,23 +577,28 @@ def compute_threads(n:int): # torch and BLAS/OpenMP threads inside the block
         with threadpool_limits(n): yield
     finally: torch.set_num_threads(old)
 
+# %% ../nbs/05_train.ipynb #034bd61e
 def _job(protocol, df, spec, job, configs, overrides, checkpoint_dir, feature_set, threads=1):
     "One run (seed, fold, train rows, test rows, model) → (its prediction rows, its history or None)."
     seed, fold, tr, te, n = job
     if isinstance(spec, (str, Path)): spec = np.load(spec, mmap_mode='r')   # a large store, shared through a file
-    ck = None if checkpoint_dir is None or MODELS[n].kind != 'net' else Path(checkpoint_dir)/f"{protocol}-{n}-s{seed}-f{fold}.pt"
+    ck = (None if checkpoint_dir is None or MODELS[n].kind != 'net'
+          else Path(checkpoint_dir)/f"{protocol}-{n}-s{seed}-f{fold}.pt")
     with compute_threads(threads):
         m = fit_predict(n, seed, df, spec, tr, te, configs.get(n), overrides, ck, feature_set, protocol)
         out = [pd.DataFrame(dict(protocol=protocol, model=n, seed=seed, fold=fold, split=split,
-                  track_key=df.track_key.to_numpy()[rows], artist=df.artist.to_numpy()[rows], y_true=df.popularity.to_numpy(float)[rows],
+                  track_key=df.track_key.to_numpy()[rows], artist=df.artist.to_numpy()[rows],
+                  y_true=df.popularity.to_numpy(float)[rows],
                   y_pred=m.predict(df.iloc[rows], S=None if spec is None else spec[rows])))
                for split, rows in [('test', te)] + ([('train', tr)] if protocol == 'paper' else [])]
-    design = json.dumps(getattr(m, 'choice_', None)) if getattr(m, 'choices', ()) else ''   # the design chosen on the inner rows
-    h = m.history_.assign(protocol=protocol, model=n, seed=seed, fold=fold, design=design) if hasattr(m, 'history_') else None
+    # the design chosen on the inner rows
+    design = json.dumps(getattr(m, 'choice_', None)) if getattr(m, 'choices', ()) else ''
+    h = (m.history_.assign(protocol=protocol, model=n, seed=seed, fold=fold, design=design) if hasattr(m, 'history_')
+         else None)
     return pd.concat(out, ignore_index=True), h
 
 # %% ../nbs/05_train.ipynb #5ebd869e
-def train_jobs(n_jobs:int|None=None, # runs trained at once; None: POPNB_JOBS, else 1 on a GPU or in tests, else one per core
+def train_jobs(n_jobs:int|None=None, # runs at once; None: POPNB_JOBS, else 1 on a GPU or in tests, else one per core
                dev:str|None=None # torch device of the runs; None: popnb.core.default_device()
               ) -> int:
     "How many runs to train at once: processes on a CPU, where one run per core beats two threads per run."
@@ -546,30 +607,36 @@ def train_jobs(n_jobs:int|None=None, # runs trained at once; None: POPNB_JOBS, e
     if os.environ.get('IN_TEST') or (dev or default_device()) != 'cpu': return 1
     return os.cpu_count() or 1
 
+# %% ../nbs/05_train.ipynb #792bca72
 _FORKED = {}   # what forked workers run: set before the fork, inherited (never pickled)
 def _call(i:int): return _FORKED['fn'](*_FORKED['args'][i])
 
+# %% ../nbs/05_train.ipynb #1f0fb277
 def die_with_parent():
-    "In a worker: ask Linux to end this process when its parent dies (a killed run leaves no orphans; checkpoints resume it)."
+    ("In a worker: ask Linux to end this process when its parent dies (a killed run leaves no orphans; checkpoints "
+     "resume it).")
     try: ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
     except (OSError, AttributeError): pass
 
+# %% ../nbs/05_train.ipynb #f47366bf
 def map_jobs(fn:Callable, # called as fn(*args) for each argument tuple
               args:list, # one tuple per job
               n_jobs:int, # processes (1: in this process)
               progress:bool=True, desc:str=''):
-    "fn(*a) for each a in args, in args' order; in `n_jobs` forked processes when n_jobs > 1, a progress bar over finished jobs."
+    ("fn(*a) for each a in args, in args' order; in `n_jobs` forked processes when n_jobs > 1, a progress bar over "
+     "finished jobs.")
     if n_jobs <= 1 or len(args) <= 1 or 'fork' not in multiprocessing.get_all_start_methods():
         return [fn(*a) for a in tqdm(args, desc=desc, disable=not progress)]
     import popnb.train as T   # the library's _call, whichever namespace this runs in (a notebook's included)
     T._FORKED.update(fn=fn, args=args); out = [None] * len(args)
     try:
-        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'), initializer=T.die_with_parent) as ex:
+        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'),
+                                 initializer=T.die_with_parent) as ex:
             futs = {ex.submit(T._call, i): i for i in range(len(args))}
-            for f in tqdm(as_completed(futs), total=len(futs), desc=desc, disable=not progress): out[futs[f]] = f.result()
+            for f in tqdm(as_completed(futs), total=len(futs), desc=desc, disable=not progress):
+                out[futs[f]] = f.result()
     finally: T._FORKED.clear()
     return out
-
 
 # %% ../nbs/05_train.ipynb #fd829bfe
 def _shared_spec(spec, n_jobs:int, folder:Path):
@@ -577,8 +644,11 @@ def _shared_spec(spec, n_jobs:int, folder:Path):
     if spec is None or n_jobs <= 1 or np.asarray(spec).nbytes <= 2**28: return spec
     f = Path(folder)/'spec.npy'; np.save(f, np.asarray(spec)); return f
 
-def run_jobs(protocol, df, make_splits, models, spec, configs, overrides, checkpoint_dir, progress, feature_set='spotify', n_jobs=None):
-    "Train `models` on every (seed, splits) `make_splits` gives, side by side (`map_jobs`): the prediction rows and histories."
+# %% ../nbs/05_train.ipynb #5aa53704
+def run_jobs(protocol, df, make_splits, models, spec, configs, overrides, checkpoint_dir, progress,
+             feature_set='spotify', n_jobs=None):
+    ("Train `models` on every (seed, splits) `make_splits` gives, side by side (`map_jobs`): the prediction rows and "
+     "histories.")
     df, spec = _inputs(df, spec, feature_set)
     splits = make_splits(df)
     for n in models:
@@ -586,14 +656,17 @@ def run_jobs(protocol, df, make_splits, models, spec, configs, overrides, checkp
     configs, overrides = configs or {}, dict(overrides or {})
     overrides.setdefault('progress', False)   # one bar over the runs, not one per epoch and run
     jobs = [(seed, fold, tr, te, n) for seed,folds in splits for fold,(tr,te) in enumerate(folds) for n in models]
-    order = sorted(range(len(jobs)), key=lambda i: MODELS[jobs[i][4]].kind != 'net')   # networks first: the longest runs
+    # networks first: the longest runs
+    order = sorted(range(len(jobs)), key=lambda i: MODELS[jobs[i][4]].kind != 'net')
     nj = min(train_jobs(n_jobs), len(jobs)); th = max(1, torch.get_num_threads() // nj)
     with tempfile.TemporaryDirectory() as tmp:
         sp = _shared_spec(spec, nj, tmp)
-        done = map_jobs(_job, [(protocol, df, sp, jobs[i], configs, overrides, checkpoint_dir, feature_set, th) for i in order], nj, progress, protocol)
+        done = map_jobs(_job, [(protocol, df, sp, jobs[i], configs, overrides, checkpoint_dir, feature_set, th)
+                               for i in order], nj, progress, protocol)
     res = [None] * len(jobs)
     for i, r in zip(order, done): res[i] = r
-    out = pd.concat([p for p,_ in res], ignore_index=True)[PRED_COLS].astype({'seed':int, 'fold':int, 'y_true':float, 'y_pred':float})
+    out = (pd.concat([p for p,_ in res], ignore_index=True)[PRED_COLS]
+           .astype({'seed':int, 'fold':int, 'y_true':float, 'y_pred':float}))
     hist = [h for _,h in res if h is not None]
     out.attrs['history'] = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame()
     return out
@@ -612,6 +685,7 @@ def _plain(v):
     if isinstance(v, np.generic): return v.item()
     return v
 
+# %% ../nbs/05_train.ipynb #2f7ffc28
 def save_predictor(model:NetModel, # a fitted network from `make_model`
                    path:str|Path, # the bundle file to write (e.g. data/interim/models/fusion_cnn.pt)
                    params:MelParams, # spectrogram parameters of the training spectrograms
@@ -626,23 +700,30 @@ def save_predictor(model:NetModel, # a fitted network from `make_model`
     import popnb
     from datetime import datetime, timezone
     if not isinstance(model, NetModel) or not hasattr(model, 'net_'):
-        raise ParameterError("expected a fitted network (NetModel after .fit); baselines are not saved as predictors", where='model')
+        raise ParameterError("expected a fitted network (NetModel after .fit); baselines are not saved as predictors",
+                             where='model')
     if model.name not in MODELS or MODELS[model.name].kind != 'net':
-        raise ParameterError(f"unknown network; choose one of {[k for k,s in MODELS.items() if s.kind == 'net']}", where=f"model.name={model.name!r}")
+        raise ParameterError(f"unknown network; choose one of {[k for k,s in MODELS.items() if s.kind == 'net']}",
+                             where=f"model.name={model.name!r}")
     if list(model.cols) != list(META_COLS):
-        raise ParameterError("a predictor bundle takes the paper's 13 inputs (feature_set='spotify'); this network was trained on others", where='model.cols')
-    if not isinstance(params, MelParams): raise ParameterError(f"expected a MelParams, got {type(params).__name__}", where='params')
+        raise ParameterError("a predictor bundle takes the paper's 13 inputs (feature_set='spotify'); "
+                             "this network was trained on others", where='model.cols')
+    if not isinstance(params, MelParams):
+        raise ParameterError(f"expected a MelParams, got {type(params).__name__}", where='params')
     if audio_source not in RESOLVED_SOURCES:
-        raise ParameterError(f"must be a resolved audio source (previews, local, synthetic, none), got {audio_source!r}", where='audio_source')
+        raise ParameterError(f"must be a resolved audio source (previews, local, synthetic, none), "
+                             f"got {audio_source!r}", where='audio_source')
     uses_audio = MODELS[model.name].uses_audio and audio_source != 'none'
     shape = tuple(params.shape) if uses_audio else tuple(model.zero_shape)
     model._check_shape(model.net_, shape)
     hist = model.history_.to_dict('records') if hasattr(model, 'history_') else []
-    b = dict(format=PREDICTOR_FORMAT, model=model.name, state_dict=_cpu_state(model.net_.state_dict()), config=asdict(model.config),
-             mel=asdict(params), mel_key=params.key, spec_shape=list(shape), audio_source=audio_source, uses_audio=uses_audio,
+    b = dict(format=PREDICTOR_FORMAT, model=model.name, state_dict=_cpu_state(model.net_.state_dict()),
+             config=asdict(model.config), mel=asdict(params), mel_key=params.key, spec_shape=list(shape),
+             audio_source=audio_source, uses_audio=uses_audio,
              uses_meta=getattr(model.net_, 'mode', 'fusion') != 'audio', meta_cols=list(META_COLS),
              medians={c: float((medians or {}).get(c, float('nan'))) for c in META_COLS},
-             data=dict(sha256=str(data_hash), n_tracks=None if n_tracks is None else int(n_tracks), rows_hash=rows_hash),
+             data=dict(sha256=str(data_hash), n_tracks=None if n_tracks is None else int(n_tracks),
+                       rows_hash=rows_hash),
              popnb_version=popnb.__version__, created=datetime.now(timezone.utc).isoformat(timespec='seconds'),
              best_epoch=int(getattr(model, 'best_epoch_', -1)), history=_plain(hist), extra=_plain(extra or {}),
              design=_plain(getattr(model, 'choice_', None) or {}))
@@ -659,7 +740,7 @@ class Predictor:
     params:MelParams # spectrogram parameters new audio must be turned into
     spec_shape:tuple # (n_mels, frames) the network is fed
     audio_source:str # the audio the network was trained on
-    uses_audio:bool # False: the network was trained on silence (audio_source 'none' or a metadata-only model), and gets silence
+    uses_audio:bool # False: trained on silence (audio_source 'none' or a metadata-only model), so it gets silence
     uses_meta:bool # False: the metadata values are ignored (audio-only model)
     meta_cols:list # the metadata inputs, in order
     medians:dict # training median of each metadata column
@@ -677,16 +758,18 @@ def predict(self:Predictor, meta:np.ndarray, # N × 13 raw metadata values (META
             batch_size:int=64) -> np.ndarray:
     "Raw predicted popularity of each row (not clipped)."
     M = np.asarray(meta, dtype=np.float32)
-    if M.ndim != 2 or M.shape[1] != len(self.meta_cols): raise DataError(f"expected N × {len(self.meta_cols)} metadata, got {M.shape}", where='meta')
+    if M.ndim != 2 or M.shape[1] != len(self.meta_cols):
+        raise DataError(f"expected N × {len(self.meta_cols)} metadata, got {M.shape}", where='meta')
     if self.uses_audio:
         if spec is None: raise DataError("this network uses audio: spectrograms are needed", where='spec')
         if tuple(np.shape(spec)[1:]) != tuple(self.spec_shape) or len(spec) != len(M):
-            raise ParameterError(f"expected {len(M)} × {self.spec_shape[0]}×{self.spec_shape[1]} spectrograms, got {np.shape(spec)}", where='spec')
+            raise ParameterError(f"expected {len(M)} × {self.spec_shape[0]}×{self.spec_shape[1]} spectrograms, "
+                                 f"got {np.shape(spec)}", where='spec')
     out = []
     for i in range(0, len(M), batch_size):
         m = torch.from_numpy(M[i:i+batch_size]).to(self.device)
-        s = (torch.from_numpy(np.asarray(spec[i:i+batch_size], dtype=np.float32)).unsqueeze(1).to(self.device) if self.uses_audio
-             else torch.zeros(len(m), 1, *self.spec_shape, device=self.device))
+        s = (torch.from_numpy(np.asarray(spec[i:i+batch_size], dtype=np.float32)).unsqueeze(1).to(self.device)
+             if self.uses_audio else torch.zeros(len(m), 1, *self.spec_shape, device=self.device))
         out.append(self.net(s, m).float().cpu())
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
@@ -695,6 +778,7 @@ def _mel_diff(a:MelParams, b:MelParams) -> str:
     da,db = asdict(a),asdict(b)
     return ', '.join(f"{k}={da[k]!r} (bundle: {db[k]!r})" for k in da if da[k] != db[k])
 
+# %% ../nbs/05_train.ipynb #905e343a
 def load_predictor(path:str|Path, # a bundle written by `save_predictor`
                    params:MelParams|None=None, # spectrogram parameters the caller expects; must equal the bundle's
                    device:str|None=None # torch device; `popnb.core.default_device()` by default
@@ -703,36 +787,55 @@ def load_predictor(path:str|Path, # a bundle written by `save_predictor`
     path = Path(path)
     if not path.is_file(): raise ParameterError("no predictor bundle here", where=str(path))
     try: b = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ParameterError(f"not a readable predictor bundle ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})", where=str(path)) from None
+    except Exception as e:
+        raise ParameterError(f"not a readable predictor bundle "
+                             f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})",
+                             where=str(path)) from None
     if not isinstance(b, dict) or b.get('format') != PREDICTOR_FORMAT:
-        raise ParameterError(f"not a predictor bundle (format {b.get('format') if isinstance(b, dict) else type(b).__name__!r}, expected {PREDICTOR_FORMAT!r}); "
-                             "a training checkpoint is not a predictor: write one with save_predictor / `popnb train`", where=str(path))
+        raise ParameterError(
+            f"not a predictor bundle (format {b.get('format') if isinstance(b, dict) else type(b).__name__!r}, "
+            f"expected {PREDICTOR_FORMAT!r}); "
+            "a training checkpoint is not a predictor: write one with save_predictor / `popnb train`", where=str(path))
     miss = [k for k in _BUNDLE_KEYS if k not in b]
     if miss: raise ParameterError(f"bundle lacks {miss}", where=str(path))
     name = b['model']
-    if name not in MODELS or MODELS[name].kind != 'net': raise ParameterError(f"unknown network {name!r}", where=f"{path}: model")
+    if name not in MODELS or MODELS[name].kind != 'net':
+        raise ParameterError(f"unknown network {name!r}", where=f"{path}: model")
     if list(b['meta_cols']) != list(META_COLS):
-        raise ParameterError(f"trained on metadata columns {b['meta_cols']}, this popnb uses {META_COLS}", where=f"{path}: meta_cols")
+        raise ParameterError(f"trained on metadata columns {b['meta_cols']}, this popnb uses {META_COLS}",
+                             where=f"{path}: meta_cols")
     try: mel = MelParams(**b['mel'])
-    except TypeError as e: raise ParameterError(f"spectrogram parameters this popnb does not know ({e})", where=f"{path}: mel") from None
+    except TypeError as e:
+        raise ParameterError(f"spectrogram parameters this popnb does not know ({e})", where=f"{path}: mel") from None
     if params is not None and params != mel:
-        raise ParameterError(f"spectrogram parameters differ from the bundle's: {_mel_diff(params, mel)}", where='params')
+        raise ParameterError(f"spectrogram parameters differ from the bundle's: {_mel_diff(params, mel)}",
+                             where='params')
     try: cfg = TrainConfig(**b['config'])
-    except TypeError as e: raise ParameterError(f"training configuration this popnb does not know ({e})", where=f"{path}: config") from None
+    except TypeError as e:
+        raise ParameterError(f"training configuration this popnb does not know ({e})",
+                             where=f"{path}: config") from None
     shape = tuple(int(x) for x in b['spec_shape'])
     if b['uses_audio'] and shape != tuple(mel.shape):
-        raise ParameterError(f"spectrogram shape {shape[0]}×{shape[1]} does not match its MelParams, which give {mel.shape[0]}×{mel.shape[1]} "
-                             f"(n_mels={mel.n_mels}, {mel.length} samples, hop {mel.hop_length})", where=f"{path}: spec_shape")
-    design = {k: tuple(v) if isinstance(v, list) else v for k,v in (b.get('design') or {}).items()} if MODELS[name].choices else {}   # the chosen design
+        raise ParameterError(f"spectrogram shape {shape[0]}×{shape[1]} does not match its MelParams, "
+                             f"which give {mel.shape[0]}×{mel.shape[1]} "
+                             f"(n_mels={mel.n_mels}, {mel.length} samples, hop {mel.hop_length})",
+                             where=f"{path}: spec_shape")
+    # the chosen design
+    design = ({k: tuple(v) if isinstance(v, list) else v for k,v in (b.get('design') or {}).items()}
+              if MODELS[name].choices else {})
     net = build_net(partial(MODELS[name].build, **design), shape)
     want = getattr(net, 'in_shape', None)
     if want is not None and tuple(want) != shape:
-        raise ParameterError(f"{type(net).__name__} takes {want[0]}×{want[1]} spectrograms, the bundle's are {shape[0]}×{shape[1]}", where=f"{path}: spec_shape")
+        raise ParameterError(f"{type(net).__name__} takes {want[0]}×{want[1]} spectrograms, "
+                             f"the bundle's are {shape[0]}×{shape[1]}", where=f"{path}: spec_shape")
     try: net.load_state_dict(b['state_dict'])
-    except RuntimeError as e: raise ParameterError(f"weights do not fit the {name} network: {str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}", where=f"{path}: state_dict") from None
+    except RuntimeError as e:
+        raise ParameterError(f"weights do not fit the {name} network: "
+                             f"{str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}",
+                             where=f"{path}: state_dict") from None
     dev = default_device(device)
     net = net.to(dev).eval()
     info = {k: b.get(k) for k in ('popnb_version','created','best_epoch','history','extra','mel_key')}
-    return Predictor(name=name, net=net, params=mel, spec_shape=shape, audio_source=b['audio_source'], uses_audio=bool(b['uses_audio']),
-                     uses_meta=bool(b['uses_meta']), meta_cols=list(b['meta_cols']), medians=dict(b['medians']), config=cfg,
-                     data=dict(b['data']), info=info, path=path, device=dev)
+    return Predictor(name=name, net=net, params=mel, spec_shape=shape, audio_source=b['audio_source'],
+                     uses_audio=bool(b['uses_audio']), uses_meta=bool(b['uses_meta']), meta_cols=list(b['meta_cols']),
+                     medians=dict(b['medians']), config=cfg, data=dict(b['data']), info=info, path=path, device=dev)
