@@ -551,6 +551,54 @@ def _redownload(s, key, p:dict, urls, limiters, cache, kw) -> dict:
     except DownloadError as e: return _row(key, 'error', f"{rec['provider']}: {e}", **rec)
     return _fetch(s, key, {**rec, 'url_expires': url_expiry(rec['url'])}, cache, limiters[rec['provider']], kw)
 
+# %% ../nbs/02_audio.ipynb #a21d889b
+def _check_gather(df:pd.DataFrame, providers:tuple, retry) -> tuple:
+    "Refuse missing columns, unknown providers and statuses `retry` cannot name; -> `retry` as a tuple."
+    miss = [c for c in ('track_key','name','artist') if c not in df.columns]
+    if miss: raise ParameterError(f"missing columns {miss} (need track_key, name, artist)", where='gather_previews(df)')
+    bad = [p for p in providers if p not in _FINDERS]
+    if bad: raise ParameterError(f"unknown provider(s) {bad}; choose from 'deezer', 'itunes'", where='providers')
+    retry = (retry,) if isinstance(retry, str) else tuple(retry or ())
+    if set(retry) - set(RETRY_STATUSES): raise ParameterError(f"expected statuses from {RETRY_STATUSES}, got "
+                                                              f"{list(retry)}", where='retry')
+    return retry
+
+# %% ../nbs/02_audio.ipynb #d9e54d04
+def _earlier_rows(prov_file:Path, journal:Journal) -> dict:
+    "track_key -> the row an earlier run left for it, from `prov_file` and then from an interrupted run's journal."
+    recs = (pd.read_csv(prov_file, dtype={'provider_id': str, 'track_key': str}).to_dict('records')
+            if prov_file.is_file() else [])
+    return {str(r['track_key']): r for r in recs + journal.records()}
+
+# %% ../nbs/02_audio.ipynb #d94a01be
+def _asking(cache:Path, urls:dict, rates:dict|None, **kw) -> dict:
+    "The keyword arguments of `_gather_one` and `_redownload` shared by every track of a run."
+    rates = {**RATES, **(rates or {})}
+    return dict(urls=urls, limiters={p: RateLimiter(*rates[p]) for p in _FINDERS}, cache=cache, kw=kw)
+
+# %% ../nbs/02_audio.ipynb #7f145bc6
+def _cached_row(p:dict, cache:Path) -> dict|None:
+    "An earlier `ok` / `cached` row as `cached` when its file still has its sha256; None when it is gone or changed."
+    f = p.get('file')
+    if isinstance(f, str) and f and (cache/f).is_file() and sha256_file(cache/f) == p['sha256']:
+        return {**{c: p.get(c) for c in PROVENANCE_COLS}, 'status': 'cached', 'reason': ''}
+
+# %% ../nbs/02_audio.ipynb #53149f70
+def _by_id(p:dict) -> bool:
+    "Whether an earlier row names a known provider and a provider id."
+    return (p.get('provider') in _FINDERS and isinstance(p.get('provider_id'), str)
+            and p['provider_id'] not in ('', 'nan'))
+
+# %% ../nbs/02_audio.ipynb #1a460fad
+def _preview_row(s, tr:dict, p:dict|None, retry:tuple, providers, threshold, ask:dict) -> tuple[dict, bool]:
+    "A track's provenance row, given its earlier row `p` (or None), and whether it is new (to be journalled)."
+    key, st = str(tr['track_key']), (p['status'] if p is not None else None)
+    if st in ('ok', 'cached'):
+        if (row := _cached_row(p, ask['cache'])) is not None: return row, False
+        if _by_id(p): return _redownload(s, key, p, **ask), True
+    elif st in RETRY_STATUSES and st not in retry: return {c: p.get(c) for c in PROVENANCE_COLS}, False
+    return _gather_one(s, tr, providers=providers, threshold=threshold, **ask), True
+
 # %% ../nbs/02_audio.ipynb #d1bdba94
 def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration_ms and isrc when known
                     cache_dir:str|Path|None=None, # where previews and provenance.csv go; data/raw/audio by default
@@ -568,41 +616,21 @@ def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration
     "Find, download and cache a 30 s preview per track (or none); return and save the provenance table."
     import requests
     from tqdm.auto import tqdm
-    miss = [c for c in ('track_key','name','artist') if c not in df.columns]
-    if miss: raise ParameterError(f"missing columns {miss} (need track_key, name, artist)", where='gather_previews(df)')
-    bad = [p for p in providers if p not in _FINDERS]
-    if bad: raise ParameterError(f"unknown provider(s) {bad}; choose from 'deezer', 'itunes'", where='providers')
-    retry = (retry,) if isinstance(retry, str) else tuple(retry or ())
-    if set(retry) - set(RETRY_STATUSES): raise ParameterError(f"expected statuses from {RETRY_STATUSES}, got "
-                                                              f"{list(retry)}", where='retry')
+    retry = _check_gather(df, providers, retry)
     cache = Path(cache_dir) if cache_dir else paths().raw/'audio'
     cache.mkdir(parents=True, exist_ok=True)
     prov_file = cache/'provenance.csv'
     journal = Journal(cache/'provenance.journal.jsonl')    # one line per finished track: an interrupted run resumes
-    recs = (pd.read_csv(prov_file, dtype={'provider_id': str, 'track_key': str}).to_dict('records')
-            if prov_file.is_file() else [])
-    prev = {str(r['track_key']): r for r in recs + journal.records()}
-    rates = {**RATES, **(rates or {})}
-    ask = dict(urls={'deezer': deezer_url, 'itunes': itunes_url},
-               limiters={p: RateLimiter(*rates[p]) for p in _FINDERS}, cache=cache,
-               kw=dict(timeout=timeout, retries=retries, backoff=backoff))
+    prev = _earlier_rows(prov_file, journal)
+    ask = _asking(cache, {'deezer': deezer_url, 'itunes': itunes_url}, rates,
+                  timeout=timeout, retries=retries, backoff=backoff)
     rows = []
     with requests.Session() as s, journal as log:
         for _,row in tqdm(list(df.iterrows()), disable=not progress, desc='previews'):
-            tr = _track_dict(row); key = str(tr['track_key']); p = prev.get(key)
-            st = p['status'] if p is not None else None
-            if st in ('ok', 'cached'):
-                f = p.get('file')
-                if isinstance(f, str) and f and (cache/f).is_file() and sha256_file(cache/f) == p['sha256']:
-                    rows.append({**{c: p.get(c) for c in PROVENANCE_COLS}, 'status': 'cached', 'reason': ''}); continue
-                known = (p.get('provider') in _FINDERS and isinstance(p.get('provider_id'), str)
-                         and p['provider_id'] not in ('', 'nan'))
-                rows.append(_redownload(s, key, p, **ask) if known else _gather_one(s, tr, providers=providers,
-                                                                                    threshold=threshold, **ask))
-            elif st in RETRY_STATUSES and st not in retry:
-                rows.append({c: p.get(c) for c in PROVENANCE_COLS}); continue
-            else: rows.append(_gather_one(s, tr, providers=providers, threshold=threshold, **ask))
-            log.add({c: rows[-1].get(c) for c in PROVENANCE_COLS})
+            tr = _track_dict(row)
+            r, new = _preview_row(s, tr, prev.get(str(tr['track_key'])), retry, providers, threshold, ask)
+            rows.append(r)
+            if new: log.add({c: r.get(c) for c in PROVENANCE_COLS})
     out = pd.DataFrame(rows, columns=PROVENANCE_COLS)
     with atomic_write(prov_file, 'w') as o: out.to_csv(o, index=False)
     journal.remove()

@@ -127,12 +127,11 @@ def cmd_extract(a) -> int:
         return 1
     return 0
 
-# %% ../nbs/08_cli.ipynb #93b0685d
-def cmd_train(a) -> int:
-    "popnb train: train a network on the paper dataset and write a predictor bundle."
-    from popnb.features import build_store, resolve_audio_source
-    from popnb.train import MODELS, make_model, save_predictor
-    spec = MODELS[a.model]
+# %% ../nbs/08_cli.ipynb #69777ffe
+def _train_input(a, spec) -> tuple:
+    ("(MelParams, resolved audio source) `popnb train` gives network `spec`; ParameterError when the paper's network "
+     "would not get its 40×8 spectrograms.")
+    from popnb.features import resolve_audio_source
     # the registry says which input
     params = _mel(a.preset or ('paper' if spec.spec_input == 'paper' else 'logmel'), a.n_mels, a.seconds)
     source = resolve_audio_source(a.audio_source) if spec.uses_audio else 'none'
@@ -140,6 +139,12 @@ def cmd_train(a) -> int:
         raise ParameterError(f"{a.model} takes the paper's 40×8 spectrograms (--preset paper, no --n-mels/--seconds); "
                              f"these parameters "
                              f"give {params.shape[0]}×{params.shape[1]}", where=f'--model {a.model}')
+    return params, source
+
+# %% ../nbs/08_cli.ipynb #93d30037
+def _train_data(a) -> tuple:
+    ("(the training rows, the sha256 of the collection): `--dataset`, `--rows` of it; ParameterError when it lacks "
+     "an input.")
     df, data_hash = _load_data(a.dataset)
     lack = [c for c in df.attrs.get('absent_features', []) if c in META_COLS]
     if lack:
@@ -147,7 +152,13 @@ def cmd_train(a) -> int:
                              f"paper's 13 inputs, which include them: "
                              "fill those columns from the tracks' descriptors (popnb.features.build_store(..., "
                              "descriptors=True)) and pass that file", where=f'--dataset {a.dataset}')
-    df = _subset(df, a.rows, a.seed)
+    return _subset(df, a.rows, a.seed), data_hash
+
+# %% ../nbs/08_cli.ipynb #5c6694a5
+def _usable_tracks(a, df:pd.DataFrame, source:str, params) -> tuple:
+    ("(rows, spectrograms or None) of the tracks with usable audio (all with source 'none'); ParameterError under "
+     "10 tracks.")
+    from popnb.features import build_store
     S = None
     if source != 'none':
         st = build_store(df, source, params, n_jobs=a.n_jobs, store_dir=a.store_dir, preview_dir=a.preview_dir,
@@ -157,33 +168,52 @@ def cmd_train(a) -> int:
                               f"(see {st.folder/'index.csv'})")
         df, S = df[ok].reset_index(drop=True), np.asarray(st.X)[ok]
     if len(df) < 10: raise ParameterError(f"only {len(df)} usable track(s); at least 10 are needed", where='--rows')
-    over = {k: v for k,v in dict(epochs=a.epochs, device=a.device).items() if v is not None}
-    m = make_model(a.model, seed=a.seed, **over)
-    y = df.popularity.to_numpy(float)
-    fit_network(m, df, y, S, a.seed)   # the paper's network stops early on a held-out 20 % of rows, as the authors did
-    cal = None
-    if a.calibration_folds:   # the interval's calibration: the same network, artist-grouped out-of-fold
-        k = min(a.calibration_folds, df.artist.nunique())
-        _say(f"calibrating the prediction interval: artist-grouped {k}-fold CV of {a.model} on the same {len(df)} "
-             f"tracks ({k} more trainings)")
-        res = grouped_residuals(df, y, S, a.model, k=k, seed=a.seed, **over)
-        cal = dict(method='split-conformal: absolute out-of-fold residuals, the ceil((n+1)*coverage)-th smallest',
-                   source=f"artist-grouped {k}-fold CV of {a.model} on the bundle's {len(df)} training tracks, trained "
-                          f"when the bundle was, "
-                          f"with its options ({m.config.epochs} epochs, seed {a.seed}, {source} audio)",
-                   residuals=[round(float(r), 4) for r in res], artists=df.artist.astype(str).tolist())
-    out = Path(a.out) if a.out else paths().interim/'models'/f'{a.model}.pt'
-    save_predictor(m, out, params, source, data_hash, n_tracks=len(df), medians=df[META_COLS].median().to_dict(),
-                   rows_hash=short_hash(df.track_key.astype(str).tolist()),
-                   extra=dict(dataset=a.dataset, rows=a.rows, ranges=training_ranges(df), calibration=cal))
+    return df, S
+
+# %% ../nbs/08_cli.ipynb #bddf51af
+def _calibration(a, df:pd.DataFrame, y:np.ndarray, S, epochs:int, source:str, over:dict) -> dict|None:
+    ("The bundle's interval calibration: out-of-fold residuals of the same network under an artist-grouped CV "
+     "(`--calibration-folds`; None when 0).")
+    if not a.calibration_folds: return None
+    k = min(a.calibration_folds, df.artist.nunique())
+    _say(f"calibrating the prediction interval: artist-grouped {k}-fold CV of {a.model} on the same {len(df)} "
+         f"tracks ({k} more trainings)")
+    res = grouped_residuals(df, y, S, a.model, k=k, seed=a.seed, **over)
+    return dict(method='split-conformal: absolute out-of-fold residuals, the ceil((n+1)*coverage)-th smallest',
+                source=f"artist-grouped {k}-fold CV of {a.model} on the bundle's {len(df)} training tracks, trained "
+                       f"when the bundle was, "
+                       f"with its options ({epochs} epochs, seed {a.seed}, {source} audio)",
+                residuals=[round(float(r), 4) for r in res], artists=df.artist.astype(str).tolist())
+
+# %% ../nbs/08_cli.ipynb #f795b8e8
+def _print_trained(model:str, m, n:int, source:str, cal:dict|None, out:Path):
+    "Print what `popnb train` trained (its last validation errors), the interval it calibrated, the bundle."
     h = m.history_.iloc[-1]
     val = ', '.join(f"{k} {h[k]:.2f}" for k in ('val_mae', 'val_mse') if k in h and pd.notna(h[k]))
-    print(f"trained {a.model} on {len(df)} tracks ({source} audio), {len(m.history_)} "
+    print(f"trained {model} on {n} tracks ({source} audio), {len(m.history_)} "
           f"epoch(s){'; ' + val if val else ''}")
     if cal: print(f"prediction interval: ±{conformal_halfwidth(cal['residuals']):.1f} points at {COVERAGE:.0%} "
                   f"coverage "
                   f"(split-conformal on {len(cal['residuals'])} artist-grouped out-of-fold residuals)")
     print(f"wrote {out}")
+
+# %% ../nbs/08_cli.ipynb #93b0685d
+def cmd_train(a) -> int:
+    "popnb train: train a network on the paper dataset and write a predictor bundle."
+    from popnb.train import MODELS, make_model, save_predictor
+    params, source = _train_input(a, MODELS[a.model])
+    df, data_hash = _train_data(a)
+    df, S = _usable_tracks(a, df, source, params)
+    over = {k: v for k,v in dict(epochs=a.epochs, device=a.device).items() if v is not None}
+    m = make_model(a.model, seed=a.seed, **over)
+    y = df.popularity.to_numpy(float)
+    fit_network(m, df, y, S, a.seed)   # the paper's network stops early on a held-out 20 % of rows, as the authors did
+    cal = _calibration(a, df, y, S, m.config.epochs, source, over)
+    out = Path(a.out) if a.out else paths().interim/'models'/f'{a.model}.pt'
+    save_predictor(m, out, params, source, data_hash, n_tracks=len(df), medians=df[META_COLS].median().to_dict(),
+                   rows_hash=short_hash(df.track_key.astype(str).tolist()),
+                   extra=dict(dataset=a.dataset, rows=a.rows, ranges=training_ranges(df), calibration=cal))
+    _print_trained(a.model, m, len(df), source, cal, out)
     return 0
 
 # %% ../nbs/08_cli.ipynb #31ef26d5
@@ -267,15 +297,18 @@ _HOW = ("train one first: `popnb train --model fusion_cnn` writes data/interim/m
         "settings), "
         "or pass --model PATH to a bundle written by `popnb train`")
 
-# %% ../nbs/08_cli.ipynb #425d8bb3
-def cmd_predict(a) -> int:
-    ("popnb predict: predicted popularity of audio files, each with its interval, the inputs it used and how far it is "
-     "from the training data.")
+# %% ../nbs/08_cli.ipynb #506858eb
+def _checkpoint(a) -> Path:
+    "The bundle `popnb predict` uses: --model, else `default_checkpoint()`; ParameterError saying how to get one."
     ck = Path(a.model) if a.model else default_checkpoint()
     if ck is None: raise ParameterError(f"no trained model in {paths().interim/'models'}; {_HOW}", where='--model')
     if not ck.is_file(): raise ParameterError(f"no predictor bundle at this path; {_HOW}", where=f'--model {ck}')
-    feats = {c: getattr(a, c) for c in AUDIO_FEATURES}
-    vary = parse_vary(a.vary) if a.vary else None
+    return ck
+
+# %% ../nbs/08_cli.ipynb #7827fd94
+def _streamed(a, vary) -> bool:
+    ("Whether `popnb predict` streams its rows to --out (a .csv or .jsonl); ParameterError for options that do not "
+     "go together.")
     if a.plot and not vary: raise ParameterError("--plot draws the curves of --vary: give --vary too", where='--plot')
     stream = a.out is not None and Path(a.out).suffix.lower() in STREAM_SUFFIXES
     if a.resume and not stream: raise ParameterError("--resume continues a streamed output: give --out FILE.csv or "
@@ -283,30 +316,51 @@ def cmd_predict(a) -> int:
     if a.n_jobs < 1: raise ParameterError(f"expected an int >= 1, got {a.n_jobs}", where='--n-jobs')
     if not 0 < a.coverage < 1: raise ParameterError(f"expected a share between 0 and 1 (e.g. 0.9), got {a.coverage}",
                                                     where='--coverage')
-    if stream: return _predict_stream(a, ck, dict(feats, artist_popularity=a.artist_popularity,
-                                                  artist_followers=a.artist_followers), vary)
+    return stream
+
+# %% ../nbs/08_cli.ipynb #d15e8892
+def _footer(pr, ck:Path, coverage:float) -> str:
+    "What the prediction table rests on: the model, its interval (or why there is none) and its caveat."
+    _, res, cal = bundle_trust(pr)
+    q = conformal_halfwidth(res, coverage) if res is not None else None
+    foot = [f"model {pr.name} ({ck}), trained on {pr.audio_source} audio, spectrogram {pr.params.key}",
+            (f"interval: ±{q:.1f} points, to cover {coverage:.0%} of tracks by artists like the training ones "
+             f"(split-conformal on {cal})"
+             if q is not None else "interval: none (this bundle records no calibration: retrain it with `popnb "
+                                   "train`)"),
+            *([f"caveat: {caveat(pr)}"] if caveat(pr) else [])]
+    return '\n'.join(textwrap.fill(x, TABLE_WIDTH, subsequent_indent='  ') for x in foot)
+
+# %% ../nbs/08_cli.ipynb #b6070f51
+def _rows_text(t:pd.DataFrame, pr, ck:Path, fmt:str, coverage:float, verbose:bool) -> str:
+    "The rows of `popnb predict` as `--format` asks: JSON, CSV, or a table for a person with its footer."
+    if fmt == 'json': return json.dumps([json_value(r) for r in t.to_dict('records')], indent=1, ensure_ascii=False)
+    if fmt == 'csv': return t.map(csv_cell).to_csv(index=False)
+    return format_rows(t, verbose) + '\n\n' + _footer(pr, ck, coverage)
+
+# %% ../nbs/08_cli.ipynb #c3181f22
+def _emit(s:str, out=None):
+    "Text `s` written to file `out` (atomically, ending in a newline), or printed when there is none."
+    if out:
+        from popnb.core import atomic_write
+        with atomic_write(out, 'w') as f: f.write(s if s.endswith('\n') else s + '\n')
+    else: print(s)
+
+# %% ../nbs/08_cli.ipynb #425d8bb3
+def cmd_predict(a) -> int:
+    ("popnb predict: predicted popularity of audio files, each with its interval, the inputs it used and how far it is "
+     "from the training data.")
+    ck = _checkpoint(a)
+    feats = {c: getattr(a, c) for c in AUDIO_FEATURES}
+    vary = parse_vary(a.vary) if a.vary else None
+    if _streamed(a, vary): return _predict_stream(a, ck, dict(feats, artist_popularity=a.artist_popularity,
+                                                              artist_followers=a.artist_followers), vary)
     pr = as_predictor(ck, device=a.device)
     t = predict_files(a.audio, pr, features=a.features, artist_popularity=a.artist_popularity,
                       artist_followers=a.artist_followers, audio_features=feats, fill_missing=a.fill_missing,
                       descriptors=not a.no_descriptors, progress=not a.quiet, vary=vary, n_jobs=a.n_jobs,
                       coverage=a.coverage)
-    _, res, cal = bundle_trust(pr)
-    if a.format == 'json': s = json.dumps([json_value(r) for r in t.to_dict('records')], indent=1, ensure_ascii=False)
-    elif a.format == 'csv': s = t.map(csv_cell).to_csv(index=False)
-    else:
-        q = conformal_halfwidth(res, a.coverage) if res is not None else None
-        foot = [f"model {pr.name} ({ck}), trained on {pr.audio_source} audio, spectrogram {pr.params.key}",
-                (f"interval: ±{q:.1f} points, to cover {a.coverage:.0%} of tracks by artists like the training ones "
-                 f"(split-conformal on {cal})"
-                 if q is not None else "interval: none (this bundle records no calibration: retrain it with `popnb "
-                                       "train`)"),
-                *([f"caveat: {caveat(pr)}"] if caveat(pr) else [])]
-        s = format_rows(t, a.verbose) + '\n\n' + '\n'.join(textwrap.fill(x, TABLE_WIDTH, subsequent_indent='  ')
-                                                           for x in foot)
-    if a.out:
-        from popnb.core import atomic_write
-        with atomic_write(a.out, 'w') as f: f.write(s if s.endswith('\n') else s + '\n')
-    else: print(s)
+    _emit(_rows_text(t, pr, ck, a.format, a.coverage, a.verbose), a.out)
     if a.plot: plot_vary(t, a.plot); _say(f"wrote {a.plot}")
     return _notes(t, _failed(t), t.file.nunique(), caveat(pr) if a.format != 'table' else '', '')
 

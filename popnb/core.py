@@ -205,6 +205,25 @@ class RateLimiter:
         "Stretch the window by `factor` (at most 8 times the first): the provider said it was throttled."
         with self._lock: self.period = min(self.period*factor, 8*self._p0)
 
+# %% ../nbs/00_core.ipynb #e3c339ce
+def _why_retry(r, body:bytes, accept:tuple) -> str:
+    "Why an answer is retried (truncated body, 429, 5xx); '' to return it; DownloadError for a status not retried."
+    cl = r.headers.get('Content-Length')
+    if r.status_code in accept and cl is not None and 'Content-Encoding' not in r.headers and len(body) < int(cl):
+        return f"truncated body: {len(body)} of {cl} bytes"
+    if r.status_code in accept: return ''
+    if r.status_code == 429 or r.status_code >= 500: return f"HTTP {r.status_code}"
+    raise DownloadError(f"HTTP {r.status_code} (not retried)", where=r.url)
+
+# %% ../nbs/00_core.ipynb #db0f5efd
+def _retry_after(r, wait:float, max_wait:float) -> float:
+    "The wait before retrying a 429 answer: its `Retry-After` (at most `max_wait`) when it is a number, else `wait`."
+    ra = r.headers.get('Retry-After')
+    if ra:
+        try: return min(float(ra), max_wait)
+        except ValueError: pass
+    return wait
+
 # %% ../nbs/00_core.ipynb #1098a083
 def http_get(session, # a requests.Session
              url:str, params:dict|None=None, # URL and query
@@ -226,22 +245,12 @@ def http_get(session, # a requests.Session
         try:
             r = session.get(url, params=params, timeout=timeout)
             body = r.content
-            cl = r.headers.get('Content-Length')
             why = refused(r) if refused is not None else None
             if why:
                 last = why
                 if limiter is not None: limiter.slow()
-            elif (r.status_code in accept and cl is not None and 'Content-Encoding' not in r.headers
-                  and len(body) < int(cl)):
-                last = f"truncated body: {len(body)} of {cl} bytes"
-            elif r.status_code in accept: return r
-            elif r.status_code == 429 or r.status_code >= 500:
-                last = f"HTTP {r.status_code}"
-                ra = r.headers.get('Retry-After')
-                if r.status_code == 429 and ra:
-                    try: wait = min(float(ra), max_wait)
-                    except ValueError: pass
-            else: raise DownloadError(f"HTTP {r.status_code} (not retried)", where=r.url)
+            elif not (last := _why_retry(r, body, accept)): return r
+            elif last == 'HTTP 429': wait = _retry_after(r, wait, max_wait)
         except requests.Timeout: last = f"timed out after {timeout} s"
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
             last = f"connection failed or body truncated ({type(e).__name__})"

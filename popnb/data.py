@@ -31,6 +31,7 @@ class Source:
     @property
     def url(self): return f"https://raw.githubusercontent.com/{self.repo}/{self.commit}/{self.path}"
 
+# %% ../nbs/01_data.ipynb #061e0ef6
 _PAPER = ('navidfalah/Spotify.Popularity.Estimator.Pytorch', '411d50041bbee811b27cf8a893b27d7e20313bdd')
 _CAPTURE = ('navidfalah/Spotify-Popularity-Estimator-DataCapture', 'b19499a6003f665957d99b6306150c4b866fcade')
 _paper_files = {
@@ -47,29 +48,38 @@ _paper_files = {
     'all_logs.txt': ('neural_network_model/all_logs.txt',
                      '54ce95130f80d1c8b939c114bc21b12b8600acc7fe9e3c9d2568e13efdf69bd5'),
 }
+
+# %% ../nbs/01_data.ipynb #cd5fe19b
+_track_hashes = '''
+    b95ee66c070427b66dafdb9db3f1fbfd92c29cddcf0ff61e11f6b05b3152a8cd
+    9bc1de4e89b4408f2a489779044ff4236c0530c107ce5edd53a04437da82524d
+    bfc64c29414e1f0cb1f2c53ab5747911f0672a281db35f27193e9719b9b0d5d2
+    fdb6e31aedb4e8982f5f444e4d82a0c7f4fe7e9b0d65b68cf3676fc4564d4542
+    73107635c0d72c2010fbb7f19f02e0f7a903e51f6c59de10b228fff03ec39f85
+    376ad2e5ffc61c952092ec03f0599e60312a429f4d893a6407e1d14cf287cee9
+    81de9909bc53e85d91b2543a3e18515f846c3facd9e02f0630562698847ceeb7
+    6c60ae5d025cf8a237981d18a6dcb406cf9374250a126cbbae1baa6d784327f8
+    06d29bc63bf575e47cd010aceadba274446cd67aa6123453ecfb8f65d9e226fc
+    afa1d5822a54124ad129c763b55c316803a1d98061b267cfcf1d10abc8b65375
+    09c455487ae7dd776acc309817364dc6ce0c380968d7e6212fae211d4ea955fc
+    bd939294de92aa9a811f9800245cc620e2246fc89e486d4dbf780bf10dd8c65c
+    f9aa71d0a7dc86e4b43b79bc50a1bba9d9dd31e0b3c1d07084b635f3e2fb202d
+    25069be896153780ef3f3bdb047c139f1dd63dad2d7da25a3bd2184be90f28d1
+    8f1271d325ba7d20cadc9cc3b1ba34e81e480b885dc5c3581854509986b14326
+    9a43ff1b004c10cb902e144f92530a425c7e1f2d50f18a0587d12a5d9c86a986
+'''.split()   # spotify_tracks0.json … spotify_tracks15.json
+
+# %% ../nbs/01_data.ipynb #f559e8e5
 _capture_files = {
     'singers.json': ('singers.json', '5c95f1610a7120c7293d90ff850c8a27f5cd366a3fae992e60179b4b0867effd'),
     'sample_top_tracks.json': ('sample_top_tracks.json',
                                'f4773ccafd2694d57903d531670dbd0165070d5b81191ab6c1d17d209e800347'),
     'db.sqlite3': ('db.sqlite3', '00a7f51d397d533a990f4bb23e4ea1287aac507eb4e47f01e3395d0670872243'),
-    **{f'spotify_tracks{i}.json': (f'spotify_json_songs/spotify_tracks{i}.json', h) for i,h in enumerate(
-        '''b95ee66c070427b66dafdb9db3f1fbfd92c29cddcf0ff61e11f6b05b3152a8cd '''
-        '''9bc1de4e89b4408f2a489779044ff4236c0530c107ce5edd53a04437da82524d
-        bfc64c29414e1f0cb1f2c53ab5747911f0672a281db35f27193e9719b9b0d5d2 '''
-        '''fdb6e31aedb4e8982f5f444e4d82a0c7f4fe7e9b0d65b68cf3676fc4564d4542
-        73107635c0d72c2010fbb7f19f02e0f7a903e51f6c59de10b228fff03ec39f85 '''
-        '''376ad2e5ffc61c952092ec03f0599e60312a429f4d893a6407e1d14cf287cee9
-        81de9909bc53e85d91b2543a3e18515f846c3facd9e02f0630562698847ceeb7 '''
-        '''6c60ae5d025cf8a237981d18a6dcb406cf9374250a126cbbae1baa6d784327f8
-        06d29bc63bf575e47cd010aceadba274446cd67aa6123453ecfb8f65d9e226fc '''
-        '''afa1d5822a54124ad129c763b55c316803a1d98061b267cfcf1d10abc8b65375
-        09c455487ae7dd776acc309817364dc6ce0c380968d7e6212fae211d4ea955fc '''
-        '''bd939294de92aa9a811f9800245cc620e2246fc89e486d4dbf780bf10dd8c65c
-        f9aa71d0a7dc86e4b43b79bc50a1bba9d9dd31e0b3c1d07084b635f3e2fb202d '''
-        '''25069be896153780ef3f3bdb047c139f1dd63dad2d7da25a3bd2184be90f28d1
-        8f1271d325ba7d20cadc9cc3b1ba34e81e480b885dc5c3581854509986b14326 '''
-        '''9a43ff1b004c10cb902e144f92530a425c7e1f2d50f18a0587d12a5d9c86a986'''.split())},
+    **{f'spotify_tracks{i}.json': (f'spotify_json_songs/spotify_tracks{i}.json', h)
+       for i,h in enumerate(_track_hashes)},
 }
+
+# %% ../nbs/01_data.ipynb #bc48c7d2
 SOURCES = {**{k: Source(*_PAPER, p, h, f'paper/{k}') for k,(p,h) in _paper_files.items()},
            **{k: Source(*_CAPTURE, p, h, f'capture/{p}') for k,(p,h) in _capture_files.items()}}
 

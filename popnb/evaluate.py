@@ -361,6 +361,53 @@ def _seed_level(V, seed:int, resample:bool) -> np.ndarray:
     V = np.asarray(V, float)
     return seed_resample(V, seed) if resample else V.mean(0)
 
+# %% ../nbs/06_evaluate.ipynb #21b09c5a
+def _truth(d:pd.DataFrame, protocol) -> pd.DataFrame:
+    "One row of `d` per track (indexed by track_key); an error if a track's y_true differs between rows."
+    truth = d.drop_duplicates('track_key').set_index('track_key')
+    if d.groupby('track_key')['y_true'].nunique().max() > 1:
+        raise DataError("a track has different y_true in different rows", where=f"protocol {protocol!r}")
+    return truth
+
+# %% ../nbs/06_evaluate.ipynb #012ada79
+def _metric_jobs(model:str, classifiers, ths:list) -> list:
+    "(threshold label or None, metric function, its keywords) for each family of metrics `model` gets."
+    return (([] if model in set(classifiers) else [(None, regression_metrics, {})])
+            + [(lab, classification_metrics, {'threshold': t}) for lab,t in ths])
+
+# %% ../nbs/06_evaluate.ipynb #80c67b27
+def _over_seeds(vals:list) -> tuple:
+    "Mean and standard deviation (ddof=1; NaN for one seed) of a metric's per-seed values."
+    return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else np.nan
+
+# %% ../nbs/06_evaluate.ipynb #378a4923
+def _model_rows(dm:pd.DataFrame, keys:pd.Index, yv:np.ndarray, W, jobs:list, seed:int, level:float,
+                resample_seeds:bool) -> list:
+    ("(threshold, metric, value, seed_sd, ci_low, ci_high, n, n_seeds) of model rows `dm` for each metric of `jobs`; "
+     "intervals from the bootstrap weights `W` (None: no intervals).")
+    seeds, P, M = _matrix(dm, keys)
+    rows = []
+    for lab, fn, kw in jobs:
+        pt = [fn(yv, P[i], weights=M[i], **kw) for i in range(len(seeds))]
+        bv = [_boot_values(fn, yv, P[i], W*M[i], **kw) for i in range(len(seeds))] if W is not None else None
+        for m in pt[0]:
+            v, sd = _over_seeds([q[m] for q in pt])
+            lo, hi = (ci_from_values(_seed_level([b[m] for b in bv], seed, resample_seeds), level) if W is not None
+                      else (np.nan, np.nan))
+            rows.append((lab or '', m, v, sd, lo, hi, int(M.any(0).sum()), len(seeds)))
+    return rows
+
+# %% ../nbs/06_evaluate.ipynb #167633de
+def _subset_rows(d:pd.DataFrame, protocol, thresholds, classifiers, n_boot:int, seed:int, level:float, cluster:bool,
+                 resample_seeds:bool) -> list:
+    "(model, threshold, metric, value, seed_sd, ci_low, ci_high, n, n_seeds) of each model and metric of subset `d`."
+    truth = _truth(d, protocol)
+    keys = truth.index; yv = truth['y_true'].to_numpy(float)
+    W = _unit_weights(len(keys), n_boot, seed, truth['artist'].to_numpy(), cluster) if n_boot else None
+    ths = [(threshold_label(t), resolve_threshold(yv, t)) for t in thresholds]
+    return [(model, *r) for model, dm in d.groupby('model', sort=False)
+            for r in _model_rows(dm, keys, yv, W, _metric_jobs(model, classifiers, ths), seed, level, resample_seeds)]
+
 # %% ../nbs/06_evaluate.ipynb #505a02e0
 def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                 thresholds=THRESHOLDS, # classification thresholds: numbers and/or 'median'
@@ -385,25 +432,8 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
     for gkey, g in preds.groupby(['protocol', *by], sort=True, dropna=False):
         gkey = gkey if isinstance(gkey, tuple) else (gkey,)
         for sub, d in _subsets(g, subsets).items():
-            truth = d.drop_duplicates('track_key').set_index('track_key')
-            if d.groupby('track_key')['y_true'].nunique().max() > 1:
-                raise DataError("a track has different y_true in different rows", where=f"protocol {gkey[0]!r}")
-            keys = truth.index; yv = truth['y_true'].to_numpy(float)
-            W = _unit_weights(len(keys), n_boot, seed, truth['artist'].to_numpy(), cluster) if n_boot else None
-            ths = [(threshold_label(t), resolve_threshold(yv, t)) for t in thresholds]
-            for model, dm in d.groupby('model', sort=False):
-                seeds, P, M = _matrix(dm, keys)
-                jobs = (([] if model in set(classifiers) else [(None, regression_metrics, {})])
-                        + [(lab, classification_metrics, {'threshold': t}) for lab,t in ths])
-                for lab, fn, kw in jobs:
-                    pt = [fn(yv, P[i], weights=M[i], **kw) for i in range(len(seeds))]
-                    bv = [_boot_values(fn, yv, P[i], W*M[i], **kw) for i in range(len(seeds))] if n_boot else None
-                    for m in pt[0]:
-                        v = float(np.mean([q[m] for q in pt]))
-                        sd = float(np.std([q[m] for q in pt], ddof=1)) if len(pt) > 1 else np.nan
-                        lo, hi = (ci_from_values(_seed_level([b[m] for b in bv], seed, resample_seeds), level) if n_boot
-                                  else (np.nan, np.nan))
-                        rows.append((*gkey, model, sub, lab or '', m, v, sd, lo, hi, int(M.any(0).sum()), len(seeds)))
+            rows += [(*gkey, model, sub, *r) for model, *r in _subset_rows(d, gkey[0], thresholds, classifiers, n_boot,
+                                                                            seed, level, cluster, resample_seeds)]
     cols = ['protocol', *by, 'model', 'subset', 'threshold', 'metric', 'value', 'seed_sd', 'ci_low', 'ci_high',
             'n', 'n_seeds']
     return pd.DataFrame(rows, columns=cols)

@@ -664,6 +664,15 @@ def _jobs(df, source, audio_map, audio_dir, previews, preview_dir, urls) -> tupl
             for i,k in enumerate(keys)]
     return jobs, dict(keys=keys, files=[stat(m[k]) if k in m else None for k in keys])
 
+# %% ../nbs/03_features.ipynb #b0c9c090
+def _read_index(path:Path) -> pd.DataFrame:
+    "A store's index.csv: track_key and reason as text, `ok` as bool, descriptors as numbers (NaN when missing)."
+    index = pd.read_csv(path, dtype={'track_key': str, 'reason': str}, keep_default_na=False)
+    index['ok'] = index.ok.astype(bool)
+    for k in DESCRIPTORS:
+        if k in index: index[k] = pd.to_numeric(index[k].replace('', np.nan))
+    return index
+
 # %% ../nbs/03_features.ipynb #1e2f0668
 class SpecStore:
     "A finished spectrogram store: `.X` (memory map), `.index`, `.params`, `.audio_source`, `.meta`."
@@ -674,11 +683,7 @@ class SpecStore:
         self.meta = read_json(self.folder/'meta.json')
         self.params = MelParams(**self.meta['params'])
         self.audio_source = self.meta['audio_source']
-        self.index = pd.read_csv(self.folder/'index.csv', dtype={'track_key': str, 'reason': str},
-                                 keep_default_na=False)
-        self.index['ok'] = self.index.ok.astype(bool)
-        for k in DESCRIPTORS:
-            if k in self.index: self.index[k] = pd.to_numeric(self.index[k].replace('', np.nan))
+        self.index = _read_index(self.folder/'index.csv')
         self.X = np.load(self.folder/'X.npy', mmap_mode='r')
         self._pos = {}
         for r,k in zip(self.index.row, self.index.track_key): self._pos.setdefault(k, r)
@@ -687,35 +692,48 @@ class SpecStore:
         return (f"SpecStore({self.folder.name}: {len(self)} × {self.X.shape[1:]} {self.X.dtype}, "
                 f"audio_source={self.audio_source!r}, "
                 f"{int(self.index.ok.sum())} ok, {int((~self.index.ok).sum())} skipped)")
-    def get(self, track_keys) -> np.ndarray:
-        "Spectrograms of `track_keys` (a key or a list), float32."
-        one = isinstance(track_keys, str)
-        ks = [track_keys] if one else [str(k) for k in track_keys]
-        miss = [k for k in ks if k not in self._pos]
-        if miss: raise DataError(f"{len(miss)} track key(s) not in the store, e.g. {miss[:3]}", where=str(self.folder))
-        out = np.asarray(self.X[[self._pos[k] for k in ks]], dtype=np.float32)
-        return out[0] if one else out
-    @property
-    def skipped(self) -> pd.DataFrame:
-        "The rows without usable audio, with the reason."
-        return self.index[~self.index.ok]
-    @property
-    def descriptors(self) -> pd.DataFrame:
-        ("track_key, every descriptor (NaN where missing) and `descriptor_reason` ('' when described), one row per "
-         "store row.")
-        if 'descriptor_reason' not in self.index:
-            raise DataError("this store was built without descriptors: build_store(..., descriptors=True)",
-                            where=str(self.folder))
-        return self.index[['track_key', *DESCRIPTORS, 'descriptor_reason']]
-    @property
-    def digest(self) -> str:
-        "The content digest of its spectrograms (`store_digests`), written when the store was finished."
-        return self.meta.get('digest') or store_digests(self.X, self.index)['spectrograms']
-    @property
-    def descriptors_digest(self) -> str:
-        "The content digest of its descriptors (`store_digests`); DataError for a store without them."
-        self.descriptors
-        return self.meta.get('descriptors_digest') or store_digests(self.X, self.index)['descriptors']
+
+# %% ../nbs/03_features.ipynb #03a5ffa4
+from fastcore.basics import patch
+
+@patch
+def get(self:SpecStore, track_keys) -> np.ndarray:
+    "Spectrograms of `track_keys` (a key or a list), float32."
+    one = isinstance(track_keys, str)
+    ks = [track_keys] if one else [str(k) for k in track_keys]
+    miss = [k for k in ks if k not in self._pos]
+    if miss: raise DataError(f"{len(miss)} track key(s) not in the store, e.g. {miss[:3]}", where=str(self.folder))
+    out = np.asarray(self.X[[self._pos[k] for k in ks]], dtype=np.float32)
+    return out[0] if one else out
+
+# %% ../nbs/03_features.ipynb #2d67efe1
+@patch(as_prop=True)
+def skipped(self:SpecStore) -> pd.DataFrame:
+    "The rows without usable audio, with the reason."
+    return self.index[~self.index.ok]
+
+# %% ../nbs/03_features.ipynb #7860212c
+@patch(as_prop=True)
+def descriptors(self:SpecStore) -> pd.DataFrame:
+    ("track_key, every descriptor (NaN where missing) and `descriptor_reason` ('' when described), one row per "
+     "store row.")
+    if 'descriptor_reason' not in self.index:
+        raise DataError("this store was built without descriptors: build_store(..., descriptors=True)",
+                        where=str(self.folder))
+    return self.index[['track_key', *DESCRIPTORS, 'descriptor_reason']]
+
+# %% ../nbs/03_features.ipynb #715a83a7
+@patch(as_prop=True)
+def digest(self:SpecStore) -> str:
+    "The content digest of its spectrograms (`store_digests`), written when the store was finished."
+    return self.meta.get('digest') or store_digests(self.X, self.index)['spectrograms']
+
+# %% ../nbs/03_features.ipynb #a5b0172e
+@patch(as_prop=True)
+def descriptors_digest(self:SpecStore) -> str:
+    "The content digest of its descriptors (`store_digests`); DataError for a store without them."
+    self.descriptors
+    return self.meta.get('descriptors_digest') or store_digests(self.X, self.index)['descriptors']
 
 # %% ../nbs/03_features.ipynb #9996bc67
 def _done_rows(journal:Journal, n:int) -> tuple:

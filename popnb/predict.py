@@ -356,6 +356,87 @@ def _clip_duration(d, medians:dict, clip_ms:float=CLIP_MS):
             f"duration: the file is a {d['duration_ms']/1000:.1f} s clip, not the whole track; the training median "
             f"({med/1000:.0f} s) is used — give --duration-ms (or a duration_ms column) for the track's length")
 
+# %% ../nbs/07b_predict.ipynb #09848d5a
+def _start_row(f:str, # the file
+               meta:pd.DataFrame, # `metadata_table` of the batch
+               j:int, # the file's row in `meta`
+               err:str, # why the file could not be decoded ('' when it was)
+               clip_note:str, # `_clip_duration`'s note of the file ('' when it is no clip)
+               pr, # the `Predictor`
+               coverage:float # the prediction interval's coverage
+              ) -> dict:
+    ("File `f`'s row before prediction: status 'error' with its reason, where its inputs come from (a clip's duration "
+     "from the medians, with the note), the bundle and the caveat.")
+    user, desc, filled = (meta.at[j, c].split() for c in ('from_user', 'from_descriptors', 'filled'))
+    notes = [clip_note] if clip_note and 'duration_ms' in desc else []
+    if notes: desc.remove('duration_ms'); filled.append('duration_ms')
+    return dict(file=f, popularity=np.nan, low=np.nan, high=np.nan, coverage=coverage, status='error',
+                error=err or meta.at[j, 'error'], extrapolation=False, outside=[],
+                notes=notes, inputs={}, from_user=user, from_descriptors=desc, filled=filled, model=pr.name,
+                checkpoint=str(pr.path), audio_source=pr.audio_source,
+                audio_used=pr.uses_audio and not err, mel_key=pr.params.key, caveat=caveat(pr))
+
+# %% ../nbs/07b_predict.ipynb #e3656b22
+def _interval(v:float, # a prediction (0-100)
+              q:float # the interval's half-width (NaN: none)
+             ) -> dict:
+    "A prediction and its interval, clipped to 0-100, rounded to two decimals."
+    return dict(popularity=round(float(v), 2), low=round(float(np.clip(v - q, 0, 100)), 2),
+                high=round(float(np.clip(v + q, 0, 100)), 2))
+
+# %% ../nbs/07b_predict.ipynb #65175569
+def _predict_usable(rows:list, # `_start_row`s of the batch; the usable ones are predicted in place
+                    meta:pd.DataFrame, # `metadata_table` of the batch
+                    dec:list, # `decode_files` of the batch
+                    pr, # the `Predictor`
+                    ranges:dict, # the bundle's training ranges
+                    q:float # the interval's half-width
+                   ) -> tuple: # (rows predicted, their inputs M, their spectrograms S or None)
+    "The rows without an error predicted in one pass: popularity, interval, the inputs used and those out of range."
+    idx = [j for j,r in enumerate(rows) if not r['error']]
+    M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)[idx]
+    S = np.stack([dec[j][0] for j in idx]) if idx and pr.uses_audio else None
+    if idx:
+        for i, (j, v) in enumerate(zip(idx, np.clip(pr.predict(M, S), 0, 100))):
+            used = {c: float(M[i, k]) for k, c in enumerate(pr.meta_cols)} if pr.uses_meta else {}
+            out = outside_ranges(used, ranges) if pr.uses_meta else []
+            rows[j].update(status='ok', inputs=used, outside=out, extrapolation=bool(out), **_interval(v, q))
+    return idx, M, S
+
+# %% ../nbs/07b_predict.ipynb #c63e1700
+def _vary_row(r:dict, # a predicted (or error) row of the file
+              col:str, # the varied input
+              v:float, # its value here
+              ranges:dict, # the bundle's training ranges
+              p, # the prediction at `v` (None: the file has none)
+              q:float # the interval's half-width
+             ) -> dict:
+    "Row `r` at value `v` of input `col`: that value among its inputs, its range check and its prediction."
+    drop = lambda l: [c for c in l if c != col]   # the varied input comes from --vary, not from where it came before
+    used = {**r['inputs'], col: float(v)} if r['inputs'] else {}
+    out = outside_ranges(used, ranges) if used else []
+    return {'file': r['file'], 'vary': col, 'value': float(v), 'own_value': r['inputs'].get(col, np.nan), **r,
+            'from_user': drop(r['from_user']), 'from_descriptors': drop(r['from_descriptors']),
+            'filled': drop(r['filled']), 'inputs': used,
+            'outside': out, 'extrapolation': bool(out), **(_interval(p, q) if p is not None else {})}
+
+# %% ../nbs/07b_predict.ipynb #486d2c36
+def _vary_rows(rows:list, # the batch's rows, predicted
+               idx:list, M:np.ndarray, S, # `_predict_usable`'s rows predicted, their inputs and spectrograms
+               pr, # the `Predictor`
+               vary:tuple, # (input, values)
+               ranges:dict, # the bundle's training ranges
+               q:float # the interval's half-width
+              ) -> list:
+    "Each file's rows at every value of the varied input, the others held (`popnb.evaluate.vary_input`)."
+    from popnb.evaluate import vary_input
+    col, vals = vary
+    ice = dict(zip(idx, np.clip(vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S),
+                                           pd.DataFrame(M, columns=list(pr.meta_cols)), col, vals),
+                                0, 100))) if idx else {}
+    return [_vary_row(r, col, v, ranges, ice[j][g] if j in ice else None, q)
+            for j,r in enumerate(rows) for g,v in enumerate(vals)]
+
 # %% ../nbs/07b_predict.ipynb #47a769a8
 def predict_batch(files:list, # audio files predicted together
                   pr, # a `Predictor`
@@ -376,41 +457,9 @@ def predict_batch(files:list, # audio files predicted together
                           described=[d for d,_ in clips] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
     ranges, res, _ = bundle_trust(pr)
     q = conformal_halfwidth(res, coverage) if res is not None else np.nan
-    rows = []
-    for j, f in enumerate(files):
-        user, desc, filled = (meta.at[j, c].split() for c in ('from_user', 'from_descriptors', 'filled'))
-        notes = [clips[j][1]] if clips[j][1] and 'duration_ms' in desc else []
-        if notes: desc.remove('duration_ms'); filled.append('duration_ms')
-        rows.append(dict(file=f, popularity=np.nan, low=np.nan, high=np.nan, coverage=coverage, status='error',
-                         error=dec[j][2] or meta.at[j, 'error'], extrapolation=False, outside=[],
-                         notes=notes, inputs={}, from_user=user, from_descriptors=desc, filled=filled, model=pr.name,
-                         checkpoint=str(pr.path), audio_source=pr.audio_source,
-                         audio_used=pr.uses_audio and not dec[j][2], mel_key=pr.params.key, caveat=caveat(pr)))
-    idx = [j for j,r in enumerate(rows) if not r['error']]
-    M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)[idx]
-    S = np.stack([dec[j][0] for j in idx]) if idx and pr.uses_audio else None
-    interval = lambda v: dict(popularity=round(float(v), 2), low=round(float(np.clip(v - q, 0, 100)), 2),
-                              high=round(float(np.clip(v + q, 0, 100)), 2))
-    if idx:
-        for i, (j, v) in enumerate(zip(idx, np.clip(pr.predict(M, S), 0, 100))):
-            used = {c: float(M[i, k]) for k, c in enumerate(pr.meta_cols)} if pr.uses_meta else {}
-            out = outside_ranges(used, ranges) if pr.uses_meta else []
-            rows[j].update(status='ok', inputs=used, outside=out, extrapolation=bool(out), **interval(v))
-    if vary is None: return rows
-    from popnb.evaluate import vary_input
-    col, vals = vary
-    ice = dict(zip(idx, np.clip(vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S),
-                                           pd.DataFrame(M, columns=list(pr.meta_cols)), col, vals),
-                                0, 100))) if idx else {}
-    drop = lambda l: [c for c in l if c != col]   # the varied input comes from --vary, not from where it came before
-    def one(j, r, g, v):
-        used = {**r['inputs'], col: float(v)} if r['inputs'] else {}
-        out = outside_ranges(used, ranges) if used else []
-        return {'file': r['file'], 'vary': col, 'value': float(v), 'own_value': r['inputs'].get(col, np.nan), **r,
-                'from_user': drop(r['from_user']), 'from_descriptors': drop(r['from_descriptors']),
-                'filled': drop(r['filled']), 'inputs': used,
-                'outside': out, 'extrapolation': bool(out), **(interval(ice[j][g]) if j in ice else {})}
-    return [one(j, r, g, v) for j,r in enumerate(rows) for g,v in enumerate(vals)]
+    rows = [_start_row(f, meta, j, dec[j][2], clips[j][1], pr, coverage) for j, f in enumerate(files)]
+    idx, M, S = _predict_usable(rows, meta, dec, pr, ranges, q)
+    return rows if vary is None else _vary_rows(rows, idx, M, S, pr, vary, ranges, q)
 
 # %% ../nbs/07b_predict.ipynb #d69746b9
 def _init_worker():
@@ -493,6 +542,42 @@ def _predict_args(pr, features, values, vary, fill_missing, descriptors) -> tupl
                    described=[] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
     return features, values
 
+# %% ../nbs/07b_predict.ipynb #e025aba1
+def _without_skipped(files:list, # the audio files
+                     features, # their features table, or None
+                     skip:set # files not to predict
+                    ) -> tuple:
+    ("(files, features) without the files in `skip`; a table without 'file' must have a row per file, and loses the "
+     "skipped files' rows.")
+    by_order = features is not None and 'file' not in features.columns
+    if by_order and len(features) != len(files):
+        raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): "
+                             "without a 'file' column rows are matched by order", where='features')
+    if not skip: return files, features
+    keep = [j for j,f in enumerate(files) if f not in skip]
+    return [files[j] for j in keep], (features.iloc[keep].reset_index(drop=True) if by_order else features)
+
+# %% ../nbs/07b_predict.ipynb #cae458da
+def _predicted_batches(files:list, features, pr, kw:dict, # predict_batch's files, features, predictor, options
+                       n_jobs:int, batch_size:int):
+    ("(files in the batch, its rows) of each batch, in order: predicted here (one job), in forked workers, or (a GPU, "
+     "or no fork) decoded by workers and predicted here.")
+    import multiprocessing
+    if n_jobs == 1 or len(files) <= 1:
+        for b,f in _batches(files, features, batch_size): yield len(b), predict_batch(b, pr, features=f, **kw)
+        return
+    if kw['descriptors'] and pr.uses_meta:
+        # numba's cache compiled once, before the workers read it
+        from popnb.features import warm_numba; warm_numba()
+    if ('fork' in multiprocessing.get_all_start_methods()
+            and not str(getattr(pr, 'device', 'cpu')).startswith('cuda')):
+        yield from _predicted_in_order(_batches(files, features, batch_size), pr, kw, n_jobs)
+        return
+    dec = _decoded_in_order(files, pr.params, kw['descriptors'] and pr.uses_meta, n_jobs, max(1, min(8, batch_size)))
+    # a GPU (or no fork): the workers decode, the network runs here
+    for b,f in _batches(files, features, batch_size):
+        yield len(b), predict_batch(b, pr, features=f, decoded=[next(dec) for _ in b], **kw)
+
 # %% ../nbs/07b_predict.ipynb #fc834e96
 def iter_predictions(paths:list, # audio files
                      predictor, # a `Predictor` or the path of a bundle
@@ -509,42 +594,19 @@ def iter_predictions(paths:list, # audio files
                     ):
     ("Rows (lists of dicts) batch by batch, in the order of `paths`, as soon as they are predicted: memory flat in the "
      "number of files.")
-    import multiprocessing
     from tqdm.auto import tqdm
     if n_jobs < 1 or batch_size < 1:
         raise ParameterError(f"need n_jobs >= 1 and batch_size >= 1, got {n_jobs}, {batch_size}", where='n_jobs')
     pr = as_predictor(predictor)
     features, values = _predict_args(pr, features, values, vary, fill_missing, descriptors)
-    files, skip = [str(f) for f in paths], set(map(str, skip))
+    files = [str(f) for f in paths]
     n0 = len(files)
-    if features is not None and 'file' not in features.columns and len(features) != len(files):
-        raise ParameterError(f"{len(features)} row(s) for {len(files)} audio file(s): "
-                             "without a 'file' column rows are matched by order", where='features')
-    if skip:
-        keep = [j for j,f in enumerate(files) if f not in skip]
-        if features is not None and 'file' not in features.columns:
-            features = features.iloc[keep].reset_index(drop=True)
-        files = [files[j] for j in keep]
+    files, features = _without_skipped(files, features, set(map(str, skip)))
     conformal_halfwidth([], coverage)   # a bad coverage stops here, before any file is decoded
     kw = dict(values=values, fill_missing=fill_missing, descriptors=descriptors, vary=vary, coverage=coverage)
     bar = tqdm(total=n0, initial=n0 - len(files), desc='predict', unit='file', disable=not progress)
     try:
-        if n_jobs == 1 or len(files) <= 1:
-            for b,f in _batches(files, features, batch_size):
-                yield predict_batch(b, pr, features=f, **kw); bar.update(len(b))
-            return
-        if descriptors and pr.uses_meta:
-            # numba's cache compiled once, before the workers read it
-            from popnb.features import warm_numba; warm_numba()
-        if ('fork' in multiprocessing.get_all_start_methods()
-                and not str(getattr(pr, 'device', 'cpu')).startswith('cuda')):
-            for n, rows in _predicted_in_order(_batches(files, features, batch_size), pr, kw, n_jobs):
-                yield rows; bar.update(n)
-            return
-        dec = _decoded_in_order(files, pr.params, descriptors and pr.uses_meta, n_jobs, max(1, min(8, batch_size)))
-        # a GPU (or no fork): the workers decode, the network runs here
-        for b,f in _batches(files, features, batch_size):
-            yield predict_batch(b, pr, features=f, decoded=[next(dec) for _ in b], **kw); bar.update(len(b))
+        for n, rows in _predicted_batches(files, features, pr, kw, n_jobs, batch_size): yield rows; bar.update(n)
     finally: bar.close()
 
 # %% ../nbs/07b_predict.ipynb #a2750e53

@@ -203,6 +203,35 @@ def _is_record(nb:Path, # the notebook
     if params_file and not explicit and Path(params_file).resolve().parent == (P.root/'params').resolve(): return True
     return not record_diff(passed, rel_path(nb, root), root)
 
+# %% ../nbs/07a_runner.ipynb #fb73c7bc
+def _run_target(nb:Path, name:str, passed:dict, params, params_file, out_dir, root) -> tuple:
+    "(whether the run is the record's, its executed copy's path, the root its run is logged in) of a run of `nb`."
+    P, smoke = paths(root), passed.get('smoke') is True
+    rec_run = smoke or _is_record(nb, passed, params, params_file, root)
+    # a rerun: executed copy and artefacts together, never figures/
+    rerun = None if rec_run else rerun_root(name, root)
+    out_dir = Path(out_dir) if out_dir else rerun or (P.runs/'paper' if nb.parent.name == 'paper' else P.runs)
+    out = out_dir/nb.name; out.parent.mkdir(parents=True, exist_ok=True)
+    # a smoke run of a paper notebook writes into a scratch root (POPNB_SMOKE_ROOT), never figures/: record it there too
+    log_root = Path(smoke_root()) if smoke and root is None else (rerun or root)
+    return rec_run, out, log_root
+
+# %% ../nbs/07a_runner.ipynb #3bb9af81
+def _run_env(name:str, records:bool, scratch:Path|None, root) -> dict:
+    "The POPNB_* variables of a run of notebook `name`; `scratch`: a smoke run's own root, if any."
+    env = {'POPNB_NOTEBOOK': name, 'POPNB_RECORD': '1' if records else '0',
+           **({'POPNB_ROOT': str(paths(root).root)} if root else {})}
+    if scratch is not None: env['POPNB_SMOKE_ROOT'] = str(scratch)
+    return env
+
+# %% ../nbs/07a_runner.ipynb #ebc2e085
+def _finish_run(name:str, rec:dict, passed:dict, log:Path, log_root) -> None:
+    "Record run `rec` of notebook `name` in `log_root` (`interrupted` if it has no status) and drop its artefact log."
+    if 'status' not in rec: rec['status'] = 'interrupted'
+    log.unlink(missing_ok=True)
+    record('runs', name, {**rec, 'environment': run_environment({}, passed)}, log_root)
+    write_index(log_root)
+
 # %% ../nbs/07a_runner.ipynb #dca7c9cc
 def run_notebook(nb, # the notebook to run
                  params:dict|None=None, # explicit parameters (each must be declared by nb)
@@ -217,18 +246,10 @@ def run_notebook(nb, # the notebook to run
     import papermill as pm
     nb = Path(nb).resolve()
     if not nb.is_file(): raise ParameterError("notebook not found", where=str(nb))
-    P = paths(root); passed = notebook_params(nb, params, params_file)
+    passed = notebook_params(nb, params, params_file)
     name, smoke = rel_path(nb, root), passed.get('smoke') is True
-    rec_run = smoke or _is_record(nb, passed, params, params_file, root)
-    # a rerun: executed copy and artefacts together, never figures/
-    rerun = None if rec_run else rerun_root(name, root)
-    out_dir = Path(out_dir) if out_dir else rerun or (P.runs/'paper' if nb.parent.name == 'paper' else P.runs)
-    out = out_dir/nb.name; out.parent.mkdir(parents=True, exist_ok=True)
-    env = {'POPNB_NOTEBOOK': name, 'POPNB_RECORD': '1' if rec_run and not smoke else '0',
-           **({'POPNB_ROOT': str(P.root)} if root else {})}
-    # a smoke run of a paper notebook writes into a scratch root (POPNB_SMOKE_ROOT), never figures/: record it there too
-    log_root = Path(smoke_root()) if smoke and root is None else (rerun or root)
-    if smoke and log_root is not root: env['POPNB_SMOKE_ROOT'] = str(log_root)
+    rec_run, out, log_root = _run_target(nb, name, passed, params, params_file, out_dir, root)
+    env = _run_env(name, rec_run and not smoke, log_root if smoke and log_root is not root else None, root)
     default = write and not smoke and _is_default(nb, passed, root)
     log = Path(tempfile.mkstemp(prefix='popnb-artefacts-', suffix='.txt')[1]); env['POPNB_ARTEFACT_LOG'] = str(log)
     rec = _run_record(nb, out, passed, params_file, kernel_name, root)
@@ -241,11 +262,7 @@ def run_notebook(nb, # the notebook to run
             prune(name, set(log.read_text(encoding='utf-8').split()), log_root)
     except pm.PapermillExecutionError as e:
         rec.update(status='failed', error=f'{e.ename}: {e.evalue}'); raise
-    finally:
-        if 'status' not in rec: rec['status'] = 'interrupted'
-        log.unlink(missing_ok=True)
-        record('runs', name, {**rec, 'environment': run_environment({}, passed)}, log_root)
-        write_index(log_root)
+    finally: _finish_run(name, rec, passed, log, log_root)
     return out
 
 # %% ../nbs/07a_runner.ipynb #14e86bbf

@@ -685,20 +685,9 @@ def _plain(v):
     if isinstance(v, np.generic): return v.item()
     return v
 
-# %% ../nbs/05_train.ipynb #2f7ffc28
-def save_predictor(model:NetModel, # a fitted network from `make_model`
-                   path:str|Path, # the bundle file to write (e.g. data/interim/models/fusion_cnn.pt)
-                   params:MelParams, # spectrogram parameters of the training spectrograms
-                   audio_source:str, # the resolved audio source trained on: previews | local | synthetic | none
-                   data_hash:str, # sha256 of the training data file
-                   n_tracks:int|None=None, # number of training tracks
-                   medians:dict|None=None, # training median of each metadata column (for filling gaps at prediction)
-                   rows_hash:str|None=None, # a hash of the training rows' track keys (for subsets)
-                   extra:dict|None=None # anything else to record (plain values)
-                  ) -> Path:
-    "Write everything prediction needs — network, scaler, parameters, provenance — to one bundle file."
-    import popnb
-    from datetime import datetime, timezone
+# %% ../nbs/05_train.ipynb #3966a718
+def _check_savable(model, params, audio_source) -> None:
+    "Raise a ParameterError naming the argument of `save_predictor` that cannot go into a bundle."
     if not isinstance(model, NetModel) or not hasattr(model, 'net_'):
         raise ParameterError("expected a fitted network (NetModel after .fit); baselines are not saved as predictors",
                              where='model')
@@ -713,20 +702,42 @@ def save_predictor(model:NetModel, # a fitted network from `make_model`
     if audio_source not in RESOLVED_SOURCES:
         raise ParameterError(f"must be a resolved audio source (previews, local, synthetic, none), "
                              f"got {audio_source!r}", where='audio_source')
+
+# %% ../nbs/05_train.ipynb #d7f48676
+def _bundle(model:NetModel, params:MelParams, audio_source:str, data_hash:str, n_tracks, medians, rows_hash,
+            extra) -> dict:
+    "The predictor bundle of fitted network `model` (the arguments as in `save_predictor`)."
+    import popnb
+    from datetime import datetime, timezone
     uses_audio = MODELS[model.name].uses_audio and audio_source != 'none'
     shape = tuple(params.shape) if uses_audio else tuple(model.zero_shape)
     model._check_shape(model.net_, shape)
     hist = model.history_.to_dict('records') if hasattr(model, 'history_') else []
-    b = dict(format=PREDICTOR_FORMAT, model=model.name, state_dict=_cpu_state(model.net_.state_dict()),
-             config=asdict(model.config), mel=asdict(params), mel_key=params.key, spec_shape=list(shape),
-             audio_source=audio_source, uses_audio=uses_audio,
-             uses_meta=getattr(model.net_, 'mode', 'fusion') != 'audio', meta_cols=list(META_COLS),
-             medians={c: float((medians or {}).get(c, float('nan'))) for c in META_COLS},
-             data=dict(sha256=str(data_hash), n_tracks=None if n_tracks is None else int(n_tracks),
-                       rows_hash=rows_hash),
-             popnb_version=popnb.__version__, created=datetime.now(timezone.utc).isoformat(timespec='seconds'),
-             best_epoch=int(getattr(model, 'best_epoch_', -1)), history=_plain(hist), extra=_plain(extra or {}),
-             design=_plain(getattr(model, 'choice_', None) or {}))
+    return dict(format=PREDICTOR_FORMAT, model=model.name, state_dict=_cpu_state(model.net_.state_dict()),
+                config=asdict(model.config), mel=asdict(params), mel_key=params.key, spec_shape=list(shape),
+                audio_source=audio_source, uses_audio=uses_audio,
+                uses_meta=getattr(model.net_, 'mode', 'fusion') != 'audio', meta_cols=list(META_COLS),
+                medians={c: float((medians or {}).get(c, float('nan'))) for c in META_COLS},
+                data=dict(sha256=str(data_hash), n_tracks=None if n_tracks is None else int(n_tracks),
+                          rows_hash=rows_hash),
+                popnb_version=popnb.__version__, created=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+                best_epoch=int(getattr(model, 'best_epoch_', -1)), history=_plain(hist), extra=_plain(extra or {}),
+                design=_plain(getattr(model, 'choice_', None) or {}))
+
+# %% ../nbs/05_train.ipynb #2f7ffc28
+def save_predictor(model:NetModel, # a fitted network from `make_model`
+                   path:str|Path, # the bundle file to write (e.g. data/interim/models/fusion_cnn.pt)
+                   params:MelParams, # spectrogram parameters of the training spectrograms
+                   audio_source:str, # the resolved audio source trained on: previews | local | synthetic | none
+                   data_hash:str, # sha256 of the training data file
+                   n_tracks:int|None=None, # number of training tracks
+                   medians:dict|None=None, # training median of each metadata column (for filling gaps at prediction)
+                   rows_hash:str|None=None, # a hash of the training rows' track keys (for subsets)
+                   extra:dict|None=None # anything else to record (plain values)
+                  ) -> Path:
+    "Write everything prediction needs — network, scaler, parameters, provenance — to one bundle file."
+    _check_savable(model, params, audio_source)
+    b = _bundle(model, params, audio_source, data_hash, n_tracks, medians, rows_hash, extra)
     path = Path(path)
     with atomic_write(path) as f: torch.save(b, f)
     return path
@@ -778,13 +789,9 @@ def _mel_diff(a:MelParams, b:MelParams) -> str:
     da,db = asdict(a),asdict(b)
     return ', '.join(f"{k}={da[k]!r} (bundle: {db[k]!r})" for k in da if da[k] != db[k])
 
-# %% ../nbs/05_train.ipynb #905e343a
-def load_predictor(path:str|Path, # a bundle written by `save_predictor`
-                   params:MelParams|None=None, # spectrogram parameters the caller expects; must equal the bundle's
-                   device:str|None=None # torch device; `popnb.core.default_device()` by default
-                  ) -> Predictor:
-    "Load a predictor bundle, checking that its parts fit together."
-    path = Path(path)
+# %% ../nbs/05_train.ipynb #0dbf6e95
+def _read_bundle(path:Path) -> dict:
+    "The dict stored in bundle file `path`, with every key of `_BUNDLE_KEYS`."
     if not path.is_file(): raise ParameterError("no predictor bundle here", where=str(path))
     try: b = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
@@ -798,18 +805,29 @@ def load_predictor(path:str|Path, # a bundle written by `save_predictor`
             "a training checkpoint is not a predictor: write one with save_predictor / `popnb train`", where=str(path))
     miss = [k for k in _BUNDLE_KEYS if k not in b]
     if miss: raise ParameterError(f"bundle lacks {miss}", where=str(path))
-    name = b['model']
-    if name not in MODELS or MODELS[name].kind != 'net':
-        raise ParameterError(f"unknown network {name!r}", where=f"{path}: model")
-    if list(b['meta_cols']) != list(META_COLS):
-        raise ParameterError(f"trained on metadata columns {b['meta_cols']}, this popnb uses {META_COLS}",
-                             where=f"{path}: meta_cols")
+    return b
+
+# %% ../nbs/05_train.ipynb #992f9b67
+def _bundle_mel(b:dict, path:Path, params:MelParams|None) -> MelParams:
+    "The `MelParams` of bundle `b`, which must equal `params` when given."
     try: mel = MelParams(**b['mel'])
     except TypeError as e:
         raise ParameterError(f"spectrogram parameters this popnb does not know ({e})", where=f"{path}: mel") from None
     if params is not None and params != mel:
         raise ParameterError(f"spectrogram parameters differ from the bundle's: {_mel_diff(params, mel)}",
                              where='params')
+    return mel
+
+# %% ../nbs/05_train.ipynb #56afc0eb
+def _bundle_parts(b:dict, path:Path, params:MelParams|None) -> tuple:
+    "(model name, MelParams, TrainConfig, spectrogram shape) of bundle `b`, each checked."
+    name = b['model']
+    if name not in MODELS or MODELS[name].kind != 'net':
+        raise ParameterError(f"unknown network {name!r}", where=f"{path}: model")
+    if list(b['meta_cols']) != list(META_COLS):
+        raise ParameterError(f"trained on metadata columns {b['meta_cols']}, this popnb uses {META_COLS}",
+                             where=f"{path}: meta_cols")
+    mel = _bundle_mel(b, path, params)
     try: cfg = TrainConfig(**b['config'])
     except TypeError as e:
         raise ParameterError(f"training configuration this popnb does not know ({e})",
@@ -820,6 +838,11 @@ def load_predictor(path:str|Path, # a bundle written by `save_predictor`
                              f"which give {mel.shape[0]}×{mel.shape[1]} "
                              f"(n_mels={mel.n_mels}, {mel.length} samples, hop {mel.hop_length})",
                              where=f"{path}: spec_shape")
+    return name, mel, cfg, shape
+
+# %% ../nbs/05_train.ipynb #7ab2aeaa
+def _bundle_net(b:dict, name:str, shape:tuple, path:Path) -> nn.Module:
+    "Network `name` of bundle `b`, for `shape` spectrograms, with the bundle's weights (on the CPU)."
     # the chosen design
     design = ({k: tuple(v) if isinstance(v, list) else v for k,v in (b.get('design') or {}).items()}
               if MODELS[name].choices else {})
@@ -833,6 +856,18 @@ def load_predictor(path:str|Path, # a bundle written by `save_predictor`
         raise ParameterError(f"weights do not fit the {name} network: "
                              f"{str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}",
                              where=f"{path}: state_dict") from None
+    return net
+
+# %% ../nbs/05_train.ipynb #905e343a
+def load_predictor(path:str|Path, # a bundle written by `save_predictor`
+                   params:MelParams|None=None, # spectrogram parameters the caller expects; must equal the bundle's
+                   device:str|None=None # torch device; `popnb.core.default_device()` by default
+                  ) -> Predictor:
+    "Load a predictor bundle, checking that its parts fit together."
+    path = Path(path)
+    b = _read_bundle(path)
+    name, mel, cfg, shape = _bundle_parts(b, path, params)
+    net = _bundle_net(b, name, shape, path)
     dev = default_device(device)
     net = net.to(dev).eval()
     info = {k: b.get(k) for k in ('popnb_version','created','best_epoch','history','extra','mel_key')}
