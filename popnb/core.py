@@ -18,7 +18,7 @@ __all__ = ['PopnbError', 'DataError', 'ChecksumError', 'DownloadError', 'AudioEr
            'find_root', 'Paths', 'paths', 'data_mirror', 'atomic_write', 'Journal', 'sha256_file', 'sha256_bytes',
            'short_hash', 'RateLimiter', 'http_get', 'default_device', 'seed_everything', 'set_threads',
            'package_versions', 'normalised_source', 'code_objects', 'code_fingerprint', 'outputs_only', 'git_commit',
-           'hash_input', 'provenance', 'write_json', 'read_json', 'cache_table', 'check_params']
+           'hash_input', 'provenance', 'write_json', 'read_json', 'cache_table', 'annotation_type', 'check_params']
 
 # %% ../nbs/00_core.ipynb #3b40ad7f
 class PopnbError(ValueError):
@@ -541,6 +541,15 @@ def _from_text(k:str, v:str, base:str):
         raise ParameterError(f"expected {base}, got str {v!r} (write it as YAML, e.g. -p {k} {eg})", where=k)
     return out
 
+# %% ../nbs/00_core.ipynb #1a2f6185
+def annotation_type(ann:str|None # a parameter's annotation, as written in the parameters cell
+                   ) -> tuple[str, bool]:
+    "(the base type's name, whether None is allowed) of an annotation: `int`, `int|None`, `Optional[int]`."
+    a = (ann or '').strip()
+    m = re.fullmatch(r'(?:typing\.)?Optional\[\s*(\w+)\s*\]', a)
+    if m: return m.group(1), True
+    return a.split('|')[0].strip(), 'None' in a
+
 # %% ../nbs/00_core.ipynb #87025a43
 def check_params(ns:dict, # the notebook's globals()
                  declared:str|None=None, # source of the parameters cell; read from the kernel history by default
@@ -552,7 +561,7 @@ def check_params(ns:dict, # the notebook's globals()
         injected = injected if injected is not None else inj
     if declared is not None: decl = _assigned(declared)
     else: # no papermill injection (nbdev_test, a plain kernel): the annotated names are the declared ones
-        decl = {k: (v if isinstance(v,str) else getattr(v,'__name__',str(v)))
+        decl = {k: (v if isinstance(v,str) else v.__name__ if isinstance(v, type) else str(v))   # Optional[int]: its str
                 for k,v in ns.get('__annotations__',{}).items()}
     inj_names = list(_assigned(injected)) if injected else []
     for k in inj_names:
@@ -561,10 +570,10 @@ def check_params(ns:dict, # the notebook's globals()
     out = {}
     for k,ann in decl.items():
         v = ns[k]
-        base = (ann or '').split('|')[0].strip()
+        base, nullable = annotation_type(ann)
         # papermill's -p passes text
         if base in ('list', 'dict', 'bool') and isinstance(v, str): v = ns[k] = _from_text(k, v, base)
-        ok = ((v is None and 'None' in (ann or '')) or base not in _TYPES
+        ok = ((v is None and nullable) or base not in _TYPES
               or (isinstance(v, _TYPES[base]) and not (base in ('int','float') and isinstance(v,bool))))
         if not ok: raise ParameterError(f"expected {ann}, got {type(v).__name__} {v!r}", where=k)
         if k in choices and v not in choices[k]: raise ParameterError(f"must be one of {list(choices[k])}, got {v!r}",
