@@ -236,8 +236,7 @@ def cmd_reproduce(a) -> int:
         if k not in known:
             raise ParameterError(f"declared by none of the notebooks{did_you_mean(k, known)} (declared: "
                                  f"{', '.join(sorted(known))})", where=f'-p {k}')
-    pf = a.params if a.params else (paths().root/'params'/'paper.yaml'
-                                    if (paths().root/'params'/'paper.yaml').is_file() else None)
+    pf = a.params if a.params else (paths().paper_params if paths().paper_params.is_file() else None)
     rows = []
     for nb in tqdm(nbs, desc='notebooks'):
         try:

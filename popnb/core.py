@@ -99,6 +99,10 @@ class Paths:
     def runs(self): return self.root/'_runs'
     @property
     def nbs(self): return self.root/'nbs'
+    @property
+    def params(self): return self.root/'params'
+    @property
+    def paper_params(self): return self.params/'paper.yaml'   # the study and the record's parameters
     def __repr__(self): return f"Paths(root={str(self.root)!r})"
 
 # %% ../nbs/00_core.ipynb #4981b93b

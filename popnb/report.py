@@ -17,14 +17,14 @@ from .audio import SYNTH_LABEL
 from .features import RESOLVED_SOURCES
 
 # %% auto #0
-__all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES',
-           'RECORD_PARAMS', 'SMOKE', 'SMOKE_TRACKS', 'LOCK_FILE', 'set_style', 'new_figure', 'set_context',
-           'check_audio_source', 'notebook_name', 'smoke_root', 'start_run', 'record_params', 'record_diff',
-           'rerun_root', 'PaperRun', 'study_params', 'setup_paper', 'manifest_path', 'manifest_lock', 'load_manifest',
-           'lock_sha256', 'run_environment', 'record', 'mark_synthetic', 'rel_path', 'show_figure', 'save_figure',
-           'SavedTable', 'metric_col', 'metric_wide', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex',
-           'save_table', 'score_cell', 'render_index', 'write_index', 'read_table', 'family_rows',
-           'plot_threshold_sweep', 'plot_training_curves', 'plot_pred_vs_actual']
+__all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOTE', 'METRIC_LABELS', 'AUDIO_SOURCES', 'SMOKE',
+           'SMOKE_TRACKS', 'LOCK_FILE', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'notebook_name',
+           'smoke_root', 'start_run', 'record_params', 'record_diff', 'rerun_root', 'PaperRun', 'study_params',
+           'setup_paper', 'manifest_path', 'manifest_lock', 'load_manifest', 'lock_sha256', 'run_environment', 'record',
+           'mark_synthetic', 'rel_path', 'show_figure', 'save_figure', 'SavedTable', 'metric_col', 'metric_wide',
+           'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell', 'render_index',
+           'write_index', 'read_table', 'family_rows', 'plot_threshold_sweep', 'plot_training_curves',
+           'plot_pred_vs_actual']
 
 # %% ../nbs/07_report.ipynb #d00f2446
 COLUMN_WIDTH, FULL_WIDTH = 3.5, 7.16   # inches: one column / both columns of a two-column paper
@@ -122,18 +122,16 @@ def start_run(params:dict, # the notebook's checked parameters (what `check_para
     return root
 
 # %% ../nbs/07_report.ipynb #004b43a6
-RECORD_PARAMS = 'params/paper.yaml'   # the parameters of the committed record in figures/ (the notebooks' own defaults)
-
 def record_params(notebook:str|None, # the notebook, relative to the project root
                   root=None # project root (found by default)
                  ) -> dict|None:
-    ("The parameters `notebook`'s artefacts in figures/ were made with: its declared defaults under params/paper.yaml; "
-     "None if unknown.")
+    ("The parameters `notebook`'s artefacts in figures/ were made with: its declared defaults under the record's "
+     "parameters (`Paths.paper_params`); None if unknown.")
     if not notebook: return None
     P = paths(root); nb = P.root/notebook
     if not nb.is_file(): return None
     from popnb.runner import notebook_values   # the runner imports this module: imported here
-    return notebook_values(nb, P.root/RECORD_PARAMS, P.root)
+    return notebook_values(nb, P.paper_params, P.root)
 
 # %% ../nbs/07_report.ipynb #3e997649
 def record_diff(params:dict, # a run's parameters (what `check_params` returns)

@@ -111,7 +111,7 @@ def notebook_values(nb, # the notebook
                    ) -> dict:
     "Every parameter a run of `nb` gets under `params_file`: its declared defaults, then what the file gives it."
     import ast
-    pf = Path(params_file) if params_file else paths(root).root/'params'/'paper.yaml'
+    pf = Path(params_file) if params_file else paths(root).paper_params
     defaults = {k: ast.literal_eval(v) for k, v in declared_params(nb).items()}
     return {**defaults, **notebook_params(nb, None, pf if pf.is_file() else None)}
 

@@ -57,7 +57,7 @@ def load_study(params_file:str|os.PathLike|None=None, # a YAML parameters file; 
               ) -> Study:
     "The study of `params_file` (its `study:` section, on the library's defaults), with the values `given` laid on it."
     from popnb.runner import read_params_file   # the runner imports the report, which is later in the chain
-    f = Path(params_file) if params_file else paths().root/'params'/'paper.yaml'
+    f = Path(params_file) if params_file else paths().paper_params
     vals = dict(read_params_file(f)[1].get('study', {})) if (params_file or f.is_file()) else {}
     vals |= {k: v for k, v in given.items() if v is not None}
     bad = [k for k in vals if k not in STUDY_FIELDS]
