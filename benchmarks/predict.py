@@ -67,7 +67,8 @@ def baseline(files:list, pr, batch_size:int=32) -> list:
     for f in files:
         try: described.append(old_file_descriptors(f))
         except AudioError as e: described.append(e.what)
-    meta = metadata_table(files, pr.medians, None, ARTIST, True, required=pr.uses_meta, described=described, cols=pr.meta_cols)
+    meta = metadata_table(files, pr.medians, values=ARTIST, fill_missing=True, required=pr.uses_meta,
+                          described=described, cols=pr.meta_cols)
     M = meta[list(pr.meta_cols)].to_numpy(dtype=np.float32)
     pops = [np.nan]*len(files)
     for s in range(0, len(files), batch_size):
@@ -81,7 +82,8 @@ def baseline(files:list, pr, batch_size:int=32) -> list:
 
 def new_path(files:list, pr, n_jobs:int) -> list:
     from popnb.predict import iter_predictions
-    return [r['popularity'] for b in iter_predictions(files, pr, None, ARTIST, True, n_jobs=n_jobs, progress=False) for r in b]
+    rows = iter_predictions(files, pr, values=ARTIST, fill_missing=True, n_jobs=n_jobs, progress=False)
+    return [r['popularity'] for b in rows for r in b]
 
 def cpu_seconds() -> float:
     "User + system CPU seconds of this process and of its children that have ended (the pool's workers, once shut down)."

@@ -5,23 +5,25 @@
 # %% ../nbs/02_audio.ipynb #3797d526
 from __future__ import annotations
 import hashlib, io, json, math, os, re, threading, time, unicodedata, warnings
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
+
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
 import soxr
 
-from .core import (AudioError, DownloadError, Journal, ParameterError, RateLimiter, atomic_write, http_get, paths,
-                        sha256_bytes, sha256_file, short_hash, data_mirror)
+from .core import (options, AudioError, DownloadError, Journal, ParameterError, RateLimiter, RetryPolicy, atomic_write,
+                        http_get, paths, split_options, sha256_bytes, sha256_file, short_hash, data_mirror)
 
 # %% auto #0
 __all__ = ['SNDFILE_EXTS', 'FFMPEG_EXTS', 'DECODERS', 'SYNTH_DEFAULTS', 'SYNTH_LABEL', 'DEEZER_API', 'ITUNES_API', 'RATES',
            'DEEZER_ERRORS', 'DEEZER_RETRY', 'PROVENANCE_COLS', 'RETRY_STATUSES', 'load_audio', 'load_many',
            'synthesize_clip', 'normalise', 'match_score', 'relax_title', 'search_queries', 'deezer_error',
            'deezer_candidates', 'itunes_candidates', 'resolve_preview', 'url_expiry', 'audio_key', 'sniff_ext',
-           'gather_previews', 'preview_path', 'failure_cause', 'match_stats', 'provider_available']
+           'PreviewSources', 'gather_previews', 'preview_path', 'failure_cause', 'match_stats', 'provider_available']
 
 # %% ../nbs/02_audio.ipynb #f8100215
 SNDFILE_EXTS = ('.mp3','.ogg','.oga','.flac','.wav','.aif','.aiff')
@@ -495,29 +497,61 @@ def _row(key:str, status:str, reason:str='', **kw) -> dict:
                 file='', query='', seconds=float('nan'), url_expires='')
     return {**base, **kw, 'status': status, 'reason': reason}
 
-# %% ../nbs/02_audio.ipynb #8d9452d9
+# %% ../nbs/02_audio.ipynb #e6265bbf
+@dataclass(frozen=True)
+class PreviewSources:
+    "Where previews are looked for: providers in order, their API base URLs, the match threshold, their rate limits."
+    providers:tuple=('deezer','itunes') # providers, in the order they are asked
+    deezer_url:str=DEEZER_API # Deezer API base URL
+    itunes_url:str=ITUNES_API # iTunes Search API base URL
+    threshold:float=0.8 # minimum match score to accept a candidate
+    rates:dict|None=None # provider -> (calls, period seconds); `RATES` by default
+    @property
+    def urls(self) -> dict:
+        "provider -> its API base URL."
+        return {'deezer': self.deezer_url, 'itunes': self.itunes_url}
+
+# %% ../nbs/02_audio.ipynb #6bab6a74
 _FINDERS = {'deezer': deezer_candidates, 'itunes': itunes_candidates}
 
-def _fetch(s, key, rec, cache, limiter, kw) -> dict:
+@dataclass(frozen=True)
+class _Asking:
+    "What every track of a `gather_previews` run is asked with."
+    sources:PreviewSources # the providers, their URLs, the threshold
+    policy:RetryPolicy # timeouts and retries of every request
+    limiters:dict # provider -> its RateLimiter (or None), shared by every track
+    cache:Path # where previews go
+    def http(self, prov:str) -> dict:
+        "`http_get`'s keywords for a request to `prov`."
+        return dict(limiter=self.limiters[prov], policy=self.policy)
+
+# %% ../nbs/02_audio.ipynb #c2111dc3
+def _asking(cache:Path, sources:PreviewSources, policy:RetryPolicy) -> _Asking:
+    "What every track of a run shares: a rate limiter per provider (`RATES`, overridden by `sources.rates`), and more."
+    rates = {**RATES, **(sources.rates or {})}
+    return _Asking(sources, policy, {p: RateLimiter(*rates[p]) for p in _FINDERS}, cache)
+
+# %% ../nbs/02_audio.ipynb #8d9452d9
+def _fetch(s, key, rec, ask:_Asking) -> dict:
     "Download a chosen preview: an `ok` row, or `error` / `bad_audio` with the reason."
     try:
-        dest,body,secs = _download(s, rec['url'], cache/audio_key(key), limiter=limiter, **kw)
+        dest,body,secs = _download(s, rec['url'], ask.cache/audio_key(key), **ask.http(rec['provider']))
         return _row(key, 'ok', **rec, bytes=len(body), sha256=sha256_bytes(body), file=dest.name, seconds=secs)
     except DownloadError as e: return _row(key, 'error', f"{rec['provider']}: download: {e}", **rec)
     except AudioError as e: return _row(key, 'bad_audio', f"{rec['provider']}: {e}", **rec)
 
 # %% ../nbs/02_audio.ipynb #9e2e698d
-def _gather_one(s, tr:dict, providers, urls, limiters, threshold, cache, kw) -> dict:
+def _gather_one(s, tr:dict, ask:_Asking) -> dict:
     "The provenance row of one track: the first confident match, downloaded; else why it has no audio."
     key, best, failed, trail = str(tr['track_key']), None, [], []
-    for prov in providers:
-        try: cands = _FINDERS[prov](s, tr, urls[prov], trail=trail, limiter=limiters[prov], **kw)
+    for prov in ask.sources.providers:
+        try: cands = _FINDERS[prov](s, tr, ask.sources.urls[prov], trail=trail, **ask.http(prov))
         except DownloadError as e: failed.append(_row(key, 'error', f"{prov}: {e}")); continue
         for c in cands:
             c['match_score'] = match_score(tr['name'], tr['artist'], tr['duration_ms'], c['title'], c['artist'],
                                            c['duration_ms'])
             if c['isrc_hit']: c['match_score'] = max(c['match_score'], 0.95)
-        good = sorted([c for c in cands if c['match_score'] >= threshold], key=lambda c: -c['match_score'])
+        good = sorted([c for c in cands if c['match_score'] >= ask.sources.threshold], key=lambda c: -c['match_score'])
         if not good:     # remember the best rejected candidate, to say why there is no match
             top = max(cands, key=lambda c: c['match_score'], default=None)
             if top and (best is None or top['match_score'] > best['match_score']): best = top
@@ -525,7 +559,7 @@ def _gather_one(s, tr:dict, providers, urls, limiters, threshold, cache, kw) -> 
         c = good[0]
         rec = dict(provider=prov, provider_id=c['provider_id'], url=c['url'], match_score=round(c['match_score'], 4),
                    query=' | '.join(trail), url_expires=url_expiry(c['url']))
-        row = _fetch(s, key, rec, cache, limiters[prov], kw)
+        row = _fetch(s, key, rec, ask)
         if row['status'] == 'ok': return row
         failed.append(row)
     q = ' | '.join(trail)
@@ -534,7 +568,8 @@ def _gather_one(s, tr:dict, providers, urls, limiters, threshold, cache, kw) -> 
             first = next(f for f in failed if f['status'] == st)
             return {**first, 'query': q, 'reason': '; '.join(f['reason'] for f in failed)}
     if best is not None:
-        why = f"best candidate {best['title']!r} by {best['artist']!r} scores {best['match_score']:.2f} < {threshold}"
+        why = (f"best candidate {best['title']!r} by {best['artist']!r} scores {best['match_score']:.2f} "
+               f"< {ask.sources.threshold}")
         return _row(key, 'no_match', why, provider=best['provider'], provider_id=best['provider_id'],
                     match_score=round(best['match_score'], 4), query=q)
     return _row(key, 'no_match', 'no candidates', query=q)
@@ -542,14 +577,14 @@ def _gather_one(s, tr:dict, providers, urls, limiters, threshold, cache, kw) -> 
 # %% ../nbs/02_audio.ipynb #328b3606
 RETRY_STATUSES = ('no_match', 'bad_audio')   # asked again only when `retry` names them; `error` always is
 
-def _redownload(s, key, p:dict, urls, limiters, cache, kw) -> dict:
+def _redownload(s, key, p:dict, ask:_Asking) -> dict:
     "A cached preview whose file is gone or changed: a fresh URL by provider id, downloaded."
     rec = dict(provider=p['provider'], provider_id=str(p['provider_id']), match_score=p.get('match_score'),
                query=f"by id {p['provider']}:{p['provider_id']}")
-    try: rec['url'] = resolve_preview(s, rec['provider'], rec['provider_id'], urls[rec['provider']],
-                                      limiter=limiters[rec['provider']], **kw)
+    try: rec['url'] = resolve_preview(s, rec['provider'], rec['provider_id'], ask.sources.urls[rec['provider']],
+                                      **ask.http(rec['provider']))
     except DownloadError as e: return _row(key, 'error', f"{rec['provider']}: {e}", **rec)
-    return _fetch(s, key, {**rec, 'url_expires': url_expiry(rec['url'])}, cache, limiters[rec['provider']], kw)
+    return _fetch(s, key, {**rec, 'url_expires': url_expiry(rec['url'])}, ask)
 
 # %% ../nbs/02_audio.ipynb #a21d889b
 def _check_gather(df:pd.DataFrame, providers:tuple, retry) -> tuple:
@@ -570,12 +605,6 @@ def _earlier_rows(prov_file:Path, journal:Journal) -> dict:
             if prov_file.is_file() else [])
     return {str(r['track_key']): r for r in recs + journal.records()}
 
-# %% ../nbs/02_audio.ipynb #d94a01be
-def _asking(cache:Path, urls:dict, rates:dict|None, **kw) -> dict:
-    "The keyword arguments of `_gather_one` and `_redownload` shared by every track of a run."
-    rates = {**RATES, **(rates or {})}
-    return dict(urls=urls, limiters={p: RateLimiter(*rates[p]) for p in _FINDERS}, cache=cache, kw=kw)
-
 # %% ../nbs/02_audio.ipynb #7f145bc6
 def _cached_row(p:dict, cache:Path) -> dict|None:
     "An earlier `ok` / `cached` row as `cached` when its file still has its sha256; None when it is gone or changed."
@@ -590,45 +619,42 @@ def _by_id(p:dict) -> bool:
             and p['provider_id'] not in ('', 'nan'))
 
 # %% ../nbs/02_audio.ipynb #1a460fad
-def _preview_row(s, tr:dict, p:dict|None, retry:tuple, providers, threshold, ask:dict) -> tuple[dict, bool]:
+def _preview_row(s, tr:dict, p:dict|None, retry:tuple, ask:_Asking) -> tuple[dict, bool]:
     "A track's provenance row, given its earlier row `p` (or None), and whether it is new (to be journalled)."
     key, st = str(tr['track_key']), (p['status'] if p is not None else None)
     if st in ('ok', 'cached'):
-        if (row := _cached_row(p, ask['cache'])) is not None: return row, False
-        if _by_id(p): return _redownload(s, key, p, **ask), True
+        if (row := _cached_row(p, ask.cache)) is not None: return row, False
+        if _by_id(p): return _redownload(s, key, p, ask), True
     elif st in RETRY_STATUSES and st not in retry: return {c: p.get(c) for c in PROVENANCE_COLS}, False
-    return _gather_one(s, tr, providers=providers, threshold=threshold, **ask), True
+    return _gather_one(s, tr, ask), True
 
 # %% ../nbs/02_audio.ipynb #d1bdba94
+@options(PreviewSources, RetryPolicy)
 def gather_previews(df:pd.DataFrame, # tracks: track_key, name, artist; duration_ms and isrc when known
                     cache_dir:str|Path|None=None, # where previews and provenance.csv go; data/raw/audio by default
-                    providers:tuple=('deezer','itunes'), # providers, in the order they are asked
-                    deezer_url:str=DEEZER_API, # Deezer API base URL
-                    itunes_url:str=ITUNES_API, # iTunes Search API base URL
-                    threshold:float=0.8, # minimum match score to accept a candidate
-                    timeout:float=10.0, # seconds per HTTP attempt
-                    retries:int=4, # extra attempts on timeouts, truncation, 429, 5xx and refusals
-                    backoff:float=0.5, # first backoff wait, doubled per failure
-                    rates:dict|None=None, # provider -> (calls, period seconds); `RATES` by default
                     retry:tuple=(), # statuses of earlier runs to ask again besides `error`: 'no_match', 'bad_audio'
-                    progress:bool=True # show a progress bar
+                    progress:bool=True, # show a progress bar
+                    sources:PreviewSources|None=None, # where previews are looked for; or its fields as keywords
+                    policy:RetryPolicy|None=None, # HTTP timeouts and retries; or its fields as keywords
+                    **kwargs
                    ) -> pd.DataFrame:
     "Find, download and cache a 30 s preview per track (or none); return and save the provenance table."
     import requests
     from tqdm.auto import tqdm
-    retry = _check_gather(df, providers, retry)
+    sources, policy = split_options(kwargs, sources or PreviewSources(), policy or RetryPolicy(),
+                                    where='gather_previews()')
+    retry = _check_gather(df, sources.providers, retry)
     cache = Path(cache_dir) if cache_dir else paths().raw/'audio'
     cache.mkdir(parents=True, exist_ok=True)
     prov_file = cache/'provenance.csv'
     journal = Journal(cache/'provenance.journal.jsonl')    # one line per finished track: an interrupted run resumes
     prev = _earlier_rows(prov_file, journal)
-    ask = _asking(cache, {'deezer': deezer_url, 'itunes': itunes_url}, rates,
-                  timeout=timeout, retries=retries, backoff=backoff)
+    ask = _asking(cache, sources, policy)
     rows = []
     with requests.Session() as s, journal as log:
         for _,row in tqdm(list(df.iterrows()), disable=not progress, desc='previews'):
             tr = _track_dict(row)
-            r, new = _preview_row(s, tr, prev.get(str(tr['track_key'])), retry, providers, threshold, ask)
+            r, new = _preview_row(s, tr, prev.get(str(tr['track_key'])), retry, ask)
             rows.append(r)
             if new: log.add({c: r.get(c) for c in PROVENANCE_COLS})
     out = pd.DataFrame(rows, columns=PROVENANCE_COLS)

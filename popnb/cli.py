@@ -11,8 +11,8 @@ from .core import PopnbError, ParameterError, did_you_mean, paths, sha256_file, 
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
 from .predict import (PREDICT_COLS, VARY_COLS, COVERAGE, STREAM_SUFFIXES, TABLE_WIDTH, input_flag, as_predictor,
                            bundle_trust, caveat, conformal_halfwidth, training_ranges, fit_network, grouped_residuals,
-                           iter_predictions, predict_files, RowWriter, parse_vary, plot_vary, format_rows, json_value,
-                           csv_cell)
+                           iter_predictions, predict_files, PredictOptions, RowWriter, parse_vary, plot_vary,
+                           format_rows, json_value, csv_cell)
 
 # %% auto #0
 __all__ = ['cmd_data', 'cmd_previews', 'cmd_extract', 'cmd_train', 'cmd_reproduce', 'default_checkpoint', 'cmd_predict', 'parser',
@@ -274,8 +274,9 @@ def _predict_stream(a, ck:Path, vals:dict, vary) -> int:
     files, bad = set(), []
     with RowWriter(a.out, cols, resume=a.resume) as w:
         if w.done: _say(f"resuming: {len(w.done)} file(s) already in {a.out}")
-        for rows in iter_predictions(a.audio, pr, a.features, vals, a.fill_missing, not a.no_descriptors, vary,
-                                     a.n_jobs, skip=w.done, progress=not a.quiet, coverage=a.coverage):
+        for rows in iter_predictions(a.audio, pr, PredictOptions(a.features, vals, a.fill_missing, not a.no_descriptors,
+                                                                 vary, a.coverage),
+                                     a.n_jobs, skip=w.done, progress=not a.quiet):
             w.write(rows); files |= {r['file'] for r in rows}
             bad += list(dict.fromkeys((r['file'], r['error']) for r in rows if r['status'] != 'ok'))
     if a.plot:

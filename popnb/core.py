@@ -8,17 +8,20 @@ import ast, difflib, functools, hashlib, inspect, json, os, platform, random, re
        threading, time
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from fastcore.meta import delegates
+
 # %% auto #0
 __all__ = ['PopnbError', 'DataError', 'ChecksumError', 'DownloadError', 'AudioError', 'ParameterError', 'closest', 'did_you_mean',
            'find_root', 'Paths', 'paths', 'data_mirror', 'atomic_write', 'Journal', 'sha256_file', 'sha256_bytes',
-           'short_hash', 'RateLimiter', 'http_get', 'default_device', 'seed_everything', 'set_threads',
-           'package_versions', 'normalised_source', 'code_objects', 'code_fingerprint', 'outputs_only', 'git_commit',
-           'hash_input', 'provenance', 'write_json', 'read_json', 'cache_table', 'annotation_type', 'check_params']
+           'short_hash', 'RateLimiter', 'RetryPolicy', 'split_options', 'options', 'http_get', 'default_device',
+           'seed_everything', 'set_threads', 'package_versions', 'normalised_source', 'code_objects',
+           'code_fingerprint', 'outputs_only', 'git_commit', 'hash_input', 'provenance', 'write_json', 'read_json',
+           'cache_table', 'annotation_type', 'check_params']
 
 # %% ../nbs/00_core.ipynb #3b40ad7f
 class PopnbError(ValueError):
@@ -228,38 +231,71 @@ def _retry_after(r, wait:float, max_wait:float) -> float:
         except ValueError: pass
     return wait
 
+# %% ../nbs/00_core.ipynb #2eb85793
+@dataclass(frozen=True)
+class RetryPolicy:
+    "How `http_get` retries: the seconds per attempt, the extra attempts, the backoff and its cap."
+    timeout:float=10.0 # seconds per attempt (connect and read)
+    retries:int=4 # extra attempts after the first
+    backoff:float=0.5 # first wait; doubled after each failure
+    max_wait:float=60.0 # cap on any wait, Retry-After included
+
+# %% ../nbs/00_core.ipynb #18392fd7
+def split_options(kwargs:dict, # loose keywords, each a field of one of `groups`' dataclasses
+                  *groups, # dataclass instances: the groups, as given (or their defaults)
+                  where:str='the call' # the function called, for the error
+                 ) -> tuple: # `groups`, each with its fields named in `kwargs` replaced
+    "Options in frozen dataclasses from loose keywords: each group with its fields from `kwargs` (keywords win)."
+    left, out = dict(kwargs), []
+    for g in groups:
+        names = {f.name for f in fields(g)}
+        out.append(replace(g, **{k: left.pop(k) for k in list(left) if k in names}))
+    if left: raise TypeError(f"{where} got unexpected keyword argument(s) {sorted(left)}")
+    return tuple(out)
+
+# %% ../nbs/00_core.ipynb #1a408a5d
+def options(*groups:type, # frozen dataclasses whose fields the decorated function also takes as keywords
+            but:tuple=() # fields it does not take
+           ):
+    "Decorator: the fields of `groups` as keyword parameters of `f` (its `**kwargs`), documented by their comments."
+    def _f(f):
+        for i, g in enumerate(groups): delegates(g, keep=i < len(groups) - 1, but=list(but))(f)
+        f.__delwrap__ = groups[0]
+        return f
+    return _f
+
 # %% ../nbs/00_core.ipynb #1098a083
+@options(RetryPolicy)
 def http_get(session, # a requests.Session
              url:str, params:dict|None=None, # URL and query
-             timeout:float=10.0, # seconds per attempt (connect and read)
-             retries:int=4, # extra attempts after the first
-             backoff:float=0.5, # first wait; doubled after each failure
-             max_wait:float=60.0, # cap on any wait, Retry-After included
              limiter:RateLimiter|None=None, # rate limiter to respect
              accept:tuple=(200,), # statuses returned with their body, for the caller (e.g. Deezer's 404 "no data")
-             refused=None # response -> why the provider refused (error in a 200 body) or None; retried, limiter slowed
+             refused=None, # response -> why the provider refused (error in a 200 body) or None; retried, limiter slowed
+             policy:RetryPolicy|None=None, # timeouts and retries; its fields can also be given as keywords
+             **kwargs
             ):
     ("GET with rate limiting and retries on timeouts, truncation, 429 (Retry-After), 5xx and refusals; returns the "
      "response with its body read.")
     import requests
+    pol, = split_options(kwargs, policy or RetryPolicy(), where='http_get()')
     last = ''
-    for i in range(retries + 1):
+    for i in range(pol.retries + 1):
         if limiter is not None: limiter.wait()
-        wait = min(backoff*2**i, max_wait)
+        wait = min(pol.backoff*2**i, pol.max_wait)
         try:
-            r = session.get(url, params=params, timeout=timeout)
+            r = session.get(url, params=params, timeout=pol.timeout)
             body = r.content
             why = refused(r) if refused is not None else None
             if why:
                 last = why
                 if limiter is not None: limiter.slow()
             elif not (last := _why_retry(r, body, accept)): return r
-            elif last == 'HTTP 429': wait = _retry_after(r, wait, max_wait)
-        except requests.Timeout: last = f"timed out after {timeout} s"
+            elif last == 'HTTP 429': wait = _retry_after(r, wait, pol.max_wait)
+        except requests.Timeout: last = f"timed out after {pol.timeout} s"
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
             last = f"connection failed or body truncated ({type(e).__name__})"
-        if i < retries: time.sleep(wait)
-    raise DownloadError(f"gave up after {retries + 1} attempts; last: {last}", where=url)
+        if i < pol.retries: time.sleep(wait)
+    raise DownloadError(f"gave up after {pol.retries + 1} attempts; last: {last}", where=url)
 
 # %% ../nbs/00_core.ipynb #8fde8d8d
 def default_device(prefer:str|None=None # 'cuda', 'cpu' or 'mps'; `POPNB_DEVICE` or auto by default

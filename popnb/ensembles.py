@@ -205,13 +205,14 @@ def _elementwise(cfg):
 def _grads(self:StackedNets, spec, meta, y, w, masks, scale, dev):
     "Stacked gradients, S losses and new buffers for one padded step (S × B × ... inputs)."
     net, crit, cfg = self.net, _elementwise(self.config), self.config
-    def f(params, buffers, s, m, yb, wb, mk, sc):
+    def f(params, buffers, batch): # one member's weights, buffers and (spectrograms, metadata, y, w, masks, scale)
+        s, m, yb, wb, mk, sc = batch
         net._ctx.update(w=wb, masks=mk, buffers={})
         with autocast_for(cfg, dev): p = functional_call(net, (params, buffers), (s, m))
         loss = (crit(p.float(), yb) * wb).sum() / wb.sum().clamp_min(1)
         return loss * sc, (loss.detach(), dict(net._ctx['buffers']))
     net.train()
-    try: g, (loss, nb) = vmap(grad(f, has_aux=True))(self.params, self.buffers, spec, meta, y, w, masks, scale)
+    try: g, (loss, nb) = vmap(grad(f, has_aux=True))(self.params, self.buffers, (spec, meta, y, w, masks, scale))
     finally: net._ctx.clear()
     return g, loss, nb
 

@@ -18,14 +18,15 @@ __all__ = ['THRESHOLDS', 'REG_METRICS', 'CLS_METRICS', 'CONSTANT_MODEL', 'DIVERG
            'MAJORITY_TIER', 'RANDOM_TIER', 'BASE_RATE', 'CAL_METRICS', 'SHADOW', 'check_yp', 'resolve_threshold',
            'threshold_label', 'binarize', 'weighted_ranks', 'regression_metrics', 'classification_metrics',
            'bootstrap_weights', 'ci_from_values', 'bootstrap_ci', 'seed_resample', 'interval_caption', 'check_columns',
-           'predictions_table', 'add_constant', 'score_table', 'seed_table', 'seed_summary', 'without_attrs',
-           'normal_test', 'paired_difference', 'holm', 'load_plan', 'Rule', 'family_comparisons', 'decimals',
-           'fmt_estimate', 'verdict', 'side_name', 'fmt_p', 'verdict_sentence', 'run_status', 'family_table',
-           'family_caption', 'unbacked_verdicts', 'check_record', 'threshold_sweep', 'tier_edges', 'to_tiers',
-           'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion', 'link_probabilities', 'calibration_metrics',
-           'reliability_table', 'calibration_scores', 'release_period', 'add_groups', 'permutation_importance',
-           'vary_input', 'feature_grid', 'partial_dependence', 'shadow_copies', 'fold_refits', 'refit_ice',
-           'pd_over_refits', 'occlusion_saliency', 'gradient_saliency', 'parse_training_log', 'parse_log_predictions']
+           'RunId', 'predictions_table', 'add_constant', 'Bootstrap', 'score_table', 'seed_table', 'seed_summary',
+           'without_attrs', 'normal_test', 'Paired', 'paired_difference', 'holm', 'load_plan', 'Rule',
+           'family_comparisons', 'decimals', 'fmt_estimate', 'verdict', 'side_name', 'fmt_p', 'verdict_sentence',
+           'run_status', 'family_table', 'family_caption', 'unbacked_verdicts', 'check_record', 'threshold_sweep',
+           'tier_edges', 'to_tiers', 'tier_metrics', 'tier_table', 'tier_scores', 'tier_confusion',
+           'link_probabilities', 'calibration_metrics', 'reliability_table', 'calibration_scores', 'release_period',
+           'add_groups', 'Shuffles', 'permutation_importance', 'vary_input', 'feature_grid', 'partial_dependence',
+           'shadow_copies', 'fold_refits', 'refit_ice', 'pd_over_refits', 'occlusion_saliency', 'gradient_saliency',
+           'parse_training_log', 'parse_log_predictions']
 
 # %% ../nbs/06_evaluate.ipynb #2e16556e
 def _as_1d(a, name:str) -> np.ndarray:
@@ -296,7 +297,18 @@ def check_columns(df:pd.DataFrame, cols, where:str='predictions') -> pd.DataFram
         raise DataError(f"missing column(s) {', '.join(hints)}; expected {', '.join(cols)}", where=where)
     return df
 
+# %% ../nbs/06_evaluate.ipynb #9d128955
+from dataclasses import dataclass, replace
+from .core import options
+
+@dataclass(frozen=True)
+class RunId:
+    "Which run of a model a `(y, p)` pair is: its seed and fold."
+    seed:int=0 # the run's seed
+    fold:int=0 # its fold (0 for a protocol of one split)
+
 # %% ../nbs/06_evaluate.ipynb #d2860810
+@options(RunId)
 def predictions_table(y, # true popularity
                       p, # predictions
                       model:str="authors' CNN", # model name
@@ -304,13 +316,14 @@ def predictions_table(y, # true popularity
                       split:str|np.ndarray='all', # split of every row, or one per row
                       track_key=None, # track ids; row numbers by default
                       artist=None, # artist per row (for cluster bootstrap); unknown by default
-                      seed:int=0, fold:int=0) -> pd.DataFrame:
+                      **kwargs # the fields of `RunId`: seed, fold
+                     ) -> pd.DataFrame:
     "A `(y, p)` pair as a tidy prediction table (the schema of the protocol runners)."
-    y,p = check_yp(y, p); n = len(y)
+    y,p = check_yp(y, p); n = len(y); run = RunId(**kwargs)
     key = np.asarray(track_key if track_key is not None else [f'row{i:05d}' for i in range(n)], dtype=object)
-    return pd.DataFrame(dict(protocol=protocol, model=model, seed=int(seed), fold=int(fold), split=split, track_key=key,
-                             artist=np.asarray(artist, dtype=object) if artist is not None else 'unknown',
-                             y_true=y, y_pred=p))
+    artist = np.asarray(artist, dtype=object) if artist is not None else 'unknown'
+    return pd.DataFrame(dict(protocol=protocol, model=model, seed=int(run.seed), fold=int(run.fold), split=split,
+                             track_key=key, artist=artist, y_true=y, y_pred=p))
 
 # %% ../nbs/06_evaluate.ipynb #63642e1f
 CONSTANT_MODEL = 'always "popular"'   # the constant classifier's name in every table
@@ -380,9 +393,18 @@ def _over_seeds(vals:list) -> tuple:
     "Mean and standard deviation (ddof=1; NaN for one seed) of a metric's per-seed values."
     return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else np.nan
 
+# %% ../nbs/06_evaluate.ipynb #75a370b7
+@dataclass(frozen=True)
+class Bootstrap:
+    "How the intervals are made: the two-level bootstrap over artists (or tracks) and seeds."
+    n_boot:int=1000 # bootstrap resamples (0: no intervals)
+    seed:int=0 # bootstrap seed
+    level:float=0.95 # confidence level
+    cluster:bool=True # resample artists (the independent units); False: tracks
+    resample_seeds:bool=True # resample the seeds within each artist resample (the two-level bootstrap)
+
 # %% ../nbs/06_evaluate.ipynb #378a4923
-def _model_rows(dm:pd.DataFrame, keys:pd.Index, yv:np.ndarray, W, jobs:list, seed:int, level:float,
-                resample_seeds:bool) -> list:
+def _model_rows(dm:pd.DataFrame, keys:pd.Index, yv:np.ndarray, W, jobs:list, boot:Bootstrap) -> list:
     ("(threshold, metric, value, seed_sd, ci_low, ci_high, n, n_seeds) of model rows `dm` for each metric of `jobs`; "
      "intervals from the bootstrap weights `W` (None: no intervals).")
     seeds, P, M = _matrix(dm, keys)
@@ -392,37 +414,36 @@ def _model_rows(dm:pd.DataFrame, keys:pd.Index, yv:np.ndarray, W, jobs:list, see
         bv = [_boot_values(fn, yv, P[i], W*M[i], **kw) for i in range(len(seeds))] if W is not None else None
         for m in pt[0]:
             v, sd = _over_seeds([q[m] for q in pt])
-            lo, hi = (ci_from_values(_seed_level([b[m] for b in bv], seed, resample_seeds), level) if W is not None
-                      else (np.nan, np.nan))
+            lo, hi = (ci_from_values(_seed_level([b[m] for b in bv], boot.seed, boot.resample_seeds), boot.level)
+                      if W is not None else (np.nan, np.nan))
             rows.append((lab or '', m, v, sd, lo, hi, int(M.any(0).sum()), len(seeds)))
     return rows
 
 # %% ../nbs/06_evaluate.ipynb #167633de
-def _subset_rows(d:pd.DataFrame, protocol, thresholds, classifiers, n_boot:int, seed:int, level:float, cluster:bool,
-                 resample_seeds:bool) -> list:
+def _subset_rows(d:pd.DataFrame, protocol, thresholds, classifiers, boot:Bootstrap) -> list:
     "(model, threshold, metric, value, seed_sd, ci_low, ci_high, n, n_seeds) of each model and metric of subset `d`."
     truth = _truth(d, protocol)
     keys = truth.index; yv = truth['y_true'].to_numpy(float)
-    W = _unit_weights(len(keys), n_boot, seed, truth['artist'].to_numpy(), cluster) if n_boot else None
+    W = (_unit_weights(len(keys), boot.n_boot, boot.seed, truth['artist'].to_numpy(), boot.cluster) if boot.n_boot
+         else None)
     ths = [(threshold_label(t), resolve_threshold(yv, t)) for t in thresholds]
     return [(model, *r) for model, dm in d.groupby('model', sort=False)
-            for r in _model_rows(dm, keys, yv, W, _metric_jobs(model, classifiers, ths), seed, level, resample_seeds)]
+            for r in _model_rows(dm, keys, yv, W, _metric_jobs(model, classifiers, ths), boot)]
 
 # %% ../nbs/06_evaluate.ipynb #505a02e0
+@options(Bootstrap)
 def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                 thresholds=THRESHOLDS, # classification thresholds: numbers and/or 'median'
-                n_boot:int=1000, # bootstrap resamples (0: no intervals)
-                seed:int=0, # bootstrap seed
-                level:float=0.95, # confidence level
-                cluster:bool=True, # resample artists (the independent units); False: tracks
-                resample_seeds:bool=True, # resample the seeds within each artist resample (the two-level bootstrap)
                 subsets=('all rows', 'held-out'), # which subsets to score (see above)
                 by:str|list|None=None, # extra grouping column(s), e.g. 'genre_family'
                 constant:float|None=None, # add a constant predictor with this value (see add_constant)
-                classifiers=(CONSTANT_MODEL,) # models with classification metrics only (constant 100 is no regression)
+                classifiers=(CONSTANT_MODEL,), # models with classification metrics only (constant 100 is no regression)
+                boot:Bootstrap|None=None, # how the intervals are made (`Bootstrap()` by default)
+                **kwargs # fields of `Bootstrap` replacing those of `boot`: n_boot, seed, level, cluster, resample_seeds
                ) -> pd.DataFrame:
     ("Tidy metric table: protocol, model, subset, [by], threshold, metric, value (mean over seeds), seed_sd, ci_low, "
      "ci_high, n, n_seeds.")
+    boot = replace(boot or Bootstrap(), **kwargs)
     check_columns(preds, PRED_COLS)
     by = [by] if isinstance(by, str) else list(by or [])
     check_columns(preds, by, where='by')
@@ -432,8 +453,7 @@ def score_table(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
     for gkey, g in preds.groupby(['protocol', *by], sort=True, dropna=False):
         gkey = gkey if isinstance(gkey, tuple) else (gkey,)
         for sub, d in _subsets(g, subsets).items():
-            rows += [(*gkey, model, sub, *r) for model, *r in _subset_rows(d, gkey[0], thresholds, classifiers, n_boot,
-                                                                            seed, level, cluster, resample_seeds)]
+            rows += [(*gkey, model, sub, *r) for model, *r in _subset_rows(d, gkey[0], thresholds, classifiers, boot)]
     cols = ['protocol', *by, 'model', 'subset', 'threshold', 'metric', 'value', 'seed_sd', 'ci_low', 'ci_high',
             'n', 'n_seeds']
     return pd.DataFrame(rows, columns=cols)
@@ -528,22 +548,27 @@ def normal_test(difference:float, # the estimate
     p = float(2 * norm.sf(abs(difference) / se)) if se > 0 else float(difference == 0 or np.nan)
     return dict(ci_low=difference - h, ci_high=difference + h, p_value=p)
 
+# %% ../nbs/06_evaluate.ipynb #6f0cb543
+@dataclass(frozen=True)
+class Paired(Bootstrap):
+    "A paired difference's rows and threshold, and its two-level bootstrap (the fields of `Bootstrap`)."
+    subset:str='held-out' # rows scored: 'held-out' or 'all rows'
+    threshold:float|str=50 # threshold of classification metrics
+
 # %% ../nbs/06_evaluate.ipynb #55e8e160
+@options(Paired)
 def paired_difference(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                       a:str, # model A
                       b:str, # model B
                       metric:str='mae', # a regression or classification metric
                       protocol:str='grouped', # protocol of A (and of B unless protocol_b)
                       protocol_b:str|None=None, # protocol of B, to compare protocols
-                      subset:str='held-out', # rows scored: 'held-out' or 'all rows'
-                      threshold:float|str=50, # threshold of classification metrics
-                      n_boot:int=1000, # resamples (0: the difference only)
-                      seed:int=0, # bootstrap seed
-                      cluster:bool=True, # resample artists (else tracks)
-                      resample_seeds:bool=True # resample seeds within each resample
+                      how:Paired|None=None, # the rows, threshold and bootstrap (`Paired()` by default)
+                      **kwargs # fields of `Paired` replacing those of `how` (subset, threshold, n_boot, seed, ...)
                      ) -> dict:
     ("metric(A) − metric(B) on the tracks both scored in each seed pair: the difference, its bootstrap se, normal "
      "interval and p.")
+    how = replace(how or Paired(), **kwargs); subset, threshold = how.subset, how.threshold
     check_columns(preds, PRED_COLS); fn = _metric_fn(metric); pb = protocol_b or protocol
     da, db = _rows_of(preds, protocol, a, subset), _rows_of(preds, pb, b, subset)
     truth = pd.concat([without_attrs(da), without_attrs(db)]).drop_duplicates('track_key').set_index('track_key')
@@ -561,13 +586,13 @@ def paired_difference(preds:pd.DataFrame, # tidy prediction table (PRED_COLS)
                value_a=float(va.mean()), value_b=float(vb.mean()),
                difference=float(d0.mean()), se=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan,
                n=int(np.any(both, 0).sum()), n_seeds=len(pairs))
-    if not n_boot: return out
-    W = _unit_weights(len(keys), n_boot, seed, truth['artist'].to_numpy(), cluster)
+    if not how.n_boot: return out
+    W = _unit_weights(len(keys), how.n_boot, how.seed, truth['artist'].to_numpy(), how.cluster)
     D = np.stack([_boot_values(fn, yv, PA[i], W*m, **kw)[metric] - _boot_values(fn, yv, PB[j], W*m, **kw)[metric]
                   for (i, j), m in zip(pairs, both)])
-    d = _seed_level(D, seed, resample_seeds); d = d[~np.isnan(d)]
+    d = _seed_level(D, how.seed, how.resample_seeds); d = d[~np.isnan(d)]
     se = float(np.std(d, ddof=1)) if len(d) > 1 else np.nan
-    return out | dict(se=se, **normal_test(out['difference'], se))
+    return out | dict(se=se, **normal_test(out['difference'], se, how.level))
 
 # %% ../nbs/06_evaluate.ipynb #5b806935
 def holm(pvalues # p-values of one family of comparisons (NaN: not in the family)
@@ -758,7 +783,8 @@ def family_table(preds:pd.DataFrame, # tidy prediction table holding every model
     # only the models compared
     status, rows = run_status(preds[preds['model'].isin({m for c in comps for m in c[:2]})]), []
     for a, b, pa, pb in comps:
-        r = paired_difference(preds, a, b, metric, pa, pb, subset, threshold, n_boot, rule.seed)
+        r = paired_difference(preds, a, b, metric, pa, pb, subset=subset, threshold=threshold, n_boot=n_boot,
+                              seed=rule.seed)
         rows.append(r | rule.test(r['difference'], r['se']) | dict(
             family=name, comparison=f"{a} − {b}" + (f" ({pa} − {pb})" if pa != pb else ''), claim=claim,
             status_a=status.get((pa, a), '') if ' | ' not in a else '',
@@ -1091,17 +1117,26 @@ def add_groups(preds:pd.DataFrame, # tidy prediction table
            .merge(data[['track_key', *cols]], on='track_key', how='left', validate='m:1'))
     return out
 
+# %% ../nbs/06_evaluate.ipynb #f14ca548
+@dataclass(frozen=True)
+class Shuffles:
+    "How `permutation_importance` shuffles: the repeats of each feature and their random seed."
+    n_repeats:int=5 # shuffles per feature
+    seed:int=0 # random seed
+
 # %% ../nbs/06_evaluate.ipynb #57985a7f
+@options(Shuffles)
 def permutation_importance(predict:Callable, # f(X: DataFrame) -> predictions (n,)
                            X:pd.DataFrame, # the metadata inputs
                            y, # true popularity
                            features:list|dict|None=None, # columns, or name -> list of columns permuted together
                            metric:str|Callable='mae', # a regression metric or f(y, p) -> float (see greater_is_better)
-                           n_repeats:int=5, # shuffles per feature
-                           seed:int=0, # random seed
-                           greater_is_better:bool|None=None # default True for r2/spearman/callables, False for mae/rmse
+                           greater_is_better:bool|None=None, # None: True for r2/spearman/callables, else False
+                           shuffles:Shuffles|None=None, # repeats and seed (`Shuffles()` by default)
+                           **kwargs # fields of `Shuffles` replacing those of `shuffles`: n_repeats, seed
                           ) -> pd.DataFrame:
     "Drop in score when each feature is shuffled: feature, importance (mean), std, baseline."
+    shuffles = replace(shuffles or Shuffles(), **kwargs)
     check_columns(X, list(X.columns))
     y = _as_1d(y, 'y_true')
     if isinstance(metric, str):
@@ -1112,10 +1147,10 @@ def permutation_importance(predict:Callable, # f(X: DataFrame) -> predictions (n
     feats = ({c: [c] for c in X.columns} if features is None
              else ({c: [c] for c in features} if not isinstance(features, dict) else dict(features)))
     for k, cs in feats.items(): check_columns(X, cs, where=f'features[{k!r}]')
-    base = score(np.asarray(predict(X), float)); rng = np.random.default_rng(seed); rows = []
+    base = score(np.asarray(predict(X), float)); rng = np.random.default_rng(shuffles.seed); rows = []
     for k, cs in feats.items():
         drops = []
-        for _ in range(n_repeats):
+        for _ in range(shuffles.n_repeats):
             Xp = X.copy(); perm = rng.permutation(len(X))
             Xp[cs] = X[cs].to_numpy()[perm]
             s = score(np.asarray(predict(Xp), float)); drops.append(base - s if gib else s - base)

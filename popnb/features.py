@@ -10,11 +10,12 @@ from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+
 import numpy as np
 import pandas as pd
 
-from .core import (AudioError, DataError, Journal, ParameterError, atomic_write, code_fingerprint, default_device,
-                        paths, provenance, read_json, short_hash, write_json)
+from .core import (options, AudioError, DataError, Journal, ParameterError, atomic_write, code_fingerprint, default_device,
+                        paths, provenance, read_json, short_hash, split_options, write_json)
 from .audio import (DEEZER_API, ITUNES_API, SYNTH_DEFAULTS, SYNTH_LABEL, gather_previews, load_audio,
                          preview_path, provider_available, synthesize_clip)
 
@@ -23,7 +24,8 @@ __all__ = ['PAPER_MEL', 'LOGMEL', 'RESOLVED_SOURCES', 'AUDIO_SOURCES', 'DESCRIPT
            'MEASURED_FEATURES', 'DESC_SR', 'DESC_NFFT', 'DESC_HOP', 'DESC_MIN_SECONDS', 'KK_MAJOR', 'KK_MINOR',
            'MelParams', 'study_mel', 'mel_basis', 'mel_bands', 'melspec', 'melspec_torch', 'resolve_audio_source',
            'key_from_chroma', 'audio_descriptors', 'file_descriptors', 'compute_chunk', 'file_melspec', 'file_features',
-           'SpecStore', 'store_code', 'one_thread', 'warm_numba', 'store_digests', 'build_store']
+           'AudioInputs', 'SpecStore', 'store_code', 'one_thread', 'warm_numba', 'Extraction', 'StoreSpec',
+           'store_digests', 'build_store']
 
 # %% ../nbs/03_features.ipynb #3dd10ce5
 @dataclass(frozen=True)
@@ -634,8 +636,21 @@ def _read_map(audio_map, audio_dir) -> dict:
     base = Path(audio_dir) if audio_dir else Path('.')
     return {str(k): (Path(v) if Path(v).is_absolute() else base/v) for k,v in audio_map.items()}
 
+# %% ../nbs/03_features.ipynb #abcf52b8
+@dataclass(frozen=True)
+class AudioInputs:
+    "Where a store's audio comes from: local files, previews and their providers, the stand-in seed, the silence rule."
+    audio_map:object=None # local: dict, DataFrame or CSV of track_key -> path
+    audio_dir:str|Path|None=None # local: folder relative paths are taken from
+    previews:pd.DataFrame|None=None # previews: a provenance table (read or gathered by default)
+    preview_dir:str|Path|None=None # previews: their folder; data/raw/audio by default
+    deezer_url:str=DEEZER_API # provider checked by `auto` and asked when gathering
+    itunes_url:str=ITUNES_API # second provider, when gathering
+    seed:int=0 # stand-in audio seed
+    allow_silent:bool|None=None # accept silent clips; None: only for clips under 1 s (the paper's window)
+
 # %% ../nbs/03_features.ipynb #5d7cf524
-def _jobs(df, source, audio_map, audio_dir, previews, preview_dir, urls) -> tuple[list, dict]:
+def _jobs(df, source:str, audio:AudioInputs) -> tuple[list, dict]:
     "Per-row work items and the input fingerprint that names the store."
     keys = df.track_key.astype(str).tolist()
     if source == 'synthetic':
@@ -645,18 +660,19 @@ def _jobs(df, source, audio_map, audio_dir, previews, preview_dir, urls) -> tupl
     if source == 'none':
         return [(i, 'none', None, 'no audio (audio_source=none)') for i in range(len(keys))], dict(keys=keys)
     if source == 'previews':
+        previews = audio.previews
         if previews is None:
-            pf = Path(preview_dir or paths().raw/'audio')/'provenance.csv'
+            pf = Path(audio.preview_dir or paths().raw/'audio')/'provenance.csv'
             previews = pd.read_csv(pf, dtype={'track_key': str, 'provider_id': str}) if pf.is_file() else \
-                       gather_previews(df, preview_dir, deezer_url=urls[0], itunes_url=urls[1])
-        files = preview_path(previews, preview_dir)
+                       gather_previews(df, audio.preview_dir, deezer_url=audio.deezer_url, itunes_url=audio.itunes_url)
+        files = preview_path(previews, audio.preview_dir)
         why = dict(zip(previews.track_key.astype(str), previews.status + ': ' + previews.reason.fillna('').astype(str)))
         fp = dict(zip(previews.track_key.astype(str), previews.sha256.fillna('').astype(str)))
         jobs = [(i, 'file', str(files[k]), '') if k in files
                 else (i, 'missing', None, f"no preview ({why.get(k, 'not gathered')})")
                 for i,k in enumerate(keys)]
         return jobs, dict(keys=keys, sha256=[fp.get(k, '') for k in keys])
-    m = _read_map(audio_map, audio_dir)
+    m = _read_map(audio.audio_map, audio.audio_dir)
     def stat(f):
         try: s = Path(f).stat(); return [str(f), s.st_size, s.st_mtime_ns]
         except OSError: return [str(f), None, None]
@@ -784,6 +800,29 @@ def warm_numba():
     audio_descriptors(y, sr)
     return True
 
+# %% ../nbs/03_features.ipynb #95db0687
+@dataclass(frozen=True)
+class Extraction:
+    "How a store is computed and kept: where, by how many workers, in which chunks, on which device."
+    store_dir:str|Path|None=None # where stores live; data/interim/spec by default
+    n_jobs:int=1 # worker processes (ignored when `client` is given)
+    client:object=None # a dask.distributed Client to compute on
+    chunk_size:int=32 # rows per work item and checkpoint, at most (fewer when that leaves workers idle)
+    stop_after:int|None=None # compute at most this many chunks, leave the partial store and return None
+    progress:bool=True # show a progress bar
+    overwrite:bool=False # rebuild even if a finished store exists
+    device:str|None=None # torch device for `melspec_torch` (workers decode); None: CUDA if any, else numpy
+
+# %% ../nbs/03_features.ipynb #eb7cf3fe
+@dataclass(frozen=True)
+class StoreSpec:
+    "What a store holds: parameters, resolved audio source, stand-in seed, silence rule and descriptors."
+    params:MelParams # spectrogram parameters
+    source:str # the resolved audio source: synthetic | previews | local | none
+    seed:int=0 # stand-in audio seed
+    allow_silent:bool=False # accept silent clips (resolved: a bool)
+    descriptors:bool=False # also `audio_descriptors` of every clip
+
 # %% ../nbs/03_features.ipynb #fac3e338
 def _check_build(df:pd.DataFrame, params, n_jobs:int):
     "Refuse a table without `track_key`, parameters that are not a `MelParams` and fewer than one worker."
@@ -793,13 +832,12 @@ def _check_build(df:pd.DataFrame, params, n_jobs:int):
     if n_jobs < 1: raise ParameterError(f"expected an int >= 1, got {n_jobs}", where='n_jobs')
 
 # %% ../nbs/03_features.ipynb #35b5887f
-def _store_key(params:MelParams, source:str, seed:int, allow_silent:bool, fp:dict, descriptors:bool
-              ) -> tuple[dict, str]:
+def _store_key(spec:StoreSpec, fp:dict) -> tuple[dict, str]:
     "The key of a store (everything that made it, the code included) and its name, `<source>-<hash of the key>`."
-    key = dict(params=asdict(params), source=source, seed=seed, allow_silent=allow_silent, inputs=fp,
-               code=store_code(source, descriptors))
-    if descriptors: key['descriptors'] = True
-    return key, f"{source}-{short_hash(key)}"
+    key = dict(params=asdict(spec.params), source=spec.source, seed=spec.seed, allow_silent=spec.allow_silent,
+               inputs=fp, code=store_code(spec.source, spec.descriptors))
+    if spec.descriptors: key['descriptors'] = True
+    return key, f"{spec.source}-{short_hash(key)}"
 
 # %% ../nbs/03_features.ipynb #d0ab8eb1
 def _finished(final:Path, overwrite:bool) -> SpecStore|None:
@@ -814,56 +852,57 @@ def _chunks(todo:list, chunk_size:int, workers:int, stop_after:int|None) -> list
     return chunks if stop_after is None else chunks[:stop_after]
 
 # %% ../nbs/03_features.ipynb #039abdf4
-def _take(res:tuple, X, rows:tuple, log:Journal, bar, params:MelParams, dev:str|None, descriptors:bool):
+def _take(res:tuple, X, rows:tuple, log:Journal, bar, spec:StoreSpec, dev:str|None):
     "Record one computed chunk: its spectrograms into `X`, then its rows' outcome into `rows` and the journal."
     done,ok,reason,desc,pad = rows
     chunk,arr,oks,whys = res[:4]
-    if dev is not None: arr = melspec_torch(arr, params, dev).astype(params.dtype)
+    if dev is not None: arr = melspec_torch(arr, spec.params, dev).astype(spec.params.dtype)
     X[chunk] = arr; X.flush()                   # the data is on disk before the journal says so
     for r,o,w in zip(chunk, oks, whys): done[r],ok[r],reason[r] = True,o,w
     rec = dict(rows=[int(r) for r in chunk], ok=[bool(o) for o in oks], reason=[str(w) for w in whys],
                padded=[float(s) for s in res[-1]])
     for r,s in zip(chunk, res[-1]): pad[r] = s
-    if descriptors:
+    if spec.descriptors:
         rec['desc'] = res[4]
         for r,d in zip(chunk, res[4]): desc[r] = d
     log.add(rec); bar.update(len(chunk))
 
 # %% ../nbs/03_features.ipynb #75757b03
-def _compute(chunks:list, take, params:MelParams, seed:int, allow_silent:bool, descriptors:bool, gpu:bool,
-             n_jobs:int, client=None):
-    "Compute `chunks` on `client`, in `n_jobs` processes or here; each result goes to `take` as it finishes."
+def _compute(chunks:list, take, spec:StoreSpec, gpu:bool, run:Extraction):
+    "Compute `chunks` on `run.client`, in `run.n_jobs` processes or here; each result goes to `take` as it finishes."
+    client, n_jobs = run.client, run.n_jobs
+    args = (spec.seed, spec.allow_silent, spec.descriptors, True, gpu)   # compute_chunk's, after the chunk's parameters
     if client is not None or n_jobs > 1:
         import popnb.features as _m     # workers import the library's copy (picklable by reference)
-        work, pd_ = _m.compute_chunk, asdict(params)
+        work, pd_ = _m.compute_chunk, asdict(spec.params)
     if client is not None:
         from distributed import as_completed as d_as_completed
-        futs = [client.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu, pure=False) for c in chunks]
+        futs = [client.submit(work, c, pd_, *args, pure=False) for c in chunks]
         for fut in d_as_completed(futs): take(fut.result())
     elif n_jobs > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(n_jobs, initializer=one_thread) as ex:
-            futs = [ex.submit(work, c, pd_, seed, allow_silent, descriptors, True, gpu) for c in chunks]
+            futs = [ex.submit(work, c, pd_, *args) for c in chunks]
             for fut in as_completed(futs): take(fut.result())
     else:
-        for c in chunks: take(compute_chunk(c, params, seed, allow_silent, descriptors, True, gpu))
+        for c in chunks: take(compute_chunk(c, spec.params, *args))
 
 # %% ../nbs/03_features.ipynb #7efd2baa
-def _fill(part:Path, name:str, jobs:list, params:MelParams, seed:int, allow_silent:bool, descriptors:bool, dev:str|None,
-          n_jobs:int, client, chunk_size:int, stop_after:int|None, progress:bool, source:str) -> tuple|None:
+def _fill(part:Path, name:str, jobs:list, spec:StoreSpec, dev:str|None, run:Extraction) -> tuple|None:
     "Resume the partial store `part`, compute its missing rows: (ok, reasons, descriptors, padding, journal) or None."
     from tqdm.auto import tqdm
-    n = len(jobs)
-    X,journal = _partial_state(part, name, n, params)
+    n, client = len(jobs), run.client
+    X,journal = _partial_state(part, name, n, spec.params)
     rows = _done_rows(journal, n)
     todo = [j for j in jobs if not rows[0][j[0]]]
-    workers = 1 if client is None and n_jobs == 1 else max(n_jobs, len(client.nthreads()) if client is not None else 1)
-    if descriptors and workers > 1 and todo: warm_numba()   # before the workers compile the same kernels at once
-    chunks = _chunks(todo, chunk_size, workers, stop_after)
-    bar = tqdm(total=n, initial=int(rows[0].sum()), disable=not progress, desc=f"spectrograms ({source})")
+    workers = (1 if client is None and run.n_jobs == 1
+               else max(run.n_jobs, len(client.nthreads()) if client is not None else 1))
+    if spec.descriptors and workers > 1 and todo: warm_numba()   # before the workers compile the same kernels at once
+    chunks = _chunks(todo, run.chunk_size, workers, run.stop_after)
+    bar = tqdm(total=n, initial=int(rows[0].sum()), disable=not run.progress, desc=f"spectrograms ({spec.source})")
     try:
         with journal as log:
-            take = lambda res: _take(res, X, rows, log, bar, params, dev, descriptors)
-            _compute(chunks, take, params, seed, allow_silent, descriptors, dev is not None, n_jobs, client)
+            take = lambda res: _take(res, X, rows, log, bar, spec, dev)
+            _compute(chunks, take, spec, dev is not None, run)
     finally:
         bar.close(); del X
     return (*rows[1:], journal) if rows[0].all() else None
@@ -907,55 +946,43 @@ def _finish_store(part:Path, final:Path, name:str, idx:pd.DataFrame, journal:Jou
     return SpecStore(final)
 
 # %% ../nbs/03_features.ipynb #1cda5dd0
-def _store_meta(name:str, params:MelParams, source:str, requested:str, seed:int, allow_silent:bool, fp:dict,
-                ok:list, desc:list, descriptors:bool, dev:str|None) -> dict:
+def _store_meta(name:str, spec:StoreSpec, requested:str, fp:dict, ok:list, desc:list, dev:str|None) -> dict:
     "A store's provenance: what made it, how many rows are usable, and the extractor."
-    n = len(ok)
-    return provenance(params=asdict(params), audio_source=source, audio_source_requested=requested,
+    n, p, source = len(ok), spec.params, spec.source
+    return provenance(params=asdict(p), audio_source=source, audio_source_requested=requested,
                       audio_label=SYNTH_LABEL if source == 'synthetic' else source, n_rows=n, n_ok=int(sum(ok)),
-                      n_skipped=int(n - sum(ok)), shape=[n, *params.shape], dtype=np.dtype(params.dtype).name,
-                      seed=seed, allow_silent=allow_silent, store=name, inputs_fingerprint=short_hash(fp),
+                      n_skipped=int(n - sum(ok)), shape=[n, *p.shape], dtype=np.dtype(p.dtype).name,
+                      seed=spec.seed, allow_silent=spec.allow_silent, store=name, inputs_fingerprint=short_hash(fp),
                       extractor=f'melspec_torch on {dev}' if dev is not None else 'melspec (numpy)',
                       **(dict(descriptors=DESCRIPTORS_VERSION, n_described=int(sum(isinstance(d, dict) for d in desc)))
-                         if descriptors else {}))
+                         if spec.descriptors else {}))
 
 # %% ../nbs/03_features.ipynb #844b7614
-def build_store(df:pd.DataFrame, # tracks: track_key plus the Spotify features (synthetic) — e.g. `load_paper_dataset()`
+@options(AudioInputs, Extraction)
+def build_store(df:pd.DataFrame, # tracks: track_key and the Spotify features (synthetic), e.g. `load_paper_dataset()`
                 audio_source:str='synthetic', # previews | local | synthetic | none | auto
                 params:MelParams=LOGMEL, # spectrogram parameters
-                n_jobs:int=1, # worker processes (ignored when `client` is given)
-                client=None, # a dask.distributed Client to compute on
-                store_dir:str|Path|None=None, # where stores live; data/interim/spec by default
-                chunk_size:int=32, # rows per work item and checkpoint, at most (fewer when that leaves workers idle)
-                seed:int=0, # stand-in audio seed
-                audio_map=None, # local: dict, DataFrame or CSV of track_key -> path
-                audio_dir:str|Path|None=None, # local: folder relative paths are taken from
-                previews:pd.DataFrame|None=None, # previews: a provenance table (read or gathered by default)
-                preview_dir:str|Path|None=None, # previews: their folder; data/raw/audio by default
-                deezer_url:str=DEEZER_API, # provider checked by `auto` and asked when gathering
-                itunes_url:str=ITUNES_API, # second provider, when gathering
-                allow_silent:bool|None=None, # accept silent clips; None: only for clips under 1 s (the paper's window)
-                stop_after:int|None=None, # compute at most this many chunks, leave the partial store and return None
-                progress:bool=True, # show a progress bar
-                overwrite:bool=False, # rebuild even if a finished store exists
                 descriptors:bool=False, # also compute `audio_descriptors` of every clip in the same pass (index.csv)
-                device:str|None=None # torch device for `melspec_torch` (workers decode); None: CUDA if any, else numpy
+                audio:AudioInputs|None=None, # where the audio comes from; or its fields as keywords
+                run:Extraction|None=None, # how the store is computed and kept; or its fields as keywords
+                **kwargs
                ) -> SpecStore|None:
     "Compute (or reuse, or resume) the spectrogram store of `df` for an audio source and parameters."
-    _check_build(df, params, n_jobs)
-    source = resolve_audio_source(audio_source, deezer_url)
-    if allow_silent is None: allow_silent = params.silent_ok
+    audio, run = split_options(kwargs, audio or AudioInputs(), run or Extraction(), where='build_store()')
+    _check_build(df, params, run.n_jobs)
+    source = resolve_audio_source(audio_source, audio.deezer_url)
+    spec = StoreSpec(params, source, audio.seed, params.silent_ok if audio.allow_silent is None else audio.allow_silent,
+                     descriptors)
     df = df.reset_index(drop=True)
-    jobs,fp = _jobs(df, source, audio_map, audio_dir, previews, preview_dir, (deezer_url, itunes_url))
-    key,name = _store_key(params, source, seed, allow_silent, fp, descriptors)
-    root = Path(store_dir) if store_dir else paths().interim/'spec'
-    if (st := _finished(root/name, overwrite)) is not None: return st
-    if overwrite and (root/name).exists(): shutil.rmtree(root/name)
-    dev = device or (d if (d := default_device()).startswith('cuda') else None)   # a CPU keeps numpy's `melspec`
-    got = _fill(root/f"{name}.partial", name, jobs, params, seed, allow_silent, descriptors, dev, n_jobs, client,
-                chunk_size, stop_after, progress, source)
+    jobs,fp = _jobs(df, source, audio)
+    key,name = _store_key(spec, fp)
+    root = Path(run.store_dir) if run.store_dir else paths().interim/'spec'
+    if (st := _finished(root/name, run.overwrite)) is not None: return st
+    if run.overwrite and (root/name).exists(): shutil.rmtree(root/name)
+    dev = run.device or (d if (d := default_device()).startswith('cuda') else None)   # a CPU keeps numpy's `melspec`
+    got = _fill(root/f"{name}.partial", name, jobs, spec, dev, run)
     if got is None: return None
     ok,reason,desc,pad,journal = got
-    meta = _store_meta(name, params, source, audio_source, seed, allow_silent, fp, ok, desc, descriptors, dev)
+    meta = _store_meta(name, spec, audio_source, fp, ok, desc, dev)
     return _finish_store(root/f"{name}.partial", root/name, name, _store_index(df, ok, reason, desc, pad, descriptors),
                          journal, meta)

@@ -168,19 +168,22 @@ class FusionCNN(StandardisedMeta, nn.Module):
         self._init_meta(metadata_dim, log_cols)
         self.register_buffer('out_shift', torch.zeros(()))  # the head predicts y - out_shift (set by fit_meta)
 
-    def forward(self, spec:torch.Tensor, # B × 1 × n_mels × frames (any frames)
-                meta:torch.Tensor # B × metadata_dim, raw
-               ) -> torch.Tensor: # B predictions
-        parts = []
-        if self.mode in ('fusion','audio'):
-            if spec.shape[-2] != self.n_mels:
-                raise DataError(f"built for {self.n_mels} mel bands, got {spec.shape[-2]}", where='spec')
-            x = spec.float().flatten(1, 2)   # B × n_mels × frames: the bands are the channels
-            if self.log_input: x = torch.log(x.clamp_min(0) + 1e-6)
-            x = self.conv(self.spec_norm(x))
-            parts.append(self.fuse_drop(self.audio_fc(torch.cat([x.mean(2), x.amax(2)], 1))))
-        if self.mode in ('fusion','meta'): parts.append(self.meta_fc(self._prep_meta(meta.float())))
-        return self.head(torch.cat(parts, 1)).squeeze(-1) + self.out_shift
+# %% ../nbs/04_models.ipynb #525be049
+@patch
+def forward(self:FusionCNN, spec:torch.Tensor, # B × 1 × n_mels × frames (any frames)
+            meta:torch.Tensor # B × metadata_dim, raw
+           ) -> torch.Tensor: # B predictions
+    "The predictions for a batch: the branches `mode` chose, fused, through the head."
+    parts = []
+    if self.mode in ('fusion','audio'):
+        if spec.shape[-2] != self.n_mels:
+            raise DataError(f"built for {self.n_mels} mel bands, got {spec.shape[-2]}", where='spec')
+        x = spec.float().flatten(1, 2)   # B × n_mels × frames: the bands are the channels
+        if self.log_input: x = torch.log(x.clamp_min(0) + 1e-6)
+        x = self.conv(self.spec_norm(x))
+        parts.append(self.fuse_drop(self.audio_fc(torch.cat([x.mean(2), x.amax(2)], 1))))
+    if self.mode in ('fusion','meta'): parts.append(self.meta_fc(self._prep_meta(meta.float())))
+    return self.head(torch.cat(parts, 1)).squeeze(-1) + self.out_shift
 
 # %% ../nbs/04_models.ipynb #9507fac8
 def count_macs(model:nn.Module, # a popnb network
@@ -354,25 +357,27 @@ class HitMusicNetRegressor(BaseEstimator, RegressorMixin):
         lo, hi = A.min(0), A.max(0)
         return lo, np.where(hi > lo, hi - lo, 1.0)
 
-    def _epochs(self, net, X, Y, epochs, Xv=None, Yv=None, patience=2):
-        "Adam on MSE; stop on validation loss (or training loss when no validation rows); keep the best weights."
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr); best, bad, state = np.inf, 0, None
-        g = torch.Generator().manual_seed(self.seed)
-        for ep in range(epochs):
-            net.train(); perm = torch.randperm(len(X), generator=g); tot = 0.
-            for i in range(0, len(X), self.batch_size):
-                b = perm[i:i+self.batch_size]
-                loss = nn.functional.mse_loss(net(X[b]), Y[b]); opt.zero_grad(); loss.backward(); opt.step()
-                tot += loss.item()*len(b)
-            if Xv is None: score = tot/len(X)
-            else:
-                net.eval()
-                with torch.no_grad(): score = nn.functional.mse_loss(net(Xv), Yv).item()
-            if score < best - 1e-7: best, bad, state = score, 0, {k: v.clone() for k,v in net.state_dict().items()}
-            else: bad += 1
-            if bad >= patience: break
-        if state is not None: net.load_state_dict(state)
-        net.eval(); return net
+# %% ../nbs/04_models.ipynb #04601fb0
+@patch
+def _epochs(self:HitMusicNetRegressor, net, X, Y, epochs, Xv=None, Yv=None, patience=2):
+    "Adam on MSE; stop on validation loss (or training loss when no validation rows); keep the best weights."
+    opt = torch.optim.Adam(net.parameters(), lr=self.lr); best, bad, state = np.inf, 0, None
+    g = torch.Generator().manual_seed(self.seed)
+    for ep in range(epochs):
+        net.train(); perm = torch.randperm(len(X), generator=g); tot = 0.
+        for i in range(0, len(X), self.batch_size):
+            b = perm[i:i+self.batch_size]
+            loss = nn.functional.mse_loss(net(X[b]), Y[b]); opt.zero_grad(); loss.backward(); opt.step()
+            tot += loss.item()*len(b)
+        if Xv is None: score = tot/len(X)
+        else:
+            net.eval()
+            with torch.no_grad(): score = nn.functional.mse_loss(net(Xv), Yv).item()
+        if score < best - 1e-7: best, bad, state = score, 0, {k: v.clone() for k,v in net.state_dict().items()}
+        else: bad += 1
+        if bad >= patience: break
+    if state is not None: net.load_state_dict(state)
+    net.eval(); return net
 
 # %% ../nbs/04_models.ipynb #cf652475
 @patch

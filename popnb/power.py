@@ -6,18 +6,20 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import DataError, ParameterError, cache_table, code_fingerprint, paths, short_hash
+from .core import options, DataError, ParameterError, cache_table, code_fingerprint, paths, short_hash
 from .data import META_COLS, ARTIST_COLS, grouped_folds
 from .features import MelParams, mel_basis
 from .models import Columns, LOG_COLS
 from .train import PRED_COLS
 from .evaluate import paired_difference, without_attrs, LOWER_IS_BETTER, Rule
+from dataclasses import dataclass
+from fastcore.meta import delegates
 
 # %% auto #0
 __all__ = ['POWER_DIR', 'RIDGE_ALPHAS', 'CHEAP_MODELS', 'PLACEBO', 'power_dir', 'popularity_residual', 'planted_score',
            'oracle_r2', 'shelf_response', 'plant_audio', 'plant_logmel', 'mel_shift', 'band_stats', 'planted_bands',
            'cheap_runs', 'resample_artists', 'detection', 'wilson', 'effect_at_power', 'replicate_tracks',
-           'planted_replicate', 'cheap_grid', 'power_key', 'network_runs', 'null_replicate', 'null_study',
+           'planted_replicate', 'Design', 'cheap_grid', 'power_key', 'network_runs', 'null_replicate', 'null_study',
            'null_summary']
 
 # %% ../nbs/05b_power.ipynb #0ab3b921
@@ -176,19 +178,19 @@ def resample_artists(df:pd.DataFrame, # the tracks
     return pd.concat(parts, ignore_index=True)
 
 # %% ../nbs/05b_power.ipynb #73fcbb1b
+@delegates(paired_difference)
 def detection(preds:pd.DataFrame, # out-of-fold predictions (PRED_COLS); `artist` holds the resampled units
               a:str, # the model with audio
               b:str, # the model it must beat (metadata only, or the training mean)
               metric:str='mae', # the metric of the paired difference (the plan's: MAE)
-              n_boot:int=1000, # resamples of the two-level bootstrap
-              seed:int=0, # bootstrap seed
               rule:Rule|None=None, # the decision rule (the plan's by default)
-              m:int=1 # the size of the family the comparison is judged in (its level: alpha / m)
+              m:int=1, # the size of the family the comparison is judged in (its level: alpha / m)
+              **kwargs # options of `paired_difference`: n_boot, seed (its two-level bootstrap), ...
              ) -> dict:
     ("`paired_difference` of a − b under `rule`, and whether it is significant at alpha / m for `a` (`detected`) or "
      "for `b` (`against`).")
     rule = rule or Rule.from_plan()
-    r = paired_difference(preds, a, b, metric, n_boot=n_boot, seed=seed); r = r | rule.test(r['difference'], r['se'])
+    r = paired_difference(preds, a, b, metric, **kwargs); r = r | rule.test(r['difference'], r['se'])
     sig, d = r['p_value'] < rule.alpha / m, r['difference']
     favours_a = d < 0 if metric in LOWER_IS_BETTER else d > 0
     return r | dict(detected=bool(sig and favours_a), against=bool(sig and not favours_a))
@@ -253,24 +255,34 @@ def _units(preds:pd.DataFrame, rep:pd.DataFrame) -> pd.DataFrame:
     "Predictions whose `artist` is the replicate's bootstrap unit (an artist drawn twice is two units)."
     return preds.assign(artist=preds.track_key.map(dict(zip(rep.track_key, rep.cluster))))
 
+# %% ../nbs/05b_power.ipynb #4f161406
+@dataclass(frozen=True)
+class Design:
+    "A planted replicate's design: its cross-validation, its planted shelf and (networks only) what is trained."
+    seeds:int=1 # fold assignments per replicate (and the networks' seeds)
+    k:int=5 # artist-grouped folds
+    gain_db:float=2.0 # the planted shelf's gain per standard deviation of the planted score, dB (`planted_replicate`)
+    corner:float=2000.0 # the planted shelf's corner, Hz
+    epochs:int|None=None # the networks' epochs (None: their default; `network_runs` only)
+    models:tuple|None=None # the networks; the 'planted' pair of the registry by default (`network_runs` only)
+
 # %% ../nbs/05b_power.ipynb #4c01c054
 PLACEBO = 1_000_000   # seed offset of the placebo's null tilt
 
+@delegates(detection, but=['seed'])
 def cheap_grid(df:pd.DataFrame, # the tracks, in the order of `X`
                X:np.ndarray, # base log-mel spectrograms
                p:MelParams, # their parameters
                shares:list|tuple, # planted shares, 0 first (the null)
                replicates:int, # replicates per share
-               seeds:int=1, # fold assignments per replicate
-               k:int=5, # artist-grouped folds
-               gain_db:float=2.0, corner:float=2000.0, # the planted shelf (`planted_replicate`)
-               metric:str='mae', n_boot:int=1000, # the paired difference (`detection`)
-               rule:Rule|None=None, m:int=1, # the rule and the family size it judges at (`detection`)
-               progress:bool=False # a progress bar over replicates
+               design:Design|None=None, # seeds, folds and the planted shelf (`Design()` by default)
+               progress:bool=False, # a progress bar over replicates
+               **kwargs # options of `detection`: metric, n_boot, rule, m (the family size it judges at), ...
               ) -> pd.DataFrame:
     ("Per share × replicate: the cheap model's paired differences (with metadata − metadata only; "
      "audio only − training mean; at share 0 also the placebo) and their detections.")
     from tqdm.auto import tqdm
+    des = design or Design(); seeds, k, gain_db, corner = des.seeds, des.k, des.gain_db, des.corner
     if len(X) != len(df): raise DataError(f"{len(X)} spectrograms for {len(df)} tracks", where='X')
     base, rows = band_stats(X), []
     for share, rep in tqdm([(s, r) for s in shares for r in range(replicates)], disable=not progress,
@@ -286,7 +298,7 @@ def cheap_grid(df:pd.DataFrame, # the tracks, in the order of `X`
             pr = pd.concat([pr, pl[pl.model == 'ridge_fused'].assign(model='ridge_placebo')], ignore_index=True)
             pairs.append(('ridge_fused', 'ridge_placebo'))
         for a, ref in pairs:
-            r = detection(pr, a, ref, metric, n_boot, seed=rep, rule=rule, m=m)
+            r = detection(pr, a, ref, seed=rep, **kwargs)
             rows.append(dict(share=share, replicate=rep, comparison=f'{a} − {ref}', **{c: r[c] for c in
                              ('difference', 'ci_low', 'ci_high', 'p_value', 'detected', 'against', 'n', 'n_seeds')}))
     return pd.DataFrame(rows)
@@ -305,26 +317,25 @@ def power_key(**what) -> dict:
     return dict(study='planted-signal power', planted=True, code=_code(), **what)
 
 # %% ../nbs/05b_power.ipynb #aaeef8ce
+@options(Design)
 def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
                  X:np.ndarray, # base log-mel spectrograms
                  p:MelParams, # their parameters
                  store:str, # the base store's name (part of the key)
                  share:float, # planted share
                  replicate:int, # replicate
-                 seeds:int=1, # fold assignments / network seeds per replicate
-                 k:int=5, epochs:int|None=None, # folds; the networks' epochs (None: their default)
-                 gain_db:float=2.0, corner:float=2000.0, # the planted shelf
-                 models:tuple|None=None, # networks; the 'planted' pair of the registry by default
-                 progress:bool=False
+                 progress:bool=False, # progress bars
+                 **kwargs # the fields of `Design`: seeds, k, gain_db, corner, epochs, models
                 ) -> pd.DataFrame:
     ("Out-of-fold predictions of the corrected networks on one planted replicate, trained by the study's executor "
      "(`popnb.runs.fit_runs`) and cached under data/interim/power/runs.")
     from popnb.train import MODELS, tagged
     from popnb.runs import fit_runs, model_code, Run, Execution
     from popnb.protocols import protocol_splits
+    des = Design(**kwargs); seeds, k, epochs, gain_db, corner = des.seeds, des.k, des.epochs, des.gain_db, des.corner
     d, Xp = planted_replicate(df, X, p, share, replicate, gain_db, corner)
     runs = []
-    for m in models or tagged('planted'):
+    for m in des.models or tagged('planted'):
         audio = MODELS[m].uses_audio
         key = power_key(kind='network', model=m, share=share if audio else None, replicate=replicate, k=k,
                         epochs=epochs, store=store if audio else None, mel=p.key, gain_db=gain_db if audio else None,
@@ -361,7 +372,8 @@ def null_replicate(df:pd.DataFrame, # the tracks (popnb.data schema)
                                              track_key=d.track_key.to_numpy()[te],
                                              artist=d.artist.to_numpy()[te], y_true=y[te],
                                              y_pred=m.predict(dz.iloc[te]))))
-    r = detection(pd.concat(out, ignore_index=True)[PRED_COLS], 'A', 'B', 'mae', n_boot, seed=replicate, rule=rule)
+    r = detection(pd.concat(out, ignore_index=True)[PRED_COLS], 'A', 'B', 'mae', rule=rule, n_boot=n_boot,
+                  seed=replicate)
     return dict(replicate=replicate, difference=r['difference'], se=r['se'], z=r['difference'] / r['se'],
                 p_value=r['p_value'],
                 rejected=r['detected'] or r['against'])

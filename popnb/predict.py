@@ -7,15 +7,17 @@ from __future__ import annotations
 import json, os, sys, textwrap
 from pathlib import Path
 import numpy as np, pandas as pd
+from dataclasses import dataclass, fields, is_dataclass, replace
 from fastcore.basics import patch
-from .core import ParameterError, AudioError, closest, did_you_mean
+from fastcore.meta import delegates
+from .core import options, ParameterError, AudioError, closest, did_you_mean
 
 # %% auto #0
-__all__ = ['PREDICT_COLS', 'VARY_COLS', 'MEDIAN_OK', 'CLIP_MS', 'COVERAGE', 'STANDIN_CAVEAT', 'NO_AUDIO_CAVEAT', 'ARTIST_CAVEAT',
-           'STREAM_SUFFIXES', 'TABLE_WIDTH', 'input_flag', 'metadata_table', 'decode_files', 'input_label',
-           'training_ranges', 'outside_ranges', 'conformal_halfwidth', 'fit_network', 'grouped_residuals', 'caveat',
-           'bundle_trust', 'predict_batch', 'as_predictor', 'iter_predictions', 'predict_files', 'json_value',
-           'csv_cell', 'RowWriter', 'parse_vary', 'plot_vary', 'format_rows']
+__all__ = ['PREDICT_COLS', 'VARY_COLS', 'MEDIAN_OK', 'COVERAGE', 'CLIP_MS', 'STANDIN_CAVEAT', 'NO_AUDIO_CAVEAT', 'ARTIST_CAVEAT',
+           'STREAM_SUFFIXES', 'TABLE_WIDTH', 'input_flag', 'PredictOptions', 'predict_options', 'metadata_table',
+           'decode_files', 'input_label', 'training_ranges', 'outside_ranges', 'conformal_halfwidth', 'fit_network',
+           'grouped_residuals', 'caveat', 'bundle_trust', 'predict_batch', 'as_predictor', 'iter_predictions',
+           'predict_files', 'json_value', 'csv_cell', 'RowWriter', 'parse_vary', 'plot_vary', 'format_rows']
 
 # %% ../nbs/07b_predict.ipynb #e9989a1c
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS, RANGES
@@ -163,34 +165,59 @@ def _row_error(t:pd.DataFrame, j:int, cols:list, left:list, d) -> str:
                 + " (or pass --fill-missing)")
     return next((w for c in cols if (w := _check_value(c, t.at[j, c]))), '')
 
+# %% ../nbs/07b_predict.ipynb #7e02a1bf
+COVERAGE = 0.9       # the prediction interval's default coverage
+
+@dataclass(frozen=True)
+class PredictOptions:
+    "What a prediction's files take their inputs from, and what is predicted of them: one for every batch."
+    features:pd.DataFrame|str|Path|None=None # DataFrame or CSV path of metadata (META_COLS, optionally 'file')
+    values:dict|None=None # input -> value for every file (the flags: the artist's values, audio features)
+    fill_missing:bool=False # fill any missing metadata with the training medians (named in `filled`)
+    descriptors:bool=True # measure tempo, loudness, key, mode, duration from each file; the rest: medians
+    vary:tuple|None=None # (input, values): each file at every value of one input, the others held
+    coverage:float=COVERAGE # the prediction interval's coverage (split-conformal)
+
+# %% ../nbs/07b_predict.ipynb #20484c1b
+def predict_options(opts:PredictOptions|None=None, # the options to start from; `PredictOptions()` by default
+                    **kwargs # `PredictOptions` fields in place of those of `opts`
+                   ) -> PredictOptions:
+    "`opts` with the fields given as keywords replaced; ParameterError for `opts` that are no options."
+    if opts is None: opts = PredictOptions()
+    if not is_dataclass(opts):   # e.g. a features table given where the options go
+        raise ParameterError(f"expected a PredictOptions, got {type(opts).__name__} (give the features table as "
+                             "features=)", where='opts')
+    return replace(opts, **kwargs)
+
 # %% ../nbs/07b_predict.ipynb #27694ea6
+@options(PredictOptions)
 def metadata_table(files:list, # the audio files
                    medians:dict, # training median of each column (a bundle's `medians`)
-                   features=None, # DataFrame or CSV path: any of `cols`, optionally 'file'
-                   values:dict|None=None, # column -> value for every file (the flags)
-                   fill_missing:bool=False, # fill any gap with the training medians (named in `filled`)
+                   opts:PredictOptions|None=None, # its `features`, `values` and `fill_missing` are read here
                    required:bool=True, # False: the model ignores metadata; medians fill everything silently
                    described:list|None=None, # per file: `file_descriptors` (a dict) or why none (a str); None: none
-                   cols:list=META_COLS # the bundle's inputs, in order
+                   cols:list=META_COLS, # the bundle's inputs, in order
+                   **kwargs # `PredictOptions` fields in place of those of `opts`
                   ) -> pd.DataFrame:
     ("`cols` of each file plus `from_user`, `from_descriptors`, `filled` (from training medians) "
      "and `error` ('' when usable).")
+    o = predict_options(opts, **kwargs)
     files, cols = [str(f) for f in files], list(cols)
-    values = _check_values(values, cols)
+    values = _check_values(o.values, cols)
     blank = lambda: ['']*len(files)
     if not required:
         t = pd.DataFrame({c: [float(medians.get(c, 0.0))]*len(files) for c in cols})
         return t.assign(from_user=blank(), from_descriptors=blank(), filled=blank(), error=blank())
-    features = _read_features(features)
+    features = _read_features(o.features)
     t, errs = (_features_table(features, files, cols) if features is not None else
                (pd.DataFrame(np.nan, index=range(len(files)), columns=cols), blank()))
     for k,v in values.items(): t[k] = t[k].fillna(float(v))
     given = set(values) | (set() if features is None else set(features.columns))
-    src = _sources(cols, given, described is not None, fill_missing)
+    src = _sources(cols, given, described is not None, o.fill_missing)
     user, desc, filled = blank(), blank(), blank()
     for j in range(len(files)):
         d = described[j] if described is not None else None
-        u, got, med, left = _fill_file(t, j, cols, src, d, medians, fill_missing)
+        u, got, med, left = _fill_file(t, j, cols, src, d, medians, o.fill_missing)
         user[j], desc[j], filled[j] = ' '.join(u), ' '.join(got), ' '.join(med)
         if not errs[j]: errs[j] = _row_error(t, j, cols, left, d)
     return t.assign(from_user=user, from_descriptors=desc, filled=filled, error=errs)
@@ -239,7 +266,6 @@ def decode_files(files:list, # audio files
 # %% ../nbs/07b_predict.ipynb #a356f37e
 # a file this short is a clip (a 30 s preview), not the whole track: its length is not the track's duration
 CLIP_MS = 35_000
-COVERAGE = 0.9       # the prediction interval's default coverage
 _LABELS = {'artist_popularity': 'artist popularity', 'artist_followers': 'artist followers', 'duration_ms': 'duration',
            'time_signature': 'time signature'}
 _UNITS = {'tempo': ' BPM', 'loudness': ' dB', 'duration_ms': ' ms'}
@@ -422,7 +448,7 @@ def _vary_row(r:dict, # a predicted (or error) row of the file
 
 # %% ../nbs/07b_predict.ipynb #486d2c36
 def _vary_rows(rows:list, # the batch's rows, predicted
-               idx:list, M:np.ndarray, S, # `_predict_usable`'s rows predicted, their inputs and spectrograms
+               usable:tuple, # `_predict_usable`'s (rows predicted, their inputs M, their spectrograms S or None)
                pr, # the `Predictor`
                vary:tuple, # (input, values)
                ranges:dict, # the bundle's training ranges
@@ -430,7 +456,7 @@ def _vary_rows(rows:list, # the batch's rows, predicted
               ) -> list:
     "Each file's rows at every value of the varied input, the others held (`popnb.evaluate.vary_input`)."
     from popnb.evaluate import vary_input
-    col, vals = vary
+    (idx, M, S), (col, vals) = usable, vary
     ice = dict(zip(idx, np.clip(vary_input(lambda X: pr.predict(X.to_numpy(np.float32), S),
                                            pd.DataFrame(M, columns=list(pr.meta_cols)), col, vals),
                                 0, 100))) if idx else {}
@@ -438,28 +464,26 @@ def _vary_rows(rows:list, # the batch's rows, predicted
             for j,r in enumerate(rows) for g,v in enumerate(vals)]
 
 # %% ../nbs/07b_predict.ipynb #47a769a8
+@options(PredictOptions)
 def predict_batch(files:list, # audio files predicted together
                   pr, # a `Predictor`
-                  features:pd.DataFrame|None=None, # with 'file': rows of any files; without: one per file, in order
-                  values:dict|None=None, # column -> value for every file (the flags)
-                  fill_missing:bool=False, # fill any missing metadata with the training medians
-                  descriptors:bool=True, # measure what can be measured from each file
-                  vary:tuple|None=None, # (input, values): each file at every value of one input
+                  opts:PredictOptions|None=None, # the inputs and what is predicted (`features`: see `_batches`)
                   decoded:list|None=None, # `decode_files(files, ...)` when already done (by a worker process)
-                  coverage:float=COVERAGE # the prediction interval's coverage
+                  **kwargs # `PredictOptions` fields in place of those of `opts`
                  ) -> list: # row dicts, PREDICT_COLS (plus 'vary', 'value')
     ("Rows of one batch of files: each decoded once, its metadata gathered, all predicted in one pass, with the "
      "interval, the inputs outside the training ranges and the values used; a bad file is an error row.")
-    files = [str(f) for f in files]
-    dec = decoded if decoded is not None else decode_files(files, pr.params, descriptors and pr.uses_meta)
+    o, files = predict_options(opts, **kwargs), [str(f) for f in files]
+    desc = o.descriptors and pr.uses_meta
+    dec = decoded if decoded is not None else decode_files(files, pr.params, desc)
     clips = [_clip_duration(d, pr.medians) for _,d,_ in dec]
-    meta = metadata_table(files, pr.medians, features, values, fill_missing, required=pr.uses_meta,
-                          described=[d for d,_ in clips] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
+    meta = metadata_table(files, pr.medians, o, required=pr.uses_meta,
+                          described=[d for d,_ in clips] if desc else None, cols=pr.meta_cols)
     ranges, res, _ = bundle_trust(pr)
-    q = conformal_halfwidth(res, coverage) if res is not None else np.nan
-    rows = [_start_row(f, meta, j, dec[j][2], clips[j][1], pr, coverage) for j, f in enumerate(files)]
-    idx, M, S = _predict_usable(rows, meta, dec, pr, ranges, q)
-    return rows if vary is None else _vary_rows(rows, idx, M, S, pr, vary, ranges, q)
+    q = conformal_halfwidth(res, o.coverage) if res is not None else np.nan
+    rows = [_start_row(f, meta, j, dec[j][2], clips[j][1], pr, o.coverage) for j, f in enumerate(files)]
+    usable = _predict_usable(rows, meta, dec, pr, ranges, q)
+    return rows if o.vary is None else _vary_rows(rows, usable, pr, o.vary, ranges, q)
 
 # %% ../nbs/07b_predict.ipynb #d69746b9
 def _init_worker():
@@ -498,19 +522,19 @@ def _decoded_in_order(files:list, params, descriptors:bool, n_jobs:int, chunk:in
         for dec in _in_order(ex, calls, 3*n_jobs): yield from dec
 
 # %% ../nbs/07b_predict.ipynb #ba36c4a8
-_FORKED = {}   # what forked predict workers inherit from their parent: the predictor and predict_batch's options
+_FORKED = {}   # what forked predict workers inherit from their parent: the predictor and the `PredictOptions`
 
 def _predict_forked(files:list, features):
     "(files, rows) of `predict_batch` in a forked worker, with the predictor and options its parent set before forking."
-    return len(files), predict_batch(files, _FORKED['pr'], features=features, **_FORKED['kw'])
+    return len(files), predict_batch(files, _FORKED['pr'], replace(_FORKED['opts'], features=features))
 
 # %% ../nbs/07b_predict.ipynb #42c74480
-def _predicted_in_order(batches, pr, kw:dict, n_jobs:int):
+def _predicted_in_order(batches, pr, opts:PredictOptions, n_jobs:int):
     ("(files in the batch, its rows) of each (files, features) batch, in order, predicted by `n_jobs` forked workers, "
      "a few batches ahead.")
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing, popnb.predict as _m
-    _m._FORKED.update(pr=pr, kw=kw)
+    _m._FORKED.update(pr=pr, opts=opts)
     try:
         with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('fork'),
                                  initializer=_m._init_worker) as ex:
@@ -528,19 +552,22 @@ def as_predictor(predictor, params=None, device=None):
     return pr
 
 # %% ../nbs/07b_predict.ipynb #1f2a5c6f
-def _predict_args(pr, features, values, vary, fill_missing, descriptors) -> tuple:
-    "(features table, values) checked once, before any file is decoded; ParameterError naming what is wrong."
-    values = {k: v for k,v in (values or {}).items() if v is not None}
+def _predict_args(pr, # the `Predictor`
+                  opts:PredictOptions # the options as given
+                 ) -> PredictOptions:
+    ("The options checked once, before any file is decoded (the features table read, the values given kept); "
+     "ParameterError naming what is wrong.")
+    values, vary = {k: v for k,v in (opts.values or {}).items() if v is not None}, opts.vary
     if vary is not None:
         if vary[0] not in pr.meta_cols:
             raise ParameterError(f"the bundle takes no input {vary[0]!r}{did_you_mean(vary[0], pr.meta_cols)}",
                                  where='vary')
         if not len(vary[1]): raise ParameterError("no values to vary over", where='vary')
-    features = _read_features(features)
+    features = _read_features(opts.features)
     head = features if features is None or 'file' in features.columns else features.head(0)
-    metadata_table([], pr.medians, head, values, fill_missing, required=pr.uses_meta,
-                   described=[] if descriptors and pr.uses_meta else None, cols=pr.meta_cols)
-    return features, values
+    metadata_table([], pr.medians, replace(opts, features=head, values=values), required=pr.uses_meta,
+                   described=[] if opts.descriptors and pr.uses_meta else None, cols=pr.meta_cols)
+    return replace(opts, features=features, values=values)
 
 # %% ../nbs/07b_predict.ipynb #e025aba1
 def _without_skipped(files:list, # the audio files
@@ -558,39 +585,37 @@ def _without_skipped(files:list, # the audio files
     return [files[j] for j in keep], (features.iloc[keep].reset_index(drop=True) if by_order else features)
 
 # %% ../nbs/07b_predict.ipynb #cae458da
-def _predicted_batches(files:list, features, pr, kw:dict, # predict_batch's files, features, predictor, options
+def _predicted_batches(files:list, pr, opts:PredictOptions, # predict_batch's files, predictor, options
                        n_jobs:int, batch_size:int):
     ("(files in the batch, its rows) of each batch, in order: predicted here (one job), in forked workers, or (a GPU, "
      "or no fork) decoded by workers and predicted here.")
     import multiprocessing
+    batches = lambda: _batches(files, opts.features, batch_size)
     if n_jobs == 1 or len(files) <= 1:
-        for b,f in _batches(files, features, batch_size): yield len(b), predict_batch(b, pr, features=f, **kw)
+        for b,f in batches(): yield len(b), predict_batch(b, pr, replace(opts, features=f))
         return
-    if kw['descriptors'] and pr.uses_meta:
+    if opts.descriptors and pr.uses_meta:
         # numba's cache compiled once, before the workers read it
         from popnb.features import warm_numba; warm_numba()
     if ('fork' in multiprocessing.get_all_start_methods()
             and not str(getattr(pr, 'device', 'cpu')).startswith('cuda')):
-        yield from _predicted_in_order(_batches(files, features, batch_size), pr, kw, n_jobs)
+        yield from _predicted_in_order(batches(), pr, opts, n_jobs)
         return
-    dec = _decoded_in_order(files, pr.params, kw['descriptors'] and pr.uses_meta, n_jobs, max(1, min(8, batch_size)))
+    dec = _decoded_in_order(files, pr.params, opts.descriptors and pr.uses_meta, n_jobs, max(1, min(8, batch_size)))
     # a GPU (or no fork): the workers decode, the network runs here
-    for b,f in _batches(files, features, batch_size):
-        yield len(b), predict_batch(b, pr, features=f, decoded=[next(dec) for _ in b], **kw)
+    for b,f in batches():
+        yield len(b), predict_batch(b, pr, replace(opts, features=f), decoded=[next(dec) for _ in b])
 
 # %% ../nbs/07b_predict.ipynb #fc834e96
+@options(PredictOptions)
 def iter_predictions(paths:list, # audio files
                      predictor, # a `Predictor` or the path of a bundle
-                     features=None, # DataFrame or CSV path of metadata (META_COLS, optionally 'file')
-                     values:dict|None=None, # column -> value for every file (the flags)
-                     fill_missing:bool=False, # fill any missing metadata with the training medians
-                     descriptors:bool=True, # measure tempo, loudness, key, mode, duration from each file
-                     vary:tuple|None=None, # (input, values): each file at every value of one input
+                     opts:PredictOptions|None=None, # the inputs and what is predicted of them
                      n_jobs:int=1, # worker processes (1: in this process)
                      batch_size:int=32, # files per batch (the same batches whatever `n_jobs`: the same rows)
                      skip=(), # files not to predict (already in a resumed output)
                      progress:bool=True, # show a progress bar
-                     coverage:float=COVERAGE # the prediction interval's coverage
+                     **kwargs # `PredictOptions` fields in place of those of `opts`
                     ):
     ("Rows (lists of dicts) batch by batch, in the order of `paths`, as soon as they are predicted: memory flat in the "
      "number of files.")
@@ -598,33 +623,27 @@ def iter_predictions(paths:list, # audio files
     if n_jobs < 1 or batch_size < 1:
         raise ParameterError(f"need n_jobs >= 1 and batch_size >= 1, got {n_jobs}, {batch_size}", where='n_jobs')
     pr = as_predictor(predictor)
-    features, values = _predict_args(pr, features, values, vary, fill_missing, descriptors)
+    o = _predict_args(pr, predict_options(opts, **kwargs))
     files = [str(f) for f in paths]
     n0 = len(files)
-    files, features = _without_skipped(files, features, set(map(str, skip)))
-    conformal_halfwidth([], coverage)   # a bad coverage stops here, before any file is decoded
-    kw = dict(values=values, fill_missing=fill_missing, descriptors=descriptors, vary=vary, coverage=coverage)
+    files, features = _without_skipped(files, o.features, set(map(str, skip)))
+    conformal_halfwidth([], o.coverage)   # a bad coverage stops here, before any file is decoded
     bar = tqdm(total=n0, initial=n0 - len(files), desc='predict', unit='file', disable=not progress)
     try:
-        for n, rows in _predicted_batches(files, features, pr, kw, n_jobs, batch_size): yield rows; bar.update(n)
+        for n, rows in _predicted_batches(files, pr, replace(o, features=features), n_jobs, batch_size):
+            yield rows; bar.update(n)
     finally: bar.close()
 
 # %% ../nbs/07b_predict.ipynb #a2750e53
+@delegates(iter_predictions)
 def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, channels, length
                   predictor, # a `Predictor` or the path of a bundle
-                  features=None, # DataFrame or CSV path of metadata (META_COLS, optionally 'file')
                   artist_popularity:float|None=None, # the artist's Spotify popularity (0-100), for every file
                   artist_followers:float|None=None, # the artist's followers, for every file
                   audio_features:dict|None=None, # Spotify audio feature -> value, for every file
-                  fill_missing:bool=False, # fill any missing metadata with the training medians (see `filled`)
-                  descriptors:bool=True, # measure tempo, loudness, key, mode, duration (`file_features`); rest: medians
                   params=None, # MelParams the caller expects; must equal the bundle's
                   device:str|None=None, # torch device (default_device() by default)
-                  batch_size:int=32, # files decoded and predicted together
-                  vary:tuple|None=None, # (input, values): each file at every value of one input, the others held
-                  n_jobs:int=1, # worker processes
-                  progress:bool=True, # show a progress bar
-                  coverage:float=COVERAGE # the prediction interval's coverage (split-conformal, see above)
+                  **kwargs # `iter_predictions`' options: n_jobs, batch_size, progress, `opts` or its fields
                  ) -> pd.DataFrame:
     ("One row per file (per file and value with `vary`): predicted popularity (0-100) with its interval, status and "
      "error, the inputs used and where they came from.")
@@ -632,11 +651,14 @@ def predict_files(paths:list, # audio files: MP3, OGG, FLAC, WAV, any rate, chan
     unknown = [k for k in (audio_features or {}) if k not in AUDIO_FEATURES]
     if unknown: raise ParameterError(f"unknown audio feature(s) {unknown}; expected any of {AUDIO_FEATURES}",
                                      where='audio_features')
-    if vary is not None: vary = (vary[0], np.asarray(vary[1], float).ravel())
-    vals = dict(audio_features or {}, artist_popularity=artist_popularity, artist_followers=artist_followers)
-    rows = [r for b in iter_predictions(paths, pr, features, vals, fill_missing, descriptors, vary, n_jobs, batch_size,
-                                        progress=progress, coverage=coverage) for r in b]
-    return pd.DataFrame(rows, columns=PREDICT_COLS if vary is None else VARY_COLS)
+    names = {'opts', *(f.name for f in fields(PredictOptions))}
+    o = predict_options(**{k: kwargs.pop(k) for k in list(kwargs) if k in names})
+    flags = {k: v for k, v in dict(artist_popularity=artist_popularity, artist_followers=artist_followers).items()
+             if v is not None}
+    o = replace(o, values={**(o.values or {}), **(audio_features or {}), **flags},
+                vary=None if o.vary is None else (o.vary[0], np.asarray(o.vary[1], float).ravel()))
+    rows = [r for b in iter_predictions(paths, pr, o, **kwargs) for r in b]
+    return pd.DataFrame(rows, columns=PREDICT_COLS if o.vary is None else VARY_COLS)
 
 # %% ../nbs/07b_predict.ipynb #b72827d3
 STREAM_SUFFIXES = {'.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl'}

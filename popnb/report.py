@@ -6,12 +6,12 @@
 from __future__ import annotations
 import argparse, csv, fcntl, io, json, math, os, re, sys, tempfile, time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 from fastcore.xtras import modified_env
 import pandas as pd
-from .core import (DataError, ParameterError, PopnbError, atomic_write, did_you_mean, find_root, hash_input, paths,
+from .core import (options, DataError, ParameterError, PopnbError, atomic_write, did_you_mean, find_root, hash_input, paths,
                         provenance, read_json, sha256_file, short_hash, write_json)
 from .audio import SYNTH_LABEL
 from .features import RESOLVED_SOURCES
@@ -21,9 +21,9 @@ __all__ = ['COLUMN_WIDTH', 'FULL_WIDTH', 'PALETTE', 'SCREEN_DPI', 'SYNTHETIC_NOT
            'SMOKE_TRACKS', 'LOCK_FILE', 'set_style', 'new_figure', 'set_context', 'check_audio_source', 'notebook_name',
            'smoke_root', 'start_run', 'record_params', 'record_diff', 'rerun_root', 'PaperRun', 'study_params',
            'setup_paper', 'manifest_path', 'manifest_lock', 'load_manifest', 'lock_sha256', 'run_environment', 'record',
-           'mark_synthetic', 'rel_path', 'show_figure', 'save_figure', 'SavedTable', 'metric_col', 'metric_wide',
-           'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell', 'render_index',
-           'write_index', 'read_table', 'family_rows', 'plot_threshold_sweep', 'plot_training_curves',
+           'Provenance', 'mark_synthetic', 'rel_path', 'show_figure', 'save_figure', 'SavedTable', 'metric_col',
+           'metric_wide', 'tex_escape', 'num', 'format_table', 'to_markdown', 'to_latex', 'save_table', 'score_cell',
+           'render_index', 'write_index', 'read_table', 'family_rows', 'plot_threshold_sweep', 'plot_training_curves',
            'plot_pred_vs_actual']
 
 # %% ../nbs/07_report.ipynb #d00f2446
@@ -173,14 +173,15 @@ def _shrink(params:dict) -> dict:
     return out
 
 # %% ../nbs/07_report.ipynb #9a7aeaf6
-def study_params(ns:dict # a paper notebook's globals()
+def study_params(ns:dict, # a paper notebook's globals()
+                 study=None # the `popnb.runs.Study` to fill from; None: `load_study()`, read if a value is None
                 ) -> list:
     ("The study values a paper notebook declares; those it left None take the study's (params/paper.yaml `study:`), in "
      "`ns`.")
     from popnb.runs import load_study, STUDY_FIELDS   # runs come before the report in the chain, and import torch
     names = [k for k in STUDY_FIELDS if k in ns.get('__annotations__', {})]
     if any(ns[k] is None for k in names):
-        s = load_study()
+        s = study if study is not None else load_study()
         ns.update({k: list(s.seeds) if k == 'seeds' else getattr(s, k) for k in names if ns[k] is None})
     return names
 
@@ -207,7 +208,8 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     from popnb.data import load_dataset, fetch_file, PAPER_TABLES
     from popnb.features import AUDIO_SOURCES, resolve_audio_source
     from popnb.runs import load_study
-    names = study_params(ns)
+    study = load_study()                  # params/paper.yaml's study, read once
+    names = study_params(ns, study)
     params = check_params(ns, **{'audio_source': AUDIO_SOURCES, **choices})
     smoke = bool(params.get('smoke')) or bool(os.environ.get('IN_TEST'))
     name = notebook_name(ns, notebook)
@@ -228,7 +230,10 @@ def setup_paper(ns:dict, # the notebook's globals(): parameters are read and, in
     print(f"{_notebook_name()}: {len(df):,} tracks of {df.artist.nunique()} artists ({Path(str(dataset)).name})"
           f"{f', audio {audio}' if audio else ''}; writes {_where(smoke, diff, rerun)}; "
           f"code at commit {(commit or 'unknown')[:12]}")
-    study = load_study(**{**{k: params[k] for k in names}, **({'audio_source': audio} if audio else {})})
+    # the study as run: the values the notebook ran with laid on it (as `load_study` lays given values)
+    given = {**{k: params[k] for k in names}, **({'audio_source': audio} if audio else {})}
+    study = replace(study, **{k: tuple(int(s) for s in v) if k == 'seeds' else v for k, v in given.items()
+                              if v is not None})
     return PaperRun(params, df, audio, root, smoke, commit, study)
 
 # %% ../nbs/07_report.ipynb #d4706ff3
@@ -298,12 +303,28 @@ def _caption(caption:str, audio_source) -> str:
     if audio_source == 'synthetic' and SYNTHETIC_NOTE not in caption: caption = f'{caption} ({SYNTHETIC_NOTE})'
     return caption
 
+# %% ../nbs/07_report.ipynb #eab39778
+@dataclass(frozen=True)
+class Provenance:
+    "Where an artefact comes from, as its manifest record says; a None field takes the notebook's context."
+    audio_source:str|None=None # the audio it was made from: a resolved source (`AUDIO_SOURCES`) or None (context)
+    notebook:str|None=None # the source notebook (context / runner by default)
+    params:dict|None=None # the parameters it was made with (context when None or empty)
+    inputs:dict|None=None # input data: name -> path / sha256 / DataFrame / bytes (context by default)
+    root:str|Path|None=None # the project root it is written under (context / found by default)
+
 # %% ../nbs/07_report.ipynb #7d8c73eb
-def _resolve(name, root, audio_source, caption):
-    "Check `name`; fill root and audio source from the notebook's context; label the caption."
+def _resolve(name:str, # the artefact's file stem
+             caption:str, # its caption
+             prov:Provenance # the provenance the caller gave
+            ) -> tuple: # (the provenance, its Nones filled from the context; the caption, labelled)
+    "Check `name`; fill the root, audio source, parameters and inputs from the notebook's context; label the caption."
     _check_name(name)
-    audio_source = check_audio_source(audio_source if audio_source is not None else _CTX.get('audio_source'))
-    return root or _CTX.get('root'), audio_source, _caption(caption, audio_source)
+    audio_source = check_audio_source(prov.audio_source if prov.audio_source is not None else _CTX.get('audio_source'))
+    prov = replace(prov, audio_source=audio_source, root=prov.root or _CTX.get('root'),
+                   params=prov.params or _CTX.get('params'),
+                   inputs=prov.inputs if prov.inputs is not None else _CTX.get('inputs'))
+    return prov, _caption(caption, audio_source)
 
 # %% ../nbs/07_report.ipynb #129131fb
 def mark_synthetic(fig, note:str=SYNTHETIC_NOTE):
@@ -333,32 +354,38 @@ def show_figure(fig):
     display(Image(buf.getvalue()))
 
 # %% ../nbs/07_report.ipynb #5f1ca70e
-def _save_record(kind, name, files, caption, audio_source, notebook, params, inputs, root, **extra):
-    ins = {k: hash_input(v) for k,v in sorted((inputs or {}).items())}
-    rec = dict(kind=kind, name=name, caption=caption, notebook=notebook or _notebook_name(), params=dict(params or {}),
-               inputs=ins, audio_source=audio_source, files={rel_path(f, root): sha256_file(f) for f in files},
-               environment=run_environment(ins, params), **extra)
+def _save_record(kind:str, # 'table' or 'figure'
+                 name:str, # its file stem
+                 files:list, # the files written
+                 caption:str, # its caption, labelled
+                 prov:Provenance, # its provenance, filled from the context (`_resolve`)
+                 **extra # more fields of the record (a table's shape)
+                ) -> dict:
+    "Record an artefact in the manifest (and in the run's artefact log, under the runner); the record."
+    ins = {k: hash_input(v) for k,v in sorted((prov.inputs or {}).items())}
+    rec = dict(kind=kind, name=name, caption=caption, notebook=prov.notebook or _notebook_name(),
+               params=dict(prov.params or {}), inputs=ins, audio_source=prov.audio_source,
+               files={rel_path(f, prov.root): sha256_file(f) for f in files},
+               environment=run_environment(ins, prov.params), **extra)
     log = os.environ.get('POPNB_ARTEFACT_LOG')     # set by run_notebook: what this run wrote
     if log:
         with open(log, 'a', encoding='utf-8') as f: f.write(f'{kind}/{name}\n')
-    return record('artefacts', f'{kind}/{name}', rec, root)
+    return record('artefacts', f'{kind}/{name}', rec, prov.root)
 
 # %% ../nbs/07_report.ipynb #59c1a8bf
+@options(Provenance)
 def save_figure(fig, # a matplotlib figure
                 name:str, # file stem: figures/<name>.png and .pdf
                 caption:str, # one or two sentences saying what it shows
                 audio_source:str|None=None, # the audio the figure was made from (context by default)
-                notebook:str|None=None, # source notebook (context / runner by default)
-                params:dict|None=None, # parameters (context by default)
-                inputs:dict|None=None, # input data: name -> path / sha256 / DataFrame (context by default)
-                root=None, # project root (context / found by default)
                 formats=('png', 'pdf'), # file types to write
-                close:bool=True # close the figure after saving
-               ) -> dict:
+                close:bool=True, # close the figure after saving
+                **kwargs # the rest of its provenance: `Provenance`'s notebook, params, inputs, root
+               ) -> dict: # its manifest record
     "Write figures/<name>.{png,pdf} atomically and record it in the manifest; returns the record."
-    root, audio_source, caption = _resolve(name, root, audio_source, caption)
-    if audio_source == 'synthetic': mark_synthetic(fig)
-    out = paths(root).figures; files = []
+    prov, caption = _resolve(name, caption, Provenance(audio_source, **kwargs))
+    if prov.audio_source == 'synthetic': mark_synthetic(fig)
+    out = paths(prov.root).figures; files = []
     meta = {'png': {'Software': None}, 'pdf': {'CreationDate': None, 'ModDate': None}}
     for fmt in formats:
         buf = io.BytesIO(); fig.savefig(buf, format=fmt, metadata=meta.get(fmt))
@@ -368,8 +395,7 @@ def save_figure(fig, # a matplotlib figure
     if close:
         import matplotlib.pyplot as plt
         plt.close(fig)
-    return _save_record('figure', name, files, caption, audio_source, notebook, params or _CTX.get('params'),
-                        inputs if inputs is not None else _CTX.get('inputs'), root)
+    return _save_record('figure', name, files, caption, prov)
 
 # %% ../nbs/07_report.ipynb #4deb03ab
 class SavedTable(dict):
@@ -464,28 +490,26 @@ def to_latex(f:pd.DataFrame, caption:str, label:str) -> str:
     return '\n'.join(body) + '\n'
 
 # %% ../nbs/07_report.ipynb #35bd50ea
+@options(Provenance)
 def save_table(df:pd.DataFrame, # the table
                name:str, # file stem: figures/tables/<name>.csv, .md, .tex
                caption:str, # what it shows
                audio_source:str|None=None, # the audio it was made from (context by default)
                digits:int|dict=4, # decimals for floats (per column with a dict)
-               notebook:str|None=None, params:dict|None=None, inputs:dict|None=None,
-               root=None # provenance (context by default)
-              ) -> SavedTable:
+               **kwargs # the rest of its provenance: `Provenance`'s notebook, params, inputs, root
+              ) -> SavedTable: # its manifest record, shown as the Markdown written
     "Write figures/tables/<name>.{csv,md,tex} deterministically and atomically; record it; the record, shown as .md."
-    root, audio_source, caption = _resolve(name, root, audio_source, caption)
+    prov, caption = _resolve(name, caption, Provenance(audio_source, **kwargs))
     f = format_table(df, digits)
     if not len(f.columns): raise DataError("the table has no columns", where=name)
     buf = io.StringIO(); w = csv.writer(buf, lineterminator='\n')
     w.writerow(f.columns); w.writerows(f.itertuples(index=False))
     md = to_markdown(f.replace('', '—'), caption); tex = to_latex(f.replace('', '—'), caption, name)
-    out = paths(root).tables; files = []
+    out = paths(prov.root).tables; files = []
     for ext, text in (('csv', buf.getvalue()), ('md', md), ('tex', tex)):
         with atomic_write(out/f'{name}.{ext}', 'w') as o: o.write(text)
         files.append(out/f'{name}.{ext}')
-    rec = _save_record('table', name, files, caption, audio_source, notebook, params or _CTX.get('params'),
-                       inputs if inputs is not None else _CTX.get('inputs'), root, shape=list(df.shape))
-    return SavedTable(rec, md)
+    return SavedTable(_save_record('table', name, files, caption, prov, shape=list(df.shape)), md)
 
 # %% ../nbs/07_report.ipynb #61999b31
 def score_cell(r, # a row of `popnb.evaluate.score_table`: value, and seed_sd, ci_low, ci_high where known

@@ -5,16 +5,17 @@
 # %% ../nbs/07a_runner.ipynb #7f08e439
 from __future__ import annotations
 import argparse, os, sys, tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from fastcore.xtras import modified_env
 import pandas as pd
-from .core import DataError, ParameterError, PopnbError, did_you_mean, paths, sha256_file, write_json
+from .core import options, DataError, ParameterError, PopnbError, did_you_mean, paths, sha256_file, write_json
 from .report import (run_environment, manifest_lock, rel_path, load_manifest, record, record_diff, rerun_root,
                           smoke_root, write_index)
 
 # %% auto #0
-__all__ = ['read_params_file', 'declared_params', 'notebook_params', 'notebook_values', 'write_back', 'prune', 'run_notebook',
-           'run_library', 'stage_table', 'cpu_model', 'parser', 'print_stages', 'main']
+__all__ = ['read_params_file', 'declared_params', 'notebook_params', 'notebook_values', 'write_back', 'prune', 'Kernel',
+           'run_notebook', 'run_library', 'stage_table', 'cpu_model', 'parser', 'print_stages', 'main']
 
 # %% ../nbs/07a_runner.ipynb #c7764d18
 def _params_yaml(path:Path) -> dict:
@@ -83,8 +84,8 @@ def notebook_params(nb, # the notebook
                     params_file=None, # YAML file: `common:`, `study:` + per-notebook sections, or flat
                     check_common:bool=True # refuse `common:` names that no notebook in nb's folder declares
                    ) -> dict:
-    ("The parameters papermill should inject into `nb`: common ∩ declared, the `study:` values it declares as None, "
-     "its section, `params`.")
+    ("The parameters papermill should inject into `nb`: common ∩ declared, the study values (`STUDY_FIELDS`) it "
+     "declares None from `study:`, its section, `params`.")
     nb = Path(nb); decl = declared_params(nb)
     common, secs = read_params_file(params_file) if params_file else ({}, {})
     if check_common and common:
@@ -94,8 +95,11 @@ def notebook_params(nb, # the notebook
                 raise ParameterError(f"declared by no notebook in {nb.parent}{did_you_mean(k, known)}",
                                      where=f'{params_file}: common.{k}')
     out = {k: v for k,v in common.items() if k in decl}
-    # declared None: the study's value
-    out |= {k: v for k, v in secs.get('study', {}).items() if decl.get(k) == 'None'}
+    # the study's value goes to a study value (popnb.runs.STUDY_FIELDS) the notebook declares None, and nowhere else
+    took = {k: v for k, v in secs.get('study', {}).items() if decl.get(k) == 'None'}
+    if took:
+        from popnb.runs import STUDY_FIELDS   # imported here, when needed: popnb.runs imports torch
+        out |= {k: v for k, v in took.items() if k in STUDY_FIELDS}
     for src, d in ((f'{params_file}: {nb.stem}', secs.get(nb.stem, {})), ('-p', params or {})):
         for k, v in d.items():
             if k not in decl:
@@ -232,18 +236,26 @@ def _finish_run(name:str, rec:dict, passed:dict, log:Path, log_root) -> None:
     record('runs', name, {**rec, 'environment': run_environment({}, passed)}, log_root)
     write_index(log_root)
 
+# %% ../nbs/07a_runner.ipynb #bb8783c4
+@dataclass(frozen=True)
+class Kernel:
+    "How papermill executes a notebook: the Jupyter kernel it runs in, and whether its output streams to the log."
+    kernel_name:str='python3' # jupyter kernel
+    log_output:bool=False # stream the notebook's output to the log
+
 # %% ../nbs/07a_runner.ipynb #dca7c9cc
+@options(Kernel)
 def run_notebook(nb, # the notebook to run
                  params:dict|None=None, # explicit parameters (each must be declared by nb)
                  params_file=None, # YAML parameters file (see above)
                  out_dir=None, # where the executed copy goes; _runs/paper (or _runs) by default
                  root=None, # project root: where figures/ and the manifest are (found by default)
-                 kernel_name:str='python3', # jupyter kernel
-                 log_output:bool=False, # stream the notebook's output to the log
-                 write:bool=True # with the default parameters: write its outputs back into `nb`, drop stale artefacts
-                ) -> Path:
+                 write:bool=True, # with the default parameters: write its outputs back into `nb`, drop stale artefacts
+                 **kwargs # how papermill executes it: `Kernel`'s kernel_name, log_output
+                ) -> Path: # the executed copy
     "Run one notebook with papermill (cwd = its folder), record the run in the manifest; returns the executed copy."
     import papermill as pm
+    k = Kernel(**kwargs)
     nb = Path(nb).resolve()
     if not nb.is_file(): raise ParameterError("notebook not found", where=str(nb))
     passed = notebook_params(nb, params, params_file)
@@ -252,10 +264,10 @@ def run_notebook(nb, # the notebook to run
     env = _run_env(name, rec_run and not smoke, log_root if smoke and log_root is not root else None, root)
     default = write and not smoke and _is_default(nb, passed, root)
     log = Path(tempfile.mkstemp(prefix='popnb-artefacts-', suffix='.txt')[1]); env['POPNB_ARTEFACT_LOG'] = str(log)
-    rec = _run_record(nb, out, passed, params_file, kernel_name, root)
+    rec = _run_record(nb, out, passed, params_file, k.kernel_name, root)
     try:
-        with modified_env(**env): pm.execute_notebook(str(nb), str(out), parameters=passed, kernel_name=kernel_name,
-                                                      cwd=str(nb.parent), progress_bar=False, log_output=log_output)
+        with modified_env(**env): pm.execute_notebook(str(nb), str(out), parameters=passed, kernel_name=k.kernel_name,
+                                                      cwd=str(nb.parent), progress_bar=False, log_output=k.log_output)
         rec['status'] = 'ok'
         if default:
             write_back(out, nb, root)

@@ -121,7 +121,7 @@ def _one_run(d:pd.DataFrame, run:Run, spec, ck:Path, progress:bool) -> pd.DataFr
     "The predictions of `run` (trained by `popnb.train.run_jobs`), resuming from the checkpoints in `ck`."
     over = {'epochs': run.epochs} if run.epochs else None
     go = lambda: run_jobs(run.protocol, d, lambda _: [(run.seed, [(run.train, run.test)])], (run.model,), spec,
-                          None, over, ck, progress, run.inputs)
+                          overrides=over, checkpoint_dir=ck, progress=progress, feature_set=run.inputs)
     try: r = go()
     except ParameterError as e:
         if 'another config' not in str(e): raise
@@ -261,13 +261,15 @@ def _check_protocol(df:pd.DataFrame, protocol:str, feature_set:str):
                                where='feature_set')
 
 # %% ../nbs/05d_runs.ipynb #6b8f95eb
-def _stores(df:pd.DataFrame, models, study:Study, feature_set:str, progress:bool) -> tuple[dict, dict]:
+def _stores(df:pd.DataFrame, models, study:Study, feature_set:str, progress:bool,
+            n_jobs:int|None=None # worker processes building a store (`Execution.n_jobs`); None: one per core
+           ) -> tuple[dict, dict]:
     "({model: the MelParams it takes, or None}, {MelParams key: its store}) for `models` on `df`."
     needs = {m: model_inputs(m, study.mel) for m in models}
     dmel, desc = study.descriptor_mel, uses_descriptors(feature_set)
     want = {p for p in needs.values() if p is not None} | ({dmel} if desc else set())
     stores = {p.key: build_store(df, audio_source=resolve_audio_source(study.audio_source), params=p,
-                                 n_jobs=os.cpu_count() or 1,
+                                 n_jobs=n_jobs or os.cpu_count() or 1,
                                  progress=progress, **({'descriptors': True} if desc and p == dmel else {}))
               for p in want}
     return needs, stores
@@ -335,7 +337,7 @@ def protocol_predictions(df:pd.DataFrame, # the dataset (popnb.data schema)
     "Out-of-fold predictions of `models` under `protocol`, cached per run; per-epoch histories in `.attrs['history']`."
     study, how = study or Study(), how or Execution()
     _check_protocol(df, protocol, feature_set)
-    needs, stores = _stores(df, models, study, feature_set, how.progress)
+    needs, stores = _stores(df, models, study, feature_set, how.progress, how.n_jobs)
     d, keep, no_desc = _usable_rows(df, stores, study.descriptor_mel, feature_set)
     if protocol.startswith('release'): cutoff = release_cutoff(df.year) if cutoff is None else int(cutoff)
     splits = [(s, f, tr, te) for s in study.seeds

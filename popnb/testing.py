@@ -5,16 +5,17 @@
 # %% ../nbs/02a_testing.ipynb #fe32f976
 from __future__ import annotations
 import copy, io, json, re, tempfile, threading, time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 import numpy as np
 
-from .core import ParameterError, data_mirror
+from .core import options, ParameterError, data_mirror
 
 # %% auto #0
-__all__ = ['MAJOR_PROG', 'MINOR_PROG', 'recorded_bodies', 'encode_audio', 'LocalProviders', 'now', 'advance', 'click_track',
-           'chords']
+__all__ = ['MAJOR_PROG', 'MINOR_PROG', 'recorded_bodies', 'encode_audio', 'ProviderQuirks', 'LocalProviders', 'now', 'advance',
+           'click_track', 'chords']
 
 # %% ../nbs/02a_testing.ipynb #3f39afee
 def recorded_bodies(folder:str|Path|None=None # the mirror's `providers/` by default
@@ -64,25 +65,33 @@ def _advanced(q:str) -> tuple:
     get = lambda k: (m.group(1).strip().lower() if (m := re.search(k + r':"([^"]*)"', q)) else None)
     return get('artist'), get('track')
 
+# %% ../nbs/02a_testing.ipynb #71b47e39
+@dataclass(frozen=True)
+class ProviderQuirks:
+    "How the local providers answer where real ones vary (Deezer's \"no data\", its URLs' lifetime); faults' timings."
+    no_data_status:int=200 # Deezer's "no data" (code 800) comes with 200 or with 404
+    url_ttl:float=900.0 # seconds a signed Deezer preview URL stays valid, on the server's clock
+    slow:float=5.0 # seconds a 'timeout' fault stalls
+    retry_after:float=1.0 # Retry-After of a '429' fault
+
 # %% ../nbs/02a_testing.ipynb #16ece6e2
 class LocalProviders:
     ("Deezer and iTunes on 127.0.0.1 replaying their recorded answers (preview URLs rewritten to itself), with "
      "scripted faults.")
+    @options(ProviderQuirks)
     def __init__(self,
                  catalog:list|None=None, # None: replay recordings; else tracks (id,title,artist,duration_ms,file,isrc)
                  faults:dict|None=None, # path prefix -> faults in turn: quota|403|429|500|timeout|html|truncate|cut
                  files:dict|None=None, # replay: provider id -> audio behind its preview URL (default: the mirror's)
-                 no_data_status:int=200, # Deezer's "no data" (code 800) comes with 200 or with 404
-                 url_ttl:float=900.0, # seconds a signed Deezer preview URL stays valid, on the server's clock
-                 slow:float=5.0, # seconds a 'timeout' fault stalls
-                 retry_after:float=1.0, # Retry-After of a '429' fault
                  bodies:str|Path|None=None, # folder of recorded bodies (the mirror's providers/ by default)
-                 clock=time.time # the server's clock (epoch seconds): signed URLs are made and checked against it
+                 clock=time.time, # the server's clock (epoch seconds): signed URLs are made and checked against it
+                 **kwargs # how it answers: `ProviderQuirks`'s no_data_status, url_ttl, slow, retry_after
                 ):
+        q = ProviderQuirks(**kwargs)
         self.B = recorded_bodies(bodies)
         self.catalog,self.faults,self.files = catalog,{k: list(v) for k,v in (faults or {}).items()},dict(files or {})
         (self.no_data_status,self.url_ttl,self.slow,
-         self.retry_after,self.clock,self.skew) = no_data_status,url_ttl,slow,retry_after,clock,0.0
+         self.retry_after,self.clock,self.skew) = q.no_data_status,q.url_ttl,q.slow,q.retry_after,clock,0.0
         self.log,self._lock = [],threading.Lock()
         srv = self
         class H(BaseHTTPRequestHandler):

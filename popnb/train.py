@@ -16,7 +16,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from sklearn.base import clone
 from fastcore.basics import patch
-from .core import atomic_write, default_device, ParameterError, DataError
+from .core import options, atomic_write, default_device, ParameterError, DataError
 from .models import (PaperCNN, PaperCNNStd, FusionCNN, META_COLS, LOG_COLS, BASELINES, EARLIER_METHODS,
                           make_baseline)
 from .data import AUDIO_FEATURES, ARTIST_COLS
@@ -26,8 +26,8 @@ __all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'DESC_COLS', 'FEATURE_SETS', 'WID
            'WITHOUT_ARTIST', 'STUDY_MODELS', 'ABLATIONS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'meta_array',
            'Batches', 'inner_split', 'build_net', 'autocast_for', 'NetModel', 'SklearnModel', 'feature_cols',
            'uses_descriptors', 'ModelSpec', 'tagged', 'model_label', 'net_builder', 'make_model', 'fit_predict',
-           'compute_threads', 'train_jobs', 'die_with_parent', 'map_jobs', 'run_jobs', 'save_predictor', 'Predictor',
-           'load_predictor']
+           'compute_threads', 'JobOptions', 'train_jobs', 'die_with_parent', 'map_jobs', 'run_jobs', 'BundleInfo',
+           'save_predictor', 'Predictor', 'load_predictor']
 
 # %% ../nbs/05_train.ipynb #8aa0f5a1
 @dataclass(frozen=True)
@@ -577,15 +577,31 @@ def compute_threads(n:int): # torch and BLAS/OpenMP threads inside the block
         with threadpool_limits(n): yield
     finally: torch.set_num_threads(old)
 
+# %% ../nbs/05_train.ipynb #1e2bd487
+@dataclass(frozen=True)
+class JobOptions:
+    "How `run_jobs` trains its runs: the models' configurations and inputs, their checkpoints, bars and processes."
+    configs:dict|None=None # model -> the TrainConfig it trains with, in place of the registry's
+    overrides:dict|None=None # TrainConfig fields for every network (e.g. epochs)
+    checkpoint_dir:str|Path|None=None # a folder of the networks' checkpoints, a killed call resumes from; None: none
+    feature_set:str='spotify' # model inputs: a key of FEATURE_SETS
+    progress:bool=True # one progress bar over the runs
+    n_jobs:int|None=None # runs trained at once (`train_jobs`)
+
 # %% ../nbs/05_train.ipynb #034bd61e
-def _job(protocol, df, spec, job, configs, overrides, checkpoint_dir, feature_set, threads=1):
+def _job(protocol:str, df:pd.DataFrame, spec, # as `run_jobs` has them (`spec`: an array, a .npy path or None)
+         job:tuple, # (seed, fold, train rows, test rows, model)
+         opts:JobOptions, # what the runs share
+         threads:int=1 # compute threads of the run
+        ):
     "One run (seed, fold, train rows, test rows, model) → (its prediction rows, its history or None)."
     seed, fold, tr, te, n = job
     if isinstance(spec, (str, Path)): spec = np.load(spec, mmap_mode='r')   # a large store, shared through a file
-    ck = (None if checkpoint_dir is None or MODELS[n].kind != 'net'
-          else Path(checkpoint_dir)/f"{protocol}-{n}-s{seed}-f{fold}.pt")
+    ck = (None if opts.checkpoint_dir is None or MODELS[n].kind != 'net'
+          else Path(opts.checkpoint_dir)/f"{protocol}-{n}-s{seed}-f{fold}.pt")
     with compute_threads(threads):
-        m = fit_predict(n, seed, df, spec, tr, te, configs.get(n), overrides, ck, feature_set, protocol)
+        m = fit_predict(n, seed, df, spec, tr, te, (opts.configs or {}).get(n), opts.overrides or {}, ck,
+                        opts.feature_set, protocol)
         out = [pd.DataFrame(dict(protocol=protocol, model=n, seed=seed, fold=fold, split=split,
                   track_key=df.track_key.to_numpy()[rows], artist=df.artist.to_numpy()[rows],
                   y_true=df.popularity.to_numpy(float)[rows],
@@ -645,24 +661,32 @@ def _shared_spec(spec, n_jobs:int, folder:Path):
     f = Path(folder)/'spec.npy'; np.save(f, np.asarray(spec)); return f
 
 # %% ../nbs/05_train.ipynb #5aa53704
-def run_jobs(protocol, df, make_splits, models, spec, configs, overrides, checkpoint_dir, progress,
-             feature_set='spotify', n_jobs=None):
+@options(JobOptions)
+def run_jobs(protocol:str, # the protocol the rows and checkpoints name; 'paper' also predicts the training rows
+             df:pd.DataFrame, # the rows (popnb.data schema)
+             make_splits:Callable, # the rows kept -> [(seed, [(train rows, test rows), ...]), ...]
+             models, # keys of MODELS
+             spec=None, # spectrograms aligned to `df`, or a store (its `.X`; its rows without audio dropped)
+             opts:JobOptions|None=None, # what the runs share; `JobOptions()` by default
+             **kwargs # `JobOptions` fields in place of those of `opts`
+            ) -> pd.DataFrame:
     ("Train `models` on every (seed, splits) `make_splits` gives, side by side (`map_jobs`): the prediction rows and "
      "histories.")
-    df, spec = _inputs(df, spec, feature_set)
+    o = replace(opts if opts is not None else JobOptions(), **kwargs)
+    df, spec = _inputs(df, spec, o.feature_set)
     splits = make_splits(df)
     for n in models:
         if n not in MODELS: raise ParameterError(f"unknown model; choose one of {list(MODELS)}", where=f"model={n!r}")
-    configs, overrides = configs or {}, dict(overrides or {})
+    overrides = dict(o.overrides or {})
     overrides.setdefault('progress', False)   # one bar over the runs, not one per epoch and run
+    o = replace(o, configs=o.configs or {}, overrides=overrides)
     jobs = [(seed, fold, tr, te, n) for seed,folds in splits for fold,(tr,te) in enumerate(folds) for n in models]
     # networks first: the longest runs
     order = sorted(range(len(jobs)), key=lambda i: MODELS[jobs[i][4]].kind != 'net')
-    nj = min(train_jobs(n_jobs), len(jobs)); th = max(1, torch.get_num_threads() // nj)
+    nj = min(train_jobs(o.n_jobs), len(jobs)); th = max(1, torch.get_num_threads() // nj)
     with tempfile.TemporaryDirectory() as tmp:
         sp = _shared_spec(spec, nj, tmp)
-        done = map_jobs(_job, [(protocol, df, sp, jobs[i], configs, overrides, checkpoint_dir, feature_set, th)
-                               for i in order], nj, progress, protocol)
+        done = map_jobs(_job, [(protocol, df, sp, jobs[i], o, th) for i in order], nj, o.progress, protocol)
     res = [None] * len(jobs)
     for i, r in zip(order, done): res[i] = r
     out = (pd.concat([p for p,_ in res], ignore_index=True)[PRED_COLS]
@@ -685,6 +709,18 @@ def _plain(v):
     if isinstance(v, np.generic): return v.item()
     return v
 
+# %% ../nbs/05_train.ipynb #b1fb1c54
+@dataclass(frozen=True)
+class BundleInfo:
+    "What a predictor bundle says of its network's training, beside the weights: spectrograms, audio, data."
+    params:MelParams # spectrogram parameters of the training spectrograms
+    audio_source:str # the resolved audio source trained on: previews | local | synthetic | none
+    data_hash:str # sha256 of the training data file
+    n_tracks:int|None=None # number of training tracks
+    medians:dict|None=None # training median of each metadata column (for filling gaps at prediction)
+    rows_hash:str|None=None # a hash of the training rows' track keys (for subsets)
+    extra:dict|None=None # anything else to record (plain values)
+
 # %% ../nbs/05_train.ipynb #3966a718
 def _check_savable(model, params, audio_source) -> None:
     "Raise a ParameterError naming the argument of `save_predictor` that cannot go into a bundle."
@@ -704,11 +740,13 @@ def _check_savable(model, params, audio_source) -> None:
                              f"got {audio_source!r}", where='audio_source')
 
 # %% ../nbs/05_train.ipynb #d7f48676
-def _bundle(model:NetModel, params:MelParams, audio_source:str, data_hash:str, n_tracks, medians, rows_hash,
-            extra) -> dict:
-    "The predictor bundle of fitted network `model` (the arguments as in `save_predictor`)."
+def _bundle(model:NetModel, # a fitted network
+            info:BundleInfo # what the bundle records of its training
+           ) -> dict:
+    "The predictor bundle of fitted network `model`, described by `info`."
     import popnb
     from datetime import datetime, timezone
+    params, audio_source = info.params, info.audio_source
     uses_audio = MODELS[model.name].uses_audio and audio_source != 'none'
     shape = tuple(params.shape) if uses_audio else tuple(model.zero_shape)
     model._check_shape(model.net_, shape)
@@ -717,27 +755,25 @@ def _bundle(model:NetModel, params:MelParams, audio_source:str, data_hash:str, n
                 config=asdict(model.config), mel=asdict(params), mel_key=params.key, spec_shape=list(shape),
                 audio_source=audio_source, uses_audio=uses_audio,
                 uses_meta=getattr(model.net_, 'mode', 'fusion') != 'audio', meta_cols=list(META_COLS),
-                medians={c: float((medians or {}).get(c, float('nan'))) for c in META_COLS},
-                data=dict(sha256=str(data_hash), n_tracks=None if n_tracks is None else int(n_tracks),
-                          rows_hash=rows_hash),
+                medians={c: float((info.medians or {}).get(c, float('nan'))) for c in META_COLS},
+                data=dict(sha256=str(info.data_hash), n_tracks=None if info.n_tracks is None else int(info.n_tracks),
+                          rows_hash=info.rows_hash),
                 popnb_version=popnb.__version__, created=datetime.now(timezone.utc).isoformat(timespec='seconds'),
-                best_epoch=int(getattr(model, 'best_epoch_', -1)), history=_plain(hist), extra=_plain(extra or {}),
-                design=_plain(getattr(model, 'choice_', None) or {}))
+                best_epoch=int(getattr(model, 'best_epoch_', -1)), history=_plain(hist),
+                extra=_plain(info.extra or {}), design=_plain(getattr(model, 'choice_', None) or {}))
 
 # %% ../nbs/05_train.ipynb #2f7ffc28
+@options(BundleInfo)
 def save_predictor(model:NetModel, # a fitted network from `make_model`
                    path:str|Path, # the bundle file to write (e.g. data/interim/models/fusion_cnn.pt)
                    params:MelParams, # spectrogram parameters of the training spectrograms
                    audio_source:str, # the resolved audio source trained on: previews | local | synthetic | none
                    data_hash:str, # sha256 of the training data file
-                   n_tracks:int|None=None, # number of training tracks
-                   medians:dict|None=None, # training median of each metadata column (for filling gaps at prediction)
-                   rows_hash:str|None=None, # a hash of the training rows' track keys (for subsets)
-                   extra:dict|None=None # anything else to record (plain values)
+                   **kwargs # `BundleInfo`'s other fields: n_tracks, medians, rows_hash, extra
                   ) -> Path:
     "Write everything prediction needs — network, scaler, parameters, provenance — to one bundle file."
     _check_savable(model, params, audio_source)
-    b = _bundle(model, params, audio_source, data_hash, n_tracks, medians, rows_hash, extra)
+    b = _bundle(model, BundleInfo(params, audio_source, data_hash, **kwargs))
     path = Path(path)
     with atomic_write(path) as f: torch.save(b, f)
     return path

@@ -138,7 +138,8 @@ def test_missing_metadata_is_not_guessed(capsys, bundle, files):
 
 def test_metadata_table():
     med = {c: 1.0 for c in META_COLS}
-    t = metadata_table(['a.mp3', 'b.mp3'], med, pd.DataFrame({'file': ['b.mp3'], 'tempo': [120.0]}), {'artist_popularity': 70}, fill_missing=True)
+    feats = pd.DataFrame({'file': ['b.mp3'], 'tempo': [120.0]})
+    t = metadata_table(['a.mp3', 'b.mp3'], med, features=feats, values={'artist_popularity': 70}, fill_missing=True)
     assert t.at[1, 'tempo'] == 120.0 and t.at[0, 'tempo'] == 1.0 and (t.artist_popularity == 70).all()
     assert 'no row' in t.at[0, 'error'] and t.at[1, 'error'] == '' and 'tempo' not in t.at[1, 'filled'].split()
 

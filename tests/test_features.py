@@ -6,7 +6,8 @@ import numpy as np, pandas as pd, pytest, librosa
 from popnb.core import DataError, ParameterError
 from popnb.audio import gather_previews, synthesize_clip, load_audio
 from popnb.testing import LocalProviders
-from popnb.features import (MelParams, PAPER_MEL, LOGMEL, melspec, build_store, SpecStore, resolve_audio_source, compute_chunk)
+from popnb.features import (MelParams, PAPER_MEL, LOGMEL, melspec, build_store, SpecStore, resolve_audio_source,
+                            compute_chunk, AudioInputs, Extraction)
 
 ROOT = Path(__file__).resolve().parents[1]
 P = replace(LOGMEL, seconds=1.0, n_mels=32, n_fft=512, hop_length=256)   # small and quick
@@ -73,12 +74,20 @@ def test_store_synthetic_roundtrip(tmp_path):
     assert build_store(df, 'synthetic', P, store_dir=tmp_path, seed=1, progress=False).folder != st.folder
     nn = build_store(df, 'none', P, store_dir=tmp_path, progress=False)
     assert nn.audio_source == 'none' and np.allclose(nn.get('t000'), -100.0)
+    # the options grouped (AudioInputs, Extraction) name the same stores as their keywords
+    grouped = build_store(df, 'synthetic', P, audio=AudioInputs(seed=1),
+                          run=Extraction(store_dir=tmp_path, progress=False))
+    assert grouped.folder == build_store(df, 'synthetic', P, store_dir=tmp_path, seed=1, progress=False).folder
+    again = build_store(df, 'synthetic', P, run=Extraction(store_dir=tmp_path), progress=False)   # keywords win
+    assert again.folder == st.folder
 
 def test_bad_parameters(tmp_path):
     with pytest.raises(ParameterError, match='audio_source'): build_store(tracks(2), 'spotify', P, store_dir=tmp_path)
     with pytest.raises(DataError, match='track_key'): build_store(tracks(2).drop(columns='track_key'), 'synthetic', P, store_dir=tmp_path)
     with pytest.raises(ParameterError, match='audio_map'): build_store(tracks(2), 'local', P, store_dir=tmp_path)
     with pytest.raises(ParameterError, match='n_jobs'): build_store(tracks(2), 'synthetic', P, n_jobs=0, store_dir=tmp_path)
+    with pytest.raises(TypeError, match=r"\['n_job'\]"):   # a misspelt option
+        build_store(tracks(2), 'synthetic', P, n_job=2, store_dir=tmp_path)
 
 def test_local_bad_files_skipped(tmp_path, mirror):
     (tmp_path/'empty.mp3').write_bytes(b'')

@@ -3,9 +3,9 @@ both forms of Deezer's 'no data', strict then relaxed searches, iTunes' music vi
 expire, cut downloads, reruns."""
 import signal, subprocess, sys, time
 import numpy as np, pandas as pd, pytest, requests
-from popnb.core import DownloadError, Journal, ParameterError, RateLimiter, http_get, sha256_file
+from popnb.core import DownloadError, Journal, ParameterError, RateLimiter, RetryPolicy, http_get, sha256_file
 from popnb.audio import (DEEZER_ERRORS, audio_key, deezer_candidates, gather_previews, itunes_candidates, load_audio, match_stats,
-                         preview_path, provider_available, resolve_preview, _deezer_get)
+                         preview_path, provider_available, resolve_preview, PreviewSources, _deezer_get)
 from popnb.testing import LocalProviders, recorded_bodies
 
 FAST = dict(backoff=0.05, retries=2, timeout=2.0, progress=False, rates={'deezer': (1000, 1.0), 'itunes': (1000, 1.0)})
@@ -98,6 +98,18 @@ def test_relaxed_query_when_strict_finds_nothing(tmp_path, mirror):
     assert 'strict artist:"Lou Doillon" track:"Joke (Live at the Olympia) - Remastered 2011" (0)' in prov['query'][0]
     assert prov['query'][0].endswith('relaxed artist:"Lou Doillon" track:"Joke" (1)')
 
+def test_options_given_grouped_or_as_keywords(tmp_path, mirror):
+    "PreviewSources and RetryPolicy given whole ask the same as their fields given as keywords."
+    with LocalProviders() as lp:
+        loose = gather(lp, want(JOKE, NOBODY), tmp_path/'a')
+        whole = gather_previews(want(JOKE, NOBODY), tmp_path/'b', progress=False,
+                                sources=PreviewSources(deezer_url=lp.deezer_url, itunes_url=lp.itunes_url,
+                                                       rates=FAST['rates']),
+                                policy=RetryPolicy(timeout=2.0, retries=2, backoff=0.05))
+        strict = gather(lp, want(JOKE), tmp_path/'c', sources=PreviewSources(threshold=0.99))   # keywords win
+    assert whole.drop(columns='url_expires').equals(loose.drop(columns='url_expires'))
+    assert whole.status.tolist() == ['ok', 'no_match'] and strict.status.tolist() == ['no_match']
+
 def test_search_survives_quotes(mirror):
     with LocalProviders() as lp, requests.Session() as s:
         c = deezer_candidates(s, dict(name='"Joke"', artist='Lou "the voice" Doillon'), lp.deezer_url)
@@ -184,12 +196,12 @@ def test_reruns_keep_no_match_unless_asked(tmp_path, mirror):
     with pytest.raises(ParameterError, match='retry'): gather_previews(want(HBFS), tmp_path, retry=('ok',))
 
 def test_features_use_only_ok_rows(tmp_path, mirror):
-    from popnb.features import _jobs
+    from popnb.features import AudioInputs, _jobs
     with LocalProviders(faults={'/deezer/search': ['quota'] * 3, '/cdn/cdns-preview-d': ['cut']}) as lp:
         prov = gather(lp, want(HBFS, DWAS, JOKE, NOBODY), tmp_path)
     assert prov.status.tolist() == ['bad_audio', 'ok', 'error', 'no_match']
     assert list(preview_path(prov, tmp_path)) == ['k2']
-    jobs, _ = _jobs(want(HBFS, DWAS, JOKE, NOBODY), 'previews', None, None, prov, tmp_path, (lp.deezer_url, lp.itunes_url))
+    jobs, _ = _jobs(want(HBFS, DWAS, JOKE, NOBODY), 'previews', AudioInputs(previews=prov, preview_dir=tmp_path))
     assert [j[1] for j in jobs] == ['missing', 'file', 'missing', 'missing']
     assert 'no preview (bad_audio: deezer: ' in jobs[0][3] and 'truncated' in jobs[0][3]
     assert 'no preview (error: deezer: ' in jobs[2][3] and 'Quota' in jobs[2][3] and 'no preview (no_match: no candidates)' == jobs[3][3]

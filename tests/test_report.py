@@ -1,5 +1,5 @@
 "popnb.report: deterministic writers, synthetic-audio marking, manifest/README (the runner: tests/test_runner.py)."
-import json, os, subprocess, sys
+import dataclasses, json, os, subprocess, sys
 import nbformat, numpy as np, pandas as pd, pytest
 from popnb.core import DataError, ParameterError, paths
 from popnb import report
@@ -42,6 +42,21 @@ def test_bad_figure_arguments(tmproot):
     with pytest.raises(ParameterError, match='resolve `auto`'): save_figure(_fig(), 'x', 'c', audio_source='auto')
     with pytest.raises(ParameterError, match='needs a caption'): save_figure(_fig(), 'x', '  ')
     with pytest.raises(DataError, match='input file not found'): save_figure(_fig(), 'x', 'c', inputs={'d': '/nope.csv'})
+
+
+def test_provenance_keywords(tmproot):
+    "The provenance travels as `Provenance`'s keywords: in the signatures, a misspelt one refused, positions kept."
+    import inspect
+    assert list(inspect.signature(save_table).parameters) == [
+        'df', 'name', 'caption', 'audio_source', 'digits', 'notebook', 'params', 'inputs', 'root']
+    assert list(inspect.signature(save_figure).parameters)[3:] == [
+        'audio_source', 'formats', 'close', 'notebook', 'params', 'inputs', 'root']
+    with pytest.raises(TypeError, match='notebok'): save_table(pd.DataFrame({'x': [1]}), 'x', 'c', notebok='nb.ipynb')
+    r = save_table(pd.DataFrame({'x': [1.25]}), 'pos', 'Positional.', 'synthetic', 1, params={'k': 1})
+    assert (r['audio_source'], r['params']) == ('synthetic', {'k': 1})
+    assert r['caption'] == 'Positional. (synthetic stand-in audio)'
+    assert (tmproot/'figures'/'tables'/'pos.csv').read_text() == 'x\n1.2\n'
+    with pytest.raises(dataclasses.FrozenInstanceError): Provenance().root = 'x'
 
 
 def test_tables_three_formats_byte_identical(tmproot):

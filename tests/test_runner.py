@@ -40,6 +40,17 @@ def test_params_files(tmp_path):
     with pytest.raises(ParameterError, match='parameters file not found'): read_params_file(tmp_path/'none.yaml')
 
 
+def test_study_values_go_only_to_study_fields(tmp_path):
+    "`study:` fills a parameter declared None only when its name is a study value (popnb.runs.STUDY_FIELDS)."
+    nb = _nb(tmp_path/'nbs'/'paper', '10_a', "epochs: int|None = None # the study's\n"
+             "models: list|None = None # not a study value\nn_boot: int = 200 # declared with a value: its own")
+    f = tmp_path/'p.yaml'; f.write_text("common: {}\nstudy:\n  epochs: 3\n  models: [rf]\n  n_boot: 50\n")
+    assert notebook_params(nb, params_file=f) == {'epochs': 3}
+    assert notebook_values(nb, f) == {'epochs': 3, 'models': None, 'n_boot': 200}
+    f.write_text("common: {}\nstudy:\n  epochs: 3\n10_a:\n  models: [rf]\n")      # its own section still sets it
+    assert notebook_params(nb, params_file=f) == {'epochs': 3, 'models': ['rf']}
+
+
 def test_run_notebook_and_cli(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv('POPNB_ROOT', raising=False)
     nb = _nb(tmp_path/'nbs'/'paper', '10_a', "threshold: float = 50.0 # popular = popularity >= threshold\nsmoke: bool = False # small")

@@ -5,17 +5,11 @@ from popnb.core import DataError, ParameterError
 from popnb.models import META_COLS
 from popnb.train import (TrainConfig, PAPER_CONFIG, CORRECTED_CONFIG, NetModel, SklearnModel, Batches, MODELS, make_model,
                          run_jobs, PRED_COLS)
-from popnb.data import paper_split, grouped_folds
+from popnb.protocols import protocol_splits
 
-def run_paper(df, models, seeds=(0,), spec=None, overrides=None, **kw):
-    "Uncached runs on the paper's 80/20 split (the study's go through popnb.runs)."
-    return run_jobs('paper', df, lambda d: [(s, [paper_split(d, seed=s)]) for s in seeds], models, spec, None, overrides, None,
-                    kw.pop('progress', False), **kw)
-
-def run_grouped(df, models, k=5, seeds=(0,), spec=None, overrides=None, **kw):
-    "Uncached runs on the artist-grouped folds."
-    return run_jobs('grouped', df, lambda d: [(s, grouped_folds(d, k=k, seed=s)) for s in seeds], models, spec, None, overrides, None,
-                    kw.pop('progress', False), **kw)
+def uncached(protocol, df, models, seeds=(0,), k=5, **kw):
+    "Uncached runs of `models` on `protocol`'s splits of each seed, by `run_jobs` (the study's: popnb.runs, cached)."
+    return run_jobs(protocol, df, lambda d: [(s, protocol_splits(d, protocol, s, k)) for s in seeds], models, **kw)
 
 from popnb.core import set_threads
 set_threads(1)   # small fits on a shared CPU: OpenMP workers only spin
@@ -110,8 +104,8 @@ def test_bad_inputs(df, spec):
     with pytest.raises(ParameterError, match='40×8'): _fit('paper_cnn', df, spec, epochs=1)
     with pytest.raises(ParameterError, match='X_val'): make_model('paper_cnn').fit(df, df.popularity)
     with pytest.raises(ParameterError, match='fit first'): make_model('fusion_cnn').predict(df)
-    with pytest.raises(DataError, match='align'): run_paper(df, models=['mean'], spec=spec[:10], progress=False)
-    with pytest.raises(ParameterError, match='unknown model'): run_grouped(df, models=['nope'], progress=False)
+    with pytest.raises(DataError, match='align'): uncached('paper', df, models=['mean'], spec=spec[:10], progress=False)
+    with pytest.raises(ParameterError, match='unknown model'): uncached('grouped', df, models=['nope'], progress=False)
 
 def test_batches_convert_per_batch(spec):
     b = Batches(np.zeros((120, 13), np.float32), spec, np.arange(120.))
@@ -121,7 +115,8 @@ def test_batches_convert_per_batch(spec):
     assert Batches(np.zeros((4, 13)), None, zero_shape=(40, 8)).get(np.arange(4))[0].abs().sum() == 0
 
 def test_run_paper_table(df):
-    p = run_paper(df, models=['paper_cnn', 'mean', 'artist_mean'], seeds=[0, 1], overrides={'epochs': 1}, progress=False)
+    p = uncached('paper', df, ['paper_cnn', 'mean', 'artist_mean'], seeds=[0, 1], overrides={'epochs': 1},
+                 progress=False)
     assert list(p.columns) == PRED_COLS
     assert len(p) == 120 * 3 * 2 and set(p.protocol) == {'paper'} and set(p.fold) == {0}
     one = p[(p.model == 'mean') & (p.seed == 0)]
@@ -131,7 +126,8 @@ def test_run_paper_table(df):
     assert {'epoch', 'model', 'seed', 'fold'} <= set(p.attrs['history'].columns)
 
 def test_run_grouped_is_out_of_fold_and_artist_disjoint(df):
-    g = run_grouped(df, models=['fusion_meta', 'artist_mean', 'hgb_artist'], k=3, seeds=[0, 1], overrides={'epochs': 1}, progress=False)
+    g = uncached('grouped', df, ['fusion_meta', 'artist_mean', 'hgb_artist'], k=3, seeds=[0, 1],
+                 overrides={'epochs': 1}, progress=False)
     assert len(g) == 120 * 3 * 2 and set(g.split) == {'test'}
     assert (g.groupby(['model', 'seed']).track_key.nunique() == 120).all()
     for (seed, fold), d in g[g.model == 'artist_mean'].groupby(['seed', 'fold']):   # no artist seen in training
@@ -142,7 +138,7 @@ def test_run_grouped_is_out_of_fold_and_artist_disjoint(df):
 def test_store_rows_without_audio_are_dropped(df, spec):
     class Store: pass
     st = Store(); st.X = spec; st.index = pd.DataFrame({'track_key': df.track_key, 'ok': np.arange(120) % 10 != 0})
-    p = run_paper(df, models=['fusion_audio', 'mean'], spec=st, overrides={'epochs': 1}, progress=False)
+    p = uncached('paper', df, models=['fusion_audio', 'mean'], spec=st, overrides={'epochs': 1}, progress=False)
     assert len(p) == 108 * 2 and not p.track_key.isin(df.track_key[::10]).any()
 
 @pytest.mark.gpu
@@ -159,14 +155,16 @@ def _with_desc(df):
 def test_feature_sets_train_on_their_inputs(df):
     from popnb.train import feature_cols
     d = _with_desc(df)
-    g = {fs: run_grouped(d, ['ridge', 'hgb_all', 'fusion_meta'], k=3, seeds=[0], overrides={'epochs': 1}, progress=False, feature_set=fs)
+    g = {fs: uncached('grouped', d, ['ridge', 'hgb_all', 'fusion_meta'], k=3, seeds=[0], overrides={'epochs': 1},
+                      progress=False, feature_set=fs)
          for fs in ('spotify', 'descriptors', 'both')}
     for fs, r in g.items(): assert r.groupby('model').track_key.nunique().tolist() == [120] * 3, fs
     sp, de = (g[fs][g[fs].model == 'ridge'].y_pred.to_numpy() for fs in ('spotify', 'descriptors'))
     assert not np.allclose(sp, de)
     # the spotify run ignores the extra columns: the same predictions as on the table without them
-    base = run_grouped(df, ['ridge'], k=3, seeds=[0], progress=False)
+    base = uncached('grouped', df, ['ridge'], k=3, seeds=[0], progress=False)
     np.testing.assert_allclose(base.y_pred, sp)
     assert make_model('fusion_meta', feature_set='both').build().metadata_dim == len(feature_cols('both'))
-    with pytest.raises(DataError, match='add_descriptors'): run_grouped(df, ['ridge'], k=3, seeds=[0], progress=False, feature_set='descriptors')
+    with pytest.raises(DataError, match='add_descriptors'):
+        uncached('grouped', df, ['ridge'], k=3, seeds=[0], progress=False, feature_set='descriptors')
     with pytest.raises(ParameterError, match='feature_set'): make_model('ridge', feature_set='audio')
