@@ -120,6 +120,35 @@ def _downmix(y:np.ndarray # (frames × channels) float32
     m *= np.float32(1/y.shape[1])
     return m[:, None]
 
+# %% ../nbs/02_audio.ipynb #1fbb7da3
+def _check_length(got:float, # seconds of audio decoded after `offset`
+                  offset:float, # start of the segment, seconds
+                  duration:float|None, # the window asked for, seconds; None: to the end
+                  coverage:float, # share of `duration` that must be there
+                  min_seconds:float, # least audio accepted after `offset`
+                  where:str # the file, for the error
+                 ):
+    "Raise `AudioError` ('too short: …') when `got` seconds are too few for the window or for `min_seconds`."
+    if duration is not None and got < coverage*duration - 1e-9:
+        raise AudioError(f"too short: {got:.1f} s of a {duration:.1f} s window (at least {coverage:.0%} needed)",
+                         where=where)
+    if got < min(min_seconds, duration if duration is not None else min_seconds) - 1e-9:
+        raise AudioError(f"too short: {got:.3f} s of audio after offset {offset} s, at least {min_seconds} s needed",
+                         where=where)
+
+# %% ../nbs/02_audio.ipynb #6fc4aab2
+def _check_peak(y:np.ndarray, # the decoded, resampled segment
+                allow_silent:bool, # accept a segment whose peak is below `silence_db`
+                silence_db:float, # peak level (dBFS) below which a segment is "silent"
+                where:str # the file, for the error
+               ):
+    "Raise `AudioError` when `y` is not finite ('corrupt: …') or, unless `allow_silent`, silent ('silent: …')."
+    peak = float(np.abs(y).max()) if y.size else 0.0     # NaN or inf anywhere makes the peak NaN or inf
+    if not math.isfinite(peak): raise AudioError("corrupt: decoded samples are not finite", where=where)
+    if not allow_silent and peak <= 10**(silence_db/20):
+        lvl = f"{20*math.log10(peak):.1f} dBFS" if peak > 0 else "digital silence"
+        raise AudioError(f"silent: peak {lvl}, below {silence_db} dBFS", where=where)
+
 # %% ../nbs/02_audio.ipynb #6b6df4b7
 def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV, M4A/AAC, Opus
                sr:int=22050, # target sample rate (soxr resampling)
@@ -141,12 +170,7 @@ def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV, M4A/AAC, Opu
     y,sr_in,declared,dec = _decode(str(p), p.suffix, offset, duration, str(p), decoder)
     if y.shape[0] == 0: raise AudioError("no audio frames decoded (empty, truncated or not audio)", where=str(p))
     got = y.shape[0]/sr_in
-    if duration is not None and got < coverage*duration - 1e-9:
-        raise AudioError(f"too short: {got:.1f} s of a {duration:.1f} s window (at least {coverage:.0%} needed)",
-                         where=str(p))
-    if got < min(min_seconds, duration if duration is not None else min_seconds) - 1e-9:
-        raise AudioError(f"too short: {got:.3f} s of audio after offset {offset} s, at least {min_seconds} s needed",
-                         where=str(p))
+    _check_length(got, offset, duration, coverage, min_seconds, str(p))
     y = _downmix(y) if mono and y.shape[1] > 1 else y
     if sr_in != sr: y = soxr.resample(y, sr_in, sr, quality='HQ')
     y = np.ascontiguousarray(y.T, dtype=np.float32)
@@ -154,11 +178,7 @@ def load_audio(path:str|Path, # an audio file: MP3, OGG, FLAC, WAV, M4A/AAC, Opu
     if duration is not None:
         n = int(round(duration*sr)); padded = max(0, n - y.shape[1])
         y = y[:, :n] if y.shape[1] >= n else np.pad(y, ((0,0),(0,padded)))
-    peak = float(np.abs(y).max()) if y.size else 0.0     # NaN or inf anywhere makes the peak NaN or inf
-    if not math.isfinite(peak): raise AudioError("corrupt: decoded samples are not finite", where=str(p))
-    if not allow_silent and peak <= 10**(silence_db/20):
-        lvl = f"{20*math.log10(peak):.1f} dBFS" if peak > 0 else "digital silence"
-        raise AudioError(f"silent: peak {lvl}, below {silence_db} dBFS", where=str(p))
+    _check_peak(y, allow_silent, silence_db, str(p))
     if info is not None: info.update(seconds=round(got, 3), declared_s=None if declared is None else round(declared, 3),
                                      padded_s=round(padded/sr, 3), decoder=dec)
     return y[0] if mono else y
@@ -217,6 +237,109 @@ def _since(onsets, t):
 # %% ../nbs/02_audio.ipynb #17b6f42f
 def _midi_hz(m): return 440.0*2.0**((np.asarray(m, dtype=np.float64)-69)/12)
 
+# %% ../nbs/02_audio.ipynb #cf73346d
+def _clamp(v:float, # a value
+           a:float=0.0, # lower bound
+           b:float=1.0 # upper bound
+          ) -> float:
+    "`v` limited to `[a, b]`, as a float."
+    return float(min(max(v,a),b))
+
+# %% ../nbs/02_audio.ipynb #37629867
+def _synth_rng(f:dict, # the features, missing ones filled (`key`, `mode` may be None)
+               seed:int # varies the random details
+              ) -> np.random.Generator:
+    "The random generator of the clip of features `f` and `seed`."
+    fp = int(short_hash({k: (None if v is None else round(v, 6)) for k,v in f.items()}, 8), 16)
+    return np.random.default_rng([int(seed) & 0xffffffff, fp])
+
+# %% ../nbs/02_audio.ipynb #776436f6
+@dataclass(frozen=True, eq=False)
+class _Loop:
+    "The loop a stand-in clip is tiled from: its sample times, its beats and its key."
+    t:np.ndarray # sample times, seconds (float32)
+    grid:np.ndarray # beat times, seconds
+    beat:float # beat period, seconds
+    bs:np.ndarray # seconds since the latest beat, per sample
+    bi:np.ndarray # index of the latest beat, per sample
+    root:int # MIDI note of the key's root
+    major:bool # major or minor key
+    sr:int # sample rate
+
+# %% ../nbs/02_audio.ipynb #b08449b1
+def _synth_rhythm(rng:np.random.Generator, # the clip's generator
+                  loop:_Loop, # the loop's times and beats
+                  da:float, # danceability: less jitter, fewer dropped beats
+                  ac:float, # acousticness: a shorter kick
+                  en:float # energy: a longer hat
+                 ) -> tuple: # (kick, hat, white noise float32), each `len(loop.t)` samples
+    "Kick and hi-hat of the loop, and its white noise."
+    t, grid, beat = loop.t, loop.grid, loop.beat
+    nb = len(grid)
+    jit = lambda: (1-da)*0.15*beat*rng.standard_normal(nb)
+    kon = np.sort(np.clip(grid + jit(), 0, None))[rng.random(nb) < 0.5 + 0.5*da]
+    hon = np.sort(np.clip(grid + beat/2 + jit(), 0, None))[rng.random(nb) < 0.4 + 0.6*da]
+    ks,_ = _since(kon if len(kon) else np.array([1e6]), t)
+    kick = np.sin(2*np.pi*(50*ks + 110/30*(1-np.exp(-30*ks)))) * np.exp(-ks*(12 + 10*ac))
+    hs,_ = _since(hon if len(hon) else np.array([1e6]), t)
+    noise = rng.standard_normal(len(t), dtype=np.float32)
+    hat = np.diff(noise, prepend=np.float32(0)) * np.exp(-hs*(90 - 40*en)) * 0.5
+    return kick, hat, noise
+
+# %% ../nbs/02_audio.ipynb #c1173efc
+def _synth_harmony(loop:_Loop, # the loop's beats and key
+                   ac:float, # acousticness: plucked (decaying) chords, darker timbre
+                   en:float, # energy: brighter timbre
+                   va:float # valence: brighter timbre
+                  ) -> tuple: # (chord float32, bass)
+    "Chords and bass of the loop (a chord a bar, the progression repeating every 4 bars)."
+    bs, bar, root, sr = loop.bs, np.clip(loop.bi, 0, None)//4 % 4, loop.root, loop.sr
+    degrees = ([(0,True),(7,True),(9,False),(5,True)] if loop.major
+               else [(0,False),(8,True),(3,True),(10,True)])
+    tilt = 0.6 + 1.8*ac - 0.9*en - 0.3*va             # spectral tilt of the chord timbre
+    table = _wavetable([(k+1)**-max(tilt, 0.3) for k in range(10)])
+    chord = np.zeros(len(bs), np.float32)
+    for v,iv in enumerate((0, None, 7)):
+        semis = np.array([d + (iv if iv is not None else (4 if maj else 3)) for d,maj in degrees])
+        chord += _osc(table, _midi_hz(root + semis)[bar] * (1 + 0.002*(v-1)), sr)
+    pluck = np.exp(-bs*(1.5 + 6*ac))
+    chord *= (ac*pluck + (1-ac)*0.6).astype(np.float32)
+    bass = _osc(_wavetable([1, .3, .1]), _midi_hz(root - 12 + np.array([d for d,_ in degrees]))[bar],
+                sr) * np.exp(-bs*3)
+    return chord, bass
+
+# %% ../nbs/02_audio.ipynb #7f5d7269
+def _synth_voice(rng:np.random.Generator, # the clip's generator
+                 loop:_Loop, # the loop's times, beats and key
+                 va:float, # valence: a higher melody and voice
+                 noise:np.ndarray # the loop's white noise (breath of the speech)
+                ) -> tuple: # (melody, speech)
+    "Melody (sung when not instrumental) and speech of the loop."
+    t, bs, bi, nb, root, sr = loop.t, loop.bs, loop.bi, len(loop.grid), loop.root, loop.sr
+    scale = np.array([0,2,4,5,7,9,11] if loop.major else [0,2,3,5,7,8,10])
+    notes = root + 12 + int(round(12*va)) + scale[rng.integers(0, 7, nb)]
+    voice_tab = _wavetable([1, .8, .6, .9, .7, .3, .2, .15, .1, .05])
+    mel = _osc(voice_tab, _midi_hz(notes)[np.clip(bi, 0, nb-1)]*(1 + 0.006*np.sin(2*np.pi*5.5*t)),
+               sr) * (1 - np.exp(-bs*20))
+    syl = (0.5 + 0.5*np.sin(2*np.pi*4.5*t + rng.uniform(0, 6.28)))**3
+    speech = (_osc(voice_tab, (150 + 60*va)*(1 + 0.05*np.sin(2*np.pi*0.7*t)), sr) + 0.3*noise)*syl
+    return mel, speech
+
+# %% ../nbs/02_audio.ipynb #e0c2e902
+def _synth_master(mix:np.ndarray, # the mixed loop
+                  en:float, # energy: a higher cut-off
+                  loudness:float, # the track's loudness, dB (clamped to [-60, 0])
+                  sr:int # sample rate
+                 ) -> np.ndarray: # float32
+    "The mix low-passed by energy and levelled to `loudness`."
+    from scipy.signal import lfilter
+    fc = 800 + 9000*en
+    a = math.exp(-2*math.pi*fc/sr)
+    mix = lfilter([1 - a], [1, -a], mix)
+    rms = float(np.sqrt(np.mean(mix**2))) or 1.0
+    level = 10**(_clamp(loudness, -60.0, 0.0)/20) * 0.5
+    return np.tanh(mix*(level/rms)).astype(np.float32)
+
 # %% ../nbs/02_audio.ipynb #eac598e6
 def synthesize_clip(features, # a mapping (dict, Series) of Spotify features; missing ones take `SYNTH_DEFAULTS`
                     seconds:float=30.0, # clip length
@@ -226,62 +349,26 @@ def synthesize_clip(features, # a mapping (dict, Series) of Spotify features; mi
     "Render a deterministic stand-in clip whose spectrogram carries the track's Spotify features."
     from scipy.signal import lfilter
     f = {k: _feature(features, k) for k in SYNTH_DEFAULTS}
-    fp = int(short_hash({k: (None if v is None else round(v, 6)) for k,v in f.items()}, 8), 16)
-    rng = np.random.default_rng([int(seed) & 0xffffffff, fp])
+    rng = _synth_rng(f, seed)
     key = int(f['key']) % 12 if f['key'] is not None and f['key'] >= 0 else int(rng.integers(12))
     major = bool(f['mode']) if f['mode'] is not None else bool(rng.random() < 0.6)
-    cl = lambda v,a=0.0,b=1.0: float(min(max(v,a),b))
-    en,da,ac,ins,sp,va,li = (cl(f[k]) for k in ('energy','danceability','acousticness','instrumentalness','speechiness',
-                                                'valence','liveness'))
+    en,da,ac,ins,sp,va,li = (_clamp(f[k]) for k in ('energy','danceability','acousticness','instrumentalness',
+                                                    'speechiness','valence','liveness'))
     n = int(round(seconds*sr))
-    beat = 60.0/cl(f['tempo'], 40.0, 240.0)
+    beat = 60.0/_clamp(f['tempo'], 40.0, 240.0)
     # render one 4-bar loop (16 beats) and tile it: the progression repeats every 4 bars anyway
     L = max(1, min(n, int(round(16*beat*sr))))
     t = np.arange(L, dtype=np.float32)/sr
     nb = int(L/sr/beat) + 2
     grid = np.arange(nb)*beat
-    # rhythm: jitter and dropped beats fall as danceability rises
-    jit = lambda: (1-da)*0.15*beat*rng.standard_normal(nb)
-    kon = np.sort(np.clip(grid + jit(), 0, None))[rng.random(nb) < 0.5 + 0.5*da]
-    hon = np.sort(np.clip(grid + beat/2 + jit(), 0, None))[rng.random(nb) < 0.4 + 0.6*da]
-    ks,_ = _since(kon if len(kon) else np.array([1e6]), t)
-    kick = np.sin(2*np.pi*(50*ks + 110/30*(1-np.exp(-30*ks)))) * np.exp(-ks*(12 + 10*ac))
-    hs,_ = _since(hon if len(hon) else np.array([1e6]), t)
-    noise = rng.standard_normal(L, dtype=np.float32)
-    hat = np.diff(noise, prepend=np.float32(0)) * np.exp(-hs*(90 - 40*en)) * 0.5
-    # harmony: one chord per bar on the key's root, timbre from acousticness/energy/valence
-    degrees = [(0,True),(7,True),(9,False),(5,True)] if major else [(0,False),(8,True),(3,True),(10,True)]
-    bs,bi = _since(grid, t)
-    bar = np.clip(bi, 0, None)//4 % 4
-    root = 48 + key
-    tilt = 0.6 + 1.8*ac - 0.9*en - 0.3*va             # spectral tilt of the chord timbre
-    table = _wavetable([(k+1)**-max(tilt, 0.3) for k in range(10)])
-    chord = np.zeros(L, np.float32)
-    for v,iv in enumerate((0, None, 7)):
-        semis = np.array([d + (iv if iv is not None else (4 if maj else 3)) for d,maj in degrees])
-        chord += _osc(table, _midi_hz(root + semis)[bar] * (1 + 0.002*(v-1)), sr)
-    pluck = np.exp(-bs*(1.5 + 6*ac))
-    chord *= (ac*pluck + (1-ac)*0.6).astype(np.float32)
-    bass = _osc(_wavetable([1, .3, .1]), _midi_hz(root - 12 + np.array([d for d,_ in degrees]))[bar],
-                sr) * np.exp(-bs*3)
-    # melody (sung when not instrumental) and speech (syllable-rate modulated voice)
-    scale = np.array([0,2,4,5,7,9,11] if major else [0,2,3,5,7,8,10])
-    notes = root + 12 + int(round(12*va)) + scale[rng.integers(0, 7, nb)]
-    voice_tab = _wavetable([1, .8, .6, .9, .7, .3, .2, .15, .1, .05])
-    mel = _osc(voice_tab, _midi_hz(notes)[np.clip(bi, 0, nb-1)]*(1 + 0.006*np.sin(2*np.pi*5.5*t)),
-               sr) * (1 - np.exp(-bs*20))
-    syl = (0.5 + 0.5*np.sin(2*np.pi*4.5*t + rng.uniform(0, 6.28)))**3
-    speech = (_osc(voice_tab, (150 + 60*va)*(1 + 0.05*np.sin(2*np.pi*0.7*t)), sr) + 0.3*noise)*syl
+    loop = _Loop(t, grid, beat, *_since(grid, t), 48 + key, major, sr)
+    kick, hat, noise = _synth_rhythm(rng, loop, da, ac, en)
+    chord, bass = _synth_harmony(loop, ac, en, va)
+    mel, speech = _synth_voice(rng, loop, va, noise)
     crowd = lfilter([0.02], [1, -0.98], noise)
     mix = (kick*(0.25 + 0.75*en)*(1 - 0.6*ac) + hat*(0.1 + 0.6*en)*(1 - 0.8*ac) + 0.35*chord + bass*(0.2 + 0.3*en)
            + mel*0.45*(1 - ins)*(1 - min(1, 2*sp)) + speech*min(1, 2.5*sp) + crowd*3*li)
-    # brightness: one-pole low-pass whose cut-off rises with energy
-    fc = 800 + 9000*en
-    a = math.exp(-2*math.pi*fc/sr)
-    mix = lfilter([1 - a], [1, -a], mix)
-    rms = float(np.sqrt(np.mean(mix**2))) or 1.0
-    level = 10**(cl(f['loudness'], -60.0, 0.0)/20) * 0.5
-    mix = np.tanh(mix*(level/rms)).astype(np.float32)
+    mix = _synth_master(mix, en, f['loudness'], sr)
     return mix if L == n else np.resize(mix, n)
 
 # %% ../nbs/02_audio.ipynb #1eb4483d

@@ -8,7 +8,7 @@ import ast, difflib, functools, hashlib, inspect, json, os, platform, random, re
        threading, time
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +19,7 @@ from fastcore.meta import delegates
 __all__ = ['PopnbError', 'DataError', 'ChecksumError', 'DownloadError', 'AudioError', 'ParameterError', 'closest', 'did_you_mean',
            'find_root', 'Paths', 'paths', 'data_mirror', 'atomic_write', 'Journal', 'sha256_file', 'sha256_bytes',
            'short_hash', 'RateLimiter', 'RetryPolicy', 'split_options', 'options', 'http_get', 'default_device',
-           'seed_everything', 'set_threads', 'package_versions', 'normalised_source', 'code_objects',
+           'seed_everything', 'set_threads', 'package_versions', 'normalised_source', 'data_text', 'code_objects',
            'code_fingerprint', 'outputs_only', 'git_commit', 'hash_input', 'provenance', 'write_json', 'read_json',
            'cache_table', 'annotation_type', 'check_params']
 
@@ -364,6 +364,16 @@ def normalised_source(src:str # Python source (indented, as `inspect.getsource` 
         if isinstance(body, list) and body and _is_doc(body[0]): n.body = body[1:] or [ast.Pass()]
     return ast.unparse(tree)
 
+# %% ../nbs/00_core.ipynb #95a97862
+def _methods(cls:type) -> list:
+    "The functions a class holds: its methods (static, class and `@patch`ed ones included) and its property getters."
+    out = []
+    for v in vars(cls).values():
+        if isinstance(v, (staticmethod, classmethod)): v = v.__func__
+        if isinstance(v, property): v = v.fget
+        if inspect.isfunction(v): out.append(v)
+    return out
+
 # %% ../nbs/00_core.ipynb #cf578feb
 _SOURCES = WeakKeyDictionary()   # function or class -> its normalised source, read once per process
 
@@ -375,8 +385,7 @@ def _code_text(o) -> str:
         except (OSError, TypeError): src = None
         try: _SOURCES[o] = src
         except TypeError: pass
-    if isinstance(o, type): return (src or o.__qualname__) + ''.join(_code_text(v) for v in vars(o).values()
-                                                                     if inspect.isfunction(v))
+    if isinstance(o, type): return (src or o.__qualname__) + ''.join(_code_text(v) for v in _methods(o))
     if src is None and hasattr(o, '__code__'):
         c = o.__code__; return repr((c.co_code, c.co_names,
                                      [x for x in c.co_consts if not inspect.iscode(x) and x != o.__doc__]))
@@ -386,8 +395,7 @@ def _code_text(o) -> str:
 def _refs(o, pkg:str='popnb') -> list:
     "The functions and classes of `pkg` (or of `o`'s own module) that `o` refers to."
     o = o.func if isinstance(o, functools.partial) else inspect.unwrap(o) if inspect.isfunction(o) else o
-    fns = ([v for v in vars(o).values() if inspect.isfunction(v)] if isinstance(o, type)
-           else [o] if hasattr(o, '__code__') else [])
+    fns = _methods(o) if isinstance(o, type) else [o] if hasattr(o, '__code__') else []
     mods = (pkg, getattr(o, '__module__', None))
     out = [b for b in getattr(o, '__bases__', ()) if b.__module__.split('.')[0] in mods]
     for f in fns:
@@ -397,6 +405,38 @@ def _refs(o, pkg:str='popnb') -> list:
             if ((inspect.isfunction(v) or isinstance(v, type))
                     and (getattr(v, '__module__', '') or '').split('.')[0] in mods): out.append(v)
     return out
+
+# %% ../nbs/00_core.ipynb #543d22b6
+def data_text(v) -> str|None:
+    ("A canonical text of plain data (numbers, text, None, numpy arrays and scalars, and tuples, lists, sets, dicts "
+     "and dataclass instances of them); None for anything else.")
+    if v is None or isinstance(v, (bool, int, float, complex, str, bytes)): return repr(v)
+    if type(v).__module__ == 'numpy' and hasattr(v, 'tobytes'):
+        if v.dtype == object: return None
+        if not v.shape: return repr(v)   # a numpy scalar
+        return f"ndarray({v.dtype}, {v.shape}, {hashlib.sha256(v.tobytes()).hexdigest()[:16]})"
+    if is_dataclass(v) and not isinstance(v, type): xs = [(f.name, data_text(getattr(v, f.name))) for f in fields(v)]
+    elif isinstance(v, dict): xs = [(data_text(k), data_text(x)) for k, x in v.items()]
+    elif isinstance(v, (tuple, list, set, frozenset)): xs = [('', data_text(x)) for x in v]
+    else: return None
+    if any(k is None or x is None for k, x in xs): return None
+    items = [f"{k}: {x}" if k else x for k, x in xs]
+    if isinstance(v, (set, frozenset)): items = sorted(items)
+    return f"{type(v).__name__}({', '.join(items)})"
+
+# %% ../nbs/00_core.ipynb #2d28e54d
+def _constants(o, pkg:str='popnb') -> str:
+    "The module constants of `pkg` (or of `o`'s own module) that `o`'s code reads and `data_text` can write."
+    o = o.func if isinstance(o, functools.partial) else inspect.unwrap(o) if inspect.isfunction(o) else o
+    fns = _methods(o) if isinstance(o, type) else [o] if hasattr(o, '__code__') else []
+    mods, out = (pkg, getattr(o, '__module__', None)), {}
+    for f in fns:
+        g = f.__globals__
+        if (g.get('__name__') or '').split('.')[0] not in mods: continue
+        for n in _names(f.__code__):
+            if n.startswith('__') or g.get(n) is None: continue
+            if (t := data_text(g[n])) is not None: out[n] = t
+    return ''.join(f"\n{n} = {t}" for n, t in sorted(out.items()))
 
 # %% ../nbs/00_core.ipynb #24b8e8a0
 def code_objects(*objs # functions, classes (or partials of them) whose code makes a result
@@ -414,10 +454,10 @@ def code_objects(*objs # functions, classes (or partials of them) whose code mak
 def code_fingerprint(*objs, # functions, classes (or partials of them, whose arguments count) whose code makes a result
                      packages:tuple=('torch','numpy','scikit-learn','librosa') # libraries whose versions shape it
                     ) -> str:
-    ("A short hash of the normalised code of `objs` and of everything `code_objects` follows from them, with "
-     "`packages`' versions.")
+    ("A short hash of the normalised code of `objs` and of everything `code_objects` follows from them, with the "
+     "module constants they read and `packages`' versions.")
     # not their names: code moved to another module keeps its key
-    code = sorted(_code_text(o) for o in code_objects(*objs).values())
+    code = sorted(_code_text(o) + _constants(o) for o in code_objects(*objs).values())
     args = [repr((o.func.__qualname__, o.args, sorted(o.keywords.items()))) for o in objs
             if isinstance(o, functools.partial)]
     return short_hash(dict(code=code, args=args, packages=package_versions(packages)), 16)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 
+from fastcore.basics import patch
 import numpy as np
 import pandas as pd
 
@@ -56,23 +57,32 @@ class MelParams:
     def n_frames(self) -> int:
         "Frames per clip."
         return 1 + self.length//self.hop_length if self.center else 1 + (self.length - self.n_fft)//self.hop_length
-    @property
-    def shape(self) -> tuple:
-        "(n_mels, n_frames)."
-        return (self.n_mels, self.n_frames)
-    @property
-    def key(self) -> str:
-        "A short hash of the parameters."
-        return short_hash(asdict(self))
-    @property
-    def dtype(self):
-        "float16 for log-mel; float32 for linear energies (power can exceed float16's 65,504)."
-        return np.float16 if self.log else np.float32
-    @property
-    def silent_ok(self) -> bool:
-        "Whether a silent clip is legitimate: under 1 s (the paper's 44.6 ms window often falls in a lead-in)."
-        return self.length/self.sr < 1.0
 
+# %% ../nbs/03_features.ipynb #15ced5f1
+@patch(as_prop=True)
+def shape(self:MelParams) -> tuple:
+    "(n_mels, n_frames)."
+    return (self.n_mels, self.n_frames)
+
+# %% ../nbs/03_features.ipynb #a17594a6
+@patch(as_prop=True)
+def key(self:MelParams) -> str:
+    "A short hash of the parameters."
+    return short_hash(asdict(self))
+
+# %% ../nbs/03_features.ipynb #1b2f0141
+@patch(as_prop=True)
+def dtype(self:MelParams):
+    "float16 for log-mel; float32 for linear energies (power can exceed float16's 65,504)."
+    return np.float16 if self.log else np.float32
+
+# %% ../nbs/03_features.ipynb #6b3b9574
+@patch(as_prop=True)
+def silent_ok(self:MelParams) -> bool:
+    "Whether a silent clip is legitimate: under 1 s (the paper's 44.6 ms window often falls in a lead-in)."
+    return self.length/self.sr < 1.0
+
+# %% ../nbs/03_features.ipynb #5cd11095
 PAPER_MEL = MelParams(sr=44100, n_fft=512, hop_length=256, n_mels=40, seconds=1967/44100, n_samples=1967,
                       power=2.0, log=False, center=True, htk=True, norm=None, pad_mode='reflect')
 LOGMEL = MelParams()
@@ -191,8 +201,8 @@ def resolve_audio_source(audio_source:str, # one of `AUDIO_SOURCES`
     if audio_source != 'auto': return audio_source
     return 'previews' if provider_available(deezer_url, timeout=timeout) else 'synthetic'
 
-# %% ../nbs/03_features.ipynb #45878afd
-DESCRIPTORS = {   # name: (unit, what it measures, the Spotify audio feature it stands in for)
+# %% ../nbs/03_features.ipynb #4d43f49c
+_RHYTHM_DESCRIPTORS = {   # tempo, beat and onsets: name -> (unit, what it measures, the feature it stands in for)
     'tempo': ('BPM',
               'beats per minute: the autocorrelation peak of the onset envelope (log-normal prior at 120 BPM), '
               'refined between lags',
@@ -208,6 +218,10 @@ DESCRIPTORS = {   # name: (unit, what it measures, the Spotify audio feature it 
     'onset_rate': ('1/s',
                    'note onsets per second (peaks of the onset envelope)',
                    "none exactly; part of what energy (learned) weighed"),
+}
+
+# %% ../nbs/03_features.ipynb #01b3f5c1
+_LEVEL_KEY_DESCRIPTORS = {   # loudness, key and length: name -> (unit, what it measures, the feature it stands in for)
     'loudness': ('LUFS',
                  'integrated loudness, ITU-R BS.1770-4 (K-weighted, gated; pyloudnorm) of the mono clip',
                  'loudness (a measurement: Spotify gave a track average in dB)'),
@@ -226,6 +240,10 @@ DESCRIPTORS = {   # name: (unit, what it measures, the Spotify audio feature it 
     'duration_ms': ('ms',
                     'length of the file (its header), or of the clip when there is no file',
                     'duration_ms (a measurement: of the whole track; a 30 s preview only gives 30 s)'),
+}
+
+# %% ../nbs/03_features.ipynb #7c4536d3
+_ENERGY_DESCRIPTORS = {   # frame energy: name -> (unit, what it measures, the feature it stands in for)
     'rms_mean': ('linear',
                  'mean RMS of the non-silent frames (Hann-weighted)',
                  "none exactly; part of what energy (learned) weighed"),
@@ -233,6 +251,10 @@ DESCRIPTORS = {   # name: (unit, what it measures, the Spotify audio feature it 
                 'standard deviation of the frame RMS over the non-silent frames (dynamics)',
                 "none exactly; part of what energy (learned) weighed"),
     'rms_max': ('linear', 'largest frame RMS', "none exactly; part of what energy (learned) weighed"),
+}
+
+# %% ../nbs/03_features.ipynb #0b6d63ac
+_TIMBRE_DESCRIPTORS = {   # timbre: name -> (unit, what it measures, the feature it stands in for)
     'spectral_centroid': ('Hz',
                           'centre of mass of the magnitude spectrum (brightness), mean over non-silent frames',
                           "none exactly; energy and acousticness (learned) used timbre"),
@@ -257,6 +279,10 @@ DESCRIPTORS = {   # name: (unit, what it measures, the Spotify audio feature it 
                        'separation (64 bands, 46 ms frames)',
                        "none exactly; acousticness (learned)"),
 }
+
+# %% ../nbs/03_features.ipynb #d7ebaa6e
+# name: (unit, what it measures, the Spotify audio feature it stands in for)
+DESCRIPTORS = {**_RHYTHM_DESCRIPTORS, **_LEVEL_KEY_DESCRIPTORS, **_ENERGY_DESCRIPTORS, **_TIMBRE_DESCRIPTORS}
 DESCRIPTORS_VERSION = 1   # a store built with descriptors is named by it: bump it when a definition changes
 # Spotify's learned scores: no descriptor measures them
 LEARNED_FEATURES = ['acousticness','danceability','energy','instrumentalness','liveness','speechiness','valence']
@@ -779,9 +805,10 @@ def _partial_state(part:Path, name:str, n:int, p:MelParams):
 def store_code(source:str='synthetic', # a resolved audio source: synthetic | previews | local | none
                descriptors:bool=False # whether the store also holds `audio_descriptors`
               ) -> str:
-    "The fingerprint of the code that makes a store's audio, spectrograms (and descriptors), helpers included."
+    ("The fingerprint of the code that makes a store's audio, spectrograms (and descriptors), helpers and the "
+     "spectrogram parameters' derived values (`MelParams`) included.")
     audio = {'synthetic': [synthesize_clip], 'none': []}.get(source, [load_audio])
-    return code_fingerprint(*audio, _clip, melspec, *([audio_descriptors] if descriptors else []),
+    return code_fingerprint(*audio, _clip, melspec, MelParams, *([audio_descriptors] if descriptors else []),
                             packages=('numpy', 'scipy', 'librosa', 'soxr', 'soundfile'))
 
 # %% ../nbs/03_features.ipynb #9044ba09

@@ -211,6 +211,86 @@ def _state(self:NetModel, net, opt, scaler, # the network, its optimiser and gra
                 optimizer=opt.state_dict(), scaler=scaler.state_dict(), best_state=best['state'],
                 best_score=best['score'], best_epoch=best['epoch'], bad=best['bad'], history=history)
 
+# %% ../nbs/05_train.ipynb #22957e42
+@patch
+def _optimiser(self:NetModel, net, # the built network, on `dev`
+               dev:str # torch device
+              ) -> tuple:
+    "(optimiser, gradient scaler) of `net`, as the config asks; the scaler is active only for mixed precision on CUDA."
+    cfg = self.config
+    Opt = torch.optim.AdamW if cfg.optimizer == 'adamw' else torch.optim.Adam
+    # one kernel per step: 6× faster for PaperCNN's 3.9 M weights on a CPU
+    opt = Opt(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.split(':')[0] in ('cpu', 'cuda'))
+    amp = cfg.amp and dev.startswith('cuda')
+    scaler = torch.amp.GradScaler('cuda', enabled=amp)
+    return opt, scaler
+
+# %% ../nbs/05_train.ipynb #4f60da72
+@patch
+def _resume(self:NetModel, ck:Path|None, # the checkpoint file, or None
+            net, opt, scaler # the network, its optimiser and gradient scaler: given the checkpoint's state
+           ) -> tuple:
+    ("(early-stopping bookkeeping, history, first epoch) of a fresh run, or as checkpoint `ck` left them when it "
+     "exists (then its weights and optimiser state go into `net`, `opt` and `scaler`).")
+    cfg = self.config
+    best = dict(state=None, score=float('inf'), epoch=-1, bad=0)
+    history, start = [], 0
+    if ck is not None and ck.exists():
+        st = torch.load(ck, map_location='cpu', weights_only=True)
+        if st.get('config') != asdict(cfg):
+            raise ParameterError(f"checkpoint was written with another config; delete it or use the same config",
+                                 where=str(ck))
+        net.load_state_dict(st['model']); opt.load_state_dict(st['optimizer']); scaler.load_state_dict(st['scaler'])
+        best = dict(state=st['best_state'], score=st['best_score'], epoch=st['best_epoch'], bad=st['bad'])
+        history, start = list(st['history']), st['epoch']
+        if st['done']: start = cfg.epochs
+    return best, history, start
+
+# %% ../nbs/05_train.ipynb #aeac25fd
+@patch
+def _epoch(self:NetModel, net, opt, scaler, # the network, its optimiser and gradient scaler
+           loss_fn, # the training loss
+           train:Batches, # training rows
+           dev:str, # torch device
+           epoch:int # the epoch (0-based): seeds the shuffling and dropout
+          ) -> float:
+    "One epoch of optimiser steps over the shuffled training rows; the loss summed over the rows."
+    cfg = self.config
+    torch.manual_seed(cfg.seed * 1_000_003 + epoch)
+    perm = np.random.default_rng([cfg.seed, epoch]).permutation(train.n)
+    net.train(); tot = 0.0
+    for i in range(0, train.n, cfg.batch_size):
+        s,m,yb = train.get(perm[i:i+cfg.batch_size])
+        with autocast_for(cfg, dev):
+            p = net(s, m)
+        loss = loss_fn(p.float(), yb)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if cfg.grad_clip:
+            scaler.unscale_(opt); nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        scaler.step(opt); scaler.update()
+        tot += loss.item() * len(yb)
+    return tot
+
+# %% ../nbs/05_train.ipynb #b0f1aa1c
+@patch
+def _validate(self:NetModel, net, # the network
+              val:Batches, # early-stopping rows
+              dev:str, # torch device
+              epoch:int, # the epoch (0-based)
+              rec:dict, # the epoch's record: given val_mse and val_mae
+              best:dict # early-stopping bookkeeping (state, score, epoch, bad), updated
+             ) -> float:
+    "Score `net` on the early-stopping rows, keeping its weights in `best` when they beat the best so far; the score."
+    pv = self._predict_batches(net, val, dev)
+    yv = val.y.cpu().numpy()
+    rec.update(val_mse=float(np.mean((pv-yv)**2)), val_mae=float(np.mean(np.abs(pv-yv))))
+    score = rec['val_' + self.config.monitor]
+    if score < best['score']:
+        best.update(state=_cpu_state(net.state_dict()), score=score, epoch=epoch+1, bad=0)
+    else: best['bad'] += 1
+    return score
+
 # %% ../nbs/05_train.ipynb #49e65eb6
 @patch
 def _train(self:NetModel, net, # the built network, on `dev`
@@ -222,51 +302,17 @@ def _train(self:NetModel, net, # the built network, on `dev`
     ("The epochs: seeded shuffling, optimiser steps, validation, early stopping, checkpoints; sets `best_epoch_` and "
      "`history_`.")
     cfg = self.config
-    Opt = torch.optim.AdamW if cfg.optimizer == 'adamw' else torch.optim.Adam
-    # one kernel per step: 6× faster for PaperCNN's 3.9 M weights on a CPU
-    opt = Opt(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.split(':')[0] in ('cpu', 'cuda'))
-    amp = cfg.amp and dev.startswith('cuda')
-    scaler = torch.amp.GradScaler('cuda', enabled=amp)
+    opt, scaler = self._optimiser(net, dev)
     loss_fn = _loss_fn(cfg)
-    best = dict(state=None, score=float('inf'), epoch=-1, bad=0)
-    history, start = [], 0
     ck = Path(checkpoint) if checkpoint else None
-    if ck is not None and ck.exists():
-        st = torch.load(ck, map_location='cpu', weights_only=True)
-        if st.get('config') != asdict(cfg):
-            raise ParameterError(f"checkpoint was written with another config; delete it or use the same config",
-                                 where=str(ck))
-        net.load_state_dict(st['model']); opt.load_state_dict(st['optimizer']); scaler.load_state_dict(st['scaler'])
-        best = dict(state=st['best_state'], score=st['best_score'], epoch=st['best_epoch'], bad=st['bad'])
-        history, start = list(st['history']), st['epoch']
-        if st['done']: start = cfg.epochs
+    best, history, start = self._resume(ck, net, opt, scaler)
     bar = tqdm(range(start, cfg.epochs), desc=self.name, disable=not cfg.progress, leave=False)
     stopped = False
     for epoch in bar:
         t0 = time.perf_counter(); train.load_s = 0.0
-        torch.manual_seed(cfg.seed * 1_000_003 + epoch)
-        perm = np.random.default_rng([cfg.seed, epoch]).permutation(train.n)
-        net.train(); tot = 0.0
-        for i in range(0, train.n, cfg.batch_size):
-            s,m,yb = train.get(perm[i:i+cfg.batch_size])
-            with autocast_for(cfg, dev):
-                p = net(s, m)
-            loss = loss_fn(p.float(), yb)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.grad_clip:
-                scaler.unscale_(opt); nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-            scaler.step(opt); scaler.update()
-            tot += loss.item() * len(yb)
-        rec = dict(epoch=epoch+1, train_loss=tot/train.n)
+        rec = dict(epoch=epoch+1, train_loss=self._epoch(net, opt, scaler, loss_fn, train, dev, epoch)/train.n)
         if val is not None:
-            pv = self._predict_batches(net, val, dev)
-            yv = val.y.cpu().numpy()
-            rec.update(val_mse=float(np.mean((pv-yv)**2)), val_mae=float(np.mean(np.abs(pv-yv))))
-            score = rec['val_' + cfg.monitor]
-            if score < best['score']:
-                best.update(state=_cpu_state(net.state_dict()), score=score, epoch=epoch+1, bad=0)
-            else: best['bad'] += 1
+            score = self._validate(net, val, dev, epoch, rec, best)
             bar.set_postfix(train=f"{rec['train_loss']:.1f}", val=f"{score:.2f}")
             stopped = cfg.patience > 0 and best['bad'] >= cfg.patience
         rec.update(seconds=time.perf_counter()-t0, load_share=train.load_s/max(time.perf_counter()-t0, 1e-9))
@@ -279,6 +325,50 @@ def _train(self:NetModel, net, # the built network, on `dev`
     if cfg.restore_best and best['state'] is not None: net.load_state_dict(best['state'])
     self.best_epoch_ = best['epoch']
     self.history_ = pd.DataFrame(history)
+
+# %% ../nbs/05_train.ipynb #8be8c089
+@patch
+def _fit_rows(self:NetModel, X, y, S, # training rows, targets and spectrograms, as `fit` has them
+              X_val, y_val, S_val # early-stopping rows, when config.val == 'test'
+             ) -> tuple:
+    ("((M, y, S) of the training rows, (M, y, S) of the early-stopping rows or None), checked; sets `val_index_` "
+     "(the inner validation rows, when config.val == 'inner').")
+    cfg = self.config
+    M, y = meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
+    if len(y) != len(M): raise DataError(f"{len(y)} targets for {len(M)} rows", where='y')
+    if not np.isfinite(y).all(): raise DataError("missing or infinite target value(s)", where='y')
+    if S is not None and len(S) != len(M):
+        raise DataError(f"spectrograms have {len(S)} rows, the table {len(M)}", where='S')
+    self.val_index_ = None
+    if cfg.val == 'inner':
+        tr,va = inner_split(X, len(M), cfg.val_size, cfg.seed)
+        self.val_index_ = X.index[va] if isinstance(X, pd.DataFrame) else va
+        return (M[tr], y[tr], None if S is None else S[tr]), (M[va], y[va], None if S is None else S[va])
+    if cfg.val == 'test':
+        if X_val is None or y_val is None:
+            raise ParameterError("config.val='test' needs X_val and y_val (the held-out rows)", where='fit')
+        return (M, y, S), (meta_array(X_val, self.cols), np.asarray(y_val, dtype=np.float32), S_val)
+    return (M, y, S), None
+
+# %% ../nbs/05_train.ipynb #4519f0ae
+@patch
+def _fit_design(self:NetModel, c:dict|None, # the design's `build` kwargs (None: no choices)
+                train:Batches, val:Batches|None, # training and early-stopping rows
+                M:np.ndarray, y:np.ndarray, # the training rows' metadata and targets (for the network's scaler)
+                checkpoint, callback): # the design's checkpoint file (or None); the callback `fit` has
+    ("Build and train one design on `device_`, seeded by the configuration alone (the caller's RNG untouched); the "
+     "network.")
+    cfg, dev = self.config, self.device_
+    rng_devs = [torch.cuda.current_device()] if dev.startswith('cuda') else []
+    with torch.random.fork_rng(devices=rng_devs):
+        torch.manual_seed(cfg.seed)
+        net = build_net(self.build if c is None else partial(self.build, **c), train.shape)
+        self._check_shape(net, train.shape)
+        if hasattr(net, 'fit_meta'): net.fit_meta(M, y)
+        net = _to_device(net, dev)
+        self.net_ = net
+        self._train(net, train, val, dev, checkpoint=checkpoint, callback=callback)
+    return net
 
 # %% ../nbs/05_train.ipynb #bc7834b1
 @patch
@@ -294,36 +384,13 @@ def fit(self:NetModel, X, # training rows: DataFrame with META_COLS (and `artist
     if self.choices and cfg.val != 'inner':
         raise ParameterError("a design is chosen on the inner validation rows: config.val must be 'inner'",
                              where=self.name)
-    M, y = meta_array(X, self.cols), np.asarray(y, dtype=np.float32)
-    if len(y) != len(M): raise DataError(f"{len(y)} targets for {len(M)} rows", where='y')
-    if not np.isfinite(y).all(): raise DataError("missing or infinite target value(s)", where='y')
-    if S is not None and len(S) != len(M):
-        raise DataError(f"spectrograms have {len(S)} rows, the table {len(M)}", where='S')
-    self.val_index_ = None
-    if cfg.val == 'inner':
-        tr,va = inner_split(X, len(M), cfg.val_size, cfg.seed)
-        self.val_index_ = X.index[va] if isinstance(X, pd.DataFrame) else va
-        Mv,yv,Sv = M[va],y[va],(None if S is None else S[va])
-        M,y,S = M[tr],y[tr],(None if S is None else S[tr])
-    elif cfg.val == 'test':
-        if X_val is None or y_val is None:
-            raise ParameterError("config.val='test' needs X_val and y_val (the held-out rows)", where='fit')
-        Mv,yv,Sv = meta_array(X_val, self.cols),np.asarray(y_val,dtype=np.float32),S_val
-    else: Mv = None
+    (M, y, S), v = self._fit_rows(X, y, S, X_val, y_val, S_val)
     train = Batches(M, S, y, dev, self.zero_shape)
-    val = None if Mv is None else Batches(Mv, Sv, yv, dev, self.zero_shape)
+    val = None if v is None else Batches(v[0], v[2], v[1], dev, self.zero_shape)
     self.device_, self.choice_, self.choice_scores_, best = dev, None, [], None
     for i, c in enumerate(self.choices or [None]):
         ck = checkpoint if c is None or checkpoint is None else Path(checkpoint).with_suffix(f'.design{i}.pt')
-        rng_devs = [torch.cuda.current_device()] if dev.startswith('cuda') else []
-        with torch.random.fork_rng(devices=rng_devs):
-            torch.manual_seed(cfg.seed)
-            net = build_net(self.build if c is None else partial(self.build, **c), train.shape)
-            self._check_shape(net, train.shape)
-            if hasattr(net, 'fit_meta'): net.fit_meta(M, y)
-            net = _to_device(net, dev)
-            self.net_ = net
-            self._train(net, train, val, dev, checkpoint=ck, callback=callback)
+        net = self._fit_design(c, train, val, M, y, ck, callback)
         if c is None: break
         score = float(self.history_['val_' + cfg.monitor].min())
         self.choice_scores_.append(score)
@@ -398,6 +465,7 @@ class ModelSpec:
     choices:tuple=() # candidate designs (`build` kwargs), chosen per run on the inner validation rows (`NetModel`)
     tags:tuple=() # the roles the paper notebooks select it by (`tagged`; `TAGS` says what each means)
     ablation:str='' # what it changes in the ablation table (Table 5); empty: not one of the ablations
+    takes:str='' # a baseline's inputs under another feature set: 'all' its columns, 'audio' its audio ones; '' its own
 
 # %% ../nbs/05_train.ipynb #577458df
 WIDTHS = ((32, 64, 64), (64, 128, 128))   # the corrected network's candidate conv widths
@@ -429,7 +497,10 @@ MODELS = {s.name: s for s in [
     ModelSpec('paper_cnn_std', 'net', "authors' CNN and training, metadata standardised (log followers): one change",
               PaperCNNStd, PAPER_CONFIG, (40, 8), True, "the paper's network with standardised metadata",
               'PaperCNN, standardised', 'paper', False,
-              ablation="the paper's network with its metadata standardised (log followers): one change"),
+              ablation="the paper's network with its metadata standardised (log followers): one change")]}
+
+# %% ../nbs/05_train.ipynb #17d252e9
+MODELS.update({s.name: s for s in [
     ModelSpec('mean', 'baseline', 'training mean', label='training mean',
               tags=('reference', 'constant', 'breakdown', 'release'), ablation='no information'),
     ModelSpec('median', 'baseline', 'training median', label='training median', tags=('constant', 'release')),
@@ -437,22 +508,24 @@ MODELS = {s.name: s for s in [
               tags=('constant', 'release')),
     ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean',
               tags=('shown', 'breakdown', 'release')),
-    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge', artist_inputs=True,
+    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge', artist_inputs=True, takes='all',
               tags=('reference', 'curve', 'release')),
     ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values', label='gradient boosting', artist_inputs=True,
-              tags=('reference', 'explained', 'shown', 'breakdown', 'curve', 'release', 'calibration'),
+              takes='all', tags=('reference', 'explained', 'shown', 'breakdown', 'curve', 'release', 'calibration'),
               ablation='gradient boosting on all 13 inputs'),
     ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features',
-              label='gradient boosting, audio features', tags=('release',), ablation='without artist features'),
+              label='gradient boosting, audio features', tags=('release',), takes='audio',
+              ablation='without artist features'),
     ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers',
               label='gradient boosting, artist features', tags=('release',), ablation='artist features only'),
     ModelSpec('rf', 'baseline', 'random forest, 13 values', label='Random Forest', artist_inputs=True, study=False,
-              tags=('earlier', 'claim', 'calibration')),
+              takes='all', tags=('earlier', 'claim', 'calibration')),
     ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV',
-              label='SVM (RBF SVR)', short='SVR', artist_inputs=True, study=False,
+              label='SVM (RBF SVR)', short='SVR', artist_inputs=True, takes='all', study=False,
               tags=('earlier', 'claim', 'calibration')),
     ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP',
-              label='HitMusicNet-style', artist_inputs=True, study=False, tags=('earlier', 'claim', 'calibration'))]}
+              label='HitMusicNet-style', artist_inputs=True, study=False, takes='all',
+              tags=('earlier', 'claim', 'calibration'))]})
 
 # %% ../nbs/05_train.ipynb #0cb716b7
 # tag: the role of the models that carry it (the paper notebooks select their models by these, never by a list of names)
@@ -497,13 +570,11 @@ def model_label(name:str, # a key of MODELS
     return (short and s.short) or s.label or name
 
 # %% ../nbs/05_train.ipynb #744ea070
-# baselines whose inputs follow the feature set
-_TAKES = {'ridge': 'all', 'hgb_all': 'all', 'rf': 'all', 'svr': 'all', 'hitmusicnet': 'all', 'hgb_audio': 'audio'}
-
 def _with_inputs(est, name, feature_set):
     "The baseline `est` on the inputs of `feature_set` (unchanged for 'spotify' and for baselines of other inputs)."
-    if feature_set == 'spotify' or name not in _TAKES: return est
-    cols = tuple(feature_cols(feature_set, _TAKES[name]))
+    takes = MODELS[name].takes
+    if feature_set == 'spotify' or not takes: return est
+    cols = tuple(feature_cols(feature_set, takes))
     return est.set_params(columns__cols=cols) if hasattr(est, 'steps') else est.set_params(cols=cols)
 
 # %% ../nbs/05_train.ipynb #8f4ae47d
