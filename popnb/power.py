@@ -321,7 +321,7 @@ def power_key(**what) -> dict:
 def network_runs(df:pd.DataFrame, # the tracks, in the order of `X`
                  X:np.ndarray, # base log-mel spectrograms
                  p:MelParams, # their parameters
-                 store:str, # the base store's name (part of the key)
+                 store:str, # the base store's content digest (`SpecStore.digest`: part of the key, as in a run's key)
                  share:float, # planted share
                  replicate:int, # replicate
                  progress:bool=False, # progress bars
