@@ -16,10 +16,11 @@ from fastcore.basics import patch
 from .core import ParameterError, DataError
 
 # %% auto #0
-__all__ = ['LOG_COLS', 'EARLIER_METHODS', 'RF_GRID', 'BASELINES', 'HGB_GRID', 'PaperCNN', 'count_params', 'StandardisedMeta',
-           'PaperCNNStd', 'layer_summary', 'FusionCNN', 'count_macs', 'Columns', 'ConstantRegressor',
-           'MajorityRegressor', 'ArtistMeanRegressor', 'GroupedSearchSVR', 'GroupedSearch', 'HitMusicNetRegressor',
-           'make_baseline']
+__all__ = ['LOG_COLS', 'RF_GRID', 'HGB_GRID', 'PaperCNN', 'count_params', 'StandardisedMeta', 'PaperCNNStd', 'layer_summary',
+           'FusionCNN', 'count_macs', 'Columns', 'ConstantRegressor', 'MajorityRegressor', 'ArtistMeanRegressor',
+           'GroupedSearchSVR', 'GroupedSearch', 'HitMusicNetRegressor', 'random_forest', 'svr_model',
+           'hitmusicnet_model', 'gradient_boosting', 'ridge_model', 'constant_model', 'majority_model',
+           'artist_mean_model']
 
 # %% ../nbs/04_models.ipynb #642fd445
 from .data import META_COLS, AUDIO_FEATURES, ARTIST_COLS
@@ -426,37 +427,56 @@ def predict(self:HitMusicNetRegressor, X) -> np.ndarray:
     return out.astype(np.float64)*self.y_sc_[0] + self.y_lo_[0]
 
 # %% ../nbs/04_models.ipynb #aa80fe5a
-EARLIER_METHODS = ('rf', 'svr', 'hitmusicnet')   # Random Forest, SVM, HitMusicNet: what the paper is said to beat
 # Random Forest's inner grid (searched with 100 trees, refitted with 300)
 RF_GRID = {'min_samples_leaf': (2, 10), 'max_features': (0.33, 0.67)}
 
-def _earlier(name, seed):
-    if name == 'rf':
-        # trees on every core: the same forest
-        rf = RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5, n_jobs=-1, random_state=seed)
-        return GroupedSearch(Pipeline([('columns', Columns(META_COLS)), ('model', rf)]), RF_GRID, cols=tuple(META_COLS),
-                             search={'n_estimators': 100})
-    if name == 'svr': return GroupedSearchSVR()
+def random_forest(seed:int=0): # random_state of the forest
+    "Random Forest on the 13 inputs, its leaf size and features a split tuned by `GroupedSearch` over `RF_GRID`."
+    # trees on every core: the same forest
+    rf = RandomForestRegressor(n_estimators=300, min_samples_leaf=2, max_features=0.5, n_jobs=-1, random_state=seed)
+    return GroupedSearch(Pipeline([('columns', Columns(META_COLS)), ('model', rf)]), RF_GRID, cols=tuple(META_COLS),
+                         search={'n_estimators': 100})
+
+# %% ../nbs/04_models.ipynb #37e15523
+def svr_model(seed:int=0): # unused: the search is deterministic
+    "The RBF SVR, C and gamma chosen by an inner grouped search (`GroupedSearchSVR`)."
+    return GroupedSearchSVR()
+
+# %% ../nbs/04_models.ipynb #313a0074
+def hitmusicnet_model(seed:int=0): # seeds initialisation, shuffling and the inner split
+    "The HitMusicNet-style regressor (`HitMusicNetRegressor`) with `seed`."
     return HitMusicNetRegressor(seed=seed)
 
 # %% ../nbs/04_models.ipynb #7c1019fa
-BASELINES = ('mean','median','majority','artist_mean','ridge','hgb_all','hgb_audio','hgb_artist')
 HGB_GRID = {'max_leaf_nodes': (7, 15), 'min_samples_leaf': (20, 80)}   # gradient boosting's inner grid
 
 def _hgb(seed): return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
                                                      min_samples_leaf=20, l2_regularization=1.0, random_state=seed)
 
 # %% ../nbs/04_models.ipynb #c6636098
-def make_baseline(name:str, # one of `BASELINES` or `EARLIER_METHODS`
-                  seed:int=0, # random_state of the stochastic ones
-                  threshold:float=50): # class threshold of 'majority'
-    "A fresh, unfitted scikit-learn estimator for the named baseline."
-    if name in EARLIER_METHODS: return _earlier(name, seed)
-    if name in ('mean','median'): return ConstantRegressor(name)
-    if name == 'majority': return MajorityRegressor(threshold)
-    if name == 'artist_mean': return ArtistMeanRegressor()
-    if name == 'ridge': return make_pipeline(Columns(META_COLS), StandardScaler(), Ridge(alpha=1.0))
-    cols = {'hgb_all': META_COLS, 'hgb_audio': AUDIO_FEATURES, 'hgb_artist': ARTIST_COLS}
-    if name in cols: return GroupedSearch(Pipeline([('columns', Columns(cols[name])), ('model', _hgb(seed))]), HGB_GRID,
-                                          cols=tuple(cols[name]))
-    raise ParameterError(f"unknown baseline; choose one of {[*BASELINES, *EARLIER_METHODS]}", where=f"name={name!r}")
+def gradient_boosting(cols:list, # its inputs
+                      seed:int=0): # random_state of the trees
+    "Histogram gradient boosting on `cols`, tuned by `GroupedSearch` over `HGB_GRID`."
+    return GroupedSearch(Pipeline([('columns', Columns(cols)), ('model', _hgb(seed))]), HGB_GRID, cols=tuple(cols))
+
+# %% ../nbs/04_models.ipynb #bb988e3b
+def ridge_model(seed:int=0): # unused: ridge is deterministic
+    "Ridge (alpha 1) on the 13 standardised inputs."
+    return make_pipeline(Columns(META_COLS), StandardScaler(), Ridge(alpha=1.0))
+
+# %% ../nbs/04_models.ipynb #9194c44b
+def constant_model(stat:str, # 'mean' or 'median' of the training targets
+                   seed:int=0): # unused
+    "The training targets' mean or median for every track."
+    return ConstantRegressor(stat)
+
+# %% ../nbs/04_models.ipynb #071f5557
+def majority_model(seed:int=0, # unused
+                   threshold:float=50): # the class threshold
+    "A constant on the majority side of `threshold`."
+    return MajorityRegressor(threshold)
+
+# %% ../nbs/04_models.ipynb #5655c48f
+def artist_mean_model(seed:int=0): # unused
+    "The mean of the artist's training tracks (the training mean for an unseen artist)."
+    return ArtistMeanRegressor()

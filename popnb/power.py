@@ -359,7 +359,7 @@ def null_replicate(df:pd.DataFrame, # the tracks (popnb.data schema)
                   ) -> dict:
     ("One exact null of the rule: ridge + noise draw A against ridge + noise draw B, artist-grouped CV over `seeds` "
      "fold assignments.")
-    from popnb.models import make_baseline
+    from popnb.train import make_baseline
     rule = rule or Rule.from_plan(); d = df.reset_index(drop=True); y = d.popularity.to_numpy(float)
     cols = [f'placebo{i}' for i in range(columns)]; out = []
     for side in ('A', 'B'):

@@ -17,17 +17,18 @@ from tqdm.auto import tqdm
 from sklearn.base import clone
 from fastcore.basics import patch
 from .core import options, atomic_write, default_device, ParameterError, DataError
-from .models import (PaperCNN, PaperCNNStd, FusionCNN, META_COLS, LOG_COLS, BASELINES, EARLIER_METHODS,
-                          make_baseline)
+from .models import (PaperCNN, PaperCNNStd, FusionCNN, META_COLS, LOG_COLS, constant_model, majority_model,
+                          artist_mean_model, ridge_model, gradient_boosting, random_forest, svr_model,
+                          hitmusicnet_model)
 from .data import AUDIO_FEATURES, ARTIST_COLS
 
 # %% auto #0
 __all__ = ['PAPER_CONFIG', 'CORRECTED_CONFIG', 'DESC_COLS', 'FEATURE_SETS', 'WIDTHS', 'DESIGNS', 'MODELS', 'TAGS', 'NETWORKS',
            'WITHOUT_ARTIST', 'STUDY_MODELS', 'ABLATIONS', 'PRED_COLS', 'PREDICTOR_FORMAT', 'TrainConfig', 'meta_array',
            'Batches', 'inner_split', 'build_net', 'autocast_for', 'NetModel', 'SklearnModel', 'feature_cols',
-           'uses_descriptors', 'ModelSpec', 'tagged', 'model_label', 'net_builder', 'make_model', 'fit_predict',
-           'compute_threads', 'JobOptions', 'train_jobs', 'die_with_parent', 'map_jobs', 'run_jobs', 'BundleInfo',
-           'save_predictor', 'Predictor', 'load_predictor']
+           'uses_descriptors', 'ModelSpec', 'make_baseline', 'tagged', 'model_label', 'net_builder', 'make_model',
+           'fit_predict', 'compute_threads', 'JobOptions', 'train_jobs', 'die_with_parent', 'map_jobs', 'run_jobs',
+           'BundleInfo', 'save_predictor', 'Predictor', 'load_predictor']
 
 # %% ../nbs/05_train.ipynb #8aa0f5a1
 @dataclass(frozen=True)
@@ -453,7 +454,7 @@ class ModelSpec:
     name:str # registry key
     kind:str # 'net' or 'baseline'
     description:str # one line for tables
-    build:Callable|None=None # (**kw) -> nn.Module, for networks (kw: metadata_dim, log_cols for other inputs)
+    build:Callable|None=None # networks: (**kw) -> nn.Module (metadata_dim, log_cols); baselines: (seed) -> estimator
     config:TrainConfig|None=None # default training configuration, for networks
     zero_shape:tuple=(40, 8) # silence fed to the network when no spectrograms are given
     uses_audio:bool=False # whether its predictions depend on the spectrograms
@@ -501,31 +502,47 @@ MODELS = {s.name: s for s in [
 
 # %% ../nbs/05_train.ipynb #17d252e9
 MODELS.update({s.name: s for s in [
-    ModelSpec('mean', 'baseline', 'training mean', label='training mean',
+    ModelSpec('mean', 'baseline', 'training mean', partial(constant_model, 'mean'), label='training mean',
               tags=('reference', 'constant', 'breakdown', 'release'), ablation='no information'),
-    ModelSpec('median', 'baseline', 'training median', label='training median', tags=('constant', 'release')),
-    ModelSpec('majority', 'baseline', 'constant on the majority side of 50', label='majority constant',
+    ModelSpec('median', 'baseline', 'training median', partial(constant_model, 'median'), label='training median',
               tags=('constant', 'release')),
-    ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", label='artist mean',
+    ModelSpec('majority', 'baseline', 'constant on the majority side of 50', majority_model, label='majority constant',
+              tags=('constant', 'release')),
+    ModelSpec('artist_mean', 'baseline', "mean of the artist's training tracks", artist_mean_model, label='artist mean',
               tags=('shown', 'breakdown', 'release')),
-    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', label='ridge', artist_inputs=True, takes='all',
+    ModelSpec('ridge', 'baseline', 'ridge on 13 standardised values', ridge_model, label='ridge', artist_inputs=True,
+              takes='all',
               tags=('reference', 'curve', 'release')),
-    ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values', label='gradient boosting', artist_inputs=True,
+    ModelSpec('hgb_all', 'baseline', 'gradient boosting, 13 values', partial(gradient_boosting, META_COLS),
+              label='gradient boosting', artist_inputs=True,
               takes='all', tags=('reference', 'explained', 'shown', 'breakdown', 'curve', 'release', 'calibration'),
               ablation='gradient boosting on all 13 inputs'),
     ModelSpec('hgb_audio', 'baseline', 'gradient boosting, Spotify audio features',
+              partial(gradient_boosting, AUDIO_FEATURES),
               label='gradient boosting, audio features', tags=('release',), takes='audio',
               ablation='without artist features'),
     ModelSpec('hgb_artist', 'baseline', 'gradient boosting, artist popularity + followers',
+              partial(gradient_boosting, ARTIST_COLS),
               label='gradient boosting, artist features', tags=('release',), ablation='artist features only'),
-    ModelSpec('rf', 'baseline', 'random forest, 13 values', label='Random Forest', artist_inputs=True, study=False,
+    ModelSpec('rf', 'baseline', 'random forest, 13 values', random_forest, label='Random Forest', artist_inputs=True,
+              study=False,
               takes='all', tags=('earlier', 'claim', 'calibration')),
-    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV',
+    ModelSpec('svr', 'baseline', 'RBF SVR, 13 standardised values, C and gamma by inner grouped CV', svr_model,
               label='SVM (RBF SVR)', short='SVR', artist_inputs=True, takes='all', study=False,
               tags=('earlier', 'claim', 'calibration')),
     ModelSpec('hitmusicnet', 'baseline', 'HitMusicNet-style: autoencoder code of the 13 values, then an MLP',
+              hitmusicnet_model,
               label='HitMusicNet-style', artist_inputs=True, study=False, takes='all',
               tags=('earlier', 'claim', 'calibration'))]})
+
+# %% ../nbs/05_train.ipynb #72d914b7
+def make_baseline(name:str, # a baseline of `MODELS`
+                  seed:int=0): # random_state of the stochastic ones
+    "A fresh, unfitted scikit-learn estimator for the baseline `name` (its registry entry's builder)."
+    if name not in MODELS or MODELS[name].kind != 'baseline':
+        known = [n for n, s in MODELS.items() if s.kind == 'baseline']
+        raise ParameterError(f"unknown baseline; choose one of {known}", where=f"name={name!r}")
+    return MODELS[name].build(seed=seed)
 
 # %% ../nbs/05_train.ipynb #0cb716b7
 # tag: the role of the models that carry it (the paper notebooks select their models by these, never by a list of names)

@@ -3,7 +3,10 @@ import numpy as np, pandas as pd, pytest, torch
 from sklearn.base import clone
 from popnb.core import DataError, ParameterError
 from popnb.models import (PaperCNN, FusionCNN, count_params, layer_summary, Columns, ConstantRegressor, MajorityRegressor,
-                          ArtistMeanRegressor, make_baseline, BASELINES, META_COLS, AUDIO_FEATURES, ARTIST_COLS)
+                          ArtistMeanRegressor, META_COLS, AUDIO_FEATURES, ARTIST_COLS)
+from popnb.train import MODELS, make_baseline, tagged
+
+BASELINES = [n for n, s in MODELS.items() if s.kind == 'baseline' and s.study]   # the registry's study baselines
 
 from popnb.core import set_threads
 set_threads(1)   # small fits on a shared CPU: OpenMP workers only spin
@@ -124,7 +127,8 @@ def test_artist_leakage_on_the_authors_data(mirror, monkeypatch):
 
 
 # --- the earlier methods of Table 8 (issue 13) ---
-from popnb.models import EARLIER_METHODS, GroupedSearchSVR, HitMusicNetRegressor
+from popnb.models import GroupedSearchSVR, HitMusicNetRegressor
+EARLIER_METHODS = tagged('earlier')
 
 @pytest.mark.parametrize('name', EARLIER_METHODS)
 def test_every_earlier_method_fits_predicts_and_clones(name):

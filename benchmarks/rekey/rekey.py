@@ -11,31 +11,33 @@ import json, shutil, sys
 from pathlib import Path
 from popnb.core import short_hash, paths
 from fingerprints import fingerprints
+from popnb.train import MODELS
 
 old = json.load(open(sys.argv[1])); dry = '--dry' in sys.argv
 new = fingerprints()
 I = paths().interim
-mapping = {}
+mapping, per_model = {}, {}   # old -> new: for every key, and for one model's keys (its `model_code`)
 for k, v in old.items():
     if k.startswith('store:') or new[k] == v: continue
-    if mapping.get(v, new[k]) != new[k]: raise SystemExit(f'{v} maps to two new values')
-    mapping[v] = new[k]
+    if k in MODELS: per_model[k] = {v: new[k]}   # models that shared a fingerprint may no longer share it
+    elif mapping.get(v, new[k]) != new[k]: raise SystemExit(f'{v} maps to two new values')
+    else: mapping[v] = new[k]
 # store names (only the power study's keys hold one): `--store OLD=NEW`, NEW the name build_store gives the same store now
 for arg in sys.argv[2:]:
     if arg.startswith('--store='): o, nw = arg[len('--store='):].split('='); mapping[o] = nw
-print(len(mapping), 'values change')
+print(len(mapping) + len(per_model), 'values change')
 
-def swap(o):
-    if isinstance(o, dict): return {k: swap(v) for k, v in o.items()}
-    if isinstance(o, list): return [swap(v) for v in o]
-    return mapping.get(o, o) if isinstance(o, str) else o
+def swap(o, m):
+    if isinstance(o, dict): return {k: swap(v, m) for k, v in o.items()}
+    if isinstance(o, list): return [swap(v, m) for v in o]
+    return {**mapping, **per_model.get(m, {})}.get(o, o) if isinstance(o, str) else o
 
 n = dict(copied=0, already=0, unchanged=0, bad_stem=0)
 for folder in ('runs', 'power/runs'):
     for fk in sorted((I/folder).glob('*.key.json')):
         stem = fk.name[:-len('.key.json')]; k = json.load(open(fk))
         if short_hash(k, 16) != stem: n['bad_stem'] += 1; continue
-        k2 = swap(k)
+        k2 = swap(k, k.get('model'))
         if k2 == k: n['unchanged'] += 1; continue
         h = short_hash(k2, 16)
         if (I/folder/f'{h}.csv').exists(): n['already'] += 1; continue
@@ -45,4 +47,4 @@ for folder in ('runs', 'power/runs'):
             json.dump(k2, open(I/folder/f'{h}.key.json', 'w'))
         n['copied'] += 1
 print(n)
-print(json.dumps(mapping, indent=1))
+print(json.dumps(dict(mapping, **{f'{m} ({o})': n for m, d in per_model.items() for o, n in d.items()}), indent=1))
