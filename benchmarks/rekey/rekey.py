@@ -2,10 +2,11 @@
 
 Use it only after `spot_rebuild.py` has shown, for a sample of runs of every kind, that the new code retrained from
 scratch gives the cached predictions bit for bit, and `stores.py` that the stores rebuilt under the new code have the
-old content digests (runs read stores by digest; only the power study's keys name a store).
+old content digests (every key reads a store by its digest; before this round the power study's named it).
 
 Every cache entry under data/interim/{runs,power/runs} whose key holds an old fingerprint (a model's `model_code`, the
-power study's planting code) or an old store name gets a copy under the key with the new value. Old entries stay.
+power study's planting code) or a value given with `--store` gets a copy under the key with the new value. Old entries
+stay.
 Usage: python benchmarks/rekey/rekey.py OLD_FP.json [--store=OLD=NEW ...] [--dry]   (OLD_FP: fingerprints.py before)"""
 import json, shutil, sys
 from pathlib import Path
@@ -22,7 +23,7 @@ for k, v in old.items():
     if k in MODELS: per_model[k] = {v: new[k]}   # models that shared a fingerprint may no longer share it
     elif mapping.get(v, new[k]) != new[k]: raise SystemExit(f'{v} maps to two new values')
     else: mapping[v] = new[k]
-# store names (only the power study's keys hold one): `--store OLD=NEW`, NEW the name build_store gives the same store now
+# any other value a key holds, e.g. a store's old name and its digest: `--store=OLD=NEW`
 for arg in sys.argv[2:]:
     if arg.startswith('--store='): o, nw = arg[len('--store='):].split('='); mapping[o] = nw
 print(len(mapping) + len(per_model), 'values change')

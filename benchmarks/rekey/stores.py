@@ -1,6 +1,9 @@
-"""Rebuild, under the current code, the study's spectrogram store the power study keys by name, and show the early cutoff:
-the rebuilt store has a new name (its code fingerprint changed) and the same content digest as the old one.
-Prints OLD=NEW for rekey.py."""
+"""Rebuild, under the current code, the study's spectrogram stores (with and without descriptors) and show the early
+cutoff: a rebuilt store has a new name when its code fingerprint changed, and the old content digest and index. The old
+names are this round's (issue 30); runs read stores by digest, so a renamed store leaves them valid.
+
+    python benchmarks/rekey/stores.py
+"""
 import json, time
 from popnb.core import paths
 from popnb.data import load_dataset
